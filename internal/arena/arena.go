@@ -1,0 +1,427 @@
+// Package arena places secret cells in protected memory.
+//
+// Two placements share one state machine:
+//
+//   - pooled: a slot of a size class inside a shared locked chunk. Taking and
+//     returning a slot makes no system call; chunks are mapped on demand,
+//     kept while in use, and all but one empty chunk per class go back to
+//     the operating system.
+//   - guarded: a page run of its own, right-aligned against a trailing guard
+//     page and inaccessible (PROT_NONE) whenever no reader is inside it.
+//     Freed runs are kept in a small cache, so a steady state of create and
+//     destroy costs protection changes, not mappings.
+//
+// Every slot has a state word (generation, dead bit, reader count) that
+// lives in the block, not in the caller's handle. A Ref names a slot and the
+// generation it was allocated in; once the slot is freed its generation
+// moves on, so a stale Ref can never reach the next occupant's bytes.
+package arena
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"math/bits"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/secretmem/secretmem/internal/memory"
+)
+
+// Errors a Ref reports.
+var (
+	// ErrGone: the slot was freed (destroyed, expired, consumed or purged).
+	ErrGone = errors.New("cell is gone")
+	// ErrCorrupted: a canary next to the slot was overwritten.
+	ErrCorrupted = errors.New("canary overwritten: memory next to the cell was corrupted")
+	// ErrTooMany: the slot already has the maximum number of readers.
+	ErrTooMany = errors.New("too many concurrent readers")
+)
+
+const (
+	canarySize    = 8
+	minClassShift = 4 // 16 bytes
+	maxClassShift = 11
+	// MaxPooled is the largest cell that goes into a shared chunk; larger
+	// ones get a page run of their own.
+	MaxPooled     = 1 << maxClassShift
+	maxChunkPages = 16
+
+	deadBit    = 1 << 31
+	readerMask = deadBit - 1
+)
+
+const numClasses = maxClassShift - minClassShift + 1
+
+// Options choose where a cell goes.
+type Options struct {
+	// Guarded asks for a page run of its own with guard pages and no access
+	// while idle.
+	Guarded bool
+	// AllowUnlocked lets the cell live in unlocked memory when the system
+	// refuses to lock more. Stats shows such memory.
+	AllowUnlocked bool
+	// Align is the alignment of the cell's first byte (a power of two, at
+	// most 64). Zero means 1 for guarded cells and 8 for pooled ones.
+	Align int
+}
+
+// Ref names one allocated slot. The zero Ref names nothing.
+type Ref struct {
+	b   *block
+	idx uint32
+	gen uint32
+}
+
+type block struct {
+	mem     *memory.Region
+	pool    *pool // nil for guarded runs
+	stride  int   // distance between slot starts (pooled)
+	off     int   // offset of the data in a guarded run
+	length  int   // bytes in use in a guarded run
+	states  []atomic.Uint64
+	lengths []uint32 // bytes in use per slot (pooled), for Stats
+	free    []uint32 // free slot indices; guarded by pool.mu
+	canary  uint64
+	guarded bool
+	retired bool // unmapped; guarded by pool.mu or guardedMu
+
+	mu     sync.Mutex // guarded runs: serializes protection changes
+	opened int
+}
+
+// Alloc takes a slot of at least n bytes and calls fill with the writable
+// slot to put the secret in. fill returns how many bytes it used (at most
+// n); the rest of the slot stays zero. When fill fails the slot is wiped and
+// freed, and its error is returned.
+func Alloc(n int, opts Options, fill func([]byte) (int, error)) (Ref, int, error) {
+	if n <= 0 {
+		return Ref{}, 0, errors.New("arena: size must be positive")
+	}
+	if opts.Guarded || n > MaxPooled || opts.Align > canarySize {
+		return allocGuarded(n, opts, fill)
+	}
+	return allocPooled(n, opts, fill)
+}
+
+func classOf(n int) int {
+	if n <= 1<<minClassShift {
+		return 0
+	}
+	return bits.Len(uint(n-1)) - minClassShift
+}
+
+type pool struct {
+	mu        sync.Mutex
+	class     int // slot capacity in bytes
+	mode      memory.Mode
+	partial   []*block // blocks with at least one free slot
+	all       map[*block]struct{}
+	empty     int // fully free blocks in partial
+	nextPages int
+}
+
+var pools [2][numClasses]pool // [memory.MustLock, memory.NoLock]
+
+func init() {
+	// Only plain data set up here: no system call, no allocation of memory
+	// for secrets happens before the first cell is created.
+	for m := range pools {
+		for c := range pools[m] {
+			pools[m][c].class = 1 << (c + minClassShift)
+			pools[m][c].mode = memory.Mode(m)
+			pools[m][c].nextPages = 1
+		}
+	}
+}
+
+func allocPooled(n int, opts Options, fill func([]byte) (int, error)) (Ref, int, error) {
+	c := classOf(n)
+	ref, err := pools[memory.MustLock][c].take()
+	if err != nil && errors.Is(err, memory.ErrLockLimit) && opts.AllowUnlocked {
+		ref, err = pools[memory.NoLock][c].take()
+	}
+	if err != nil {
+		return Ref{}, 0, err
+	}
+	p := ref.b.slot(ref.idx)
+	used, err := fill(unsafe.Slice((*byte)(p), n))
+	if err != nil || used < 0 || used > n {
+		clear(unsafe.Slice((*byte)(p), n))
+		ref.b.states[ref.idx].Store(uint64(ref.gen)<<32 | deadBit)
+		ref.b.pool.put(ref.b, ref.idx, ref.gen)
+		if err == nil {
+			err = errors.New("arena: fill reported an impossible length")
+		}
+		return Ref{}, 0, err
+	}
+	ref.b.lengths[ref.idx] = uint32(used)
+	stats.live.Add(1)
+	stats.bytes.Add(int64(used))
+	return ref, used, nil
+}
+
+// take pops a free slot, mapping a new chunk when none is left.
+func (p *pool) take() (Ref, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var b *block
+	if k := len(p.partial); k > 0 {
+		b = p.partial[k-1]
+	} else {
+		nb, err := p.grow()
+		if err != nil {
+			return Ref{}, err
+		}
+		b = nb
+	}
+	last := len(b.free) - 1
+	idx := b.free[last]
+	b.free = b.free[:last]
+	if len(b.free)+1 == len(b.states) {
+		p.empty-- // it was fully free
+	}
+	if len(b.free) == 0 {
+		p.partial = p.partial[:len(p.partial)-1]
+	}
+	st := &b.states[idx]
+	gen := uint32(st.Load() >> 32)
+	st.Store(uint64(gen) << 32)
+	return Ref{b: b, idx: idx, gen: gen}, nil
+}
+
+// grow maps a new chunk. Chunks start at one page and double up to
+// maxChunkPages; when the lock limit refuses a large chunk, smaller ones are
+// tried down to a single page, so every lockable byte can be used.
+func (p *pool) grow() (*block, error) {
+	pages := p.nextPages
+	var mem *memory.Region
+	var err error
+	for {
+		mem, err = memory.Map(pages*memory.PageSize(), p.mode)
+		if err == nil {
+			break
+		}
+		if pages == 1 || !errors.Is(err, memory.ErrLockLimit) {
+			return nil, err
+		}
+		pages /= 2
+	}
+	if pages*2 <= maxChunkPages && pages == p.nextPages {
+		p.nextPages = pages * 2
+	}
+	stride := p.class + canarySize
+	nslots := (mem.Size() - canarySize) / stride
+	b := &block{
+		mem:     mem,
+		pool:    p,
+		stride:  stride,
+		states:  make([]atomic.Uint64, nslots),
+		lengths: make([]uint32, nslots),
+		free:    make([]uint32, nslots),
+		canary:  newCanary(),
+	}
+	for i := range b.free {
+		// Hand out low slots first: pop from the end.
+		b.free[i] = uint32(nslots - 1 - i)
+		b.states[i].Store(deadBit)
+	}
+	for i := 0; i <= nslots; i++ {
+		b.putCanary(i * stride)
+	}
+	if p.all == nil {
+		p.all = make(map[*block]struct{})
+	}
+	p.all[b] = struct{}{}
+	p.partial = append(p.partial, b)
+	p.empty++
+	stats.mapped(mem, 1)
+	return b, nil
+}
+
+// put returns a wiped slot. A chunk that becomes empty is kept if it is the
+// only empty one, otherwise unmapped.
+func (p *pool) put(b *block, idx uint32, gen uint32) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b.states[idx].Store(uint64(gen+1)<<32 | deadBit)
+	b.free = append(b.free, idx)
+	if len(b.free) == 1 {
+		p.partial = append(p.partial, b)
+	}
+	if len(b.free) < len(b.states) {
+		return
+	}
+	if p.empty == 0 {
+		p.empty++
+		return
+	}
+	// A second empty chunk: give it back.
+	for i, x := range p.partial {
+		if x == b {
+			p.partial = append(p.partial[:i], p.partial[i+1:]...)
+			break
+		}
+	}
+	delete(p.all, b)
+	b.retired = true
+	stats.mapped(b.mem, -1)
+	_ = b.mem.Unmap()
+}
+
+func (b *block) slot(idx uint32) unsafe.Pointer {
+	if b.guarded {
+		return unsafe.Add(b.mem.Data(), b.off)
+	}
+	return unsafe.Add(b.mem.Data(), canarySize+int(idx)*b.stride)
+}
+
+func (b *block) putCanary(off int) {
+	*(*[canarySize]byte)(unsafe.Add(b.mem.Data(), off)) = canaryBytes(b.canary)
+}
+
+func (b *block) canaryOK(off int) bool {
+	return *(*[canarySize]byte)(unsafe.Add(b.mem.Data(), off)) == canaryBytes(b.canary)
+}
+
+// canariesOK checks the canaries on both sides of a slot.
+func (b *block) canariesOK(idx uint32) bool {
+	if b.guarded {
+		return b.off < canarySize || b.canaryOK(b.off-canarySize)
+	}
+	off := int(idx) * b.stride
+	return b.canaryOK(off) && b.canaryOK(off+b.stride)
+}
+
+func canaryBytes(c uint64) (out [canarySize]byte) {
+	binary.LittleEndian.PutUint64(out[:], c)
+	return out
+}
+
+func newCanary() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	c := binary.LittleEndian.Uint64(b[:])
+	// A canary must never look like wiped memory.
+	if c == 0 {
+		c = 0xa5a5a5a5a5a5a5a5
+	}
+	return c
+}
+
+// Acquire opens the slot for reading and returns its address. Every
+// successful Acquire must be matched by one Release.
+func (r Ref) Acquire() (unsafe.Pointer, error) {
+	if r.b == nil {
+		return nil, ErrGone
+	}
+	st := &r.b.states[r.idx]
+	for {
+		s := st.Load()
+		if uint32(s>>32) != r.gen || s&deadBit != 0 {
+			return nil, ErrGone
+		}
+		if s&readerMask == readerMask {
+			return nil, ErrTooMany
+		}
+		if st.CompareAndSwap(s, s+1) {
+			break
+		}
+	}
+	b := r.b
+	if b.guarded {
+		b.mu.Lock()
+		if b.opened == 0 {
+			if err := b.mem.Protect(memory.ReadOnly); err != nil {
+				b.mu.Unlock()
+				r.unref()
+				return nil, err
+			}
+		}
+		b.opened++
+		b.mu.Unlock()
+	}
+	if !b.canariesOK(r.idx) {
+		stats.canaryFailures.Add(1)
+		r.Release()
+		return nil, ErrCorrupted
+	}
+	return b.slot(r.idx), nil
+}
+
+// Release closes what Acquire opened. The last reader out of a slot that was
+// destroyed meanwhile frees it.
+func (r Ref) Release() {
+	b := r.b
+	if b.guarded {
+		b.mu.Lock()
+		b.opened--
+		if b.opened == 0 {
+			_ = b.mem.Protect(memory.NoAccess)
+		}
+		b.mu.Unlock()
+	}
+	r.unref()
+}
+
+func (r Ref) unref() {
+	s := r.b.states[r.idx].Add(^uint64(0))
+	if s&deadBit != 0 && s&readerMask == 0 {
+		r.free()
+	}
+}
+
+// Destroy marks the slot dead. It is wiped and freed at once, or by the last
+// reader still inside it. Destroy reports whether this call ended the cell;
+// later calls, and calls on a stale Ref, do nothing.
+func (r Ref) Destroy() bool {
+	if r.b == nil {
+		return false
+	}
+	st := &r.b.states[r.idx]
+	for {
+		s := st.Load()
+		if uint32(s>>32) != r.gen || s&deadBit != 0 {
+			return false
+		}
+		if st.CompareAndSwap(s, s|deadBit) {
+			if s&readerMask == 0 {
+				r.free()
+			}
+			return true
+		}
+	}
+}
+
+// Alive reports whether the slot still holds this Ref's cell.
+func (r Ref) Alive() bool {
+	if r.b == nil {
+		return false
+	}
+	s := r.b.states[r.idx].Load()
+	return uint32(s>>32) == r.gen && s&deadBit == 0
+}
+
+// free wipes the slot and hands it back. Only the one party that saw the
+// slot dead with no readers gets here.
+func (r Ref) free() {
+	b := r.b
+	stats.live.Add(-1)
+	if !b.guarded {
+		p := b.slot(r.idx)
+		stats.bytes.Add(-int64(b.lengths[r.idx]))
+		b.lengths[r.idx] = 0
+		clear(unsafe.Slice((*byte)(p), b.pool.class))
+		if !b.canariesOK(r.idx) {
+			// Do not reuse memory something else is scribbling on: leave
+			// the slot out of the free list for good.
+			stats.canaryFailures.Add(1)
+			b.states[r.idx].Store(uint64(r.gen+1)<<32 | deadBit)
+			return
+		}
+		b.pool.put(b, r.idx, r.gen)
+		return
+	}
+	freeGuarded(b, r.gen)
+}

@@ -1,0 +1,168 @@
+package arena
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/secretmem/secretmem/internal/memory"
+)
+
+// Guarded runs that were freed wait here for reuse, keyed by size and lock
+// mode, so that creating and destroying guarded cells in a steady state
+// costs a few protection changes rather than a fresh mapping each time.
+const maxCachedRuns = 32
+
+var guarded struct {
+	mu    sync.Mutex
+	live  map[*block]struct{}
+	cache []*block
+}
+
+func allocGuarded(n int, opts Options, fill func([]byte) (int, error)) (Ref, int, error) {
+	align := opts.Align
+	if align <= 0 {
+		align = 1
+	}
+	// The data ends flush against the trailing guard page (rounded down to
+	// the alignment), with a canary just before it.
+	need := n + canarySize + align - 1
+	b, err := takeRun(need, memory.MustLock)
+	if err != nil && errors.Is(err, memory.ErrLockLimit) && opts.AllowUnlocked {
+		b, err = takeRun(need, memory.NoLock)
+	}
+	if err != nil {
+		return Ref{}, 0, err
+	}
+	b.off = (b.mem.Size() - n) &^ (align - 1)
+	b.putCanary(b.off - canarySize)
+	gen := uint32(b.states[0].Load() >> 32)
+
+	used, err := fill(unsafe.Slice((*byte)(unsafe.Add(b.mem.Data(), b.off)), n))
+	if err != nil || used < 0 || used > n {
+		clear(b.mem.Bytes())
+		b.states[0].Store(uint64(gen+1)<<32 | deadBit)
+		releaseRun(b)
+		if err == nil {
+			err = errors.New("arena: fill reported an impossible length")
+		}
+		return Ref{}, 0, err
+	}
+	if used < n && align == 1 {
+		// Keep the end of the data against the guard page.
+		d := b.mem.Bytes()
+		copy(d[b.off+n-used:b.off+n], d[b.off:b.off+used])
+		clear(d[b.off : b.off+n-used])
+		b.off += n - used
+		b.putCanary(b.off - canarySize)
+	}
+	b.length = used
+	if err := b.mem.Protect(memory.NoAccess); err != nil {
+		clear(b.mem.Bytes())
+		b.states[0].Store(uint64(gen+1)<<32 | deadBit)
+		releaseRun(b)
+		return Ref{}, 0, err
+	}
+	b.states[0].Store(uint64(gen) << 32)
+	stats.live.Add(1)
+	stats.bytes.Add(int64(used))
+	stats.guarded.Add(1)
+	return Ref{b: b, idx: 0, gen: gen}, used, nil
+}
+
+// takeRun returns a writable run of at least need bytes: a cached one of the
+// right size and mode, or a new mapping.
+func takeRun(need int, mode memory.Mode) (*block, error) {
+	ps := memory.PageSize()
+	size := (need + ps - 1) / ps * ps
+	guarded.mu.Lock()
+	for i := len(guarded.cache) - 1; i >= 0; i-- {
+		b := guarded.cache[i]
+		if b.mem.Size() == size && (b.mem.Backend() == memory.Unlocked) == (mode == memory.NoLock) {
+			guarded.cache = append(guarded.cache[:i], guarded.cache[i+1:]...)
+			guarded.live[b] = struct{}{}
+			guarded.mu.Unlock()
+			if err := b.mem.Protect(memory.ReadWrite); err != nil {
+				dropRun(b)
+				return nil, err
+			}
+			return b, nil
+		}
+	}
+	guarded.mu.Unlock()
+
+	mem, err := memory.Map(size, mode)
+	if err != nil {
+		return nil, err
+	}
+	b := &block{
+		mem:     mem,
+		guarded: true,
+		states:  make([]atomic.Uint64, 1),
+		canary:  newCanary(),
+	}
+	b.states[0].Store(deadBit)
+	stats.mapped(mem, 1)
+	guarded.mu.Lock()
+	if guarded.live == nil {
+		guarded.live = make(map[*block]struct{})
+	}
+	guarded.live[b] = struct{}{}
+	guarded.mu.Unlock()
+	return b, nil
+}
+
+// freeGuarded wipes a guarded run whose cell ended and caches or unmaps it.
+func freeGuarded(b *block, gen uint32) {
+	stats.bytes.Add(-int64(b.length))
+	stats.guarded.Add(-1)
+	b.mu.Lock()
+	err := b.mem.Protect(memory.ReadWrite)
+	if err == nil {
+		ok := b.canariesOK(0)
+		clear(b.mem.Bytes())
+		b.length = 0
+		if !ok {
+			stats.canaryFailures.Add(1)
+		}
+		err = b.mem.Protect(memory.NoAccess)
+	}
+	b.mu.Unlock()
+	b.states[0].Store(uint64(gen+1)<<32 | deadBit)
+	if err != nil {
+		// The run could not be opened to wipe it: unmapping is the only
+		// way left to make its bytes unreachable.
+		dropRun(b)
+		return
+	}
+	releaseRun(b)
+}
+
+// releaseRun puts a wiped, inaccessible run in the cache, or unmaps it when
+// the cache is full.
+func releaseRun(b *block) {
+	guarded.mu.Lock()
+	delete(guarded.live, b)
+	if len(guarded.cache) < maxCachedRuns {
+		_ = b.mem.Protect(memory.NoAccess)
+		guarded.cache = append(guarded.cache, b)
+		guarded.mu.Unlock()
+		return
+	}
+	guarded.mu.Unlock()
+	unmapRun(b)
+}
+
+func dropRun(b *block) {
+	guarded.mu.Lock()
+	delete(guarded.live, b)
+	guarded.mu.Unlock()
+	unmapRun(b)
+}
+
+func unmapRun(b *block) {
+	b.retired = true
+	stats.mapped(b.mem, -1)
+	_ = b.mem.Unmap()
+}

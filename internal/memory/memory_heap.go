@@ -1,0 +1,29 @@
+//go:build !unix && !windows
+
+package memory
+
+import "unsafe"
+
+// Targets without virtual memory control (js/wasm, wasip1, plan9) get Go
+// heap memory: no lock, no guard pages, no dump exclusion. The cells on top
+// still zeroize on destroy and redact on every printing path, and Stats
+// reports the backend as Heap so nobody mistakes it for protection.
+
+const pageSize = 4096
+
+// PageSize returns the granularity regions are rounded to.
+func PageSize() int { return pageSize }
+
+func probeBest() Backend { return Heap }
+
+func mapRegion(n int, _ Mode) (*Region, error) {
+	buf := make([]byte, n)
+	p := unsafe.Pointer(unsafe.SliceData(buf))
+	// The unsafe.Pointer fields keep the allocation alive; no []byte is
+	// stored, so printers that walk pointers still find only addresses.
+	return &Region{data: p, size: n, mapping: p, mapLen: n, backend: Heap}, nil
+}
+
+func protect(*Region, Prot) error { return nil }
+
+func unmap(*Region) error { return nil }

@@ -1,0 +1,160 @@
+//go:build linux
+
+package memory
+
+import (
+	"errors"
+	"os"
+	"sync/atomic"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+var pageSize = os.Getpagesize()
+
+// PageSize returns the system page size.
+func PageSize() int { return pageSize }
+
+// memfdState: 0 not yet tried, 1 works, 2 unavailable (no syscall, disabled
+// with secretmem.enable=0, or refused by a seccomp filter).
+var memfdState atomic.Int32
+
+func probeBest() Backend {
+	if memfdUsable() {
+		return MemfdSecret
+	}
+	return Mlock
+}
+
+func memfdUsable() bool {
+	switch memfdState.Load() {
+	case 1:
+		return true
+	case 2:
+		return false
+	}
+	fd, err := memfdSecret()
+	if err != nil {
+		memfdState.Store(2)
+		return false
+	}
+	_ = unix.Close(fd)
+	memfdState.Store(1)
+	return true
+}
+
+func mapRegion(n int, mode Mode) (*Region, error) {
+	ps := pageSize
+	total := n + 2*ps
+	// Reserve the whole run inaccessible; the usable middle is mapped over
+	// it, so the guard pages are never backed by memory.
+	base, err := unix.MmapPtr(-1, 0, nil, uintptr(total), unix.PROT_NONE,
+		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
+	if err != nil {
+		return nil, &os.SyscallError{Syscall: "mmap", Err: err}
+	}
+	r := &Region{data: unsafe.Add(base, ps), size: n, mapping: base, mapLen: total}
+
+	if mode == MustLock && memfdUsable() {
+		err := mapSecret(r)
+		if err == nil {
+			return r, nil
+		}
+		if errors.Is(err, ErrLockLimit) {
+			_ = unix.MunmapPtr(base, uintptr(total))
+			return nil, err
+		}
+		// Out of descriptors or similar: fall back to mlock for this region.
+	}
+	if err := mapAnon(r, mode); err != nil {
+		_ = unix.MunmapPtr(base, uintptr(total))
+		return nil, err
+	}
+	return r, nil
+}
+
+// mapSecret maps a memfd_secret file over the usable middle of r.
+func mapSecret(r *Region) error {
+	fd, err := memfdSecret()
+	if err != nil {
+		if err == unix.ENOSYS || err == unix.EINVAL || err == unix.EPERM {
+			memfdState.Store(2)
+		}
+		return &os.SyscallError{Syscall: "memfd_secret", Err: err}
+	}
+	// The mapping keeps the file alive; the descriptor is not needed after.
+	defer unix.Close(fd)
+	if err := unix.Ftruncate(fd, int64(r.size)); err != nil {
+		return &os.SyscallError{Syscall: "ftruncate", Err: err}
+	}
+	_, err = unix.MmapPtr(fd, 0, r.data, uintptr(r.size),
+		unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_FIXED)
+	if err != nil {
+		if err == unix.EAGAIN || err == unix.ENOMEM || err == unix.EPERM {
+			return lockError("mmap(memfd_secret)", err)
+		}
+		return &os.SyscallError{Syscall: "mmap", Err: err}
+	}
+	b := r.Bytes()
+	// Secret memory is shared with no one, but a forked child would still
+	// inherit the mapping: keep it out of children entirely.
+	_ = unix.Madvise(b, unix.MADV_DONTFORK)
+	_ = unix.Madvise(b, unix.MADV_DONTDUMP)
+	// Fault every page in now, so a later access cannot fail for lack of
+	// memory in the middle of a Use.
+	for off := 0; off < r.size; off += pageSize {
+		b[off] = 0
+	}
+	r.backend = MemfdSecret
+	return nil
+}
+
+// mapAnon maps anonymous memory over the usable middle of r and locks it
+// unless mode is NoLock.
+func mapAnon(r *Region, mode Mode) error {
+	_, err := unix.MmapPtr(-1, 0, r.data, uintptr(r.size),
+		unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED)
+	if err != nil {
+		return &os.SyscallError{Syscall: "mmap", Err: err}
+	}
+	b := r.Bytes()
+	_ = unix.Madvise(b, unix.MADV_DONTDUMP)
+	// A forked child sees zeros here instead of a copy of the secrets.
+	if unix.Madvise(b, unix.MADV_WIPEONFORK) != nil {
+		_ = unix.Madvise(b, unix.MADV_DONTFORK)
+	}
+	if mode == NoLock {
+		r.backend = Unlocked
+		return nil
+	}
+	if err := unix.Mlock(b); err != nil {
+		if err == unix.ENOMEM || err == unix.EAGAIN || err == unix.EPERM {
+			return lockError("mlock", err)
+		}
+		return &os.SyscallError{Syscall: "mlock", Err: err}
+	}
+	r.backend = Mlock
+	return nil
+}
+
+func protect(r *Region, p Prot) error {
+	prot := unix.PROT_NONE
+	switch p {
+	case ReadOnly:
+		prot = unix.PROT_READ
+	case ReadWrite:
+		prot = unix.PROT_READ | unix.PROT_WRITE
+	}
+	if err := unix.Mprotect(r.Bytes(), prot); err != nil {
+		return &os.SyscallError{Syscall: "mprotect", Err: err}
+	}
+	return nil
+}
+
+func unmap(r *Region) error {
+	if err := unix.MunmapPtr(r.mapping, uintptr(r.mapLen)); err != nil {
+		return &os.SyscallError{Syscall: "munmap", Err: err}
+	}
+	return nil
+}

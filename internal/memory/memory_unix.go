@@ -1,0 +1,69 @@
+//go:build unix && !linux
+
+package memory
+
+import (
+	"os"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+var pageSize = os.Getpagesize()
+
+// PageSize returns the system page size.
+func PageSize() int { return pageSize }
+
+func probeBest() Backend { return Mlock }
+
+func mapRegion(n int, mode Mode) (*Region, error) {
+	ps := pageSize
+	total := n + 2*ps
+	base, err := unix.MmapPtr(-1, 0, nil, uintptr(total), unix.PROT_NONE,
+		unix.MAP_PRIVATE|unix.MAP_ANON)
+	if err != nil {
+		return nil, &os.SyscallError{Syscall: "mmap", Err: err}
+	}
+	r := &Region{data: unsafe.Add(base, ps), size: n, mapping: base, mapLen: total}
+	_, err = unix.MmapPtr(-1, 0, r.data, uintptr(n), unix.PROT_READ|unix.PROT_WRITE,
+		unix.MAP_PRIVATE|unix.MAP_ANON|unix.MAP_FIXED|extraMapFlags)
+	if err != nil {
+		_ = unix.MunmapPtr(base, uintptr(total))
+		return nil, &os.SyscallError{Syscall: "mmap", Err: err}
+	}
+	harden(r.Bytes())
+	if mode == NoLock {
+		r.backend = Unlocked
+		return r, nil
+	}
+	if err := unix.Mlock(r.Bytes()); err != nil {
+		_ = unix.MunmapPtr(base, uintptr(total))
+		if err == unix.ENOMEM || err == unix.EAGAIN || err == unix.EPERM {
+			return nil, lockError("mlock", err)
+		}
+		return nil, &os.SyscallError{Syscall: "mlock", Err: err}
+	}
+	r.backend = Mlock
+	return r, nil
+}
+
+func protect(r *Region, p Prot) error {
+	prot := unix.PROT_NONE
+	switch p {
+	case ReadOnly:
+		prot = unix.PROT_READ
+	case ReadWrite:
+		prot = unix.PROT_READ | unix.PROT_WRITE
+	}
+	if err := unix.Mprotect(r.Bytes(), prot); err != nil {
+		return &os.SyscallError{Syscall: "mprotect", Err: err}
+	}
+	return nil
+}
+
+func unmap(r *Region) error {
+	if err := unix.MunmapPtr(r.mapping, uintptr(r.mapLen)); err != nil {
+		return &os.SyscallError{Syscall: "munmap", Err: err}
+	}
+	return nil
+}

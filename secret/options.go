@@ -1,0 +1,90 @@
+package secret
+
+import (
+	"fmt"
+	"time"
+)
+
+// Option configures a cell at creation. Options are plain values (not
+// closures), so passing them costs no allocation.
+type Option struct {
+	kind  optionKind
+	ttl   time.Duration
+	label string
+}
+
+type optionKind uint8
+
+const (
+	optNone optionKind = iota
+	optVolatile
+	optTTL
+	optGuarded
+	optLabel
+	optAllowUnlocked
+	optTrimNewline
+)
+
+type options struct {
+	volatile      bool
+	guarded       bool
+	allowUnlocked bool
+	trimNewline   bool
+	ttl           time.Duration
+	label         string
+}
+
+// Volatile makes the cell burn after one read: the first successful Use or
+// Reveal consumes it and wipes it; later reads fail with ErrConsumed.
+// Equal, EqualValue and Masked do not consume it.
+func Volatile() Option { return Option{kind: optVolatile} }
+
+// TTL wipes the cell when d has passed; reads after that fail with
+// ErrExpired. A timer does the wiping, and every read checks the clock too,
+// so a late timer never lets an expired cell be read. d must be positive.
+func TTL(d time.Duration) Option { return Option{kind: optTTL, ttl: d} }
+
+// Guarded places the cell in a page run of its own with inaccessible guard
+// pages on both sides; the pages are inaccessible whenever no Use is in
+// flight. For long-lived, high-value secrets: it costs a few system calls
+// per read where a pooled cell costs none.
+func Guarded() Option { return Option{kind: optGuarded} }
+
+// Label names the cell in redacted output ("[REDACTED db.password]"), to
+// help debugging. The label itself must not be secret.
+func Label(name string) Option { return Option{kind: optLabel, label: name} }
+
+// AllowUnlocked lets the cell live in memory that is not locked in RAM when
+// the system refuses to lock more (see ErrMemoryLock). Such memory can be
+// swapped out; Stats reports it, so the degradation is visible. Without
+// this option the constructor returns ErrMemoryLock instead.
+func AllowUnlocked() Option { return Option{kind: optAllowUnlocked} }
+
+// TrimNewline removes one trailing "\n" or "\r\n" inside the cell, for
+// secrets read from files and readers (Read, ReadFile). Editors and `echo`
+// add one; the plaintext never leaves protected memory to be trimmed.
+func TrimNewline() Option { return Option{kind: optTrimNewline} }
+
+func collect(opts []Option) (options, error) {
+	var o options
+	for _, opt := range opts {
+		switch opt.kind {
+		case optVolatile:
+			o.volatile = true
+		case optTTL:
+			if opt.ttl <= 0 {
+				return o, fmt.Errorf("%w: TTL must be positive, got %v", ErrOption, opt.ttl)
+			}
+			o.ttl = opt.ttl
+		case optGuarded:
+			o.guarded = true
+		case optLabel:
+			o.label = opt.label
+		case optAllowUnlocked:
+			o.allowUnlocked = true
+		case optTrimNewline:
+			o.trimNewline = true
+		}
+	}
+	return o, nil
+}

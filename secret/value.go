@@ -1,0 +1,411 @@
+package secret
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/secretmem/secretmem/internal/arena"
+)
+
+// Value is a secret held in protected memory. The zero Value behaves as a
+// destroyed cell. Values are small and may be copied; every copy refers to
+// the same cell, and destroying one destroys it for all.
+//
+// A Value holds only a pointer to an unexported handle, and the handle
+// holds addresses, never a []byte: printers that walk unexported fields by
+// reflection find nothing to print.
+type Value struct{ h *handle }
+
+const (
+	alive uint32 = iota
+	endedDestroyed
+	endedExpired
+	endedConsumed
+)
+
+type handle struct {
+	ref      arena.Ref
+	n        int
+	state    atomic.Uint32 // alive, or why the cell ended
+	volatile bool
+	expires  time.Time // zero without a TTL
+	timer    *time.Timer
+	redacted string
+}
+
+// New copies b into a new cell and wipes b. On error b is left as it was, so
+// the caller can retry or wipe it.
+func New(b []byte, opts ...Option) (Value, error) {
+	return create(len(b), opts, func(dst []byte) (int, error) {
+		return copy(dst, b), nil
+	}, func() { Wipe(b) })
+}
+
+// FromString copies s into a new cell. Go strings cannot be wiped, so the
+// plaintext in s stays where it is: prefer New, Read or ReadFile when the
+// secret is not already a string.
+func FromString(s string, opts ...Option) (Value, error) {
+	return create(len(s), opts, func(dst []byte) (int, error) {
+		return copy(dst, s), nil
+	}, nil)
+}
+
+// Read reads exactly n bytes from r straight into a new cell; the reader's
+// Read writes into protected memory, so no heap copy is made by this
+// package. With TrimNewline, a trailing newline is dropped inside the cell.
+func Read(r io.Reader, n int, opts ...Option) (Value, error) {
+	if n < 0 || n > MaxSize {
+		return Value{}, fmt.Errorf("%w: cannot read %d bytes (the limit is %d)", ErrSize, n, MaxSize)
+	}
+	return create(n, opts, func(dst []byte) (int, error) {
+		if _, err := io.ReadFull(r, dst); err != nil {
+			return 0, fmt.Errorf("secret: reading %d bytes: %w", n, err)
+		}
+		return len(dst), nil
+	}, nil)
+}
+
+// ReadFile reads a file straight into a new cell: read(2) writes into
+// protected memory, so the bytes never touch the Go heap. Files over
+// MaxSize are refused. With TrimNewline, a trailing newline is dropped
+// inside the cell.
+func ReadFile(path string, opts ...Option) (Value, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Value{}, fmt.Errorf("secret: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return Value{}, fmt.Errorf("secret: %w", err)
+	}
+	if fi.IsDir() {
+		return Value{}, fmt.Errorf("secret: %s is a directory, not a secret file", path)
+	}
+	size := fi.Size()
+	regular := fi.Mode().IsRegular() && size > 0
+	if !regular {
+		// Pipes, character devices and procfs files report no size: read
+		// up to a page run's worth and keep what arrived.
+		size = 64 << 10
+	}
+	if size > MaxSize {
+		return Value{}, fmt.Errorf("%w: %s holds %d bytes (the limit is %d)", ErrSize, path, size, MaxSize)
+	}
+	return create(int(size), opts, func(dst []byte) (int, error) {
+		n, err := io.ReadFull(f, dst)
+		if !regular {
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				return n, nil
+			}
+			if err == nil {
+				return 0, fmt.Errorf("%w: %s holds more than %d bytes", ErrSize, path, len(dst))
+			}
+		}
+		if err != nil {
+			return 0, fmt.Errorf("secret: reading %s: %w", path, err)
+		}
+		var one [1]byte
+		if m, _ := f.Read(one[:]); m > 0 {
+			one[0] = 0
+			return 0, fmt.Errorf("secret: %s grew while it was read", path)
+		}
+		return n, nil
+	}, nil)
+}
+
+// Random creates a cell of n bytes from crypto/rand, written straight into
+// protected memory.
+func Random(n int, opts ...Option) (Value, error) {
+	if n < 0 || n > MaxSize {
+		return Value{}, fmt.Errorf("%w: %d random bytes (the limit is %d)", ErrSize, n, MaxSize)
+	}
+	return create(n, opts, func(dst []byte) (int, error) {
+		_, err := rand.Read(dst)
+		return len(dst), err
+	}, nil)
+}
+
+// create allocates a cell of n bytes, lets fill write it, applies the
+// options, and calls done (if any) once the cell exists.
+func create(n int, opts []Option, fill func([]byte) (int, error), done func()) (Value, error) {
+	if n < 0 || n > MaxSize {
+		return Value{}, fmt.Errorf("%w: %d bytes (the limit is %d)", ErrSize, n, MaxSize)
+	}
+	o, err := collect(opts)
+	if err != nil {
+		return Value{}, err
+	}
+	h := &handle{volatile: o.volatile}
+	if n > 0 {
+		ref, used, err := arena.Alloc(n, arena.Options{Guarded: o.guarded, AllowUnlocked: o.allowUnlocked},
+			func(dst []byte) (int, error) {
+				used, err := fill(dst)
+				if err == nil && o.trimNewline {
+					used = trimNewline(dst, used)
+				}
+				return used, err
+			})
+		if err != nil {
+			return Value{}, err
+		}
+		h.ref, h.n = ref, used
+		// The safety net: a cell nobody destroyed is wiped once its handle
+		// is unreachable. A finalizer rather than runtime.AddCleanup: both
+		// are bookkeeping in the runtime, but AddCleanup also allocates two
+		// objects per cell, and this is the request path.
+		runtime.SetFinalizer(h, finalizeHandle)
+	}
+	if o.label != "" {
+		h.redacted = "[REDACTED " + o.label + "]"
+	}
+	if o.ttl > 0 {
+		h.expires = time.Now().Add(o.ttl)
+		// The timer holds the slot, not the handle, so an unreachable TTL
+		// cell can still be finalized. Reads check the deadline themselves.
+		ref := h.ref
+		h.timer = time.AfterFunc(o.ttl, func() { ref.Destroy() })
+	}
+	if done != nil {
+		done()
+	}
+	return Value{h: h}, nil
+}
+
+// finalizeHandle wipes a cell whose handle became unreachable without
+// Destroy. It may never run (the runtime makes no promise): it is a safety
+// net, not the mechanism.
+func finalizeHandle(h *handle) {
+	h.ref.Destroy()
+	if h.timer != nil {
+		h.timer.Stop()
+	}
+}
+
+// trimNewline drops one trailing "\n" or "\r\n" from b[:n] and wipes it.
+func trimNewline(b []byte, n int) int {
+	if n > 0 && b[n-1] == '\n' {
+		n--
+		b[n] = 0
+		if n > 0 && b[n-1] == '\r' {
+			n--
+			b[n] = 0
+		}
+	}
+	return n
+}
+
+// Use calls fn with the secret. The slice is valid only inside fn and must
+// not be modified or kept; copy out of it only into memory you wipe. A
+// volatile cell is consumed by the first Use, whatever fn returns. Use
+// returns fn's error, or why the cell cannot be read (ErrDestroyed,
+// ErrExpired, ErrConsumed, ErrCorrupted).
+func (v Value) Use(fn func([]byte) error) error {
+	h := v.h
+	if h == nil {
+		return ErrDestroyed
+	}
+	p, err := h.acquire(true)
+	if err != nil {
+		return err
+	}
+	defer h.release(true)
+	return run(fn, unsafe.Slice((*byte)(p), h.n))
+}
+
+// Reveal returns a copy of the secret on the Go heap. It is the escape hatch
+// for APIs that insist on owning a []byte: the copy is outside this
+// package's protection, and the caller must Wipe it when done. A volatile
+// cell is consumed.
+func (v Value) Reveal() ([]byte, error) {
+	var out []byte
+	err := v.Use(func(b []byte) error {
+		out = make([]byte, len(b))
+		copy(out, b)
+		return nil
+	})
+	return out, err
+}
+
+// Equal reports, in constant time for a given length, whether the secret
+// equals b. It does not consume a volatile cell. A cell that cannot be read
+// equals nothing.
+func (v Value) Equal(b []byte) bool {
+	h := v.h
+	if h == nil {
+		return false
+	}
+	p, err := h.acquire(false)
+	if err != nil {
+		return false
+	}
+	defer h.release(false)
+	return subtle.ConstantTimeCompare(unsafe.Slice((*byte)(p), h.n), b) == 1
+}
+
+// EqualValue reports, in constant time for a given length, whether two
+// cells hold the same secret. Neither volatile cell is consumed.
+func (v Value) EqualValue(o Value) bool {
+	if v.h == nil || o.h == nil {
+		return false
+	}
+	p, err := o.h.acquire(false)
+	if err != nil {
+		return false
+	}
+	defer o.h.release(false)
+	return v.Equal(unsafe.Slice((*byte)(p), o.h.n))
+}
+
+// Masked returns the secret with all but its last suffix bytes replaced by
+// '*', as in "********1234". At most a third of the secret is ever shown,
+// the stars stop at 32, and a suffix that is not printable ASCII is starred
+// too. It does not consume a volatile cell; a cell that cannot be read
+// masks to its redacted form.
+func (v Value) Masked(suffix int) string {
+	h := v.h
+	if h == nil {
+		return v.redacted()
+	}
+	p, err := h.acquire(false)
+	if err != nil {
+		return v.redacted()
+	}
+	defer h.release(false)
+	b := unsafe.Slice((*byte)(p), h.n)
+	show := min(max(suffix, 0), len(b)/3)
+	tail := b[len(b)-show:]
+	for _, c := range tail {
+		if c < 0x20 || c > 0x7e {
+			show, tail = 0, nil
+			break
+		}
+	}
+	stars := min(len(b)-show, 32)
+	out := make([]byte, stars+show)
+	for i := range stars {
+		out[i] = '*'
+	}
+	copy(out[stars:], tail)
+	return string(out)
+}
+
+// Len returns the secret's length in bytes, or 0 once the cell ended.
+func (v Value) Len() int {
+	if !v.Alive() {
+		return 0
+	}
+	return v.h.n
+}
+
+// Alive reports whether the cell can still be read.
+func (v Value) Alive() bool {
+	h := v.h
+	if h == nil || h.state.Load() != alive {
+		return false
+	}
+	if !h.expires.IsZero() && !time.Now().Before(h.expires) {
+		return false
+	}
+	return h.n == 0 || h.ref.Alive()
+}
+
+// Destroy wipes the cell and frees its memory. It is idempotent, safe on the
+// zero Value, and safe to call concurrently with readers: a Use in flight
+// finishes on intact bytes and the wipe happens as it returns.
+func (v Value) Destroy() {
+	if v.h != nil {
+		v.h.end(endedDestroyed)
+	}
+}
+
+// end records why the cell ended (the first reason wins) and frees it.
+func (h *handle) end(why uint32) {
+	h.state.CompareAndSwap(alive, why)
+	if h.ref.Destroy() {
+		// Drop the safety net with the cell: an armed finalizer costs the
+		// runtime a list entry per object until the handle is collected.
+		runtime.SetFinalizer(h, nil)
+	}
+	if h.timer != nil {
+		h.timer.Stop()
+	}
+}
+
+// acquire opens the cell for reading. consume marks a volatile cell read.
+func (h *handle) acquire(consume bool) (unsafe.Pointer, error) {
+	if s := h.state.Load(); s != alive {
+		return nil, endedErr(s)
+	}
+	if !h.expires.IsZero() && !time.Now().Before(h.expires) {
+		h.end(endedExpired)
+		return nil, ErrExpired
+	}
+	if consume && h.volatile && !h.state.CompareAndSwap(alive, endedConsumed) {
+		return nil, endedErr(h.state.Load())
+	}
+	if h.n == 0 {
+		return unsafe.Pointer(&zeroByte), nil
+	}
+	p, err := h.ref.Acquire()
+	if err == nil {
+		return p, nil
+	}
+	if consume && h.volatile {
+		h.ref.Destroy()
+	}
+	switch {
+	case errors.Is(err, arena.ErrGone):
+		// Ended by Purge or a concurrent Destroy racing this read.
+		h.state.CompareAndSwap(alive, endedDestroyed)
+		s := h.state.Load()
+		if s == endedConsumed && consume && h.volatile {
+			// This read claimed the cell, but it had already ended.
+			return nil, ErrDestroyed
+		}
+		return nil, endedErr(s)
+	case errors.Is(err, arena.ErrCorrupted):
+		return nil, ErrCorrupted
+	}
+	return nil, fmt.Errorf("secret: opening the cell: %w", err)
+}
+
+var zeroByte byte
+
+func (h *handle) release(consume bool) {
+	if h.n > 0 {
+		h.ref.Release()
+	}
+	if consume && h.volatile {
+		h.ref.Destroy()
+		if h.timer != nil {
+			h.timer.Stop()
+		}
+	}
+}
+
+func endedErr(s uint32) error {
+	switch s {
+	case endedExpired:
+		return ErrExpired
+	case endedConsumed:
+		return ErrConsumed
+	}
+	return ErrDestroyed
+}
+
+// Wipe overwrites b with zeros. Use it on copies made with Reveal and on
+// buffers that held a secret before it went into a cell.
+func Wipe(b []byte) {
+	clear(b)
+	// Keep the stores: b must look used after the clear.
+	runtime.KeepAlive(b)
+}
