@@ -4,7 +4,6 @@ package secret
 
 import rtsecret "runtime/secret"
 
-
 // run calls fn inside runtime/secret.Do, so the stack and registers the
 // callback used are erased when it returns (where the runtime supports it).
 func run(fn func([]byte) error, b []byte) (err error) {
