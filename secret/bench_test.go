@@ -55,3 +55,60 @@ func BenchmarkUse(b *testing.B) {
 		})
 	}
 }
+
+func TestAllocationBudgets(t *testing.T) {
+	src := make([]byte, 32)
+	newDestroy := testing.AllocsPerRun(1000, func() {
+		src[0] = 1
+		v, err := secret.New(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v.Destroy()
+	})
+	if newDestroy > 2 {
+		t.Errorf("pooled New+Destroy allocates %.1f times, budget 2", newDestroy)
+	}
+	v, err := secret.Random(32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Destroy()
+	fn := func([]byte) error { return nil }
+	use := testing.AllocsPerRun(1000, func() { _ = v.Use(fn) })
+	if use != 0 {
+		t.Errorf("pooled Use allocates %.1f times, budget 0", use)
+	}
+	eq := testing.AllocsPerRun(1000, func() { _ = v.Equal(src) })
+	if eq != 0 {
+		t.Errorf("Equal allocates %.1f times, budget 0", eq)
+	}
+}
+
+func BenchmarkEqual(b *testing.B) {
+	v, err := secret.Random(32)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer v.Destroy()
+	other := make([]byte, 32)
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = v.Equal(other)
+	}
+}
+
+func BenchmarkUseParallel(b *testing.B) {
+	v, err := secret.Random(32)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer v.Destroy()
+	fn := func([]byte) error { return nil }
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			_ = v.Use(fn)
+		}
+	})
+}

@@ -34,6 +34,11 @@ const (
 	Heap Backend = "heap"
 )
 
+// DisableMemfdSecretEnv names an environment variable that, when set to
+// anything, makes Linux use the mlock backend even where memfd_secret works.
+// It exists to test and measure the fallback; it can only weaken protection.
+const DisableMemfdSecretEnv = "SECRETMEM_DISABLE_MEMFD_SECRET"
+
 // Prot is the access a region allows.
 type Prot int
 

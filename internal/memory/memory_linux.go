@@ -34,6 +34,10 @@ func memfdUsable() bool {
 	case 2:
 		return false
 	}
+	if os.Getenv(DisableMemfdSecretEnv) != "" {
+		memfdState.Store(2)
+		return false
+	}
 	fd, err := memfdSecret()
 	if err != nil {
 		memfdState.Store(2)

@@ -1,0 +1,51 @@
+package secret_test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"testing"
+
+	"github.com/secretmem/secretmem/internal/arena"
+	"github.com/secretmem/secretmem/secret"
+)
+
+// marker returns a unique printable secret that cannot occur by accident
+// in any output, so a test can search for it.
+func marker(t testing.TB) string {
+	t.Helper()
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	return "MARK" + hex.EncodeToString(b[:])
+}
+
+// mustNew creates a cell from a copy of s.
+func mustNew(t testing.TB, s string, opts ...secret.Option) secret.Value {
+	t.Helper()
+	v, err := secret.New([]byte(s), opts...)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(v.Destroy)
+	return v
+}
+
+// holds reports whether the cell holds exactly want, without printing
+// either side.
+func holds(v secret.Value, want string) bool {
+	return v.Equal([]byte(want))
+}
+
+// inArena reports whether any mapped chunk or guarded run still contains
+// the bytes of s.
+func inArena(s string) bool {
+	found := false
+	arena.ScanForTest(func(data []byte) {
+		if bytes.Contains(data, []byte(s)) {
+			found = true
+		}
+	})
+	return found
+}

@@ -1,0 +1,388 @@
+//go:build linux
+
+package secret_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/secretmem/secretmem/internal/memory"
+	"github.com/secretmem/secretmem/secret"
+)
+
+// Child processes: the test binary runs itself with childEnv set to a mode.
+const childEnv = "SECRETMEM_TEST_CHILD"
+
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(childEnv); mode != "" {
+		os.Exit(runChild(mode))
+	}
+	os.Exit(m.Run())
+}
+
+func runChild(mode string) int {
+	switch mode {
+	case "read-past-guarded", "write-past-guarded", "read-guarded-while-idle":
+		v, err := secret.New([]byte("0123456789abcdef0123456789abcdef"), secret.Guarded())
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "child:", err)
+			return 3
+		}
+		var addr unsafe.Pointer
+		_ = v.Use(func(b []byte) error {
+			addr = unsafe.Pointer(&b[0])
+			switch mode {
+			case "read-past-guarded":
+				fmt.Println("read", *(*byte)(unsafe.Add(addr, len(b))))
+			case "write-past-guarded":
+				*(*byte)(unsafe.Add(addr, len(b))) = 1
+			}
+			return nil
+		})
+		if mode == "read-guarded-while-idle" {
+			fmt.Println("read", *(*byte)(addr))
+		}
+		fmt.Println("survived")
+		return 0
+	case "memlock":
+		return memlockChild()
+	}
+	fmt.Fprintln(os.Stderr, "unknown child mode", mode)
+	return 3
+}
+
+// runSelf runs the test binary in a child mode with a watchdog. As root it
+// runs the child as nobody (uid 65534), because root ignores
+// RLIMIT_MEMLOCK.
+func runSelf(t *testing.T, mode string, env ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe, "-test.run=^$")
+	cmd.Env = append(os.Environ(), append(env, childEnv+"="+mode)...)
+	if os.Geteuid() == 0 {
+		// The go test binary lives in a private directory: give the
+		// unprivileged child a copy it can execute.
+		dir, err := os.MkdirTemp("", "secretmem-child")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		if err := os.Chmod(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cp := filepath.Join(dir, "child.test")
+		if err := copyFile(exe, cp); err != nil {
+			t.Fatal(err)
+		}
+		cmd.Path, cmd.Args[0], cmd.Dir = cp, cp, dir
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	}
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("child %s hung: killed by the 30 s watchdog", mode)
+	}
+	return out.String(), errb.String(), err
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+func TestTouchingAGuardedCellOutsideItsBoundsKillsTheProcess(t *testing.T) {
+	for _, mode := range []string{"read-past-guarded", "write-past-guarded", "read-guarded-while-idle"} {
+		t.Run(mode, func(t *testing.T) {
+			stdout, stderr, err := runSelf(t, mode)
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) {
+				t.Fatalf("the child did not fail: %v\n%s", err, stdout)
+			}
+			if strings.Contains(stdout, "survived") {
+				t.Fatal("the child survived the access")
+			}
+			if !strings.Contains(stderr, "SIGSEGV") {
+				t.Errorf("the child died without SIGSEGV (exit %d): %.300s", exit.ExitCode(), stderr)
+			}
+		})
+	}
+}
+
+// mapping describes the /proc/self/smaps entry holding an address.
+type mapping struct {
+	name  string
+	flags []string
+}
+
+func findMapping(t *testing.T, addr uintptr) mapping {
+	t.Helper()
+	f, err := os.Open("/proc/self/smaps")
+	if err != nil {
+		t.Skipf("no smaps: %v", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	var cur *mapping
+	for sc.Scan() {
+		line := sc.Text()
+		fields := strings.Fields(line)
+		if len(fields) > 0 && strings.Contains(fields[0], "-") && !strings.HasSuffix(fields[0], ":") {
+			cur = nil
+			lo, hi, ok := strings.Cut(fields[0], "-")
+			a, err1 := strconv.ParseUint(lo, 16, 64)
+			b, err2 := strconv.ParseUint(hi, 16, 64)
+			if ok && err1 == nil && err2 == nil && uint64(addr) >= a && uint64(addr) < b {
+				m := mapping{}
+				if len(fields) >= 6 {
+					m.name = strings.Join(fields[5:], " ")
+				}
+				cur = &m
+			}
+			continue
+		}
+		if cur != nil && strings.HasPrefix(line, "VmFlags:") {
+			cur.flags = strings.Fields(strings.TrimPrefix(line, "VmFlags:"))
+			return *cur
+		}
+	}
+	t.Fatalf("no mapping holds %#x", addr)
+	return mapping{}
+}
+
+func hasFlag(m mapping, f string) bool {
+	for _, x := range m.flags {
+		if x == f {
+			return true
+		}
+	}
+	return false
+}
+
+func cellAddr(t *testing.T, v secret.Value) uintptr {
+	var addr uintptr
+	if err := v.Use(func(b []byte) error { addr = uintptr(unsafe.Pointer(&b[0])); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return addr
+}
+
+func TestCellsAreLockedAndOutOfCoreDumps(t *testing.T) {
+	backend := secret.Stats().Backend
+	for _, p := range placements {
+		t.Run(p.name, func(t *testing.T) {
+			v := mustNew(t, marker(t), p.opts...)
+			m := findMapping(t, cellAddr(t, v))
+			if !hasFlag(m, "lo") {
+				t.Errorf("the mapping is not locked: VmFlags %v", m.flags)
+			}
+			if !hasFlag(m, "dd") {
+				t.Errorf("the mapping is not excluded from core dumps: VmFlags %v", m.flags)
+			}
+			if backend == "memfd_secret" && !strings.Contains(m.name, "secretmem") {
+				t.Errorf("backend is memfd_secret but the mapping is %q", m.name)
+			}
+			if backend == "mlock" && !hasFlag(m, "wf") && !hasFlag(m, "dc") {
+				t.Errorf("the mapping is inherited by forked children: VmFlags %v", m.flags)
+			}
+			t.Logf("backend %s, mapping %q, VmFlags %v", backend, m.name, m.flags)
+		})
+	}
+}
+
+func TestMemfdSecretIsUsedWhereTheKernelHasIt(t *testing.T) {
+	fd, err := unix.MemfdSecret(unix.O_CLOEXEC)
+	if err != nil {
+		t.Skipf("this kernel has no memfd_secret (%v): the mlock backend is used", err)
+	}
+	unix.Close(fd)
+	if os.Getenv(memory.DisableMemfdSecretEnv) != "" {
+		t.Skip("memfd_secret disabled by " + memory.DisableMemfdSecretEnv)
+	}
+	if b := secret.Stats().Backend; b != "memfd_secret" {
+		t.Fatalf("the kernel offers memfd_secret but the backend is %q", b)
+	}
+	// Even this process cannot read its own cells through /proc/self/mem.
+	v := mustNew(t, marker(t))
+	mem, err := os.Open("/proc/self/mem")
+	if err != nil {
+		t.Skipf("no /proc/self/mem: %v", err)
+	}
+	defer mem.Close()
+	buf := make([]byte, 8)
+	if _, err := mem.ReadAt(buf, int64(cellAddr(t, v))); err == nil {
+		t.Error("/proc/self/mem read a memfd_secret cell")
+	}
+}
+
+func TestACorruptedCanaryIsDetected(t *testing.T) {
+	before := secret.Stats().CanaryFailures
+	a := mustNew(t, "0123456789abcdef0123456789abcdef") // fills its 32-byte slot
+	b := mustNew(t, "the neighbour in the next slot..")
+	err := a.Use(func(p []byte) error {
+		// A bug that writes one byte past the end.
+		*(*byte)(unsafe.Add(unsafe.Pointer(&p[0]), len(p))) ^= 0xff
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Use(func([]byte) error { return nil }); !errors.Is(err, secret.ErrCorrupted) {
+		t.Errorf("reading the overflowed cell: %v, want ErrCorrupted", err)
+	}
+	if err := b.Use(func([]byte) error { return nil }); !errors.Is(err, secret.ErrCorrupted) {
+		t.Errorf("reading the neighbour whose canary was hit: %v, want ErrCorrupted", err)
+	}
+	a.Destroy()
+	b.Destroy()
+	if got := secret.Stats().CanaryFailures; got <= before {
+		t.Error("Stats does not count the canary failure")
+	}
+	c := mustNew(t, "a later cell works as usual......")
+	if !holds(c, "a later cell works as usual......") {
+		t.Error("a cell created after the corruption is not intact")
+	}
+}
+
+type memlockReport struct {
+	Count          int    `json:"count"`
+	ErrIsLock      bool   `json:"err_is_lock"`
+	Message        string `json:"message"`
+	Intact         bool   `json:"intact"`
+	GuardedRefused bool   `json:"guarded_refused"`
+	ReuseWorks     bool   `json:"reuse_works"`
+	UnlockedWorks  bool   `json:"unlocked_works"`
+	Degraded       bool   `json:"degraded_visible"`
+	Backend        string `json:"backend"`
+	Uid            int    `json:"uid"`
+}
+
+// memlockChild lowers its own RLIMIT_MEMLOCK, fills it with 32-byte cells
+// and reports what happened at the limit.
+func memlockChild() int {
+	limit, _ := strconv.ParseUint(os.Getenv("SECRETMEM_LIMIT"), 10, 64)
+	if err := unix.Setrlimit(unix.RLIMIT_MEMLOCK, &unix.Rlimit{Cur: limit, Max: limit}); err != nil {
+		fmt.Fprintln(os.Stderr, "setrlimit:", err)
+		return 3
+	}
+	rep := memlockReport{Uid: os.Geteuid()}
+	// Exactly 32 bytes: the size the capacity promise is about.
+	cell := func(i int) []byte { return []byte(fmt.Sprintf("cell-%08d-0123456789abcdefgh", i)) }
+	var vs []secret.Value
+	var err error
+	for i := 0; i < 400000; i++ {
+		var v secret.Value
+		v, err = secret.New(cell(i))
+		if err != nil {
+			break
+		}
+		vs = append(vs, v)
+	}
+	rep.Count = len(vs)
+	rep.ErrIsLock = errors.Is(err, secret.ErrMemoryLock)
+	if err != nil {
+		rep.Message = err.Error()
+	}
+	rep.Intact = true
+	for i, v := range vs {
+		if !v.Equal(cell(i)) {
+			rep.Intact = false
+		}
+	}
+	_, gerr := secret.New(cell(-1), secret.Guarded())
+	rep.GuardedRefused = errors.Is(gerr, secret.ErrMemoryLock)
+	if len(vs) > 0 {
+		vs[0].Destroy()
+		v, err := secret.New(cell(-2))
+		rep.ReuseWorks = err == nil && v.Equal(cell(-2))
+	}
+	u, err := secret.New(cell(-3), secret.AllowUnlocked())
+	rep.UnlockedWorks = err == nil && u.Equal(cell(-3))
+	s := secret.Stats()
+	rep.Degraded = s.UnlockedBytes > 0 && !s.Protected
+	rep.Backend = s.Backend
+	_ = json.NewEncoder(os.Stdout).Encode(rep)
+	return 0
+}
+
+func TestTheMemoryLockLimitGivesACleanError(t *testing.T) {
+	tests := []struct {
+		name  string
+		limit int
+		min   int
+	}{
+		{"64 KiB holds at least 500 cells", 64 << 10, 500},
+		{"8 MiB holds at least 100,000 cells", 8 << 20, 100000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout, stderr, err := runSelf(t, "memlock", "SECRETMEM_LIMIT="+strconv.Itoa(tt.limit))
+			if err != nil {
+				t.Fatalf("child failed: %v\n%s", err, stderr)
+			}
+			var rep memlockReport
+			if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+				t.Fatalf("child report: %v: %q", err, stdout)
+			}
+			t.Logf("uid %d, backend %s: %d live 32-byte cells under RLIMIT_MEMLOCK=%d", rep.Uid, rep.Backend, rep.Count, tt.limit)
+			if rep.Uid == 0 {
+				t.Skip("the child runs as root, which ignores RLIMIT_MEMLOCK")
+			}
+			if rep.Count < tt.min {
+				t.Errorf("only %d cells fit, want at least %d", rep.Count, tt.min)
+			}
+			if !rep.ErrIsLock {
+				t.Errorf("the error at the limit is not ErrMemoryLock: %q", rep.Message)
+			}
+			for _, word := range []string{"RLIMIT_MEMLOCK", "ulimit -l", "LimitMEMLOCK=", "CAP_IPC_LOCK"} {
+				if !strings.Contains(rep.Message, word) {
+					t.Errorf("the error does not mention %s: %q", word, rep.Message)
+				}
+			}
+			if !rep.Intact {
+				t.Error("cells created before the limit were harmed")
+			}
+			if !rep.GuardedRefused {
+				t.Error("a guarded cell past the limit was not refused with ErrMemoryLock")
+			}
+			if !rep.ReuseWorks {
+				t.Error("a slot freed at the limit could not be reused")
+			}
+			if !rep.UnlockedWorks || !rep.Degraded {
+				t.Errorf("AllowUnlocked did not degrade visibly: works=%v visible=%v", rep.UnlockedWorks, rep.Degraded)
+			}
+		})
+	}
+}
