@@ -99,9 +99,9 @@ func TestSlogNeverPrintsTheSecret(t *testing.T) {
 	handlers := map[string]func(*bytes.Buffer) slog.Handler{
 		"text": func(b *bytes.Buffer) slog.Handler { return slog.NewTextHandler(b, nil) },
 		"json": func(b *bytes.Buffer) slog.Handler { return slog.NewJSONHandler(b, nil) },
-		"tint": func(b *bytes.Buffer) slog.Handler { return tint.NewHandler(b, &tint.Options{NoColor: true}) },
+		"tint": func(b *bytes.Buffer) slog.Handler { return tint.NewTextHandler(b, &tint.Options{NoColor: true}) },
 		"tint in colour": func(b *bytes.Buffer) slog.Handler {
-			return tint.NewHandler(b, &tint.Options{NoColor: false})
+			return tint.NewTextHandler(b, &tint.Options{NoColor: false})
 		},
 	}
 	for name, mk := range handlers {
