@@ -223,11 +223,9 @@ func TestCellsAreLockedAndOutOfCoreDumps(t *testing.T) {
 }
 
 func TestMemfdSecretIsUsedWhereTheKernelHasIt(t *testing.T) {
-	fd, err := unix.MemfdSecret(unix.O_CLOEXEC)
-	if err != nil {
+	if err := memory.ProbeMemfdSecret(); err != nil {
 		t.Skipf("this kernel has no memfd_secret (%v): the mlock backend is used", err)
 	}
-	unix.Close(fd)
 	if os.Getenv(memory.DisableMemfdSecretEnv) != "" {
 		t.Skip("memfd_secret disabled by " + memory.DisableMemfdSecretEnv)
 	}

@@ -162,3 +162,13 @@ func unmap(r *Region) error {
 	}
 	return nil
 }
+
+// ProbeMemfdSecret asks the kernel for a memfd_secret descriptor and closes
+// it, ignoring DisableMemfdSecretEnv. Tests use it to know what to expect.
+func ProbeMemfdSecret() error {
+	fd, err := memfdSecret()
+	if err != nil {
+		return err
+	}
+	return unix.Close(fd)
+}
