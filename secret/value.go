@@ -158,6 +158,7 @@ func create(n int, opts []Option, fill func([]byte) (int, error), done func()) (
 			return Value{}, err
 		}
 		h.ref, h.n = ref, used
+		ref.Register()
 		// The safety net: a cell nobody destroyed is wiped once its handle
 		// is unreachable. A finalizer rather than runtime.AddCleanup: both
 		// are bookkeeping in the runtime, but AddCleanup also allocates two

@@ -6,10 +6,12 @@
 //     returning a slot makes no system call; chunks are mapped on demand,
 //     kept while in use, and all but one empty chunk per class go back to
 //     the operating system.
-//   - guarded: a page run of its own, right-aligned against a trailing guard
-//     page and inaccessible (PROT_NONE) whenever no reader is inside it.
-//     Freed runs are kept in a small cache, so a steady state of create and
-//     destroy costs protection changes, not mappings.
+//   - own run: a page run of its own, the data right-aligned against the
+//     trailing guard page. Guarded cells are also inaccessible (PROT_NONE)
+//     whenever no reader is inside them; cells too large for a size class
+//     get an own run without that. Freed runs are kept in a small cache, so
+//     a steady state of create and destroy costs protection changes, not
+//     mappings.
 //
 // Every slot has a state word (generation, dead bit, reader count) that
 // lives in the block, not in the caller's handle. A Ref names a slot and the
@@ -19,6 +21,7 @@ package arena
 
 import (
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/binary"
 	"errors"
 	"math/bits"
@@ -26,6 +29,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/secretmem/secretmem/internal/fingerprint"
 	"github.com/secretmem/secretmem/internal/memory"
 )
 
@@ -59,6 +63,10 @@ type Options struct {
 	// Guarded asks for a page run of its own with guard pages and no access
 	// while idle.
 	Guarded bool
+	// Own asks for a page run of its own that stays accessible, for cells
+	// written often (growable buffers) where a system call per write would
+	// cost too much. Cells above MaxPooled get one anyway.
+	Own bool
 	// AllowUnlocked lets the cell live in unlocked memory when the system
 	// refuses to lock more. Stats shows such memory.
 	AllowUnlocked bool
@@ -76,19 +84,22 @@ type Ref struct {
 
 type block struct {
 	mem     *memory.Region
-	pool    *pool // nil for guarded runs
+	pool    *pool // nil for own runs
 	stride  int   // distance between slot starts (pooled)
-	off     int   // offset of the data in a guarded run
-	length  int   // bytes in use in a guarded run
+	off     int   // offset of the data in an own run
+	length  int   // bytes in use in an own run
 	states  []atomic.Uint64
-	lengths []uint32 // bytes in use per slot (pooled), for Stats
-	free    []uint32 // free slot indices; guarded by pool.mu
+	lengths []uint32        // bytes in use per slot (pooled), for Stats
+	prints  []atomic.Uint64 // leak-detection registrations (fingerprint.ID) per slot
+	free    []uint32        // free slot indices; guarded by pool.mu
 	canary  uint64
-	guarded bool
-	retired bool // unmapped; guarded by pool.mu or guardedMu
+	own     bool // a page run of its own, one slot
+	guarded bool // own run, inaccessible while no reader is inside
+	retired bool // unmapped; guarded by pool.mu or runs.mu
 
-	mu     sync.Mutex // guarded runs: serializes protection changes
-	opened int
+	mu      sync.Mutex // guarded runs: serializes protection changes
+	opened  int        // readers and writers inside
+	writers int        // writers inside
 }
 
 // Alloc takes a slot of at least n bytes and calls fill with the writable
@@ -99,8 +110,8 @@ func Alloc(n int, opts Options, fill func([]byte) (int, error)) (Ref, int, error
 	if n <= 0 {
 		return Ref{}, 0, errors.New("arena: size must be positive")
 	}
-	if opts.Guarded || n > MaxPooled || opts.Align > canarySize {
-		return allocGuarded(n, opts, fill)
+	if opts.Guarded || opts.Own || n > MaxPooled || opts.Align > canarySize {
+		return allocOwn(n, opts, fill)
 	}
 	return allocPooled(n, opts, fill)
 }
@@ -219,6 +230,7 @@ func (p *pool) grow() (*block, error) {
 		stride:  stride,
 		states:  make([]atomic.Uint64, nslots),
 		lengths: make([]uint32, nslots),
+		prints:  make([]atomic.Uint64, nslots),
 		free:    make([]uint32, nslots),
 		canary:  newCanary(),
 	}
@@ -271,7 +283,7 @@ func (p *pool) put(b *block, idx uint32, gen uint32) {
 }
 
 func (b *block) slot(idx uint32) unsafe.Pointer {
-	if b.guarded {
+	if b.own {
 		return unsafe.Add(b.mem.Data(), b.off)
 	}
 	return unsafe.Add(b.mem.Data(), canarySize+int(idx)*b.stride)
@@ -287,7 +299,7 @@ func (b *block) canaryOK(off int) bool {
 
 // canariesOK checks the canaries on both sides of a slot.
 func (b *block) canariesOK(idx uint32) bool {
-	if b.guarded {
+	if b.own {
 		return b.off < canarySize || b.canaryOK(b.off-canarySize)
 	}
 	off := int(idx) * b.stride
@@ -312,7 +324,13 @@ func newCanary() uint64 {
 
 // Acquire opens the slot for reading and returns its address. Every
 // successful Acquire must be matched by one Release.
-func (r Ref) Acquire() (unsafe.Pointer, error) {
+func (r Ref) Acquire() (unsafe.Pointer, error) { return r.acquire(false) }
+
+// AcquireWrite opens the slot for writing; a guarded run becomes writable
+// until the matching ReleaseWrite. Callers serialize writers themselves.
+func (r Ref) AcquireWrite() (unsafe.Pointer, error) { return r.acquire(true) }
+
+func (r Ref) acquire(write bool) (unsafe.Pointer, error) {
 	if r.b == nil {
 		return nil, ErrGone
 	}
@@ -331,36 +349,65 @@ func (r Ref) Acquire() (unsafe.Pointer, error) {
 	}
 	b := r.b
 	if b.guarded {
-		b.mu.Lock()
-		if b.opened == 0 {
-			if err := b.mem.Protect(memory.ReadOnly); err != nil {
-				b.mu.Unlock()
-				r.unref()
-				return nil, err
-			}
+		if err := b.open(write); err != nil {
+			r.unref()
+			return nil, err
 		}
-		b.opened++
-		b.mu.Unlock()
 	}
 	if !b.canariesOK(r.idx) {
 		stats.canaryFailures.Add(1)
-		r.Release()
+		r.release(write)
 		return nil, ErrCorrupted
 	}
 	return b.slot(r.idx), nil
 }
 
+// open makes a guarded run accessible for one more reader or writer.
+func (b *block) open(write bool) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	want := memory.ReadOnly
+	if write || b.writers > 0 {
+		want = memory.ReadWrite
+	}
+	if b.opened == 0 || (write && b.writers == 0) {
+		if err := b.mem.Protect(want); err != nil {
+			return err
+		}
+	}
+	b.opened++
+	if write {
+		b.writers++
+	}
+	return nil
+}
+
+// close undoes open: the last one out makes the run inaccessible again.
+func (b *block) close(write bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.opened--
+	if write {
+		b.writers--
+	}
+	switch {
+	case b.opened == 0:
+		_ = b.mem.Protect(memory.NoAccess)
+	case write && b.writers == 0:
+		_ = b.mem.Protect(memory.ReadOnly)
+	}
+}
+
 // Release closes what Acquire opened. The last reader out of a slot that was
 // destroyed meanwhile frees it.
-func (r Ref) Release() {
-	b := r.b
-	if b.guarded {
-		b.mu.Lock()
-		b.opened--
-		if b.opened == 0 {
-			_ = b.mem.Protect(memory.NoAccess)
-		}
-		b.mu.Unlock()
+func (r Ref) Release() { r.release(false) }
+
+// ReleaseWrite closes what AcquireWrite opened.
+func (r Ref) ReleaseWrite() { r.release(true) }
+
+func (r Ref) release(write bool) {
+	if r.b.guarded {
+		r.b.close(write)
 	}
 	r.unref()
 }
@@ -408,11 +455,15 @@ func (r Ref) Alive() bool {
 func (r Ref) free() {
 	b := r.b
 	stats.live.Add(-1)
-	if !b.guarded {
+	if id := b.prints[r.idx].Swap(0); id != 0 {
+		fingerprint.Remove(fingerprint.ID(id))
+	}
+	if !b.own {
 		p := b.slot(r.idx)
 		stats.bytes.Add(-int64(b.lengths[r.idx]))
 		b.lengths[r.idx] = 0
 		clear(unsafe.Slice((*byte)(p), b.pool.class))
+		callFreeHook(unsafe.Slice((*byte)(p), b.pool.class))
 		if !b.canariesOK(r.idx) {
 			// Do not reuse memory something else is scribbling on: leave
 			// the slot out of the free list for good.
@@ -423,5 +474,47 @@ func (r Ref) free() {
 		b.pool.put(b, r.idx, r.gen)
 		return
 	}
-	freeGuarded(b, r.gen)
+	freeOwn(b, r.gen)
+}
+
+// Register enters a live cell in the leak-detection registry, when a
+// redacting logger has activated it, so that its plaintext is recognised
+// in log output. The registration ends when the slot is freed.
+func (r Ref) Register() {
+	if r.b == nil || !fingerprint.Active() {
+		return
+	}
+	p, err := r.Acquire()
+	if err != nil {
+		return
+	}
+	id := fingerprint.Add(unsafe.Slice((*byte)(p), r.b.used(r.idx)), r.Equal)
+	r.Release()
+	if id == 0 {
+		return
+	}
+	// free swaps the entry out; if the cell was freed (by Purge) before
+	// the store, take the registration back here instead.
+	r.b.prints[r.idx].Store(uint64(id))
+	if !r.Alive() && r.b.prints[r.idx].CompareAndSwap(uint64(id), 0) {
+		fingerprint.Remove(id)
+	}
+}
+
+// Equal compares c with the cell in constant time for a given length; false
+// once the cell is gone.
+func (r Ref) Equal(c []byte) bool {
+	p, err := r.Acquire()
+	if err != nil {
+		return false
+	}
+	defer r.Release()
+	return subtle.ConstantTimeCompare(unsafe.Slice((*byte)(p), r.b.used(r.idx)), c) == 1
+}
+
+func (b *block) used(idx uint32) int {
+	if b.own {
+		return b.length
+	}
+	return int(b.lengths[idx])
 }

@@ -1,8 +1,12 @@
 package arena
 
-import "github.com/secretmem/secretmem/internal/memory"
+import (
+	"sync/atomic"
 
-// Purge destroys every live cell: pooled and guarded. Cells with a reader
+	"github.com/secretmem/secretmem/internal/memory"
+)
+
+// Purge destroys every live cell: pooled and own runs. Cells with a reader
 // inside are wiped when that reader leaves. Handles to purged cells report
 // them gone. Empty chunks stay mapped for reuse, as after any destroy.
 func Purge() int {
@@ -17,11 +21,11 @@ func Purge() int {
 			p.mu.Unlock()
 		}
 	}
-	guarded.mu.Lock()
-	for b := range guarded.live {
+	runs.mu.Lock()
+	for b := range runs.live {
 		refs = appendLive(refs, b)
 	}
-	guarded.mu.Unlock()
+	runs.mu.Unlock()
 	n := 0
 	for _, r := range refs {
 		if r.Destroy() {
@@ -41,9 +45,29 @@ func appendLive(refs []Ref, b *block) []Ref {
 	return refs
 }
 
-// ScanForTest calls fn with the bytes of every mapped chunk and guarded run
+var freeHook atomic.Pointer[func([]byte)]
+
+// SetFreeHookForTest installs fn to be called with the bytes of every slot
+// or run right after it was wiped, before it is reused or unmapped; nil
+// removes it. Tests use it to prove that freed memory holds zeros.
+func SetFreeHookForTest(fn func(wiped []byte)) {
+	if fn == nil {
+		freeHook.Store(nil)
+		return
+	}
+	freeHook.Store(&fn)
+}
+
+func callFreeHook(b []byte) {
+	if fn := freeHook.Load(); fn != nil {
+		(*fn)(b)
+	}
+}
+
+// ScanForTest calls fn with the bytes of every mapped chunk and own run
 // (cached ones included), opening guarded runs for the call. It exists so
-// tests can prove that freed memory holds zeros; it is not for production.
+// tests can prove that freed memory holds zeros; call it only while no cell
+// is being created.
 func ScanForTest(fn func(data []byte)) {
 	for m := range pools {
 		for c := range pools[m] {
@@ -55,22 +79,29 @@ func ScanForTest(fn func(data []byte)) {
 			p.mu.Unlock()
 		}
 	}
-	guarded.mu.Lock()
-	defer guarded.mu.Unlock()
-	scan := func(b *block) {
+	runs.mu.Lock()
+	defer runs.mu.Unlock()
+	scan := func(b *block, cached bool) {
 		b.mu.Lock()
 		defer b.mu.Unlock()
+		if !cached && !b.guarded {
+			fn(b.mem.Bytes()) // always accessible
+			return
+		}
 		if b.mem.Protect(memory.ReadOnly) == nil {
 			fn(b.mem.Bytes())
-			if b.opened == 0 {
+			switch {
+			case b.writers > 0:
+				_ = b.mem.Protect(memory.ReadWrite)
+			case b.opened == 0:
 				_ = b.mem.Protect(memory.NoAccess)
 			}
 		}
 	}
-	for b := range guarded.live {
-		scan(b)
+	for b := range runs.live {
+		scan(b, false)
 	}
-	for _, b := range guarded.cache {
-		scan(b)
+	for _, b := range runs.cache {
+		scan(b, true)
 	}
 }

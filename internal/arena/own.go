@@ -6,24 +6,28 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/secretmem/secretmem/internal/fingerprint"
 	"github.com/secretmem/secretmem/internal/memory"
 )
 
-// Guarded runs that were freed wait here for reuse, keyed by size and lock
+// Own runs that were freed wait here for reuse, keyed by size and lock
 // mode, so that creating and destroying guarded cells in a steady state
 // costs a few protection changes rather than a fresh mapping each time.
 const maxCachedRuns = 32
 
-var guarded struct {
+var runs struct {
 	mu    sync.Mutex
 	live  map[*block]struct{}
 	cache []*block
 }
 
-func allocGuarded(n int, opts Options, fill func([]byte) (int, error)) (Ref, int, error) {
+func allocOwn(n int, opts Options, fill func([]byte) (int, error)) (Ref, int, error) {
 	align := opts.Align
 	if align <= 0 {
 		align = 1
+	}
+	if align > 64 || align&(align-1) != 0 {
+		return Ref{}, 0, errors.New("arena: alignment must be a power of two up to 64")
 	}
 	// The data ends flush against the trailing guard page (rounded down to
 	// the alignment), with a canary just before it.
@@ -58,16 +62,19 @@ func allocGuarded(n int, opts Options, fill func([]byte) (int, error)) (Ref, int
 		b.putCanary(b.off - canarySize)
 	}
 	b.length = used
-	if err := b.mem.Protect(memory.NoAccess); err != nil {
-		clear(b.mem.Bytes())
-		b.states[0].Store(uint64(gen+1)<<32 | deadBit)
-		releaseRun(b)
-		return Ref{}, 0, err
+	b.guarded = opts.Guarded
+	if b.guarded {
+		if err := b.mem.Protect(memory.NoAccess); err != nil {
+			clear(b.mem.Bytes())
+			b.states[0].Store(uint64(gen+1)<<32 | deadBit)
+			releaseRun(b)
+			return Ref{}, 0, err
+		}
+		stats.guarded.Add(1)
 	}
 	b.states[0].Store(uint64(gen) << 32)
 	stats.live.Add(1)
 	stats.bytes.Add(int64(used))
-	stats.guarded.Add(1)
 	return Ref{b: b, idx: 0, gen: gen}, used, nil
 }
 
@@ -76,13 +83,13 @@ func allocGuarded(n int, opts Options, fill func([]byte) (int, error)) (Ref, int
 func takeRun(need int, mode memory.Mode) (*block, error) {
 	ps := memory.PageSize()
 	size := (need + ps - 1) / ps * ps
-	guarded.mu.Lock()
-	for i := len(guarded.cache) - 1; i >= 0; i-- {
-		b := guarded.cache[i]
+	runs.mu.Lock()
+	for i := len(runs.cache) - 1; i >= 0; i-- {
+		b := runs.cache[i]
 		if b.mem.Size() == size && (b.mem.Backend() == memory.Unlocked) == (mode == memory.NoLock) {
-			guarded.cache = append(guarded.cache[:i], guarded.cache[i+1:]...)
-			guarded.live[b] = struct{}{}
-			guarded.mu.Unlock()
+			runs.cache = append(runs.cache[:i], runs.cache[i+1:]...)
+			runs.live[b] = struct{}{}
+			runs.mu.Unlock()
 			if err := b.mem.Protect(memory.ReadWrite); err != nil {
 				dropRun(b)
 				return nil, err
@@ -90,44 +97,53 @@ func takeRun(need int, mode memory.Mode) (*block, error) {
 			return b, nil
 		}
 	}
-	guarded.mu.Unlock()
+	runs.mu.Unlock()
 
 	mem, err := memory.Map(size, mode)
 	if err != nil {
 		return nil, err
 	}
 	b := &block{
-		mem:     mem,
-		guarded: true,
-		states:  make([]atomic.Uint64, 1),
-		canary:  newCanary(),
+		mem:    mem,
+		own:    true,
+		states: make([]atomic.Uint64, 1),
+		prints: make([]atomic.Uint64, 1),
+		canary: newCanary(),
 	}
 	b.states[0].Store(deadBit)
 	stats.mapped(mem, 1)
-	guarded.mu.Lock()
-	if guarded.live == nil {
-		guarded.live = make(map[*block]struct{})
+	runs.mu.Lock()
+	if runs.live == nil {
+		runs.live = make(map[*block]struct{})
 	}
-	guarded.live[b] = struct{}{}
-	guarded.mu.Unlock()
+	runs.live[b] = struct{}{}
+	runs.mu.Unlock()
 	return b, nil
 }
 
-// freeGuarded wipes a guarded run whose cell ended and caches or unmaps it.
-func freeGuarded(b *block, gen uint32) {
+// freeOwn wipes a run whose cell ended and caches or unmaps it.
+func freeOwn(b *block, gen uint32) {
 	stats.bytes.Add(-int64(b.length))
-	stats.guarded.Add(-1)
+	if id := b.prints[0].Swap(0); id != 0 {
+		fingerprint.Remove(fingerprint.ID(id))
+	}
+	var err error
 	b.mu.Lock()
-	err := b.mem.Protect(memory.ReadWrite)
+	if b.guarded {
+		stats.guarded.Add(-1)
+		err = b.mem.Protect(memory.ReadWrite)
+	}
 	if err == nil {
 		ok := b.canariesOK(0)
 		clear(b.mem.Bytes())
+		callFreeHook(b.mem.Bytes())
 		b.length = 0
 		if !ok {
 			stats.canaryFailures.Add(1)
 		}
 		err = b.mem.Protect(memory.NoAccess)
 	}
+	b.guarded = false
 	b.mu.Unlock()
 	b.states[0].Store(uint64(gen+1)<<32 | deadBit)
 	if err != nil {
@@ -142,22 +158,21 @@ func freeGuarded(b *block, gen uint32) {
 // releaseRun puts a wiped, inaccessible run in the cache, or unmaps it when
 // the cache is full.
 func releaseRun(b *block) {
-	guarded.mu.Lock()
-	delete(guarded.live, b)
-	if len(guarded.cache) < maxCachedRuns {
-		_ = b.mem.Protect(memory.NoAccess)
-		guarded.cache = append(guarded.cache, b)
-		guarded.mu.Unlock()
+	runs.mu.Lock()
+	delete(runs.live, b)
+	if len(runs.cache) < maxCachedRuns {
+		runs.cache = append(runs.cache, b)
+		runs.mu.Unlock()
 		return
 	}
-	guarded.mu.Unlock()
+	runs.mu.Unlock()
 	unmapRun(b)
 }
 
 func dropRun(b *block) {
-	guarded.mu.Lock()
-	delete(guarded.live, b)
-	guarded.mu.Unlock()
+	runs.mu.Lock()
+	delete(runs.live, b)
+	runs.mu.Unlock()
 	unmapRun(b)
 }
 
