@@ -247,8 +247,23 @@ func TestMemfdSecretIsUsedWhereTheKernelHasIt(t *testing.T) {
 
 func TestACorruptedCanaryIsDetected(t *testing.T) {
 	before := secret.Stats().CanaryFailures
-	a := mustNew(t, "0123456789abcdef0123456789abcdef") // fills its 32-byte slot
-	b := mustNew(t, "the neighbour in the next slot..")
+	// Find two 32-byte cells in neighbouring slots (40 bytes apart: the
+	// slot and its canary), whatever order earlier tests freed slots in.
+	var a, b secret.Value
+	cells := map[uintptr]secret.Value{}
+	for i := 0; i < 1000 && !b.Alive(); i++ {
+		v := mustNew(t, fmt.Sprintf("neighbour-%04d-0123456789abcdef.", i))
+		addr := cellAddr(t, v)
+		cells[addr] = v
+		if n, ok := cells[addr+40]; ok {
+			a, b = v, n
+		} else if p, ok := cells[addr-40]; ok {
+			a, b = p, v
+		}
+	}
+	if !b.Alive() {
+		t.Fatal("no two cells in neighbouring slots")
+	}
 	err := a.Use(func(p []byte) error {
 		// A bug that writes one byte past the end.
 		*(*byte)(unsafe.Add(unsafe.Pointer(&p[0]), len(p))) ^= 0xff
@@ -268,8 +283,8 @@ func TestACorruptedCanaryIsDetected(t *testing.T) {
 	if got := secret.Stats().CanaryFailures; got <= before {
 		t.Error("Stats does not count the canary failure")
 	}
-	c := mustNew(t, "a later cell works as usual......")
-	if !holds(c, "a later cell works as usual......") {
+	c := mustNew(t, "a later cell works as usual.....")
+	if !holds(c, "a later cell works as usual.....") {
 		t.Error("a cell created after the corruption is not intact")
 	}
 }

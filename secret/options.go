@@ -23,6 +23,7 @@ const (
 	optLabel
 	optAllowUnlocked
 	optTrimNewline
+	optSealed
 )
 
 type options struct {
@@ -30,6 +31,8 @@ type options struct {
 	guarded       bool
 	allowUnlocked bool
 	trimNewline   bool
+	sealed        bool
+	own           bool // internal: an own run that stays writable (Vec)
 	ttl           time.Duration
 	label         string
 }
@@ -84,7 +87,18 @@ func collect(opts []Option) (options, error) {
 			o.allowUnlocked = true
 		case optTrimNewline:
 			o.trimNewline = true
+		case optSealed:
+			o.sealed = true
 		}
 	}
 	return o, nil
 }
+
+// Sealed keeps the cell encrypted at rest, the way OpenSSH shields private
+// keys: the bytes in memory are ciphertext, and the key is derived at each
+// read from a 16 KiB random pre-key held in a guarded region, so an attacker
+// who reads memory partially (Spectre, Rowhammer, cold boot) must recover
+// every bit of the pre-key. Plaintext exists only in a scratch cell for the
+// duration of Use, then is wiped. Tampered ciphertext makes reads fail with
+// ErrCorrupted; they never return wrong bytes.
+func Sealed() Option { return Option{kind: optSealed} }

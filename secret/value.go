@@ -3,16 +3,12 @@ package secret
 import (
 	"crypto/rand"
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
-	"sync/atomic"
 	"time"
 	"unsafe"
-
-	"github.com/secretmem/secretmem/internal/arena"
 )
 
 // Value is a secret held in protected memory. The zero Value behaves as a
@@ -23,23 +19,6 @@ import (
 // holds addresses, never a []byte: printers that walk unexported fields by
 // reflection find nothing to print.
 type Value struct{ h *handle }
-
-const (
-	alive uint32 = iota
-	endedDestroyed
-	endedExpired
-	endedConsumed
-)
-
-type handle struct {
-	ref      arena.Ref
-	n        int
-	state    atomic.Uint32 // alive, or why the cell ended
-	volatile bool
-	expires  time.Time // zero without a TTL
-	timer    *time.Timer
-	redacted string
-}
 
 // New copies b into a new cell and wipes b. On error b is left as it was, so
 // the caller can retry or wipe it.
@@ -137,58 +116,18 @@ func Random(n int, opts ...Option) (Value, error) {
 // create allocates a cell of n bytes, lets fill write it, applies the
 // options, and calls done (if any) once the cell exists.
 func create(n int, opts []Option, fill func([]byte) (int, error), done func()) (Value, error) {
-	if n < 0 || n > MaxSize {
-		return Value{}, fmt.Errorf("%w: %d bytes (the limit is %d)", ErrSize, n, MaxSize)
-	}
 	o, err := collect(opts)
 	if err != nil {
 		return Value{}, err
 	}
-	h := &handle{volatile: o.volatile}
-	if n > 0 {
-		ref, used, err := arena.Alloc(n, arena.Options{Guarded: o.guarded, AllowUnlocked: o.allowUnlocked},
-			func(dst []byte) (int, error) {
-				used, err := fill(dst)
-				if err == nil && o.trimNewline {
-					used = trimNewline(dst, used)
-				}
-				return used, err
-			})
-		if err != nil {
-			return Value{}, err
-		}
-		h.ref, h.n = ref, used
-		ref.Register()
-		// The safety net: a cell nobody destroyed is wiped once its handle
-		// is unreachable. A finalizer rather than runtime.AddCleanup: both
-		// are bookkeeping in the runtime, but AddCleanup also allocates two
-		// objects per cell, and this is the request path.
-		runtime.SetFinalizer(h, finalizeHandle)
-	}
-	if o.label != "" {
-		h.redacted = "[REDACTED " + o.label + "]"
-	}
-	if o.ttl > 0 {
-		h.expires = time.Now().Add(o.ttl)
-		// The timer holds the slot, not the handle, so an unreachable TTL
-		// cell can still be finalized. Reads check the deadline themselves.
-		ref := h.ref
-		h.timer = time.AfterFunc(o.ttl, func() { ref.Destroy() })
+	h := &handle{}
+	if err := h.init(n, o, 0, fill); err != nil {
+		return Value{}, err
 	}
 	if done != nil {
 		done()
 	}
 	return Value{h: h}, nil
-}
-
-// finalizeHandle wipes a cell whose handle became unreachable without
-// Destroy. It may never run (the runtime makes no promise): it is a safety
-// net, not the mechanism.
-func finalizeHandle(h *handle) {
-	h.ref.Destroy()
-	if h.timer != nil {
-		h.timer.Stop()
-	}
 }
 
 // trimNewline drops one trailing "\n" or "\r\n" from b[:n] and wipes it.
@@ -214,11 +153,28 @@ func (v Value) Use(fn func([]byte) error) error {
 	if h == nil {
 		return ErrDestroyed
 	}
+	if h.sealed {
+		return h.useSealed(true, fn)
+	}
 	p, err := h.acquire(true)
 	if err != nil {
 		return err
 	}
 	defer h.release(true)
+	return run(fn, unsafe.Slice((*byte)(p), h.n))
+}
+
+// view is Use for the comparing and masking methods: consume says whether
+// a volatile cell is consumed.
+func (h *handle) view(consume bool, fn func([]byte) error) error {
+	if h.sealed {
+		return h.useSealed(consume, fn)
+	}
+	p, err := h.acquire(consume)
+	if err != nil {
+		return err
+	}
+	defer h.release(consume)
 	return run(fn, unsafe.Slice((*byte)(p), h.n))
 }
 
@@ -240,16 +196,15 @@ func (v Value) Reveal() ([]byte, error) {
 // equals b. It does not consume a volatile cell. A cell that cannot be read
 // equals nothing.
 func (v Value) Equal(b []byte) bool {
-	h := v.h
-	if h == nil {
+	if v.h == nil {
 		return false
 	}
-	p, err := h.acquire(false)
-	if err != nil {
-		return false
-	}
-	defer h.release(false)
-	return subtle.ConstantTimeCompare(unsafe.Slice((*byte)(p), h.n), b) == 1
+	eq := false
+	_ = v.h.view(false, func(s []byte) error {
+		eq = subtle.ConstantTimeCompare(s, b) == 1
+		return nil
+	})
+	return eq
 }
 
 // EqualValue reports, in constant time for a given length, whether two
@@ -258,12 +213,12 @@ func (v Value) EqualValue(o Value) bool {
 	if v.h == nil || o.h == nil {
 		return false
 	}
-	p, err := o.h.acquire(false)
-	if err != nil {
-		return false
-	}
-	defer o.h.release(false)
-	return v.Equal(unsafe.Slice((*byte)(p), o.h.n))
+	eq := false
+	_ = o.h.view(false, func(b []byte) error {
+		eq = v.Equal(b)
+		return nil
+	})
+	return eq
 }
 
 // Masked returns the secret with all but its last suffix bytes replaced by
@@ -272,30 +227,30 @@ func (v Value) EqualValue(o Value) bool {
 // too. It does not consume a volatile cell; a cell that cannot be read
 // masks to its redacted form.
 func (v Value) Masked(suffix int) string {
-	h := v.h
-	if h == nil {
+	if v.h == nil {
 		return v.redacted()
 	}
-	p, err := h.acquire(false)
+	var out []byte
+	err := v.h.view(false, func(b []byte) error {
+		show := min(max(suffix, 0), len(b)/3)
+		tail := b[len(b)-show:]
+		for _, c := range tail {
+			if c < 0x20 || c > 0x7e {
+				show, tail = 0, nil
+				break
+			}
+		}
+		stars := min(len(b)-show, 32)
+		out = make([]byte, stars+show)
+		for i := range stars {
+			out[i] = '*'
+		}
+		copy(out[stars:], tail)
+		return nil
+	})
 	if err != nil {
 		return v.redacted()
 	}
-	defer h.release(false)
-	b := unsafe.Slice((*byte)(p), h.n)
-	show := min(max(suffix, 0), len(b)/3)
-	tail := b[len(b)-show:]
-	for _, c := range tail {
-		if c < 0x20 || c > 0x7e {
-			show, tail = 0, nil
-			break
-		}
-	}
-	stars := min(len(b)-show, 32)
-	out := make([]byte, stars+show)
-	for i := range stars {
-		out[i] = '*'
-	}
-	copy(out[stars:], tail)
 	return string(out)
 }
 
@@ -326,81 +281,6 @@ func (v Value) Destroy() {
 	if v.h != nil {
 		v.h.end(endedDestroyed)
 	}
-}
-
-// end records why the cell ended (the first reason wins) and frees it.
-func (h *handle) end(why uint32) {
-	h.state.CompareAndSwap(alive, why)
-	if h.ref.Destroy() {
-		// Drop the safety net with the cell: an armed finalizer costs the
-		// runtime a list entry per object until the handle is collected.
-		runtime.SetFinalizer(h, nil)
-	}
-	if h.timer != nil {
-		h.timer.Stop()
-	}
-}
-
-// acquire opens the cell for reading. consume marks a volatile cell read.
-func (h *handle) acquire(consume bool) (unsafe.Pointer, error) {
-	if s := h.state.Load(); s != alive {
-		return nil, endedErr(s)
-	}
-	if !h.expires.IsZero() && !time.Now().Before(h.expires) {
-		h.end(endedExpired)
-		return nil, ErrExpired
-	}
-	if consume && h.volatile && !h.state.CompareAndSwap(alive, endedConsumed) {
-		return nil, endedErr(h.state.Load())
-	}
-	if h.n == 0 {
-		return unsafe.Pointer(&zeroByte), nil
-	}
-	p, err := h.ref.Acquire()
-	if err == nil {
-		return p, nil
-	}
-	if consume && h.volatile {
-		h.ref.Destroy()
-	}
-	switch {
-	case errors.Is(err, arena.ErrGone):
-		// Ended by Purge or a concurrent Destroy racing this read.
-		h.state.CompareAndSwap(alive, endedDestroyed)
-		s := h.state.Load()
-		if s == endedConsumed && consume && h.volatile {
-			// This read claimed the cell, but it had already ended.
-			return nil, ErrDestroyed
-		}
-		return nil, endedErr(s)
-	case errors.Is(err, arena.ErrCorrupted):
-		return nil, ErrCorrupted
-	}
-	return nil, fmt.Errorf("secret: opening the cell: %w", err)
-}
-
-var zeroByte byte
-
-func (h *handle) release(consume bool) {
-	if h.n > 0 {
-		h.ref.Release()
-	}
-	if consume && h.volatile {
-		h.ref.Destroy()
-		if h.timer != nil {
-			h.timer.Stop()
-		}
-	}
-}
-
-func endedErr(s uint32) error {
-	switch s {
-	case endedExpired:
-		return ErrExpired
-	case endedConsumed:
-		return ErrConsumed
-	}
-	return ErrDestroyed
 }
 
 // Wipe overwrites b with zeros. Use it on copies made with Reveal and on

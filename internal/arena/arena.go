@@ -97,9 +97,19 @@ type block struct {
 	guarded bool // own run, inaccessible while no reader is inside
 	retired bool // unmapped; guarded by pool.mu or runs.mu
 
-	mu      sync.Mutex // guarded runs: serializes protection changes
-	opened  int        // readers and writers inside
-	writers int        // writers inside
+	mu      sync.Mutex  // own runs: serializes protection changes
+	prot    memory.Prot // own runs: current protection; guarded by mu
+	opened  int         // readers and writers inside
+	writers int         // writers inside
+}
+
+// protect changes an own run's protection and remembers it; b.mu is held.
+func (b *block) protect(p memory.Prot) error {
+	if err := b.mem.Protect(p); err != nil {
+		return err
+	}
+	b.prot = p
+	return nil
 }
 
 // Alloc takes a slot of at least n bytes and calls fill with the writable
@@ -371,7 +381,7 @@ func (b *block) open(write bool) error {
 		want = memory.ReadWrite
 	}
 	if b.opened == 0 || (write && b.writers == 0) {
-		if err := b.mem.Protect(want); err != nil {
+		if err := b.protect(want); err != nil {
 			return err
 		}
 	}
@@ -392,9 +402,9 @@ func (b *block) close(write bool) {
 	}
 	switch {
 	case b.opened == 0:
-		_ = b.mem.Protect(memory.NoAccess)
+		_ = b.protect(memory.NoAccess)
 	case write && b.writers == 0:
-		_ = b.mem.Protect(memory.ReadOnly)
+		_ = b.protect(memory.ReadOnly)
 	}
 }
 

@@ -62,9 +62,12 @@ func allocOwn(n int, opts Options, fill func([]byte) (int, error)) (Ref, int, er
 		b.putCanary(b.off - canarySize)
 	}
 	b.length = used
-	b.guarded = opts.Guarded
-	if b.guarded {
-		if err := b.mem.Protect(memory.NoAccess); err != nil {
+	if opts.Guarded {
+		b.mu.Lock()
+		err := b.protect(memory.NoAccess)
+		b.guarded = err == nil
+		b.mu.Unlock()
+		if err != nil {
 			clear(b.mem.Bytes())
 			b.states[0].Store(uint64(gen+1)<<32 | deadBit)
 			releaseRun(b)
@@ -90,7 +93,10 @@ func takeRun(need int, mode memory.Mode) (*block, error) {
 			runs.cache = append(runs.cache[:i], runs.cache[i+1:]...)
 			runs.live[b] = struct{}{}
 			runs.mu.Unlock()
-			if err := b.mem.Protect(memory.ReadWrite); err != nil {
+			b.mu.Lock()
+			err := b.protect(memory.ReadWrite)
+			b.mu.Unlock()
+			if err != nil {
 				dropRun(b)
 				return nil, err
 			}
@@ -105,6 +111,7 @@ func takeRun(need int, mode memory.Mode) (*block, error) {
 	}
 	b := &block{
 		mem:    mem,
+		prot:   memory.ReadWrite,
 		own:    true,
 		states: make([]atomic.Uint64, 1),
 		prints: make([]atomic.Uint64, 1),
@@ -131,7 +138,7 @@ func freeOwn(b *block, gen uint32) {
 	b.mu.Lock()
 	if b.guarded {
 		stats.guarded.Add(-1)
-		err = b.mem.Protect(memory.ReadWrite)
+		err = b.protect(memory.ReadWrite)
 	}
 	if err == nil {
 		ok := b.canariesOK(0)
@@ -141,7 +148,7 @@ func freeOwn(b *block, gen uint32) {
 		if !ok {
 			stats.canaryFailures.Add(1)
 		}
-		err = b.mem.Protect(memory.NoAccess)
+		err = b.protect(memory.NoAccess)
 	}
 	b.guarded = false
 	b.mu.Unlock()

@@ -66,8 +66,8 @@ func callFreeHook(b []byte) {
 
 // ScanForTest calls fn with the bytes of every mapped chunk and own run
 // (cached ones included), opening guarded runs for the call. It exists so
-// tests can prove that freed memory holds zeros; call it only while no cell
-// is being created.
+// tests can prove that freed memory holds zeros. Pooled chunks are read
+// while other goroutines may write them: it is a test hook, not an API.
 func ScanForTest(fn func(data []byte)) {
 	for m := range pools {
 		for c := range pools[m] {
@@ -81,27 +81,22 @@ func ScanForTest(fn func(data []byte)) {
 	}
 	runs.mu.Lock()
 	defer runs.mu.Unlock()
-	scan := func(b *block, cached bool) {
+	scan := func(b *block) {
 		b.mu.Lock()
 		defer b.mu.Unlock()
-		if !cached && !b.guarded {
-			fn(b.mem.Bytes()) // always accessible
+		if b.prot != memory.NoAccess {
+			fn(b.mem.Bytes())
 			return
 		}
 		if b.mem.Protect(memory.ReadOnly) == nil {
 			fn(b.mem.Bytes())
-			switch {
-			case b.writers > 0:
-				_ = b.mem.Protect(memory.ReadWrite)
-			case b.opened == 0:
-				_ = b.mem.Protect(memory.NoAccess)
-			}
+			_ = b.mem.Protect(memory.NoAccess)
 		}
 	}
 	for b := range runs.live {
-		scan(b, false)
+		scan(b)
 	}
 	for _, b := range runs.cache {
-		scan(b, true)
+		scan(b)
 	}
 }

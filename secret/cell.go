@@ -1,0 +1,166 @@
+package secret
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/secretmem/secretmem/internal/arena"
+)
+
+const (
+	alive uint32 = iota
+	endedDestroyed
+	endedExpired
+	endedConsumed
+)
+
+type handle struct {
+	ref      arena.Ref
+	n        int
+	state    atomic.Uint32 // alive, or why the cell ended
+	volatile bool
+	expires  time.Time // zero without a TTL
+	timer    *time.Timer
+	redacted string
+	sealed   bool // the cell holds ciphertext; reads decrypt into a scratch cell
+}
+
+// init allocates the cell behind h: n bytes (plus the seal's overhead),
+// written by fill, with the placement, lifetime and label the options ask
+// for. align is the alignment the first byte needs (0 for bytes).
+func (h *handle) init(n int, o options, align int, fill func([]byte) (int, error)) error {
+	if n < 0 || n > MaxSize {
+		return fmt.Errorf("%w: %d bytes (the limit is %d)", ErrSize, n, MaxSize)
+	}
+	h.volatile = o.volatile
+	h.sealed = o.sealed
+	if n > 0 {
+		ao := arena.Options{Guarded: o.guarded, Own: o.own, AllowUnlocked: o.allowUnlocked, Align: align}
+		var ref arena.Ref
+		var used int
+		var err error
+		if o.sealed {
+			ref, used, err = allocSealed(n, ao, o.trimNewline, fill)
+		} else {
+			ref, used, err = arena.Alloc(n, ao, func(dst []byte) (int, error) {
+				used, err := fill(dst)
+				if err == nil && o.trimNewline {
+					used = trimNewline(dst, used)
+				}
+				return used, err
+			})
+		}
+		if err != nil {
+			return err
+		}
+		h.ref, h.n = ref, used
+		if !o.sealed {
+			ref.Register()
+		}
+		// The safety net: a cell nobody destroyed is wiped once its handle
+		// is unreachable. A finalizer rather than runtime.AddCleanup: both
+		// are bookkeeping in the runtime, but AddCleanup also allocates two
+		// objects per cell, and this is the request path.
+		runtime.SetFinalizer(h, finalizeHandle)
+	}
+	if o.label != "" {
+		h.redacted = "[REDACTED " + o.label + "]"
+	}
+	if o.ttl > 0 {
+		h.expires = time.Now().Add(o.ttl)
+		// The timer holds the slot, not the handle, so an unreachable TTL
+		// cell can still be finalized. Reads check the deadline themselves.
+		ref := h.ref
+		h.timer = time.AfterFunc(o.ttl, func() { ref.Destroy() })
+	}
+	return nil
+}
+
+// finalizeHandle wipes a cell whose handle became unreachable without
+// Destroy. It may never run (the runtime makes no promise): it is a safety
+// net, not the mechanism.
+func finalizeHandle(h *handle) {
+	h.ref.Destroy()
+	if h.timer != nil {
+		h.timer.Stop()
+	}
+}
+
+// end records why the cell ended (the first reason wins) and frees it.
+func (h *handle) end(why uint32) {
+	h.state.CompareAndSwap(alive, why)
+	if h.ref.Destroy() {
+		// Drop the safety net with the cell: an armed finalizer costs the
+		// runtime a list entry per object until the handle is collected.
+		runtime.SetFinalizer(h, nil)
+	}
+	if h.timer != nil {
+		h.timer.Stop()
+	}
+}
+
+// acquire opens the cell for reading. consume marks a volatile cell read.
+func (h *handle) acquire(consume bool) (unsafe.Pointer, error) {
+	if s := h.state.Load(); s != alive {
+		return nil, endedErr(s)
+	}
+	if !h.expires.IsZero() && !time.Now().Before(h.expires) {
+		h.end(endedExpired)
+		return nil, ErrExpired
+	}
+	if consume && h.volatile && !h.state.CompareAndSwap(alive, endedConsumed) {
+		return nil, endedErr(h.state.Load())
+	}
+	if h.n == 0 {
+		return unsafe.Pointer(&zeroByte), nil
+	}
+	p, err := h.ref.Acquire()
+	if err == nil {
+		return p, nil
+	}
+	if consume && h.volatile {
+		h.ref.Destroy()
+	}
+	switch {
+	case errors.Is(err, arena.ErrGone):
+		// Ended by Purge or a concurrent Destroy racing this read.
+		h.state.CompareAndSwap(alive, endedDestroyed)
+		s := h.state.Load()
+		if s == endedConsumed && consume && h.volatile {
+			// This read claimed the cell, but it had already ended.
+			return nil, ErrDestroyed
+		}
+		return nil, endedErr(s)
+	case errors.Is(err, arena.ErrCorrupted):
+		return nil, ErrCorrupted
+	}
+	return nil, fmt.Errorf("secret: opening the cell: %w", err)
+}
+
+var zeroByte byte
+
+func (h *handle) release(consume bool) {
+	if h.n > 0 {
+		h.ref.Release()
+	}
+	if consume && h.volatile {
+		h.ref.Destroy()
+		if h.timer != nil {
+			h.timer.Stop()
+		}
+	}
+}
+
+func endedErr(s uint32) error {
+	switch s {
+	case endedExpired:
+		return ErrExpired
+	case endedConsumed:
+		return ErrConsumed
+	}
+	return ErrDestroyed
+}
