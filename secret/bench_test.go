@@ -112,3 +112,89 @@ func BenchmarkUseParallel(b *testing.B) {
 		}
 	})
 }
+
+func BenchmarkBoxNewDestroy(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		v, err := secret.NewBox([32]byte{1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		v.Destroy()
+	}
+}
+
+func BenchmarkVecPushByte(b *testing.B) {
+	v, err := secret.NewVec[byte](1 << 16)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer v.Destroy()
+	b.ReportAllocs()
+	for b.Loop() {
+		if v.Len() == 1<<16 {
+			_ = v.Truncate(0)
+		}
+		if err := v.Push('x'); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkVecPushByteGrowing(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		v, err := secret.NewVec[byte](0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for range 1024 {
+			_ = v.Push('x')
+		}
+		v.Destroy()
+	}
+}
+
+func BenchmarkSealed(b *testing.B) {
+	v, err := secret.Random(32, secret.Sealed())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer v.Destroy()
+	fn := func([]byte) error { return nil }
+	b.Run("Use/32B", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := v.Use(fn); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("NewDestroy/32B", func(b *testing.B) {
+		src := make([]byte, 32)
+		b.ReportAllocs()
+		for b.Loop() {
+			src[0] = 1
+			s, err := secret.New(src, secret.Sealed())
+			if err != nil {
+				b.Fatal(err)
+			}
+			s.Destroy()
+		}
+	})
+}
+
+func BenchmarkVolatileNewUseDestroy(b *testing.B) {
+	src := make([]byte, 32)
+	fn := func([]byte) error { return nil }
+	b.ReportAllocs()
+	for b.Loop() {
+		src[0] = 1
+		v, err := secret.New(src, secret.Volatile())
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = v.Use(fn)
+		v.Destroy()
+	}
+}

@@ -61,15 +61,9 @@ func (h *handle) init(n int, o options, align int, fill func([]byte) (int, error
 		if !o.sealed {
 			ref.Register()
 		}
-		// The safety net: a cell nobody destroyed is wiped once its handle
-		// is unreachable. A finalizer rather than runtime.AddCleanup: both
-		// are bookkeeping in the runtime, but AddCleanup also allocates two
-		// objects per cell, and this is the request path.
-		runtime.SetFinalizer(h, finalizeHandle)
+		setFinalizer(h)
 	}
-	if o.label != "" {
-		h.redacted = "[REDACTED " + o.label + "]"
-	}
+	h.redacted = labelText(o.label)
 	if o.ttl > 0 {
 		h.expires = time.Now().Add(o.ttl)
 		// The timer holds the slot, not the handle, so an unreachable TTL
@@ -78,6 +72,19 @@ func (h *handle) init(n int, o options, align int, fill func([]byte) (int, error
 		h.timer = time.AfterFunc(o.ttl, func() { ref.Destroy() })
 	}
 	return nil
+}
+
+// setFinalizer arms the safety net: a cell nobody destroyed is wiped once
+// its handle is unreachable. A finalizer rather than runtime.AddCleanup:
+// both are bookkeeping in the runtime, but AddCleanup also allocates two
+// objects per cell, and this is the request path.
+func setFinalizer(h *handle) { runtime.SetFinalizer(h, finalizeHandle) }
+
+func labelText(label string) string {
+	if label == "" {
+		return ""
+	}
+	return "[REDACTED " + label + "]"
 }
 
 // finalizeHandle wipes a cell whose handle became unreachable without
@@ -93,6 +100,11 @@ func finalizeHandle(h *handle) {
 // end records why the cell ended (the first reason wins) and frees it.
 func (h *handle) end(why uint32) {
 	h.state.CompareAndSwap(alive, why)
+	h.free()
+}
+
+// free destroys the cell and disarms what watched it.
+func (h *handle) free() {
 	if h.ref.Destroy() {
 		// Drop the safety net with the cell: an armed finalizer costs the
 		// runtime a list entry per object until the handle is collected.
@@ -148,10 +160,7 @@ func (h *handle) release(consume bool) {
 		h.ref.Release()
 	}
 	if consume && h.volatile {
-		h.ref.Destroy()
-		if h.timer != nil {
-			h.timer.Stop()
-		}
+		h.free()
 	}
 }
 
@@ -163,4 +172,34 @@ func endedErr(s uint32) error {
 		return ErrConsumed
 	}
 	return ErrDestroyed
+}
+
+// acquireWrite opens a live cell for writing, without consuming it.
+func (h *handle) acquireWrite() (unsafe.Pointer, error) {
+	if s := h.state.Load(); s != alive {
+		return nil, endedErr(s)
+	}
+	if !h.expires.IsZero() && !time.Now().Before(h.expires) {
+		h.end(endedExpired)
+		return nil, ErrExpired
+	}
+	p, err := h.ref.AcquireWrite()
+	if err != nil {
+		return nil, h.refErr(err)
+	}
+	return p, nil
+}
+
+func (h *handle) releaseWrite() { h.ref.ReleaseWrite() }
+
+// refErr turns an arena error into this package's.
+func (h *handle) refErr(err error) error {
+	switch {
+	case errors.Is(err, arena.ErrGone):
+		h.state.CompareAndSwap(alive, endedDestroyed)
+		return endedErr(h.state.Load())
+	case errors.Is(err, arena.ErrCorrupted):
+		return ErrCorrupted
+	}
+	return fmt.Errorf("secret: opening the cell: %w", err)
 }

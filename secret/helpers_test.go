@@ -49,3 +49,5 @@ func inArena(s string) bool {
 	})
 	return found
 }
+
+func flipCiphertextBit(t testing.TB, v secret.Value) { secret.FlipCiphertextBitForTest(t, v) }

@@ -213,3 +213,33 @@ func (h *handle) useSealed(consume bool, fn func([]byte) error) error {
 func wipeArray(p unsafe.Pointer, n int) {
 	clear(unsafe.Slice((*byte)(p), n))
 }
+
+// updateSealed decrypts into a scratch cell, lets fn change the plaintext,
+// and seals the result back under a fresh salt.
+func (h *handle) updateSealed(fn func([]byte) error) error {
+	p, err := h.acquireWrite()
+	if err != nil {
+		return err
+	}
+	defer h.releaseWrite()
+	raw := unsafe.Slice((*byte)(p), h.n+sealOverhead)
+	scratch, _, err := arena.Alloc(h.n, arena.Options{}, func(dst []byte) (int, error) {
+		return len(dst), unseal(raw, dst)
+	})
+	if err != nil {
+		return err
+	}
+	defer scratch.Destroy()
+	sp, err := scratch.Acquire()
+	if err != nil {
+		return err
+	}
+	defer scratch.Release()
+	pt := unsafe.Slice((*byte)(sp), h.n)
+	ferr := fn(pt)
+	copy(raw[sealOverhead:], pt)
+	if err := seal(raw); err != nil {
+		return err
+	}
+	return ferr
+}

@@ -528,3 +528,18 @@ func (b *block) used(idx uint32) int {
 	}
 	return int(b.lengths[idx])
 }
+
+// SetLen records how many bytes of the slot are in use (for Stats and leak
+// detection), when a growable cell changes its length.
+func (r Ref) SetLen(n int) {
+	if r.b == nil || !r.Alive() {
+		return
+	}
+	if r.b.own {
+		stats.bytes.Add(int64(n - r.b.length))
+		r.b.length = n
+		return
+	}
+	stats.bytes.Add(int64(n) - int64(r.b.lengths[r.idx]))
+	r.b.lengths[r.idx] = uint32(n)
+}

@@ -1,0 +1,162 @@
+package secret
+
+import (
+	"fmt"
+	"log/slog"
+	"reflect"
+	"sync"
+	"unsafe"
+)
+
+// Box holds one value of a fixed-size type T in protected memory: a key
+// struct, a [32]byte, a pair of counters. T must hold no pointers, strings,
+// slices, maps, interfaces, channels or functions: the garbage collector
+// cannot see pointers inside protected memory, and the data they point to
+// would not be protected anyway. NewBox rejects such types.
+//
+// A Box is a handle like Value: copies refer to the same cell. Use and
+// Update may be called from many goroutines; Update excludes readers.
+type Box[T any] struct{ h *boxHandle }
+
+type boxHandle struct {
+	handle // first: the finalizer is set on the start of the allocation
+	mu     sync.RWMutex
+}
+
+// ErrType reports a type that cannot live in protected memory.
+var ErrType = fmt.Errorf("secret: type cannot live in protected memory")
+
+// NewBox copies v into a new cell. Options are those of Value: Guarded,
+// Sealed, Volatile (the first Use consumes the box), TTL, Label,
+// AllowUnlocked. The copy of v passed to NewBox is wiped; the caller's
+// original is the caller's to wipe.
+func NewBox[T any](v T, opts ...Option) (Box[T], error) {
+	size := int(unsafe.Sizeof(v))
+	if err := checkPlain(reflect.TypeFor[T]()); err != nil {
+		return Box[T]{}, err
+	}
+	if size == 0 {
+		return Box[T]{}, fmt.Errorf("%w: %v has size zero", ErrType, reflect.TypeFor[T]())
+	}
+	o, err := collect(opts)
+	if err != nil {
+		return Box[T]{}, err
+	}
+	o.trimNewline = false
+	bh := &boxHandle{}
+	src := unsafe.Slice((*byte)(unsafe.Pointer(&v)), size)
+	err = bh.init(size, o, int(unsafe.Alignof(v)), func(dst []byte) (int, error) {
+		return copy(dst, src), nil
+	})
+	wipeArray(unsafe.Pointer(&v), size)
+	if err != nil {
+		return Box[T]{}, err
+	}
+	return Box[T]{h: bh}, nil
+}
+
+// checkPlain rejects types that hold pointers the collector must see.
+func checkPlain(t reflect.Type) error {
+	switch t.Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+		return nil
+	case reflect.Array:
+		if err := checkPlain(t.Elem()); err != nil {
+			return fmt.Errorf("%w (in %v)", err, t)
+		}
+		return nil
+	case reflect.Struct:
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if err := checkPlain(f.Type); err != nil {
+				return fmt.Errorf("%w (field %s of %v)", err, f.Name, t)
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: %v is a %v, which holds a pointer", ErrType, t, t.Kind())
+}
+
+// Use calls fn with a pointer to the value. The pointer is valid only inside
+// fn; the value must not be modified through it (use Update). A volatile
+// box is consumed by the first Use.
+func (b Box[T]) Use(fn func(*T) error) error {
+	if b.h == nil {
+		return ErrDestroyed
+	}
+	b.h.mu.RLock()
+	defer b.h.mu.RUnlock()
+	return b.h.view(true, func(p []byte) error {
+		return fn((*T)(unsafe.Pointer(unsafe.SliceData(p))))
+	})
+}
+
+// Update calls fn with a pointer through which it may change the value. A
+// guarded box is writable only during fn; a sealed box is decrypted into a
+// scratch cell and sealed again under a fresh salt afterwards. Update does
+// not consume a volatile box. If fn returns an error the changes it made
+// are kept, as with any pointer.
+func (b Box[T]) Update(fn func(*T) error) error {
+	h := b.h
+	if h == nil {
+		return ErrDestroyed
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.sealed {
+		return h.updateSealed(func(p []byte) error {
+			return fn((*T)(unsafe.Pointer(unsafe.SliceData(p))))
+		})
+	}
+	p, err := h.acquireWrite()
+	if err != nil {
+		return err
+	}
+	defer h.releaseWrite()
+	return fn((*T)(p))
+}
+
+// Destroy wipes the box. Idempotent and safe on the zero Box.
+func (b Box[T]) Destroy() {
+	if b.h != nil {
+		b.h.end(endedDestroyed)
+	}
+}
+
+// Alive reports whether the box can still be read.
+func (b Box[T]) Alive() bool { return b.h != nil && b.value().Alive() }
+
+func (b Box[T]) value() Value {
+	if b.h == nil {
+		return Value{}
+	}
+	return Value{h: &b.h.handle}
+}
+
+// String returns "[REDACTED]" (or "[REDACTED label]").
+func (b Box[T]) String() string { return b.value().redacted() }
+
+// GoString is used by %#v.
+func (b Box[T]) GoString() string {
+	return fmt.Sprintf("secret.Box[%v](%s)", reflect.TypeFor[T](), b.value().redacted())
+}
+
+// Format redacts for every verb and flag.
+func (b Box[T]) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		_, _ = f.Write([]byte(b.GoString()))
+		return
+	}
+	b.value().Format(f, verb)
+}
+
+// LogValue makes slog print the redacted form.
+func (b Box[T]) LogValue() slog.Value { return b.value().LogValue() }
+
+// MarshalJSON encodes the redacted form.
+func (b Box[T]) MarshalJSON() ([]byte, error) { return b.value().MarshalJSON() }
+
+// MarshalText encodes the redacted form.
+func (b Box[T]) MarshalText() ([]byte, error) { return b.value().MarshalText() }
