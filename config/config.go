@@ -1,0 +1,244 @@
+package config
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/knadh/koanf/maps"
+	"github.com/knadh/koanf/v2"
+	"github.com/secretmem/secretmem/secret"
+)
+
+// Config is a loaded configuration: plain values as koanf holds them, and
+// secrets in cells. It is safe for concurrent use; Watch swaps in new
+// values atomically.
+//
+// The secret.Values it hands out are the Config's own cells: do not
+// Destroy them. They stay readable until Close, or, after a reload
+// replaced them, until the grace period has passed.
+type Config struct {
+	s   *settings
+	cur atomic.Pointer[state]
+
+	mu       sync.Mutex
+	closed   bool
+	retiring map[*time.Timer][]secret.Value
+	stop     context.CancelFunc
+	watching bool
+}
+
+// Load reads every source in the order given and returns the merged
+// configuration. It is all-or-nothing: on any error no cell survives and
+// no environment variable is touched.
+func Load(opts ...Option) (*Config, error) {
+	s := newSettings(opts)
+	st, err := s.load(nil)
+	if err != nil {
+		return nil, err
+	}
+	c := &Config{s: s, retiring: make(map[*time.Timer][]secret.Value)}
+	c.cur.Store(st)
+	return c, nil
+}
+
+func (c *Config) state() *state { return c.cur.Load() }
+
+// Secret returns the cell of a secret key, or the zero Value (which
+// reads as destroyed) when key is missing or not secret.
+func (c *Config) Secret(key string) secret.Value {
+	v, _ := c.LookupSecret(key)
+	return v
+}
+
+// LookupSecret returns the cell of a secret key and whether there is one.
+func (c *Config) LookupSecret(key string) (secret.Value, bool) {
+	v, ok := c.state().secrets[key]
+	return v, ok
+}
+
+// IsSecret reports whether key holds a secret.
+func (c *Config) IsSecret(key string) bool {
+	_, ok := c.state().secrets[key]
+	return ok
+}
+
+// Exists reports whether key, or a key below it, is set.
+func (c *Config) Exists(key string) bool { return c.state().k.Exists(key) }
+
+// Keys returns every flat key, sorted, secret ones included.
+func (c *Config) Keys() []string { return c.state().k.Keys() }
+
+// plain returns the koanf instance for a plain key, or nil for a secret
+// one: typed getters never see secrets.
+func (c *Config) plain(key string) *koanf.Koanf {
+	st := c.state()
+	if _, ok := st.secrets[key]; ok {
+		return nil
+	}
+	return st.k
+}
+
+// String returns a plain value as a string, or "" when key is missing or
+// secret (use Secret).
+func (c *Config) String(key string) string {
+	if k := c.plain(key); k != nil {
+		return k.String(key)
+	}
+	return ""
+}
+
+// Strings returns a plain list of strings, or nil.
+func (c *Config) Strings(key string) []string {
+	if k := c.plain(key); k != nil {
+		return k.Strings(key)
+	}
+	return nil
+}
+
+// Int returns a plain value as an int, or 0.
+func (c *Config) Int(key string) int {
+	if k := c.plain(key); k != nil {
+		return k.Int(key)
+	}
+	return 0
+}
+
+// Int64 returns a plain value as an int64, or 0.
+func (c *Config) Int64(key string) int64 {
+	if k := c.plain(key); k != nil {
+		return k.Int64(key)
+	}
+	return 0
+}
+
+// Float64 returns a plain value as a float64, or 0.
+func (c *Config) Float64(key string) float64 {
+	if k := c.plain(key); k != nil {
+		return k.Float64(key)
+	}
+	return 0
+}
+
+// Bool returns a plain value as a bool, or false.
+func (c *Config) Bool(key string) bool {
+	if k := c.plain(key); k != nil {
+		return k.Bool(key)
+	}
+	return false
+}
+
+// Duration returns a plain value as a time.Duration ("1m30s" or a number
+// of nanoseconds), or 0.
+func (c *Config) Duration(key string) time.Duration {
+	if k := c.plain(key); k != nil {
+		return k.Duration(key)
+	}
+	return 0
+}
+
+// Koanf returns a copy of the underlying koanf instance, for everything
+// this type does not wrap. Secret keys hold redacted zero secret.Values
+// there: koanf's Get, Print and Sprint show [REDACTED], and nothing in the
+// copy can be read as a secret.
+func (c *Config) Koanf() *koanf.Koanf { return c.state().k.Copy() }
+
+// Redacted returns the whole configuration as nested maps, with every
+// secret replaced by secret.Redacted: what a /config endpoint may show.
+func (c *Config) Redacted() map[string]any {
+	st := c.state()
+	flat := st.k.All()
+	for key := range st.secrets {
+		if _, ok := flat[key]; ok {
+			flat[key] = secret.Redacted
+		}
+	}
+	return maps.Unflatten(flat, ".")
+}
+
+// LogValue makes slog print every key, each secret as [REDACTED]. The
+// keys are flat ("db.password") and sorted.
+func (c *Config) LogValue() slog.Value {
+	st := c.state()
+	keys := st.k.Keys()
+	flat := st.k.All()
+	attrs := make([]slog.Attr, 0, len(keys))
+	for _, key := range keys {
+		if _, ok := st.secrets[key]; ok {
+			attrs = append(attrs, slog.String(key, secret.Redacted))
+			continue
+		}
+		attrs = append(attrs, slog.Any(key, flat[key]))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// Close stops Watch and destroys every cell the Config holds, including
+// cells still in their grace period and the cells of environment
+// variables it consumed. Values handed out before report ErrDestroyed.
+// Close is idempotent.
+func (c *Config) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	if c.stop != nil {
+		c.stop()
+	}
+	for t, cells := range c.retiring {
+		t.Stop()
+		destroyAll(cells)
+	}
+	c.retiring = nil
+	st := c.state()
+	for v := range st.owned {
+		v.Destroy()
+	}
+	return nil
+}
+
+func destroyAll(cells []secret.Value) {
+	for _, v := range cells {
+		v.Destroy()
+	}
+}
+
+// swap installs a freshly loaded state and retires the cells of the old
+// one that the new one does not share, destroying them after the grace
+// period.
+func (c *Config) swap(st *state) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		for v := range st.owned {
+			v.Destroy()
+		}
+		return ErrClosed
+	}
+	old := c.cur.Swap(st)
+	var retired []secret.Value
+	for v := range old.owned {
+		if _, shared := st.owned[v]; !shared {
+			retired = append(retired, v)
+		}
+	}
+	if len(retired) == 0 {
+		return nil
+	}
+	var t *time.Timer
+	t = time.AfterFunc(c.s.grace, func() {
+		c.mu.Lock()
+		_, pending := c.retiring[t]
+		delete(c.retiring, t)
+		c.mu.Unlock()
+		if pending {
+			destroyAll(retired)
+		}
+	})
+	c.retiring[t] = retired
+	return nil
+}

@@ -1,0 +1,507 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/secretmem/secretmem/secret"
+)
+
+func TestEverySourceRoundTripsIntoCells(t *testing.T) {
+	tests := []struct {
+		name  string
+		key   string
+		setup func(t *testing.T, dir, m string) []Option
+	}{
+		{"a YAML file puts db.password into a cell", "db.password", func(t *testing.T, dir, m string) []Option {
+			return []Option{File(writeFile(t, filepath.Join(dir, "c.yaml"), "db:\n  host: h\n  password: "+m+"\n", 0o600))}
+		}},
+		{"a JSON file puts db.password into a cell", "db.password", func(t *testing.T, dir, m string) []Option {
+			return []Option{File(writeFile(t, filepath.Join(dir, "c.json"), `{"db": {"host": "h", "password": "`+m+`"}}`, 0o600))}
+		}},
+		{"a TOML file puts db.password into a cell", "db.password", func(t *testing.T, dir, m string) []Option {
+			return []Option{File(writeFile(t, filepath.Join(dir, "c.toml"), "[db]\nhost = \"h\"\npassword = \""+m+"\"\n", 0o600))}
+		}},
+		{"a dotenv file puts DB_PASSWORD into a cell", "DB_PASSWORD", func(t *testing.T, dir, m string) []Option {
+			return []Option{File(writeFile(t, filepath.Join(dir, "app.env"), "HOST=h\nDB_PASSWORD="+m+"\n", 0o600))}
+		}},
+		{"an environment variable puts db.password into a cell", "db.password", func(t *testing.T, dir, m string) []Option {
+			t.Setenv("RT1_DB__PASSWORD", m)
+			t.Setenv("RT1_DB__HOST", "h")
+			return []Option{Env("RT1_")}
+		}},
+		{"a _FILE variable reads the secret file into a cell", "db.password", func(t *testing.T, dir, m string) []Option {
+			t.Setenv("RT2_DB__PASSWORD_FILE", writeFile(t, filepath.Join(dir, "db"), m+"\n", 0o600))
+			return []Option{Env("RT2_")}
+		}},
+		{"a file: reference makes a plainly named key secret", "db.conn", func(t *testing.T, dir, m string) []Option {
+			p := writeFile(t, filepath.Join(dir, "conn"), m+"\r\n", 0o400)
+			return []Option{File(writeFile(t, filepath.Join(dir, "c.yaml"), "db:\n  conn: file:"+p+"\n", 0o600))}
+		}},
+		{"an env: reference makes a plainly named key secret", "api.upstream", func(t *testing.T, dir, m string) []Option {
+			t.Setenv("RT3_UPSTREAM", m)
+			return []Option{File(writeFile(t, filepath.Join(dir, "c.yaml"), "api:\n  upstream: env:RT3_UPSTREAM\n", 0o600))}
+		}},
+		{"a secret directory maps file names to keys", "db.password", func(t *testing.T, dir, m string) []Option {
+			writeFile(t, filepath.Join(dir, "s", "db.password"), m+"\n", 0o400)
+			writeFile(t, filepath.Join(dir, "s", "api", "key"), "other", 0o400)
+			return []Option{SecretDir(filepath.Join(dir, "s"))}
+		}},
+		{"a Kubernetes secret volume is followed through ..data", "db.password", func(t *testing.T, dir, m string) []Option {
+			return []Option{SecretDir(kubeVolume(t, dir, map[string]string{"db.password": m + "\n"}))}
+		}},
+		{"systemd credentials come from $CREDENTIALS_DIRECTORY", "db.password", func(t *testing.T, dir, m string) []Option {
+			writeFile(t, filepath.Join(dir, "creds", "db.password"), m, 0o400)
+			t.Setenv("CREDENTIALS_DIRECTORY", filepath.Join(dir, "creds"))
+			return []Option{SystemdCredentials()}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := marker(t)
+			before := liveCells()
+			cfg, err := Load(tt.setup(t, t.TempDir(), m)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantSecret(t, cfg, tt.key, m)
+			if got := cfg.String(tt.key); got != "" {
+				t.Errorf("String(%q) returned a non-empty value for a secret key", tt.key)
+			}
+			if h := cfg.String("db.host"); cfg.Exists("db.host") && h != "h" {
+				t.Errorf("plain db.host = %q, want h", h)
+			}
+			v := cfg.Secret(tt.key)
+			if err := cfg.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if v.Alive() {
+				t.Error("a cell survived Close")
+			}
+			if after := liveCells(); after != before {
+				t.Errorf("live cells: %d before Load, %d after Close", before, after)
+			}
+		})
+	}
+}
+
+// kubeVolume lays out files the way the kubelet does: real files in a
+// timestamped directory, ..data pointing at it, and one symbolic link per
+// key through ..data.
+func kubeVolume(t *testing.T, dir string, files map[string]string) string {
+	t.Helper()
+	vol := filepath.Join(dir, "vol")
+	ts := "..2024_05_01_10_00_00.123456789"
+	for name, content := range files {
+		writeFile(t, filepath.Join(vol, ts, name), content, 0o400)
+	}
+	if err := os.Symlink(ts, filepath.Join(vol, "..data")); err != nil {
+		t.Fatal(err)
+	}
+	for name := range files {
+		if err := os.Symlink(filepath.Join("..data", name), filepath.Join(vol, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return vol
+}
+
+func TestKeysAreSecretByRuleAndOption(t *testing.T) {
+	yaml := "db:\n  password: a\n  host: h\napi:\n  api_key: b\n  token_ttl: 5m\nsvc:\n  one:\n    bearer: c\ntls:\n  key: d\n  cert: e\nname: n\n"
+	tests := []struct {
+		name   string
+		opts   []Option
+		secret []string
+		plain  []string
+	}{
+		{"the default name rule protects passwords, api keys, tokens and tls keys", nil,
+			[]string{"db.password", "api.api_key", "api.token_ttl", "tls.key"}, []string{"db.host", "tls.cert", "name", "svc.one.bearer"}},
+		{"SecretKeys adds glob patterns that stop at a level", []Option{SecretKeys("svc.*.bearer", "tls")},
+			[]string{"svc.one.bearer", "tls.cert", "tls.key"}, []string{"db.host", "name"}},
+		{"PlainKeys exempts a key the name rule would take", []Option{PlainKeys("api.token_ttl")},
+			[]string{"db.password", "api.api_key"}, []string{"api.token_ttl"}},
+		{"SecretNames with no words turns the name rule off", []Option{SecretNames()},
+			nil, []string{"db.password", "api.api_key", "tls.key"}},
+		{"SecretNames replaces the words", []Option{SecretNames("=cert")},
+			[]string{"tls.cert"}, []string{"db.password", "tls.key"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"), yaml, 0o600)
+			cfg, err := Load(append([]Option{File(p)}, tt.opts...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cfg.Close()
+			for _, k := range tt.secret {
+				if !cfg.IsSecret(k) {
+					t.Errorf("%s should be secret", k)
+				}
+			}
+			for _, k := range tt.plain {
+				if cfg.IsSecret(k) || cfg.String(k) == "" {
+					t.Errorf("%s should be plain and set", k)
+				}
+			}
+		})
+	}
+}
+
+func TestLaterSourcesOverrideEarlierOnes(t *testing.T) {
+	dir := t.TempDir()
+	a, b := marker(t), marker(t)
+	f := writeFile(t, filepath.Join(dir, "c.yaml"), "db:\n  password: "+a+"\n  port: 1\n", 0o600)
+	t.Setenv("OV_DB__PASSWORD", b)
+	t.Setenv("OV_DB__PORT", "2")
+	before := liveCells()
+	cfg, err := Load(File(f), Env("OV_"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSecret(t, cfg, "db.password", b)
+	if cfg.Int("db.port") != 2 {
+		t.Errorf("db.port = %d, want 2 from the environment", cfg.Int("db.port"))
+	}
+	// The overridden file cell was destroyed at once: one cell, not two.
+	if got := liveCells() - before; got != 1 {
+		t.Errorf("%d live cells after Load, want 1", got)
+	}
+	cfg.Close()
+}
+
+func TestFailedLoadsLeaveNothingBehind(t *testing.T) {
+	dir := t.TempDir()
+	good := writeFile(t, filepath.Join(dir, "good.yaml"), "db:\n  password: "+marker(t)+"\n", 0o600)
+	bad := writeFile(t, filepath.Join(dir, "bad.json"), `{"a": }`, 0o600)
+	m := marker(t)
+	t.Setenv("FL_API__TOKEN", m)
+	tests := []struct {
+		name string
+		opts []Option
+		want error
+	}{
+		{"a malformed file after a good one", []Option{File(good), Env("FL_"), File(bad)}, ErrSyntax},
+		{"a missing required key", []Option{File(good), Env("FL_"), Require("x.y")}, ErrMissing},
+		{"an unknown file extension", []Option{File(good), File(filepath.Join(dir, "c.ini"))}, ErrFormat},
+		{"a reference to an unset variable", []Option{Env("FL_"), File(writeFile(t, filepath.Join(dir, "r.yaml"), "a: env:FL_NOT_SET_ANYWHERE\n", 0o600))}, ErrReference},
+		{"a list under a secret name", []Option{File(good), File(writeFile(t, filepath.Join(dir, "l.yaml"), "tokens: [a, b]\n", 0o600))}, ErrSecretType},
+		{"an empty Env prefix", []Option{Env("")}, ErrOption},
+		{"a bad key pattern", []Option{SecretKeys("a[")}, ErrOption},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+" loads nothing", func(t *testing.T) {
+			before := liveCells()
+			cfg, err := Load(tt.opts...)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+			if cfg != nil {
+				t.Error("a Config came back with the error")
+			}
+			if after := liveCells(); after != before {
+				t.Errorf("live cells: %d before, %d after the failed Load", before, after)
+			}
+			if v, ok := os.LookupEnv("FL_API__TOKEN"); !ok || v != m {
+				t.Error("a failed Load touched the environment")
+			}
+		})
+	}
+}
+
+func TestRequireListsEveryMissingKey(t *testing.T) {
+	p := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"), "a: 1\n", 0o600)
+	_, err := Load(File(p), Require("a", "db.password", "api.key"))
+	if !errors.Is(err, ErrMissing) {
+		t.Fatalf("err = %v, want ErrMissing", err)
+	}
+	if !strings.Contains(err.Error(), "db.password, api.key") {
+		t.Errorf("error %q does not list both missing keys", err)
+	}
+}
+
+func TestBrokenFilesNeverEchoTheSecretOnTheBrokenLine(t *testing.T) {
+	tests := []struct {
+		name, file, content string
+		line                int
+	}{
+		{"YAML with an unterminated quote", "c.yaml", "a: 1\ndb:\n  password: \"%s\n  host: x\n", 0},
+		{"YAML with a stray mapping", "c.yaml", "a: 1\npassword: %s: x\n", 2},
+		{"JSON with an unquoted secret", "c.json", "{\n\"a\": 1,\n\"password\": %s\n}\n", 3},
+		{"JSON with a broken string", "c.json", "{\n\"password\": \"%s\n}\n", 0},
+		{"TOML with an unquoted secret", "c.toml", "a = 1\npassword = %s\n", 2},
+		{"TOML with a broken string", "c.toml", "a = 1\npassword = \"%s\n", 2},
+		{"dotenv with an unterminated quote", "c.env", "A=1\nPASSWORD=\"%s\n", 0},
+		{"dotenv without an equals sign", "c.env", "A=1\nPASSWORD %s\n", 2},
+		{"dotenv with a bad character in the name", "c.env", "A=1\n!PASSWORD=%s\n", 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+" gives file and line but not the secret", func(t *testing.T) {
+			m := marker(t)
+			p := writeFile(t, filepath.Join(t.TempDir(), tt.file), fmt.Sprintf(tt.content, m), 0o600)
+			before := liveCells()
+			_, err := Load(File(p))
+			if !errors.Is(err, ErrSyntax) {
+				t.Fatalf("want ErrSyntax, got a different error (%v)", errors.Is(err, ErrSyntax))
+			}
+			msg := err.Error()
+			for e := err; e != nil; e = errors.Unwrap(e) {
+				if strings.Contains(e.Error(), m) || strings.Contains(e.Error(), m[:8]) {
+					t.Fatal("the error chain contains the secret")
+				}
+			}
+			if !strings.Contains(msg, p) {
+				t.Errorf("error %q does not name the file", msg)
+			}
+			if tt.line > 0 && !strings.Contains(msg, fmt.Sprintf("%s:%d:", p, tt.line)) {
+				t.Errorf("error %q does not name line %d", msg, tt.line)
+			}
+			if after := liveCells(); after != before {
+				t.Errorf("live cells: %d before, %d after", before, after)
+			}
+		})
+	}
+}
+
+func TestSecretFileProblemsGiveClearErrors(t *testing.T) {
+	dir := t.TempDir()
+	big := writeFile(t, filepath.Join(dir, "big", "blob"), strings.Repeat("x", 2048), 0o400)
+	worldReadable := writeFile(t, filepath.Join(dir, "wr", "token"), "x", 0o644)
+	if err := os.MkdirAll(filepath.Join(dir, "hasdir"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(dir, "nowhere"), filepath.Join(dir, "dangling")); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		opts []Option
+		want string
+	}{
+		{"a file over MaxSecretSize is refused", []Option{SecretDir(filepath.Dir(big)), MaxSecretSize(1024)}, "more than the limit"},
+		{"a _FILE variable naming a directory is refused", []Option{envFile(t, "SF1_", filepath.Join(dir, "hasdir")), Env("SF1_")}, "is a directory"},
+		{"a dangling secret link is refused", []Option{envFile(t, "SF2_", filepath.Join(dir, "dangling")), Env("SF2_")}, "no such file"},
+		{"a world-readable secret file is refused with Strict", []Option{SecretDir(filepath.Dir(worldReadable)), Strict()}, "readable by every user"},
+		{"a missing secret directory is refused", []Option{SecretDir(filepath.Join(dir, "missing"))}, "no such file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(tt.opts...)
+			if !errors.Is(err, ErrSecretFile) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want ErrSecretFile saying %q", err, tt.want)
+			}
+		})
+	}
+
+	t.Run("a world-readable secret file is a warning by default", func(t *testing.T) {
+		var buf bytes.Buffer
+		cfg, err := Load(SecretDir(filepath.Dir(worldReadable)), Logger(slog.New(slog.NewTextHandler(&buf, nil))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cfg.Close()
+		if !strings.Contains(buf.String(), "readable by every user") || !strings.Contains(buf.String(), worldReadable) {
+			t.Errorf("no warning naming the file: %q", buf.String())
+		}
+	})
+}
+
+func envFile(t *testing.T, prefix, path string) Option {
+	t.Setenv(prefix+"DB__PASSWORD_FILE", path)
+	return Option{}
+}
+
+func TestEnvVariableAndItsFileVariableConflict(t *testing.T) {
+	t.Setenv("CF_DB__PASSWORD", "x")
+	t.Setenv("CF_DB__PASSWORD_FILE", writeFile(t, filepath.Join(t.TempDir(), "p"), "y", 0o600))
+	_, err := Load(Env("CF_"))
+	if !errors.Is(err, ErrReference) || !strings.Contains(err.Error(), "both set") {
+		t.Fatalf("err = %v, want ErrReference about both being set", err)
+	}
+}
+
+type dbConfig struct {
+	Host     string       `koanf:"host"`
+	Port     int          `koanf:"port"`
+	Password secret.Value `koanf:"password"`
+}
+
+type appConfig struct {
+	DB      dbConfig                `koanf:"db"`
+	Tokens  map[string]secret.Value `koanf:"tokens"`
+	Timeout time.Duration           `koanf:"timeout"`
+	Extra   map[string]any          `koanf:"extra"`
+}
+
+func TestUnmarshalFillsSecretValueFields(t *testing.T) {
+	a, b, c := marker(t), marker(t), marker(t)
+	p := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"),
+		"db:\n  host: h\n  port: 5432\n  password: "+a+"\ntokens:\n  github_token: "+b+"\ntimeout: 3s\nextra:\n  secret_sauce: "+c+"\n", 0o600)
+	cfg, err := Load(File(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	before := liveCells()
+
+	var got appConfig
+	if err := cfg.Unmarshal("", &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.DB.Host != "h" || got.DB.Port != 5432 || got.Timeout != 3*time.Second {
+		t.Errorf("plain fields: %+v, timeout %v", got.DB, got.Timeout)
+	}
+	checks := []struct {
+		name string
+		v    any
+		want string
+	}{
+		{"db.password", got.DB.Password, a},
+		{"tokens.github_token", got.Tokens["github_token"], b},
+		{"extra.secret_sauce (map[string]any)", got.Extra["secret_sauce"], c},
+	}
+	for _, ck := range checks {
+		v, ok := ck.v.(secret.Value)
+		if !ok {
+			t.Errorf("%s decoded to %T, not secret.Value", ck.name, ck.v)
+			continue
+		}
+		if !v.Equal([]byte(ck.want)) {
+			t.Errorf("%s: cell does not hold the expected secret", ck.name)
+		}
+		if err := v.Use(func([]byte) error { return nil }); err != nil {
+			t.Errorf("%s: Use after Unmarshal: %v", ck.name, err)
+		}
+	}
+	if after := liveCells(); after != before {
+		t.Errorf("Unmarshal left %d token cells alive", after-before)
+	}
+
+	var sub dbConfig
+	if err := cfg.Unmarshal("db", &sub); err != nil || !sub.Password.Equal([]byte(a)) {
+		t.Errorf("Unmarshal(\"db\"): err %v, or the cell does not hold the secret", err)
+	}
+}
+
+func TestUnmarshalRefusesSecretsInPlainFields(t *testing.T) {
+	p := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"), "db:\n  password: "+marker(t)+"\n", 0o600)
+	cfg, err := Load(File(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	var plain struct {
+		DB struct {
+			Password string `koanf:"password"`
+		} `koanf:"db"`
+	}
+	err = cfg.Unmarshal("", &plain)
+	if !errors.Is(err, ErrPlainField) || !strings.Contains(err.Error(), "db.password") {
+		t.Fatalf("err = %v, want ErrPlainField naming db.password", err)
+	}
+	if plain.DB.Password != "" {
+		t.Error("the string field kept the stand-in token")
+	}
+}
+
+func TestPrintingTheConfigNeverShowsASecret(t *testing.T) {
+	m := marker(t)
+	p := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"), "db:\n  password: "+m+"\n  host: h\nlevel: debug\n", 0o600)
+	cfg, err := Load(File(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+
+	outputs := map[string]func() string{
+		"slog JSON handler": func() string {
+			var buf bytes.Buffer
+			slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "config", cfg)
+			return buf.String()
+		},
+		"slog text handler": func() string {
+			var buf bytes.Buffer
+			slog.New(slog.NewTextHandler(&buf, nil)).Info("config", "config", cfg)
+			return buf.String()
+		},
+		"slog With": func() string {
+			var buf bytes.Buffer
+			slog.New(slog.NewJSONHandler(&buf, nil)).With("config", cfg).Info("x")
+			return buf.String()
+		},
+		"koanf Sprint": func() string { return cfg.Koanf().Sprint() },
+		"koanf All":    func() string { return fmt.Sprint(cfg.Koanf().All()) },
+		"Redacted as JSON": func() string {
+			b, _ := json.Marshal(cfg.Redacted())
+			return string(b)
+		},
+		"fmt %+v":             func() string { return fmt.Sprintf("%+v", cfg) },
+		"fmt %#v":             func() string { return fmt.Sprintf("%#v", cfg.Secret("db.password")) },
+		"fmt %v of the Value": func() string { return fmt.Sprint(cfg.Secret("db.password")) },
+	}
+	for name, out := range outputs {
+		t.Run(name+" shows [REDACTED] and the plain values", func(t *testing.T) {
+			s := out()
+			if strings.Contains(s, m) {
+				t.Fatal("the output contains the secret")
+			}
+			if name != "fmt %+v" && !strings.Contains(s, "REDACTED") {
+				t.Errorf("no redaction marker in %q", s)
+			}
+			if strings.HasPrefix(name, "slog") && !strings.Contains(s, "debug") {
+				t.Errorf("plain value missing from %q", s)
+			}
+		})
+	}
+}
+
+func TestCloseDestroysEveryCell(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "s", "a_token"), "x", 0o400)
+	t.Setenv("CL_DB__PASSWORD", marker(t))
+	before := liveCells()
+	cfg, err := Load(SecretDir(filepath.Join(dir, "s")), Env("CL_"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if liveCells() == before {
+		t.Fatal("Load made no cells")
+	}
+	v := cfg.Secret("db.password")
+	cfg.Close()
+	cfg.Close()
+	if err := v.Use(func([]byte) error { return nil }); !errors.Is(err, secret.ErrDestroyed) {
+		t.Errorf("Use after Close: %v, want ErrDestroyed", err)
+	}
+	if after := liveCells(); after != before {
+		t.Errorf("live cells: %d before, %d after Close", before, after)
+	}
+}
+
+func TestPooledCellsAreNotGuarded(t *testing.T) {
+	p := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"), "password: x\n", 0o600)
+	g := secret.Stats().Guarded
+	cfg, err := Load(File(p), Pooled())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	if secret.Stats().Guarded != g {
+		t.Error("Pooled still made a guarded cell")
+	}
+	cfg2, err := Load(File(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg2.Close()
+	if secret.Stats().Guarded != g+1 {
+		t.Error("the default did not make a guarded cell")
+	}
+}

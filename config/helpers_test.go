@@ -1,0 +1,55 @@
+package config
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/secretmem/secretmem/secret"
+)
+
+// marker returns a unique random secret for one test. Tests never print
+// it: failures name keys, not values.
+func marker(t testing.TB) string {
+	t.Helper()
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	return "mk" + hex.EncodeToString(b[:])
+}
+
+func writeFile(t testing.TB, path, content string, perm os.FileMode) string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), perm); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, perm); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// wantSecret fails unless cfg holds want under key, in a cell.
+func wantSecret(t testing.TB, cfg *Config, key, want string) {
+	t.Helper()
+	v, ok := cfg.LookupSecret(key)
+	if !ok {
+		t.Fatalf("%s is not a secret key; keys: %v", key, cfg.Keys())
+	}
+	if !v.Alive() {
+		t.Fatalf("%s: cell is not alive", key)
+	}
+	if !v.Equal([]byte(want)) {
+		t.Fatalf("%s: cell does not hold the expected secret (length %d, want %d)", key, v.Len(), len(want))
+	}
+}
+
+// liveCells is the process's live cell count; tests that compare it run
+// sequentially.
+func liveCells() int { return secret.Stats().Live }

@@ -1,0 +1,272 @@
+package config
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/knadh/koanf/v2"
+	"github.com/secretmem/secretmem/secret"
+)
+
+// Option configures Load, SecretDirProvider and Protect. Source options
+// (File, Env, SecretDir, SystemdCredentials, Source) are applied in the order
+// given, later sources overriding earlier ones; the others may appear
+// anywhere. Providers ignore source options.
+type Option struct{ apply func(*settings) }
+
+// Wipe names a kind of leftover that Load overwrites once the secrets it
+// held are in cells. Every kind is wiped by default; NoWipe turns kinds off.
+type Wipe uint8
+
+const (
+	// WipeFileBuffers: configuration files are read into protected scratch
+	// memory, parsed there and wiped. Turned off, they are read with
+	// os.ReadFile onto the Go heap and left to the garbage collector, which
+	// only a parser that keeps references into its input needs.
+	WipeFileBuffers Wipe = 1 << iota
+	// WipeParserStrings: the strings a parser produced for secret keys are
+	// overwritten in place, when they are writable heap memory.
+	WipeParserStrings
+	// WipeEnv: environment variables that held a secret (or were named by
+	// an env: reference) are unset after a successful Load.
+	WipeEnv
+	// WipeEnvMemory: on Linux, the value bytes of those variables are also
+	// overwritten in the Go runtime's copy of the environment and in the
+	// process's original environment block (what /proc/self/environ shows).
+	// It applies only to variables WipeEnv unsets. Strings the program got
+	// from os.Getenv for such a variable before Load share those bytes and
+	// read as zeros afterwards: clone them if you must keep them.
+	WipeEnvMemory
+)
+
+// Defaults for the options that take a size or a duration.
+const (
+	DefaultMaxSecretSize = 1 << 20
+	DefaultPollInterval  = 10 * time.Second
+	DefaultGracePeriod   = time.Minute
+)
+
+type settings struct {
+	sources      []source
+	require      []string
+	secretKeys   []string
+	plainKeys    []string
+	names        []string
+	pooled       bool
+	strict       bool
+	maxSecret    int64
+	noWipe       Wipe
+	noReferences bool
+	logger       *slog.Logger
+	poll         time.Duration
+	grace        time.Duration
+	err          error // the first invalid option
+}
+
+func newSettings(opts []Option) *settings {
+	s := &settings{
+		names:     defaultSecretNames,
+		maxSecret: DefaultMaxSecretSize,
+		poll:      DefaultPollInterval,
+		grace:     DefaultGracePeriod,
+	}
+	for _, o := range opts {
+		if o.apply != nil {
+			o.apply(s)
+		}
+	}
+	return s
+}
+
+func (s *settings) fail(err error) {
+	if s.err == nil {
+		s.err = err
+	}
+}
+
+func (s *settings) wipes(w Wipe) bool { return s.noWipe&w == 0 }
+
+func (s *settings) warn(msg string, args ...any) {
+	l := s.logger
+	if l == nil {
+		l = slog.Default()
+	}
+	l.Warn(msg, args...)
+}
+
+// cellOptions are the options of every cell the loader creates for key.
+func (s *settings) cellOptions(key string, file bool) []secret.Option {
+	opts := make([]secret.Option, 0, 3)
+	if !s.pooled {
+		opts = append(opts, secret.Guarded())
+	}
+	opts = append(opts, secret.Label(key))
+	if file {
+		opts = append(opts, secret.TrimNewline())
+	}
+	return opts
+}
+
+// File loads a YAML (.yaml, .yml), JSON (.json), TOML (.toml) or dotenv
+// (.env) file, chosen by the file's extension. The file is read into
+// protected scratch memory, parsed there and wiped.
+func File(path string) Option {
+	return Option{func(s *settings) { s.sources = append(s.sources, &fileSource{path: path}) }}
+}
+
+// Env loads the environment variables that start with prefix. The rest of
+// the name is lower-cased and every double underscore separates two levels
+// of the key; a single underscore stays part of the name:
+//
+//	APP_DB__PASSWORD       -> db.password
+//	APP_HTTP__READ_TIMEOUT -> http.read_timeout
+//
+// A variable ending in _FILE names a file whose content is the secret value
+// of the key without the suffix (the Docker convention):
+// APP_DB__PASSWORD_FILE=/run/secrets/db gives the secret db.password.
+// Names with an empty level (APP_A____B, APP___A) or a dot are skipped.
+// The prefix must not be empty: a loader that unsets secrets must not roam
+// the whole environment.
+func Env(prefix string) Option {
+	return Option{func(s *settings) {
+		if prefix == "" {
+			s.fail(optionError("Env needs a non-empty prefix, such as \"APP_\""))
+			return
+		}
+		s.sources = append(s.sources, &envSource{prefix: prefix})
+	}}
+}
+
+// SecretDir loads every file in dir as a secret: the file's name is the key
+// and its content the value, with one trailing newline trimmed inside the
+// cell. Names starting with a dot are skipped, which is how the Kubernetes
+// layout (key -> ..data/key -> ..2024_01_01_00_00_00.1/key) is followed:
+// symbolic links are resolved and the ..data machinery ignored.
+// Subdirectories add a level to the key (db/password -> db.password).
+// Docker secrets (/run/secrets) and Kubernetes secret volumes use this
+// layout. A missing directory is an error.
+func SecretDir(dir string) Option {
+	return Option{func(s *settings) { s.sources = append(s.sources, &dirSource{dir: dir}) }}
+}
+
+// SystemdCredentials loads the systemd credentials directory named by
+// $CREDENTIALS_DIRECTORY (LoadCredential=, SetCredentialEncrypted=) like
+// SecretDir. Outside a systemd service the variable is unset and the
+// option loads nothing; use Require to insist on keys.
+func SystemdCredentials() Option {
+	return Option{func(s *settings) {
+		s.sources = append(s.sources, &dirSource{fromEnv: "CREDENTIALS_DIRECTORY"})
+	}}
+}
+
+// Source loads any koanf provider, parsed by pa when the provider yields
+// bytes (pa may be nil for providers that yield maps). Its secret keys go
+// into cells like those of File; the bytes a provider returns live on the
+// Go heap and are wiped after parsing.
+func Source(p koanf.Provider, pa koanf.Parser) Option {
+	return Option{func(s *settings) { s.sources = append(s.sources, &providerSource{p: p, pa: pa}) }}
+}
+
+// Require makes Load fail with ErrMissing, naming every absent key at
+// once, unless all keys exist after every source was loaded.
+func Require(keys ...string) Option {
+	return Option{func(s *settings) { s.require = append(s.require, keys...) }}
+}
+
+// SecretKeys marks the keys matching patterns as secret, on top of the
+// name rule (see SecretNames). A pattern is a dotted key in which * matches
+// within one level and ? one character ("db.password", "*.token",
+// "services.*.key"); a pattern that matches a key's parent covers all its
+// children ("tls" covers tls.key and tls.cert). SecretKeys wins over
+// PlainKeys.
+func SecretKeys(patterns ...string) Option {
+	return Option{func(s *settings) {
+		for _, p := range patterns {
+			if err := checkPattern(p); err != nil {
+				s.fail(err)
+			}
+		}
+		s.secretKeys = append(s.secretKeys, patterns...)
+	}}
+}
+
+// PlainKeys exempts the keys matching patterns (as in SecretKeys) from the
+// name rule, for plain values whose names look secret, such as
+// "auth.token_ttl". It cannot make a value plain that arrived as a secret:
+// secret directories, _FILE variables and references stay secret.
+func PlainKeys(patterns ...string) Option {
+	return Option{func(s *settings) {
+		for _, p := range patterns {
+			if err := checkPattern(p); err != nil {
+				s.fail(err)
+			}
+		}
+		s.plainKeys = append(s.plainKeys, patterns...)
+	}}
+}
+
+// SecretNames replaces the name rule's word list. A key is secret when one
+// of its levels, lower-cased and with '-' read as '_', contains one of the
+// words; a word starting with '=' must equal a whole level instead
+// ("=key" matches tls.key but not cache_key). SecretNames() with no words
+// turns the name rule off. The default list (see DefaultSecretNames) errs
+// on the side of protection.
+func SecretNames(words ...string) Option {
+	return Option{func(s *settings) { s.names = normalizeNames(words) }}
+}
+
+// Pooled puts secrets into pooled cells instead of guarded ones: no
+// system call per read, no page run per secret, less isolation. Config
+// secrets are guarded by default because they live as long as the process.
+func Pooled() Option { return Option{func(s *settings) { s.pooled = true }} }
+
+// Strict turns the warning about a world-readable secret file into an
+// error (ErrSecretFile).
+func Strict() Option { return Option{func(s *settings) { s.strict = true }} }
+
+// MaxSecretSize sets the largest secret file accepted (default 1 MiB).
+func MaxSecretSize(n int64) Option {
+	return Option{func(s *settings) {
+		if n <= 0 || n > secret.MaxSize {
+			s.fail(optionError("MaxSecretSize must be between 1 and secret.MaxSize"))
+			return
+		}
+		s.maxSecret = n
+	}}
+}
+
+// NoWipe turns the given kinds of wiping off (combine them with |).
+func NoWipe(w Wipe) Option { return Option{func(s *settings) { s.noWipe |= w }} }
+
+// NoReferences turns off file:/path and env:NAME references, for
+// configurations whose plain values may legitimately look like them.
+func NoReferences() Option { return Option{func(s *settings) { s.noReferences = true }} }
+
+// Logger receives warnings (world-readable secret files). The default is
+// slog.Default().
+func Logger(l *slog.Logger) Option { return Option{func(s *settings) { s.logger = l }} }
+
+// PollInterval sets how often Watch checks its files and directories for
+// changes (default 10 s).
+func PollInterval(d time.Duration) Option {
+	return Option{func(s *settings) {
+		if d <= 0 {
+			s.fail(optionError("PollInterval must be positive"))
+			return
+		}
+		s.poll = d
+	}}
+}
+
+// GracePeriod sets how long cells replaced by a reload stay readable
+// before they are destroyed (default one minute), so that work in flight
+// with an old secret can finish.
+func GracePeriod(d time.Duration) Option {
+	return Option{func(s *settings) {
+		if d < 0 {
+			s.fail(optionError("GracePeriod must not be negative"))
+			return
+		}
+		s.grace = d
+	}}
+}

@@ -1,0 +1,214 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+func requireLinux(t *testing.T) {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skip("heap detection and environment wiping are Linux-only")
+	}
+}
+
+func isZero(s string) bool { return strings.Trim(s, "\x00") == "" }
+
+func TestParserStringsOfSecretsAreScrubbed(t *testing.T) {
+	requireLinux(t)
+	tests := []struct{ name, file, content string }{
+		{"YAML", "c.yaml", "db:\n  password: %s\n  host: h\n"},
+		{"JSON", "c.json", `{"db": {"password": "%s", "host": "h"}}`},
+		{"TOML", "c.toml", "[db]\npassword = \"%s\"\nhost = \"h\"\n"},
+		{"dotenv", "c.env", "DB_PASSWORD=%s\nDB_HOST=h\n"},
+	}
+	for _, tt := range tests {
+		t.Run("the "+tt.name+" parser's copy of the secret is overwritten", func(t *testing.T) {
+			m := marker(t)
+			var seen []string
+			scrubbed = func(s string) { seen = append(seen, s) }
+			defer func() { scrubbed = nil }()
+			p := writeFile(t, filepath.Join(t.TempDir(), tt.file), fmt.Sprintf(tt.content, m), 0o600)
+			cfg, err := Load(File(p))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cfg.Close()
+			if len(seen) != 1 {
+				t.Fatalf("%d strings scrubbed, want 1", len(seen))
+			}
+			if len(seen[0]) != len(m) || !isZero(seen[0]) {
+				t.Fatal("the scrubbed string still holds bytes of the secret")
+			}
+			if cfg.String("db.host")+cfg.String("DB_HOST") != "h" {
+				t.Error("scrubbing damaged a plain value")
+			}
+		})
+	}
+}
+
+func TestScrubbingTouchesOnlyHeapStrings(t *testing.T) {
+	requireLinux(t)
+	mm := heapRegions()
+	literal := "a string literal in read-only data"
+	one := string([]byte{'q'}) // the runtime's static one-byte table
+	heap := string(bytes.Repeat([]byte{'z'}, 40))
+	tests := []struct {
+		name  string
+		s     string
+		wiped bool
+	}{
+		{"a literal in read-only data is left alone", literal, false},
+		{"a one-byte string from the runtime's global table is left alone", one, false},
+		{"a heap string is overwritten", heap, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := mm.wipeString(tt.s); got != tt.wiped {
+				t.Fatalf("wipeString = %v, want %v", got, tt.wiped)
+			}
+		})
+	}
+	if one != "q" || string([]byte{'q'}) != "q" {
+		t.Error("the runtime's one-byte strings were damaged")
+	}
+	if !isZero(heap) {
+		t.Error("the heap string was not zeroed")
+	}
+	if !zero(nil, 0) {
+		t.Error("zero of nothing failed")
+	}
+}
+
+func TestAPlainAliasOfASecretKeepsItsValue(t *testing.T) {
+	m := marker(t)
+	p := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"), "user: &x "+m+"\npassword: *x\n", 0o600)
+	cfg, err := Load(File(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	wantSecret(t, cfg, "password", m)
+	if cfg.String("user") != m {
+		t.Error("wiping the secret changed the plain key that aliases it")
+	}
+}
+
+func TestEnvironmentSecretsAreUnsetAndWiped(t *testing.T) {
+	requireLinux(t)
+	t.Run("the variable is unset and the runtime's copy zeroed", func(t *testing.T) {
+		m := marker(t)
+		t.Setenv("EW_DB__PASSWORD", m)
+		t.Setenv("EW_DB__HOST", "h")
+		kv := findEnv(t, "EW_DB__PASSWORD=")
+		cfg, err := Load(Env("EW_"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cfg.Close()
+		wantSecret(t, cfg, "db.password", m)
+		if _, set := os.LookupEnv("EW_DB__PASSWORD"); set {
+			t.Error("the variable is still set")
+		}
+		if os.Getenv("EW_DB__HOST") != "h" {
+			t.Error("a plain variable was unset")
+		}
+		if strings.Contains(strings.Join(os.Environ(), "\n"), m) {
+			t.Error("os.Environ still shows the secret")
+		}
+		if strings.Contains(kv, m) || !isZero(strings.TrimPrefix(kv, "EW_DB__PASSWORD=")) {
+			t.Error("the runtime's string for the variable still holds the secret")
+		}
+	})
+	t.Run("NoWipe(WipeEnv) leaves the variable set", func(t *testing.T) {
+		m := marker(t)
+		t.Setenv("EK_DB__PASSWORD", m)
+		cfg, err := Load(Env("EK_"), NoWipe(WipeEnv))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cfg.Close()
+		wantSecret(t, cfg, "db.password", m)
+		if os.Getenv("EK_DB__PASSWORD") != m {
+			t.Error("the variable was changed despite NoWipe")
+		}
+	})
+}
+
+func findEnv(t *testing.T, prefix string) string {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, prefix) {
+			return kv
+		}
+	}
+	t.Fatalf("%s not in the environment", prefix)
+	return ""
+}
+
+// TestOriginalEnvironmentBlockIsWiped starts this test binary again with
+// secrets in its initial environment, where /proc/self/environ and the
+// kernel's copy live, and lets the child check itself.
+func TestOriginalEnvironmentBlockIsWiped(t *testing.T) {
+	requireLinux(t)
+	if os.Getenv("CONFIG_ENV_CHILD") == "1" {
+		environChild(t)
+		return
+	}
+	m1, m2 := marker(t), marker(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestOriginalEnvironmentBlockIsWiped$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "CONFIG_ENV_CHILD=1", "EB_DB__PASSWORD="+m1, "EB_UPSTREAM="+m2)
+	out, err := cmd.CombinedOutput()
+	if bytes.Contains(out, []byte(m1)) || bytes.Contains(out, []byte(m2)) {
+		t.Fatal("the child printed a secret")
+	}
+	if err != nil || !bytes.Contains(out, []byte("environ child ok")) {
+		t.Fatalf("child failed: %v\n%s", err, out)
+	}
+}
+
+func environChild(t *testing.T) {
+	// Clones: the strings Getenv returns share the bytes Load wipes.
+	m1, m2 := strings.Clone(os.Getenv("EB_DB__PASSWORD")), strings.Clone(os.Getenv("EB_UPSTREAM"))
+	block, err := os.ReadFile("/proc/self/environ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(block, []byte(m1)) || !bytes.Contains(block, []byte(m2)) {
+		t.Fatal("the secrets are not in the initial environment block; the test proves nothing")
+	}
+	kv := findEnv(t, "EB_DB__PASSWORD=")
+	p := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"), "api:\n  upstream: env:EB_UPSTREAM\n", 0o600)
+	cfg, err := Load(Env("EB_"), File(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	wantSecret(t, cfg, "db.password", m1)
+	wantSecret(t, cfg, "api.upstream", m2)
+	block, err = os.ReadFile("/proc/self/environ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range []string{m1, m2} {
+		if bytes.Contains(block, []byte(m)) {
+			t.Fatalf("secret %d is still in /proc/self/environ", i+1)
+		}
+		if strings.Contains(strings.Join(os.Environ(), "\n"), m) {
+			t.Fatalf("secret %d is still in os.Environ", i+1)
+		}
+	}
+	if strings.Contains(kv, m1) {
+		t.Fatal("the runtime's copy still holds the secret")
+	}
+	if !bytes.Contains(block, []byte("EB_DB__PASSWORD=")) {
+		t.Fatal("the variable's name vanished from the block: the wipe hit the wrong bytes")
+	}
+	fmt.Println("environ child ok")
+}
