@@ -1,0 +1,42 @@
+// Package middleware keeps per-request credentials out of reach in
+// net/http and chi services.
+//
+// Tokens takes the bearer token, API-key headers and cookies out of each
+// request and into volatile cells of protected memory (see package
+// secret), removes them from the request's headers so that nothing
+// downstream (handlers, loggers, httputil.DumpRequest) can see them, and
+// destroys the cells when the handler returns, whether it returns,
+// panics, hijacks the connection or streams its response:
+//
+//	r := chi.NewRouter()
+//	r.Use(middleware.Logger(slog.Default()))
+//	r.Use(middleware.Tokens(middleware.WithAPIKeys("X-Api-Key")))
+//	r.Use(middleware.RequireBearer(apiKey))
+//	r.Get("/me", func(w http.ResponseWriter, r *http.Request) {
+//		tok, _ := middleware.Token(r.Context())
+//		err := tok.Use(func(b []byte) error { ... })
+//		...
+//	})
+//
+// Token, APIKey and Cookie read the cells; each is volatile, so it can be
+// read once (Value.Equal does not count), and a copy kept past the
+// response reports secret.ErrDestroyed rather than faulting. Ephemeral
+// adds cells of the handler's own that die with the response.
+//
+// RequireBearer and RequireAPIKey (and NewGuard, for options) answer 401
+// unless the credential equals one of the accepted keys, compared in
+// constant time inside protected memory. They read what Tokens took, or
+// take the credential themselves when Tokens is not in front of them.
+//
+// Logger writes one slog record per request and never writes credential
+// headers or secret-looking query parameters.
+//
+// Every middleware is a plain func(http.Handler) http.Handler, so it works
+// with chi, http.ServeMux and anything else. Malformed, oversized
+// (MaxCredentialSize), non-ASCII, wrong-scheme and repeated credentials
+// are treated as absent, never echoed, and never cause a panic.
+//
+// What this cannot protect: the bytes net/http read from the connection
+// before any middleware ran (its read buffer, and the header strings
+// themselves unless WithScrub is set), and copies a handler makes.
+package middleware

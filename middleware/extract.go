@@ -1,0 +1,260 @@
+package middleware
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/secretmem/secretmem/secret"
+)
+
+// volatile is shared so that passing it costs no allocation.
+var volatile = []secret.Option{secret.Volatile()}
+
+// extractor is a compiled Tokens configuration.
+type extractor struct {
+	bearer  bool
+	scheme  string
+	apiKeys []string
+	cookies []string
+	scrub   bool
+	slots   int
+}
+
+func newExtractor(c config) *extractor {
+	e := &extractor{
+		bearer:  !c.noBearer,
+		scheme:  c.scheme,
+		apiKeys: c.apiKeys,
+		cookies: c.cookies,
+		scrub:   c.scrub,
+	}
+	if e.scheme == "" {
+		e.scheme = "Bearer"
+	}
+	e.slots = len(e.apiKeys) + len(e.cookies)
+	if e.bearer {
+		e.slots++
+	}
+	return e
+}
+
+// begin creates the request scope and moves the credentials into it.
+func (e *extractor) begin(r *http.Request) *scope {
+	s := newScope(r.Context(), e.slots)
+	e.take(s, r.Header, e.scrub && scrubbable(r))
+	return s
+}
+
+// take moves the configured credentials out of h into cells in s. Every
+// configured credential gets a slot, present or not, so that lookups can
+// tell "absent" from "not looked for".
+func (e *extractor) take(s *scope, h http.Header, scrub bool) {
+	if e.bearer {
+		vals := h["Authorization"]
+		delete(h, "Authorization")
+		sl := slot{kind: kindBearer}
+		if len(vals) == 1 {
+			if tok, ok := bearerToken(vals[0], e.scheme); ok {
+				sl.v, sl.ok = cell(tok)
+			}
+		}
+		s.slots = append(s.slots, sl)
+		scrubAll(vals, scrub)
+	}
+	for _, name := range e.apiKeys {
+		vals := h[name]
+		delete(h, name)
+		sl := slot{kind: kindAPIKey, name: name}
+		if len(vals) == 1 && validCredential(vals[0]) {
+			sl.v, sl.ok = cell(vals[0])
+		}
+		s.slots = append(s.slots, sl)
+		scrubAll(vals, scrub)
+	}
+	if len(e.cookies) > 0 {
+		e.takeCookies(s, h, scrub)
+	}
+}
+
+// cookieHit counts the occurrences of one configured cookie.
+type cookieHit struct {
+	n   int
+	val string
+}
+
+func (e *extractor) takeCookies(s *scope, h http.Header, scrub bool) {
+	lines := h["Cookie"]
+	var buf [8]cookieHit
+	hits := buf[:0]
+	if len(e.cookies) > len(buf) {
+		hits = make([]cookieHit, 0, len(e.cookies))
+	}
+	hits = hits[:len(e.cookies)]
+	// First pass: find the configured cookies, leaving the lines intact
+	// until their values are in cells.
+	for _, line := range lines {
+		for rest := line; rest != ""; {
+			var part string
+			part, rest, _ = strings.Cut(rest, ";")
+			name, val, _ := strings.Cut(trimOWS(part), "=")
+			if i := indexOf(e.cookies, trimOWS(name)); i >= 0 {
+				hits[i].n++
+				hits[i].val = val
+			}
+		}
+	}
+	for i, name := range e.cookies {
+		sl := slot{kind: kindCookie, name: name}
+		if hits[i].n == 1 {
+			if v, ok := cookieValue(hits[i].val); ok {
+				sl.v, sl.ok = cell(v)
+			}
+		}
+		s.slots = append(s.slots, sl)
+	}
+	// Second pass: rewrite the lines without the configured cookies.
+	kept := lines[:0]
+	for _, line := range lines {
+		stripped, changed := stripCookies(line, e.cookies)
+		if changed && scrub {
+			scrubString(line)
+		}
+		if stripped != "" {
+			kept = append(kept, stripped)
+		}
+	}
+	// Drop the references the backing array still holds past kept.
+	clear(lines[len(kept):])
+	if len(kept) == 0 {
+		delete(h, "Cookie")
+	} else {
+		h["Cookie"] = kept
+	}
+}
+
+// stripCookies returns line without the named cookies, and whether it
+// removed any. It splits and trims the way net/http's cookie parser does,
+// so every cookie net/http would find under a name is removed.
+func stripCookies(line string, names []string) (string, bool) {
+	found := false
+	for rest := line; rest != "" && !found; {
+		var part string
+		part, rest, _ = strings.Cut(rest, ";")
+		name, _, _ := strings.Cut(trimOWS(part), "=")
+		found = indexOf(names, trimOWS(name)) >= 0
+	}
+	if !found {
+		return line, false
+	}
+	var b strings.Builder
+	b.Grow(len(line))
+	for rest := line; rest != ""; {
+		var part string
+		part, rest, _ = strings.Cut(rest, ";")
+		part = trimOWS(part)
+		name, _, _ := strings.Cut(part, "=")
+		if part == "" || indexOf(names, trimOWS(name)) >= 0 {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(part)
+	}
+	return b.String(), true
+}
+
+// cell copies a credential into a volatile pooled cell. A cell that
+// cannot be created (the system refused to lock memory) leaves the
+// credential absent: the request fails closed.
+func cell(s string) (secret.Value, bool) {
+	v, err := secret.FromString(s, volatile...)
+	return v, err == nil
+}
+
+// bearerToken returns the credential of an Authorization value in the
+// given scheme: the scheme (any case), one or more spaces, the token.
+func bearerToken(v, scheme string) (string, bool) {
+	n := len(scheme)
+	if len(v) <= n || v[n] != ' ' || !equalFoldASCII(v[:n], scheme) {
+		return "", false
+	}
+	tok := strings.TrimLeft(v[n:], " ")
+	return tok, validCredential(tok)
+}
+
+// cookieValue unquotes a cookie value and checks it.
+func cookieValue(raw string) (string, bool) {
+	if len(raw) > 1 && raw[0] == '"' && raw[len(raw)-1] == '"' {
+		raw = raw[1 : len(raw)-1]
+	}
+	if strings.ContainsAny(raw, "\"\\") {
+		return "", false
+	}
+	return raw, validCredential(raw)
+}
+
+// validCredential: 1 to MaxCredentialSize visible ASCII characters.
+func validCredential(s string) bool {
+	if len(s) == 0 || len(s) > MaxCredentialSize {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// trimOWS trims what net/textproto.TrimString trims: ASCII space, tab,
+// CR and LF.
+func trimOWS(s string) string {
+	for len(s) > 0 && isOWS(s[0]) {
+		s = s[1:]
+	}
+	for len(s) > 0 && isOWS(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+func isOWS(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+func indexOf(list []string, s string) int {
+	for i, x := range list {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+func canonicalHeader(name string) string { return http.CanonicalHeaderKey(name) }
+
+func scrubAll(vals []string, scrub bool) {
+	if scrub {
+		for _, v := range vals {
+			scrubString(v)
+		}
+	}
+}

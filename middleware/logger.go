@@ -1,0 +1,182 @@
+package middleware
+
+import (
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	chimw "github.com/go-chi/chi/v5/middleware"
+)
+
+// Logger logs one record per request when the handler returns: method,
+// path, query (with secret-looking parameters redacted), status, bytes
+// written, duration, request id (chi's middleware.RequestID, else the
+// X-Request-Id header) and remote address, plus the headers named by
+// WithHeaders. A nil logger means slog.Default().
+//
+// It never logs Authorization, Proxy-Authorization, Cookie, Set-Cookie,
+// the API-key headers named by WithAPIKeys, or any header whose name
+// mentions auth, token, key, secret, password, session or signature,
+// whatever WithHeaders says. Query parameters whose names look secret (see
+// WithSecretParams) are logged as name=[REDACTED].
+//
+// Records are at slog.LevelInfo (see WithLevel), and at least
+// slog.LevelError for 5xx responses and for handlers that panic; a panic
+// is logged and then continues unrecovered. The response writer keeps
+// http.Flusher, http.Hijacker and io.ReaderFrom, and unwraps for
+// http.ResponseController.
+func Logger(logger *slog.Logger, opts ...Option) func(http.Handler) http.Handler {
+	c := collect(opts)
+	l := &requestLogger{logger: logger, level: c.logLevel, params: c.secretParams}
+	for _, h := range c.logHeaders {
+		if !sensitiveHeader(h, c.apiKeys) {
+			l.headers = append(l.headers, h)
+		}
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			ww := chimw.NewWrapResponseWriter(w, r.ProtoMajor)
+			panicked := true
+			defer func() { l.log(r, ww, start, panicked) }()
+			next.ServeHTTP(ww, r)
+			panicked = false
+		})
+	}
+}
+
+type requestLogger struct {
+	logger  *slog.Logger
+	level   slog.Level
+	headers []string // canonical, already filtered
+	params  []string // lower case
+}
+
+func (l *requestLogger) log(r *http.Request, ww chimw.WrapResponseWriter, start time.Time, panicked bool) {
+	logger := l.logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	status := ww.Status()
+	switch {
+	case status == 0 && panicked:
+		status = http.StatusInternalServerError
+	case status == 0:
+		status = http.StatusOK
+	}
+	level := l.level
+	if (status >= 500 || panicked) && level < slog.LevelError {
+		level = slog.LevelError
+	}
+	ctx := r.Context()
+	if !logger.Enabled(ctx, level) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, 11)
+	attrs = append(attrs,
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+	)
+	if r.URL.RawQuery != "" {
+		attrs = append(attrs, slog.String("query", redactQuery(r.URL.RawQuery, l.params)))
+	}
+	attrs = append(attrs,
+		slog.Int("status", status),
+		slog.Int("bytes", ww.BytesWritten()),
+		slog.Duration("duration", time.Since(start)),
+	)
+	if id := requestID(r); id != "" {
+		attrs = append(attrs, slog.String("request_id", id))
+	}
+	attrs = append(attrs, slog.String("remote_addr", r.RemoteAddr))
+	if panicked {
+		attrs = append(attrs, slog.Bool("panic", true))
+	}
+	if len(l.headers) > 0 {
+		hs := make([]any, 0, len(l.headers))
+		for _, name := range l.headers {
+			if vals := r.Header[name]; len(vals) > 0 {
+				hs = append(hs, slog.String(name, strings.Join(vals, ", ")))
+			}
+		}
+		if len(hs) > 0 {
+			attrs = append(attrs, slog.Group("headers", hs...))
+		}
+	}
+	logger.LogAttrs(ctx, level, "http request", attrs...)
+}
+
+// requestID returns chi's request id, else a well-behaved X-Request-Id.
+func requestID(r *http.Request) string {
+	if id := chimw.GetReqID(r.Context()); id != "" {
+		return id
+	}
+	id := r.Header.Get("X-Request-Id")
+	if len(id) > 128 || !validCredential(id) {
+		return ""
+	}
+	return id
+}
+
+// secretWords are fragments of header and parameter names that suggest a
+// credential. Over-redaction is the safe mistake.
+var secretWords = []string{
+	"auth", "token", "key", "secret", "pass", "pwd", "session", "sess",
+	"sig", "cred", "cookie", "jwt", "bearer", "otp", "code", "private", "csrf", "xsrf",
+}
+
+func looksSecret(lowerName string) bool {
+	for _, w := range secretWords {
+		if strings.Contains(lowerName, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// sensitiveHeader reports whether a header must never be logged.
+func sensitiveHeader(canonical string, apiKeys []string) bool {
+	switch canonical {
+	case "Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie":
+		return true
+	}
+	return indexOf(apiKeys, canonical) >= 0 || looksSecret(strings.ToLower(canonical))
+}
+
+// redactQuery returns the raw query with the values of secret-looking
+// parameters replaced by [REDACTED]. Pairs that do not decode are
+// redacted whole, since their names cannot be judged.
+func redactQuery(raw string, extra []string) string {
+	var b strings.Builder
+	b.Grow(len(raw))
+	for rest := raw; rest != ""; {
+		var pair string
+		pair, rest, _ = strings.Cut(rest, "&")
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		rawName, _, hasValue := strings.Cut(pair, "=")
+		if !hasValue && len(pair) > 16 {
+			// A long bare parameter may be a credential itself ("?<token>").
+			b.WriteString("[REDACTED]")
+			continue
+		}
+		name, err := url.QueryUnescape(rawName)
+		if err != nil {
+			b.WriteString("[REDACTED]")
+			continue
+		}
+		name = strings.ToLower(name)
+		if !looksSecret(name) && indexOf(extra, name) < 0 {
+			b.WriteString(pair)
+			continue
+		}
+		b.WriteString(rawName)
+		if hasValue {
+			b.WriteString("=[REDACTED]")
+		}
+	}
+	return b.String()
+}
