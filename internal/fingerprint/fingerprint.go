@@ -241,9 +241,13 @@ type candidate struct {
 // it returns s itself and allocates nothing. Overlapping occurrences are
 // merged and replaced once, so no part of any occurrence survives.
 func Scrub(s string, repl string) (string, bool) {
-	if len(s) < minLen || live.Load() == 0 {
-		return s, false
+	if live.Load() != 0 && len(s) >= minLen {
+		return scrub(s, repl)
 	}
+	return s, false // small enough to inline: the common case costs a load
+}
+
+func scrub(s string, repl string) (string, bool) {
 	var buf [8]candidate
 	cands := collect(s, buf[:0])
 	if len(cands) == 0 {

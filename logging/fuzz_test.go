@@ -1,0 +1,67 @@
+package logging
+
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"testing"
+
+	"github.com/lmittmann/tint"
+)
+
+// fuzzPrefixes are credential contexts; whatever text the fuzzer puts
+// around "prefix + marker + suffix", the marker must not reach the log.
+var fuzzPrefixes = []struct{ prefix, suffix string }{
+	{"postgres://app:", "@db/app"},
+	{"Authorization: Bearer ", ""},
+	{"host=db password=", ""},
+	{`"token":"`, `"`},
+	{"-----BEGIN PRIVATE KEY-----\n", ""},
+	{"app:", "@tcp(db:3306)/app"},
+	{"Cookie: session=", ";"},
+	{"jwt: eyJhbGciOiJIUzI1NiJ9.", ".sig"},
+}
+
+// FuzzRedact checks the redactor's property: a marker planted in a
+// credential context never appears in the output, whatever text surrounds
+// it, through JSON and tint, as a string, []byte, error, message and group
+// member.
+func FuzzRedact(f *testing.F) {
+	seeds := []struct {
+		kind          uint8
+		before, after string
+	}{
+		{0, "connecting to ", ""},
+		{1, "", " and more"},
+		{2, "", " dbname=x"},
+		{3, `{"user":"a",`, "}"},
+		{4, "key ", "\n-----END PRIVATE KEY-----"},
+		{5, "dsn=", ""},
+		{6, "\xff\xfe", "; theme=dark"},
+		{7, "==::@@", "'\"\\"},
+		{0, "redis://:", "@@@/"},
+	}
+	for _, s := range seeds {
+		f.Add(s.kind, s.before, s.after)
+	}
+	f.Fuzz(func(t *testing.T, kind uint8, before, after string) {
+		const m = "Q7xMARKERz9K2v" // letters and digits fit every context above
+		p := fuzzPrefixes[int(kind)%len(fuzzPrefixes)]
+		s := before + p.prefix + m + p.suffix + after
+		if p.prefix[0] == 'e' || p.prefix[0] == 'j' {
+			s = before + p.prefix + "eyJ" + m + p.suffix + after // a JWT payload starts eyJ
+		}
+		var buf bytes.Buffer
+		for _, h := range []slog.Handler{
+			slog.NewJSONHandler(&buf, nil),
+			tint.NewTextHandler(&buf, &tint.Options{NoColor: true}),
+		} {
+			l := slog.New(Redact(h, nil))
+			l.Info(s, "v", s, "b", []byte(s), "err", errors.New(s), slog.Group("g", "note", s))
+			l.With("w", s).Info("with")
+		}
+		if bytes.Contains(buf.Bytes(), []byte(m)) {
+			t.Fatalf("the marker reached the log (context %d)", kind%uint8(len(fuzzPrefixes)))
+		}
+	})
+}

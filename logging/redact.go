@@ -1,0 +1,444 @@
+package logging
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"unsafe"
+
+	"github.com/lmittmann/tint"
+
+	"github.com/secretmem/secretmem/internal/fingerprint"
+	"github.com/secretmem/secretmem/secret"
+)
+
+// RedactOptions configures Redact. The zero value redacts with every
+// default: DefaultKeys, every Pattern, live secrets, and a 64 KiB limit
+// per string.
+type RedactOptions struct {
+	// Keys are the words that mark an attribute key as secret (see
+	// DefaultKeys for how they match). Nil means DefaultKeys; an empty,
+	// non-nil slice turns key matching off.
+	Keys []string
+	// AllowKeys are keys that never match, compared after the same
+	// normalization: for example "max_tokens" when "token" is a key word.
+	// Their values are still checked by pattern.
+	AllowKeys []string
+	// Disable turns built-in value checks off.
+	Disable Pattern
+	// Patterns are extra checks. A match is redacted whole, or only its
+	// first parenthesized group when the expression has one. They cost a
+	// regular expression search per string value; prefer few and anchored.
+	Patterns []*regexp.Regexp
+	// MaxLen bounds the bytes checked per string, error text and message:
+	// anything longer is cut to MaxLen (at a space when one is near) and
+	// marked "[TRUNCATED n bytes]", so the cost per record stays bounded.
+	// Zero means 64 KiB.
+	MaxLen int
+}
+
+const (
+	defaultMaxLen = 64 << 10
+	// maxDepth bounds nested groups, and maxNodes the attributes visited
+	// per record or With call, so a LogValuer that returns itself inside a
+	// group costs bounded time.
+	maxDepth   = 16
+	maxNodes   = 4096
+	maxResolve = 32
+)
+
+// Placeholders for values that could not be resolved safely. They never
+// include the value, the panic or the type.
+const (
+	tooDeep       = "[REDACTED: nested too deep]"
+	tooMany       = "[REDACTED: too many attributes]"
+	valuerLoop    = "[REDACTED: LogValue did not resolve]"
+	valuerPanic   = "[REDACTED: LogValue panicked]"
+	errorPanic    = "[REDACTED: Error panicked]"
+	renderFailure = "[REDACTED: value could not be checked]"
+)
+
+// compiled is the immutable form of RedactOptions, shared by every handler
+// derived with WithAttrs and WithGroup.
+type compiled struct {
+	keys    *keyMatcher
+	disable Pattern
+	extra   []*regexp.Regexp
+	maxLen  int
+}
+
+func compile(o *RedactOptions) *compiled {
+	if o == nil {
+		o = &RedactOptions{}
+	}
+	keys := o.Keys
+	if keys == nil {
+		keys = DefaultKeys()
+	}
+	c := &compiled{
+		keys:    newKeyMatcher(keys, o.AllowKeys),
+		disable: o.Disable,
+		maxLen:  o.MaxLen,
+	}
+	for _, re := range o.Patterns {
+		if re != nil {
+			c.extra = append(c.extra, re)
+		}
+	}
+	if c.maxLen <= 0 {
+		c.maxLen = defaultMaxLen
+	}
+	return c
+}
+
+// Redact wraps h so that nothing it logs carries a secret. Before a record
+// or a With attribute reaches h, Redact:
+//
+//   - resolves every slog.LogValuer itself (secret.Value and config types
+//     included), so a handler that ignores LogValuer cannot print the raw
+//     value; a LogValuer that panics or never resolves is replaced by a
+//     placeholder;
+//   - replaces the value of every attribute whose key names a secret (see
+//     DefaultKeys), at any depth of groups, and every attribute under a
+//     WithGroup whose name does;
+//   - checks strings, []byte values, error texts, other values as their
+//     JSON and %+v text, and the message, with the enabled Patterns.
+//
+// Records that need no change reach h untouched and cost no allocation.
+// A nil h yields a handler that discards everything.
+func Redact(h slog.Handler, opts *RedactOptions) slog.Handler {
+	if h == nil {
+		h = slog.DiscardHandler
+	}
+	c := compile(opts)
+	if c.disable&PatternLiveSecret == 0 {
+		fingerprint.Activate()
+	}
+	return &handler{next: h, c: c}
+}
+
+type handler struct {
+	next slog.Handler
+	c    *compiled
+	// all is set below a WithGroup whose name is a secret key: every
+	// attribute value there is redacted.
+	all bool
+}
+
+// Enabled reports whether the wrapped handler handles level.
+func (h *handler) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }
+
+// WithAttrs redacts attrs now, because handlers format them now.
+func (h *handler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	if len(attrs) == 0 {
+		return h
+	}
+	budget := maxNodes
+	out := make([]slog.Attr, len(attrs))
+	for i, a := range attrs {
+		out[i], _ = h.c.attr(a, 0, h.all, &budget)
+	}
+	return &handler{next: h.next.WithAttrs(out), c: h.c, all: h.all}
+}
+
+// WithGroup opens a group in the wrapped handler.
+func (h *handler) WithGroup(name string) slog.Handler {
+	if name == "" {
+		return h
+	}
+	return &handler{next: h.next.WithGroup(name), c: h.c, all: h.all || h.c.keys.match(name)}
+}
+
+// Handle redacts r and passes it on.
+func (h *handler) Handle(ctx context.Context, r slog.Record) error {
+	msg, changed := h.c.text(r.Message)
+	budget := maxNodes
+	if !changed {
+		// The common path: look, change nothing, pass r on as it is.
+		r.Attrs(func(a slog.Attr) bool {
+			_, changed = h.c.attr(a, 0, h.all, &budget)
+			return !changed
+		})
+		if !changed {
+			return h.next.Handle(ctx, r)
+		}
+		budget = maxNodes
+	}
+	nr := slog.NewRecord(r.Time, r.Level, msg, r.PC)
+	var buf [16]slog.Attr
+	attrs := buf[:0]
+	r.Attrs(func(a slog.Attr) bool {
+		a, _ = h.c.attr(a, 0, h.all, &budget)
+		attrs = append(attrs, a)
+		return true
+	})
+	nr.AddAttrs(attrs...)
+	return h.next.Handle(ctx, nr)
+}
+
+// attr returns a redacted, fully resolved a, and whether it differs.
+func (c *compiled) attr(a slog.Attr, depth int, all bool, budget *int) (slog.Attr, bool) {
+	*budget--
+	if *budget < 0 {
+		return slog.String(a.Key, tooMany), true
+	}
+	v := a.Value
+	resolved := false
+	color, tinted := uint8(0), false
+	if v.Kind() == slog.KindLogValuer {
+		v, color, tinted = unwrapTint(v)
+		v, resolved = resolve(v), true
+	}
+	if a.Key != "" && (all || c.keys.match(a.Key)) {
+		if v.Kind() == slog.KindGroup && len(v.Group()) == 0 {
+			return slog.Attr{Key: a.Key, Value: v}, resolved // handlers drop it
+		}
+		return slog.String(a.Key, secret.Redacted), true
+	}
+	var nv slog.Value
+	changed := false
+	if v.Kind() == slog.KindString { // the common case, one call shorter
+		var s string
+		if s, changed = c.text(v.String()); changed {
+			nv = slog.StringValue(s)
+		}
+	} else {
+		nv, changed = c.value(v, depth, all, budget)
+	}
+	if !changed && !resolved {
+		return a, false
+	}
+	if !changed {
+		nv = v
+	}
+	if tinted {
+		// Keep tint's colour: the wrapper only returns nv, already
+		// resolved and redacted, to any handler that resolves it.
+		return tint.Attr(color, slog.Attr{Key: a.Key, Value: nv}), true
+	}
+	return slog.Attr{Key: a.Key, Value: nv}, true
+}
+
+var tintValueType = reflect.TypeOf(tint.Attr(0, slog.Attr{}).Value.Any())
+
+// unwrapTint opens the wrapper tint.Attr and tint.Err put around a value
+// to colour it (a LogValuer of an unexported type with exported fields).
+func unwrapTint(v slog.Value) (inner slog.Value, color uint8, ok bool) {
+	lv := v.LogValuer()
+	if reflect.TypeOf(lv) != tintValueType {
+		return v, 0, false
+	}
+	rv := reflect.ValueOf(lv)
+	inner, ok = rv.Field(0).Interface().(slog.Value)
+	if !ok || rv.Field(1).Kind() != reflect.Uint8 {
+		return v, 0, false
+	}
+	return inner, uint8(rv.Field(1).Uint()), true
+}
+
+func (c *compiled) value(v slog.Value, depth int, all bool, budget *int) (slog.Value, bool) {
+	switch v.Kind() {
+	case slog.KindString:
+		if s, ok := c.text(v.String()); ok {
+			return slog.StringValue(s), true
+		}
+	case slog.KindGroup:
+		if depth >= maxDepth {
+			return slog.StringValue(tooDeep), true
+		}
+		g := v.Group()
+		var out []slog.Attr
+		for i, a := range g {
+			na, ch := c.attr(a, depth+1, all, budget)
+			if ch && out == nil {
+				out = make([]slog.Attr, len(g))
+				copy(out, g[:i])
+			}
+			if out != nil {
+				out[i] = na
+			}
+		}
+		if out != nil {
+			return slog.GroupValue(out...), true
+		}
+	case slog.KindAny:
+		return c.anyValue(v)
+	}
+	return v, false
+}
+
+// anyValue checks the text a handler would print for x.
+func (c *compiled) anyValue(v slog.Value) (slog.Value, bool) {
+	switch x := v.Any().(type) {
+	case nil:
+		return v, false
+	case []byte:
+		if s, ok := c.text(unsafe.String(unsafe.SliceData(x), len(x))); ok {
+			return slog.StringValue(s), true
+		}
+		return v, false
+	case error:
+		text, ok := errorText(x)
+		if !ok {
+			return slog.StringValue(errorPanic), true
+		}
+		if s, ok := c.text(text); ok {
+			return slog.AnyValue(redactedError(s)), true
+		}
+		return v, false
+	}
+	// JSON is what JSON handlers print; %+v is what text handlers print
+	// for types without MarshalText. Whichever needs redaction is what the
+	// handler receives instead, as a string.
+	js, fm, ok := render(v.Any())
+	if !ok {
+		return slog.StringValue(renderFailure), true
+	}
+	if s, ok := c.text(js); ok {
+		return slog.StringValue(s), true
+	}
+	if s, ok := c.text(fm); ok {
+		return slog.StringValue(s), true
+	}
+	return v, false
+}
+
+// render formats x as encoding/json and fmt would, recovering from panics
+// in the value's methods.
+func render(x any) (js, fm string, ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	if b, err := json.Marshal(x); err == nil {
+		js = string(b)
+	}
+	return js, fmt.Sprintf("%+v", x), true
+}
+
+// redactedError carries an error's redacted text; it has no Unwrap, so a
+// handler cannot reach the original chain through it.
+type redactedError string
+
+func (e redactedError) Error() string { return string(e) }
+
+func errorText(err error) (s string, ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	return err.Error(), true
+}
+
+// resolve calls LogValue until the value is not a LogValuer, at most
+// maxResolve times, and recovers from panics.
+func resolve(v slog.Value) slog.Value {
+	for range maxResolve {
+		if v.Kind() != slog.KindLogValuer {
+			return v
+		}
+		var ok bool
+		if v, ok = logValue(v.LogValuer()); !ok {
+			return slog.StringValue(valuerPanic)
+		}
+	}
+	if v.Kind() == slog.KindLogValuer {
+		return slog.StringValue(valuerLoop)
+	}
+	return v
+}
+
+func logValue(lv slog.LogValuer) (v slog.Value, ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	return lv.LogValue(), true
+}
+
+// text redacts one string and reports whether it changed.
+func (c *compiled) text(s string) (string, bool) {
+	truncated := 0
+	if len(s) > c.maxLen {
+		cut := c.maxLen
+		for i := cut; i > cut-256 && i > 0; i-- {
+			if s[i-1] == ' ' || s[i-1] == '\n' {
+				cut = i
+				break
+			}
+		}
+		truncated = len(s) - cut
+		s = s[:cut]
+	}
+	changed := truncated > 0
+	if c.disable&PatternLiveSecret == 0 {
+		if out, ok := fingerprint.Scrub(s, secret.Redacted); ok {
+			s, changed = out, true
+		}
+	}
+	// "pwd=x" is the shortest text any built-in check redacts.
+	if len(s) >= 5 {
+		var buf [4]span
+		if spans := c.scan(s, buf[:0]); len(spans) > 0 {
+			s, changed = replaceSpans(s, spans), true
+		}
+	}
+	for _, re := range c.extra {
+		if out, ok := replaceRegexp(s, re); ok {
+			s, changed = out, true
+		}
+	}
+	if truncated > 0 {
+		s += "[TRUNCATED " + strconv.Itoa(truncated) + " bytes]"
+	}
+	return s, changed
+}
+
+func replaceSpans(s string, spans []span) string {
+	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.start, b.start) })
+	out := make([]byte, 0, len(s)+len(spans)*len(secret.Redacted))
+	prev := 0
+	for _, sp := range spans {
+		if sp.start < prev { // overlapping spans merge
+			sp.start = prev
+		}
+		if sp.end <= prev {
+			continue
+		}
+		out = append(out, s[prev:sp.start]...)
+		out = append(out, secret.Redacted...)
+		prev = sp.end
+	}
+	out = append(out, s[prev:]...)
+	return string(out)
+}
+
+func replaceRegexp(s string, re *regexp.Regexp) (string, bool) {
+	matches := re.FindAllStringSubmatchIndex(s, -1)
+	if len(matches) == 0 {
+		return s, false
+	}
+	spans := make([]span, 0, len(matches))
+	for _, m := range matches {
+		sp := span{m[0], m[1]}
+		if len(m) >= 4 && m[2] >= 0 {
+			sp = span{m[2], m[3]}
+		}
+		if sp.end > sp.start {
+			spans = append(spans, sp)
+		}
+	}
+	if len(spans) == 0 {
+		return s, false
+	}
+	return replaceSpans(s, spans), true
+}
