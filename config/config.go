@@ -23,6 +23,11 @@ type Config struct {
 	s   *settings
 	cur atomic.Pointer[state]
 
+	// reload is held by a reload in flight, from load to swap, and by
+	// Close, so that no reload creates cells or unsets variables after
+	// Close returned.
+	reload sync.Mutex
+
 	mu       sync.Mutex
 	closed   bool
 	retiring map[*time.Timer][]secret.Value
@@ -180,6 +185,8 @@ func (c *Config) LogValue() slog.Value {
 // variables it consumed. Values handed out before report ErrDestroyed.
 // Close is idempotent.
 func (c *Config) Close() error {
+	c.reload.Lock()
+	defer c.reload.Unlock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {

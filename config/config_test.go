@@ -193,6 +193,9 @@ func TestFailedLoadsLeaveNothingBehind(t *testing.T) {
 		{"an unknown file extension", []Option{File(good), File(filepath.Join(dir, "c.ini"))}, ErrFormat},
 		{"a reference to an unset variable", []Option{Env("FL_"), File(writeFile(t, filepath.Join(dir, "r.yaml"), "a: env:FL_NOT_SET_ANYWHERE\n", 0o600))}, ErrReference},
 		{"a list under a secret name", []Option{File(good), File(writeFile(t, filepath.Join(dir, "l.yaml"), "tokens: [a, b]\n", 0o600))}, ErrSecretType},
+		{"a secret inside a YAML list of maps", []Option{File(good), File(writeFile(t, filepath.Join(dir, "lm.yaml"), "servers:\n  - name: a\n    password: "+marker(t)+"\n", 0o600))}, ErrSecretType},
+		{"a secret inside a TOML array of tables", []Option{File(good), File(writeFile(t, filepath.Join(dir, "lm.toml"), "[[servers]]\nname = \"a\"\n[servers.auth]\ntoken = \""+marker(t)+"\"\n", 0o600))}, ErrSecretType},
+		{"a reference inside a list of maps", []Option{File(good), File(writeFile(t, filepath.Join(dir, "lr.json"), `{"hosts": [[{"upstream": "env:FL_API__TOKEN"}]]}`, 0o600))}, ErrSecretType},
 		{"an empty Env prefix", []Option{Env("")}, ErrOption},
 		{"a bad key pattern", []Option{SecretKeys("a[")}, ErrOption},
 	}
@@ -503,5 +506,18 @@ func TestPooledCellsAreNotGuarded(t *testing.T) {
 	defer cfg2.Close()
 	if secret.Stats().Guarded != g+1 {
 		t.Error("the default did not make a guarded cell")
+	}
+}
+
+func TestPlainListsOfMapsLoad(t *testing.T) {
+	p := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"),
+		"servers:\n  - name: a\n    port: 1\n  - name: b\n    password_hash_algo: argon2\n", 0o600)
+	cfg, err := Load(File(p), PlainKeys("servers.password_hash_algo"))
+	if err != nil {
+		t.Fatalf("a list without secrets was refused: %v", err)
+	}
+	defer cfg.Close()
+	if !cfg.Exists("servers") {
+		t.Error("servers is missing")
 	}
 }

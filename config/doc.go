@@ -40,8 +40,10 @@
 //     protection; exempt plain keys with PlainKeys, or replace the words
 //     with SecretNames.
 //
-// A secret key must hold one value; a list under a secret name is an
-// error (ErrSecretType) rather than a silent leak.
+// A secret key must hold one value; a list under a secret name, and a
+// list whose items have a secret key (servers: [{password: ...}]), are
+// errors (ErrSecretType) rather than silent leaks: koanf keeps a list as
+// one value, so an item's secret could not get a cell of its own.
 //
 // # Cells and leftovers
 //

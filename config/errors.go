@@ -21,8 +21,10 @@ var (
 	// ErrReference: a file:/env: reference or a _FILE variable cannot be
 	// resolved, or a variable is set both plainly and as _FILE.
 	ErrReference = errors.New("config: unresolvable secret reference")
-	// ErrSecretType: a secret key holds a list; secrets must be scalars.
-	ErrSecretType = errors.New("config: secret key holds a list")
+	// ErrSecretType: a secret key holds a list, or a list holds a secret
+	// (an item with a secret key); secrets must be scalars with keys of
+	// their own.
+	ErrSecretType = errors.New("config: secret in a list")
 	// ErrPlainField: Unmarshal met a secret key whose target field is not a
 	// secret.Value.
 	ErrPlainField = errors.New("config: secret key decoded into a field that is not a secret.Value")

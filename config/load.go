@@ -219,14 +219,23 @@ func (t *txn) protect(m map[string]any, prefix string, layer map[string]secret.V
 			*scrub = append(*scrub, x)
 			continue
 		}
-		if !t.s.isSecret(key) {
-			continue
-		}
 		if rv := reflect.ValueOf(v); rv.Kind() == reflect.Slice || rv.Kind() == reflect.Array {
+			if !t.s.isSecret(key) {
+				// koanf keeps a list as one value, so a secret inside
+				// its items would stay a plain string and be printed
+				// with the list.
+				if err := t.checkList(key, rv, 0); err != nil {
+					return err
+				}
+				continue
+			}
 			if rv.Len() == 0 {
 				continue
 			}
 			return fmt.Errorf("%w: %s (a secret is one value; if the key is not secret, exempt it with PlainKeys)", ErrSecretType, key)
+		}
+		if !t.s.isSecret(key) {
+			continue
 		}
 		// Numbers, booleans and dates under a secret name: their text
 		// goes into the cell and the heap copy is wiped by secret.New.
@@ -244,6 +253,72 @@ func (t *txn) protect(m map[string]any, prefix string, layer map[string]secret.V
 	}
 	return nil
 }
+
+// checkList refuses a list (under the plain key key) whose items are maps
+// with a secret key or a reference: koanf keeps a list as one value, so
+// the secret could not get a cell of its own.
+func (t *txn) checkList(key string, list reflect.Value, depth int) error {
+	if depth > maxListDepth {
+		return nil
+	}
+	for i := range list.Len() {
+		item := list.Index(i)
+		for item.Kind() == reflect.Interface && !item.IsNil() {
+			item = item.Elem()
+		}
+		switch item.Kind() {
+		case reflect.Slice, reflect.Array:
+			if item.Type().Elem().Kind() != reflect.Uint8 {
+				if err := t.checkList(key, item, depth+1); err != nil {
+					return err
+				}
+			}
+		case reflect.Map:
+			if m, ok := item.Interface().(map[string]any); ok {
+				if err := t.checkListItem(key, m, depth+1); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (t *txn) checkListItem(prefix string, m map[string]any, depth int) error {
+	for name, v := range m {
+		key := prefix + "." + name
+		switch x := v.(type) {
+		case nil:
+			continue
+		case map[string]any:
+			if err := t.checkListItem(key, x, depth); err != nil {
+				return err
+			}
+			continue
+		case string:
+			if x == "" {
+				continue
+			}
+			if kind, _ := t.reference(x); kind != refNone {
+				return fmt.Errorf("%w: %s is a reference inside a list; a secret must be a key of its own", ErrSecretType, key)
+			}
+		}
+		if !t.s.isSecret(key) {
+			if rv := reflect.ValueOf(v); rv.Kind() == reflect.Slice || rv.Kind() == reflect.Array {
+				if err := t.checkList(key, rv, depth); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		return fmt.Errorf("%w: %s is a secret inside a list, where it cannot get a cell (make it a key of its own; if it is not secret, exempt it with PlainKeys(%q))",
+			ErrSecretType, key, key)
+	}
+	return nil
+}
+
+// maxListDepth bounds checkList on lists nested in lists.
+const maxListDepth = 32
 
 func (t *txn) reference(s string) (refKind, string) {
 	if t.s.noReferences || len(s) < 5 {

@@ -26,7 +26,7 @@ type Provider struct {
 
 	mu       sync.Mutex
 	cur      *state
-	retiring []secret.Value
+	retiring map[*time.Timer][]secret.Value
 	closed   bool
 }
 
@@ -73,12 +73,24 @@ func (p *Provider) Read() (map[string]any, error) {
 				retired = append(retired, v)
 			}
 		}
-		p.retiring = append(p.retiring, retired...)
-		time.AfterFunc(p.s.grace, func() {
-			p.mu.Lock()
-			defer p.mu.Unlock()
-			destroyAll(retired)
-		})
+		if len(retired) > 0 {
+			// Keyed by timer, so that a destroyed batch is dropped, not
+			// kept until Close: a koanf watcher may call Read for ever.
+			if p.retiring == nil {
+				p.retiring = make(map[*time.Timer][]secret.Value)
+			}
+			var t *time.Timer
+			t = time.AfterFunc(p.s.grace, func() {
+				p.mu.Lock()
+				_, pending := p.retiring[t]
+				delete(p.retiring, t)
+				p.mu.Unlock()
+				if pending {
+					destroyAll(retired)
+				}
+			})
+			p.retiring[t] = retired
+		}
 	}
 	p.cur = st
 	flat := st.k.All()
@@ -123,7 +135,10 @@ func (p *Provider) Close() error {
 		return nil
 	}
 	p.closed = true
-	destroyAll(p.retiring)
+	for t, cells := range p.retiring {
+		t.Stop()
+		destroyAll(cells)
+	}
 	p.retiring = nil
 	if p.cur != nil {
 		for v := range p.cur.owned {

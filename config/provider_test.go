@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/rawbytes"
@@ -30,8 +31,11 @@ func TestProvidersWorkWithAPlainKoanf(t *testing.T) {
 			t.Error("every key of a secret directory is secret")
 		}
 		s := k.Sprint()
-		if strings.Contains(s, m) || !strings.Contains(s, "[REDACTED db.password]") {
-			t.Errorf("koanf Sprint is not redacted: %q", s)
+		if strings.Contains(s, m) {
+			t.Fatal("koanf Sprint shows the secret")
+		}
+		if !strings.Contains(s, "[REDACTED db.password]") {
+			t.Errorf("koanf Sprint has no redaction marker: %q", s)
 		}
 		if got, _ := k.Get("db.password").(secret.Value); got.Alive() {
 			t.Error("koanf's deep copy unexpectedly kept a live cell")
@@ -61,6 +65,36 @@ func TestProvidersWorkWithAPlainKoanf(t *testing.T) {
 		}
 		if _, err := p.ReadBytes(); err == nil {
 			t.Error("ReadBytes should refuse")
+		}
+	})
+	t.Run("cells replaced by a later Read are destroyed after the grace period and forgotten", func(t *testing.T) {
+		dir := t.TempDir()
+		writeFile(t, filepath.Join(dir, "token"), marker(t), 0o400)
+		before := liveCells()
+		p := SecretDirProvider(dir, GracePeriod(time.Millisecond))
+		defer p.Close()
+		if _, err := p.Read(); err != nil {
+			t.Fatal(err)
+		}
+		first, _ := p.Secret("token")
+		if _, err := p.Read(); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(5 * time.Second); first.Alive() && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+		if first.Alive() {
+			t.Fatal("the replaced cell outlived its grace period")
+		}
+		p.mu.Lock()
+		pending := len(p.retiring)
+		p.mu.Unlock()
+		if pending != 0 {
+			t.Errorf("%d destroyed batches are still held until Close", pending)
+		}
+		p.Close()
+		if after := liveCells(); after != before {
+			t.Errorf("live cells: %d before, %d after Close", before, after)
 		}
 	})
 	t.Run("a closed provider refuses to read", func(t *testing.T) {

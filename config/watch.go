@@ -59,11 +59,19 @@ func (c *Config) poll(ctx context.Context, last string, fn func(error)) {
 		// Even a failed reload moves last on: the same broken content is
 		// reported once, not at every tick.
 		last = fp
+		c.reload.Lock()
+		if ctx.Err() != nil {
+			// Closed (or cancelled) while waiting: load nothing more.
+			c.reload.Unlock()
+			return
+		}
 		next, err := c.s.load(st.env)
 		if err == nil {
-			if err = c.swap(next); errors.Is(err, ErrClosed) {
-				return
-			}
+			err = c.swap(next)
+		}
+		c.reload.Unlock()
+		if errors.Is(err, ErrClosed) {
+			return
 		}
 		if fn != nil {
 			fn(err)

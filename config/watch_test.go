@@ -2,8 +2,10 @@ package config
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -20,7 +22,7 @@ func TestWatchSwapsInRotatedSecrets(t *testing.T) {
 		defer cfg.Close()
 		old := cfg.Secret("db.password")
 		reloaded := make(chan error, 4)
-		if err := cfg.Watch(context.Background(), func(err error) { reloaded <- err }); err != nil {
+		if err := cfg.Watch(context.Background(), notify(reloaded)); err != nil {
 			t.Fatal(err)
 		}
 		if err := cfg.Watch(context.Background(), nil); err == nil {
@@ -51,7 +53,7 @@ func TestWatchSwapsInRotatedSecrets(t *testing.T) {
 		}
 		defer cfg.Close()
 		reloaded := make(chan error, 4)
-		if err := cfg.Watch(context.Background(), func(err error) { reloaded <- err }); err != nil {
+		if err := cfg.Watch(context.Background(), notify(reloaded)); err != nil {
 			t.Fatal(err)
 		}
 		// The kubelet writes a new timestamped directory and swaps ..data.
@@ -76,7 +78,7 @@ func TestWatchSwapsInRotatedSecrets(t *testing.T) {
 		}
 		defer cfg.Close()
 		reloaded := make(chan error, 4)
-		if err := cfg.Watch(context.Background(), func(err error) { reloaded <- err }); err != nil {
+		if err := cfg.Watch(context.Background(), notify(reloaded)); err != nil {
 			t.Fatal(err)
 		}
 		writeFile(t, p, `{"password": `, 0o600)
@@ -90,6 +92,68 @@ func TestWatchSwapsInRotatedSecrets(t *testing.T) {
 		}
 		wantSecret(t, cfg, "password", a)
 	})
+}
+
+// notify sends reload results to ch without ever blocking the watcher:
+// a watcher stuck in fn would outlive the test.
+func notify(ch chan error) func(error) {
+	return func(err error) {
+		select {
+		case ch <- err:
+		default:
+		}
+	}
+}
+
+func TestCloseStopsWatchAndLeavesNoCell(t *testing.T) {
+	dir := t.TempDir()
+	p := writeFile(t, filepath.Join(dir, "c.yaml"), "db:\n  password: "+marker(t)+"\n", 0o600)
+	before, goroutines := liveCells(), runtime.NumGoroutine()
+	cfg, err := Load(File(p), PollInterval(time.Millisecond), GracePeriod(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reloaded := make(chan error, 1)
+	if err := cfg.Watch(context.Background(), notify(reloaded)); err != nil {
+		t.Fatal(err)
+	}
+	// Keep reloads in flight while Close runs.
+	stop := make(chan struct{})
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			writeFile(t, p, fmt.Sprintf("db:\n  password: %s\nn: %d\n", marker(t), i), 0o600)
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	select {
+	case <-reloaded:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no reload")
+	}
+	cfg.Close()
+	if after := liveCells(); after != before {
+		t.Errorf("live cells: %d before Load, %d right after Close", before, after)
+	}
+	close(stop)
+	<-writerDone
+	time.Sleep(20 * time.Millisecond) // several poll intervals
+	if after := liveCells(); after != before {
+		t.Errorf("live cells: %d before Load, %d after Close and more changes", before, after)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > goroutines && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > goroutines {
+		t.Errorf("%d goroutines before Load, %d after Close: the watcher did not stop", goroutines, n)
+	}
 }
 
 // waitFor waits for reloads until done reports true: a poll may catch a

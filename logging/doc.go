@@ -32,11 +32,15 @@
 //     values are searched for credentials: see Pattern. Only the secret
 //     part is replaced, so "Bearer [REDACTED]" and
 //     "postgres://app:[REDACTED]@db/app" stay useful.
-//   - Live secrets: once a redactor exists, every secret.Value created
-//     registers a keyed fingerprint of its plaintext (no copy of it), and
+//   - Live secrets: once a redactor exists, every long-lived secret.Value
+//     (those alive when it was made, and those created later) registers a
+//     keyed fingerprint of its plaintext (no copy of it), and
 //     any string that contains the plaintext of a live cell has it
 //     replaced. A secret that leaked into an ordinary string, an error or
 //     a URL still does not reach the log. A destroyed cell stops matching.
+//     Volatile cells (per-request tokens) and sealed cells are not
+//     registered: their plaintext is not meant to outlive a read, and
+//     registering every request's token would cost the request path.
 //     Secrets shorter than 8 bytes are not tracked.
 //
 // Values of other kinds (numbers, times, durations, booleans) are passed

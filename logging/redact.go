@@ -36,10 +36,12 @@ type RedactOptions struct {
 	// first parenthesized group when the expression has one. They cost a
 	// regular expression search per string value; prefer few and anchored.
 	Patterns []*regexp.Regexp
-	// MaxLen bounds the bytes checked per string, error text and message:
-	// anything longer is cut to MaxLen (at a space when one is near) and
-	// marked "[TRUNCATED n bytes]", so the cost per record stays bounded.
-	// Zero means 64 KiB.
+	// MaxLen bounds the bytes shown per string, error text and message:
+	// anything longer is redacted as far as 8 KiB past MaxLen, then cut to
+	// MaxLen (at a space when one is near) and marked "[TRUNCATED n
+	// bytes]", so the cost per record stays bounded and a secret the cut
+	// falls into is redacted whole rather than shown in part. Zero means
+	// 64 KiB.
 	MaxLen int
 }
 
@@ -235,6 +237,11 @@ func unwrapTint(v slog.Value) (inner slog.Value, color uint8, ok bool) {
 		return v, 0, false
 	}
 	rv := reflect.ValueOf(lv)
+	// Checked, not assumed: a tint release that reshapes the wrapper must
+	// not make the redactor panic (Interface panics on unexported fields).
+	if rv.Kind() != reflect.Struct || rv.NumField() < 2 || !rv.Field(0).CanInterface() {
+		return v, 0, false
+	}
 	inner, ok = rv.Field(0).Interface().(slog.Value)
 	if !ok || rv.Field(1).Kind() != reflect.Uint8 {
 		return v, 0, false
@@ -365,21 +372,43 @@ func logValue(lv slog.LogValuer) (v slog.Value, ok bool) {
 	return lv.LogValue(), true
 }
 
-// text redacts one string and reports whether it changed.
+// truncOverlap is how far past MaxLen text looks before it cuts: a secret
+// the cut would split is found whole and redacted, so no prefix of it is
+// printed. It keeps the cost per string bounded by MaxLen+truncOverlap.
+const truncOverlap = 8 << 10
+
+// text redacts one string and reports whether it changed. A string over
+// MaxLen is redacted first (up to truncOverlap bytes past MaxLen) and cut
+// afterwards, never the other way round: cutting first could split a
+// secret so that neither its fingerprint nor a pattern matches the part
+// left before the cut.
 func (c *compiled) text(s string) (string, bool) {
-	truncated := 0
-	if len(s) > c.maxLen {
-		cut := c.maxLen
+	if len(s) <= c.maxLen {
+		return c.redactText(s)
+	}
+	total := len(s)
+	scanned := s[:min(total, c.maxLen+truncOverlap)]
+	r, _ := c.redactText(scanned)
+	cut := min(c.maxLen, len(r))
+	if cut < len(r) {
 		for i := cut; i > cut-256 && i > 0; i-- {
-			if s[i-1] == ' ' || s[i-1] == '\n' {
+			if r[i-1] == ' ' || r[i-1] == '\n' {
 				cut = i
 				break
 			}
 		}
-		truncated = len(s) - cut
-		s = s[:cut]
 	}
-	changed := truncated > 0
+	dropped := len(r) - cut + total - len(scanned)
+	if dropped == 0 {
+		return r, true // redaction alone brought it under MaxLen
+	}
+	return r[:cut] + "[TRUNCATED " + strconv.Itoa(dropped) + " bytes]", true
+}
+
+// redactText applies the enabled checks to s, which is at most
+// MaxLen+truncOverlap bytes.
+func (c *compiled) redactText(s string) (string, bool) {
+	changed := false
 	if c.disable&PatternLiveSecret == 0 {
 		if out, ok := fingerprint.Scrub(s, secret.Redacted); ok {
 			s, changed = out, true
@@ -396,9 +425,6 @@ func (c *compiled) text(s string) (string, bool) {
 		if out, ok := replaceRegexp(s, re); ok {
 			s, changed = out, true
 		}
-	}
-	if truncated > 0 {
-		s += "[TRUNCATED " + strconv.Itoa(truncated) + " bytes]"
 	}
 	return s, changed
 }
