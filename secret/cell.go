@@ -58,7 +58,7 @@ func (h *handle) init(n int, o options, align int, fill func([]byte) (int, error
 			return err
 		}
 		h.ref, h.n = ref, used
-		if !o.sealed {
+		if !o.sealed && !o.volatile {
 			ref.Register()
 		}
 		setFinalizer(h)

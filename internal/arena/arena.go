@@ -90,7 +90,7 @@ type block struct {
 	length  int   // bytes in use in an own run
 	states  []atomic.Uint64
 	lengths []uint32        // bytes in use per slot (pooled), for Stats
-	prints  []atomic.Uint64 // leak-detection registrations (fingerprint.ID) per slot
+	prints  []atomic.Uint64 // leak detection per slot: noPrint, 0 (eligible) or a fingerprint.ID
 	free    []uint32        // free slot indices; guarded by pool.mu
 	canary  uint64
 	own     bool // a page run of its own, one slot
@@ -208,6 +208,7 @@ func (p *pool) take() (Ref, error) {
 	}
 	st := &b.states[idx]
 	gen := uint32(st.Load() >> 32)
+	b.prints[idx].Store(noPrint)
 	st.Store(uint64(gen) << 32)
 	return Ref{b: b, idx: idx, gen: gen}, nil
 }
@@ -465,9 +466,7 @@ func (r Ref) Alive() bool {
 func (r Ref) free() {
 	b := r.b
 	stats.live.Add(-1)
-	if id := b.prints[r.idx].Swap(0); id != 0 {
-		fingerprint.Remove(fingerprint.ID(id))
-	}
+	dropPrint(&b.prints[r.idx])
 	if !b.own {
 		p := b.slot(r.idx)
 		stats.bytes.Add(-int64(b.lengths[r.idx]))
@@ -487,28 +486,103 @@ func (r Ref) free() {
 	freeOwn(b, r.gen)
 }
 
-// Register enters a live cell in the leak-detection registry, when a
-// redacting logger has activated it, so that its plaintext is recognised
-// in log output. The registration ends when the slot is freed.
+// noPrint marks a slot whose cell must not be registered for leak
+// detection: a scratch cell, a volatile token, a sealed or still-growing
+// cell. Every slot starts so; Register marks it eligible (0) or registered.
+const noPrint = ^uint64(0)
+
+func dropPrint(p *atomic.Uint64) {
+	if id := p.Swap(noPrint); id != 0 && id != noPrint {
+		fingerprint.Remove(fingerprint.ID(id))
+	}
+}
+
+// Register makes a live cell eligible for the leak-detection registry and,
+// when a redacting logger has activated it, enters it there so its
+// plaintext is recognised in log output. Cells made eligible before the
+// activation are entered by it (see RegisterAll). The registration ends
+// when the slot is freed.
 func (r Ref) Register() {
-	if r.b == nil || !fingerprint.Active() {
+	if r.b == nil {
 		return
 	}
+	p := &r.b.prints[r.idx]
+	if !fingerprint.Active() {
+		p.CompareAndSwap(noPrint, 0)
+		if !fingerprint.Active() {
+			return
+		}
+		// Activated meanwhile: the backfill may have missed this slot.
+	}
+	r.enter()
+}
+
+// enter adds the cell's fingerprint unless it is already registered. The
+// reader held across Add and the store keeps the slot from being freed and
+// reused in between.
+func (r Ref) enter() {
 	p, err := r.Acquire()
 	if err != nil {
 		return
 	}
+	defer r.Release()
+	slot := &r.b.prints[r.idx]
+	if v := slot.Load(); v != 0 && v != noPrint {
+		return
+	}
 	id := fingerprint.Add(unsafe.Slice((*byte)(p), r.b.used(r.idx)), r.Equal)
-	r.Release()
 	if id == 0 {
 		return
 	}
-	// free swaps the entry out; if the cell was freed (by Purge) before
-	// the store, take the registration back here instead.
-	r.b.prints[r.idx].Store(uint64(id))
-	if !r.Alive() && r.b.prints[r.idx].CompareAndSwap(uint64(id), 0) {
-		fingerprint.Remove(id)
+	for {
+		v := slot.Load()
+		if v != 0 && v != noPrint {
+			fingerprint.Remove(id) // someone else registered it
+			return
+		}
+		if slot.CompareAndSwap(v, uint64(id)) {
+			return
+		}
 	}
+}
+
+// RegisterAll enters every eligible live cell in the leak-detection
+// registry. fingerprint.Activate calls it, so cells created before the first
+// redacting logger (configuration loaded at start-up) are recognised too.
+func RegisterAll() {
+	var refs []Ref
+	collect := func(b *block) {
+		for i := range b.states {
+			s := b.states[i].Load()
+			if s&deadBit == 0 && b.prints[i].Load() == 0 {
+				refs = append(refs, Ref{b: b, idx: uint32(i), gen: uint32(s >> 32)})
+			}
+		}
+	}
+	for m := range pools {
+		for c := range pools[m] {
+			p := &pools[m][c]
+			p.mu.Lock()
+			for b := range p.all {
+				collect(b)
+			}
+			p.mu.Unlock()
+		}
+	}
+	runs.mu.Lock()
+	for b := range runs.live {
+		collect(b)
+	}
+	runs.mu.Unlock()
+	for _, r := range refs {
+		r.enter()
+	}
+}
+
+func init() {
+	// Only a function value is stored: nothing runs until a redacting
+	// logger activates leak detection.
+	fingerprint.SetBackfill(RegisterAll)
 }
 
 // Equal compares c with the cell in constant time for a given length; false

@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 	"unsafe"
 
-	"github.com/secretmem/secretmem/internal/fingerprint"
 	"github.com/secretmem/secretmem/internal/memory"
 )
 
@@ -41,6 +40,7 @@ func allocOwn(n int, opts Options, fill func([]byte) (int, error)) (Ref, int, er
 	}
 	b.off = (b.mem.Size() - n) &^ (align - 1)
 	b.putCanary(b.off - canarySize)
+	b.prints[0].Store(noPrint)
 	gen := uint32(b.states[0].Load() >> 32)
 
 	used, err := fill(unsafe.Slice((*byte)(unsafe.Add(b.mem.Data(), b.off)), n))
@@ -131,9 +131,7 @@ func takeRun(need int, mode memory.Mode) (*block, error) {
 // freeOwn wipes a run whose cell ended and caches or unmaps it.
 func freeOwn(b *block, gen uint32) {
 	stats.bytes.Add(-int64(b.length))
-	if id := b.prints[0].Swap(0); id != 0 {
-		fingerprint.Remove(fingerprint.ID(id))
-	}
+	dropPrint(&b.prints[0])
 	var err error
 	b.mu.Lock()
 	if b.guarded {

@@ -98,11 +98,23 @@ func newRegistry(filterBits uint) *registry {
 
 // Activate starts registration. The secret package registers cells only
 // while Active reports true, so a process that never redacts logs pays
-// nothing per cell. It is idempotent.
+// nothing per cell; on the first activation the cells already alive are
+// registered too (through the backfill the arena installs). It is
+// idempotent.
 func Activate() {
 	initKeys()
-	active.Store(true)
+	if active.CompareAndSwap(false, true) {
+		if fn := backfill.Load(); fn != nil {
+			(*fn)()
+		}
+	}
 }
+
+var backfill atomic.Pointer[func()]
+
+// SetBackfill installs the function Activate calls once to register the
+// cells that were created before activation.
+func SetBackfill(fn func()) { backfill.Store(&fn) }
 
 // Active reports whether cells should be registered: one atomic load.
 func Active() bool { return active.Load() }
