@@ -1,15 +1,22 @@
-// Command testserver is the secretmem demo service: a small HTTP API whose
-// secrets live in protected memory cells.
+// Command testserver is the secretmem demo service: a small but real HTTP
+// API whose secrets live in protected memory cells, wired the way a user of
+// the library would wire it.
 //
-//	go run ./testserver
+//	go run ./testserver                       # 127.0.0.1:8080, embedded demo config
+//	go run ./testserver -config app.yaml -secrets-dir /run/secrets
+//	APP_API__KEY_FILE=/run/secrets/api go run ./testserver
 //
-// It serves on 127.0.0.1:8080 and prints how to call it.
+// Endpoints: GET /healthz, GET /api/whoami and POST /api/sign (both need
+// "Authorization: Bearer <api.key>"), GET /config (every key, secrets
+// redacted), GET /debug/secrets (secret.Stats()).
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	_ "embed"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -21,123 +28,205 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/rawbytes"
 
+	"github.com/secretmem/secretmem/config"
+	"github.com/secretmem/secretmem/logging"
+	"github.com/secretmem/secretmem/middleware"
 	"github.com/secretmem/secretmem/secret"
 )
 
-// Demo values, plainly marked: never use them outside a laptop.
-const (
-	demoAPIKey     = "demo-api-key-CHANGE-ME"
-	demoSigningKey = "demo-signing-key-CHANGE-ME"
-)
+//go:embed default.yaml
+var defaultConfig []byte
+
+// demoAPIKey is the published api.key of the embedded configuration. The
+// start-up hint prints it only while the server still uses it.
+const demoAPIKey = "demo-api-key-0123456789"
 
 func main() {
-	if err := run(os.Args[1:], os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "testserver:", err)
-		os.Exit(1)
+	if err := run(context.Background(), os.Args[1:], os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "testserver:", err)
+		}
+		os.Exit(2)
 	}
 }
 
-func run(args []string, stderr io.Writer) error {
+// run is main without the exit: it returns on a start-up error, or after a
+// graceful shutdown on SIGINT, SIGTERM or ctx's end.
+func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("testserver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+	addr := fs.String("addr", "127.0.0.1:8080", "listen `address`")
+	cfgPath := fs.String("config", "", "configuration `file` (YAML, JSON, TOML or .env, by extension) over the embedded defaults")
+	secretsDir := fs.String("secrets-dir", "", "`directory` with one secret per file (Docker, Kubernetes, systemd)")
+	logFormat := fs.String("log-format", "auto", "log format: auto, text or json")
+	demo := fs.Bool("demo", true, "start from the embedded demo configuration (-demo=false: only -config, -secrets-dir and APP_ variables)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (see -h)", fs.Arg(0))
+	}
+	format, err := parseFormat(*logFormat)
+	if err != nil {
+		return err
+	}
+	logger := logging.New(stderr, &logging.Options{Format: format})
 
-	apiKey, err := secret.FromString(demoAPIKey, secret.Guarded(), secret.Label("api.key"))
+	// Sources in order of precedence, lowest first: the embedded demo
+	// configuration, a file, a secret directory, APP_ variables.
+	var opts []config.Option
+	if *demo {
+		opts = append(opts, config.Source(rawbytes.Provider(bytes.Clone(defaultConfig)), yaml.Parser()))
+	}
+	if *cfgPath != "" {
+		opts = append(opts, config.File(*cfgPath))
+	}
+	if *secretsDir != "" {
+		opts = append(opts, config.SecretDir(*secretsDir))
+	}
+	opts = append(opts,
+		config.Env("APP_"),
+		config.Require("api.key", "signing.key"),
+		config.Logger(logger),
+		// The API key is compared on every request: a guarded cell would
+		// cost two mprotect calls per request, so this service keeps its
+		// secrets in pooled cells (locked, out of dumps, memfd_secret, but
+		// without guard pages of their own).
+		config.Pooled(),
+	)
+	cfg, err := config.Load(opts...)
 	if err != nil {
 		return err
 	}
-	signingKey, err := secret.FromString(demoSigningKey, secret.Guarded(), secret.Label("signing.key"))
-	if err != nil {
-		return err
-	}
-	defer secret.Purge()
+	defer func() {
+		cfg.Close()
+		logger.Info("secrets destroyed", "cells_purged", secret.Purge(), "live", secret.Stats().Live)
+	}()
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w", *addr, err)
 	}
-	srv := &http.Server{Handler: routes(apiKey, signingKey), ReadHeaderTimeout: 10 * time.Second}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	srv := &http.Server{
+		Handler:           routes(cfg, logger),
+		ReadHeaderTimeout: durationOr(cfg, "http.read_header_timeout", 10*time.Second),
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	base := "http://" + ln.Addr().String()
-	log.Info("listening", "addr", ln.Addr().String(), "api_key", apiKey, "backend", secret.Stats().Backend)
-	log.Info("try: curl " + base + "/healthz")
-	log.Info("try: curl -H 'Authorization: Bearer " + demoAPIKey + "' " + base + "/api/whoami (demo key)")
+	announce(ln.Addr().String(), cfg, logger, stderr)
 
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), durationOr(cfg, "http.shutdown_timeout", 10*time.Second))
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
 	}
-	log.Info("secrets destroyed", "cells", secret.Purge())
 	return nil
 }
 
-func routes(apiKey, signingKey secret.Value) http.Handler {
+func parseFormat(s string) (logging.Format, error) {
+	switch s {
+	case "auto":
+		return logging.FormatAuto, nil
+	case "text":
+		return logging.FormatText, nil
+	case "json":
+		return logging.FormatJSON, nil
+	}
+	return 0, fmt.Errorf("-log-format must be auto, text or json, not %q", s)
+}
+
+func durationOr(cfg *config.Config, key string, d time.Duration) time.Duration {
+	if v := cfg.Duration(key); v > 0 {
+		return v
+	}
+	return d
+}
+
+// announce tells a newcomer where the server listens and how to call it,
+// the way a dev-mode server does. The API key is printed only while it is
+// the published demo value; a real key never leaves its cell.
+func announce(addr string, cfg *config.Config, logger *slog.Logger, stderr io.Writer) {
+	st := secret.Stats()
+	logger.Info("listening", "addr", addr, "backend", st.Backend, "protected", st.Protected,
+		"cells", st.Live, "config", cfg)
+	base := "http://" + addr
+	key := "$API_KEY"
+	if cfg.Secret("api.key").Equal([]byte(demoAPIKey)) {
+		key = demoAPIKey
+		fmt.Fprintln(stderr, "testserver: api.key is the published demo value; set APP_API__KEY_FILE or -secrets-dir for a real one")
+	}
+	fmt.Fprintf(stderr, "testserver: try\n"+
+		"  curl %[1]s/healthz\n"+
+		"  curl -H 'Authorization: Bearer %[2]s' %[1]s/api/whoami\n"+
+		"  curl -H 'Authorization: Bearer %[2]s' -d 'hello' %[1]s/api/sign\n"+
+		"  curl %[1]s/config\n"+
+		"  curl %[1]s/debug/secrets\n", base, key)
+}
+
+func routes(cfg *config.Config, logger *slog.Logger) http.Handler {
 	r := chi.NewRouter()
-	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") })
-	r.Get("/debug/secrets", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, secret.Stats()) })
+	r.Use(middleware.Logger(logger))
+	r.Use(middleware.Tokens())
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "ok")
+	})
+	r.Get("/config", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, cfg.Redacted())
+	})
+	r.Get("/debug/secrets", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, secret.Stats())
+	})
 	r.Group(func(r chi.Router) {
-		r.Use(requireBearer(apiKey))
+		r.Use(middleware.RequireBearer(cfg.Secret("api.key")))
 		r.Get("/api/whoami", func(w http.ResponseWriter, _ *http.Request) {
-			writeJSON(w, map[string]string{"subject": "demo-client"})
+			writeJSON(w, http.StatusOK, map[string]any{
+				"subject": "api-client",
+				"app":     cfg.String("app.name"),
+				"auth":    "bearer",
+			})
 		})
 		r.Post("/api/sign", func(w http.ResponseWriter, req *http.Request) {
 			body, err := io.ReadAll(io.LimitReader(req.Body, 1<<20))
 			if err != nil {
-				http.Error(w, "cannot read body", http.StatusBadRequest)
+				writeJSON(w, http.StatusBadRequest, map[string]string{"error": "cannot read the body"})
 				return
 			}
 			var sum []byte
-			_ = signingKey.Use(func(k []byte) error {
+			err = cfg.Secret("signing.key").Use(func(k []byte) error {
 				m := hmac.New(sha256.New, k)
 				m.Write(body)
 				sum = m.Sum(nil)
 				return nil
 			})
-			writeJSON(w, map[string]string{"hmac_sha256": hex.EncodeToString(sum)})
+			if err != nil {
+				logger.Error("signing key unavailable", "err", err)
+				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "signing key unavailable"})
+				return
+			}
+			writeJSON(w, http.StatusOK, map[string]string{"alg": "HMAC-SHA256", "mac": hex.EncodeToString(sum)})
 		})
 	})
 	return r
 }
 
-// requireBearer is the minimal check until the middleware package lands.
-func requireBearer(key secret.Value) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			auth := r.Header.Get("Authorization")
-			tok, ok := strings.CutPrefix(auth, "Bearer ")
-			r.Header.Del("Authorization")
-			if !ok || !key.Equal([]byte(tok)) {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="testserver"`)
-				http.Error(w, "unauthorized", http.StatusUnauthorized)
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
+func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
