@@ -120,6 +120,9 @@ func Alloc(n int, opts Options, fill func([]byte) (int, error)) (Ref, int, error
 	if n <= 0 {
 		return Ref{}, 0, errors.New("arena: size must be positive")
 	}
+	if a := opts.Align; a < 0 || a > 64 || a&(a-1) != 0 {
+		return Ref{}, 0, errors.New("arena: alignment must be a power of two up to 64")
+	}
 	if opts.Guarded || opts.Own || n > MaxPooled || opts.Align > canarySize {
 		return allocOwn(n, opts, fill)
 	}

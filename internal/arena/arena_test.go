@@ -1,0 +1,110 @@
+package arena
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/secretmem/secretmem/internal/fingerprint"
+)
+
+func alloc(t *testing.T, s string, opts Options) Ref {
+	t.Helper()
+	r, n, err := Alloc(len(s), opts, func(dst []byte) (int, error) { return copy(dst, s), nil })
+	if err != nil || n != len(s) {
+		t.Fatalf("Alloc: %v (%d bytes)", err, n)
+	}
+	t.Cleanup(func() { r.Destroy() })
+	return r
+}
+
+// This test must run before anything in this process activates leak
+// detection: it proves that activation registers cells made before it.
+func TestActivationRegistersCellsThatAlreadyLive(t *testing.T) {
+	if fingerprint.Active() {
+		t.Fatal("leak detection is already active in this process")
+	}
+	eligible := alloc(t, "configuration-secret-made-at-start", Options{})
+	eligible.Register()
+	guarded := alloc(t, "guarded-secret-made-at-start-too", Options{Guarded: true})
+	guarded.Register()
+	scratch := alloc(t, "scratch-cell-never-registered-x", Options{})
+
+	fingerprint.Activate()
+	for _, c := range []struct {
+		name, text string
+		want       bool
+	}{
+		{"an eligible pooled cell", "configuration-secret-made-at-start", true},
+		{"an eligible guarded cell", "guarded-secret-made-at-start-too", true},
+		{"a cell never made eligible", "scratch-cell-never-registered-x", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, found := fingerprint.Scrub("log: "+c.text+" end", "[R]")
+			if found != c.want {
+				t.Errorf("found %v, want %v", found, c.want)
+			}
+		})
+	}
+	eligible.Destroy()
+	if _, found := fingerprint.Scrub("configuration-secret-made-at-start", "[R]"); found {
+		t.Error("a destroyed cell is still recognised")
+	}
+	_ = scratch
+}
+
+func TestAStaleRefCannotReachTheNextCell(t *testing.T) {
+	old := alloc(t, "first-occupant-of-the-slot-xxxxx", Options{})
+	old.Destroy()
+	next := alloc(t, "second-occupant-of-the-slot-yyyy", Options{})
+	if old.b == next.b && old.idx == next.idx && old.gen == next.gen {
+		t.Fatal("the slot was reused under the same generation")
+	}
+	if _, err := old.Acquire(); !errors.Is(err, ErrGone) {
+		t.Errorf("a stale Acquire: %v, want ErrGone", err)
+	}
+	if old.Destroy() {
+		t.Error("a stale Destroy ended a cell")
+	}
+	if !next.Alive() || !next.Equal([]byte("second-occupant-of-the-slot-yyyy")) {
+		t.Error("the next cell was harmed")
+	}
+}
+
+func TestFreedSlotsAreWipedBeforeReuse(t *testing.T) {
+	var dirty int
+	SetFreeHookForTest(func(b []byte) {
+		if !bytes.Equal(b, make([]byte, len(b))) {
+			dirty++
+		}
+	})
+	defer SetFreeHookForTest(nil)
+	for _, o := range []Options{{}, {Guarded: true}, {Own: true}} {
+		r := alloc(t, "wipe-me-please-0123456789abcdef", o)
+		r.Destroy()
+	}
+	if dirty != 0 {
+		t.Errorf("%d freed regions held data", dirty)
+	}
+}
+
+func TestAlignment(t *testing.T) {
+	for _, align := range []int{1, 2, 4, 8, 16, 64} {
+		r, _, err := Alloc(24, Options{Align: align}, func(dst []byte) (int, error) { return len(dst), nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := r.Acquire()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if uintptr(p)%uintptr(align) != 0 {
+			t.Errorf("alignment %d: got address %#x", align, uintptr(p))
+		}
+		r.Release()
+		r.Destroy()
+	}
+	if _, _, err := Alloc(8, Options{Align: 3}, func(d []byte) (int, error) { return 8, nil }); err == nil {
+		t.Error("alignment 3 accepted")
+	}
+}
