@@ -8,7 +8,10 @@ import (
 )
 
 // volatile is shared so that passing it costs no allocation.
-var volatile = []secret.Option{secret.Volatile()}
+// Request cells are volatile, and Scoped: the request scope destroys every
+// one of them when the handler returns, on every path, so the finalizer
+// safety net would only cost the request path.
+var volatile = []secret.Option{secret.Volatile(), secret.Scoped()}
 
 // extractor is a compiled Tokens configuration.
 type extractor struct {

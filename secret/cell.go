@@ -61,7 +61,9 @@ func (h *handle) init(n int, o options, align int, fill func([]byte) (int, error
 		if !o.sealed && !o.volatile {
 			ref.Register()
 		}
-		setFinalizer(h)
+		if !o.scoped {
+			setFinalizer(h)
+		}
 	}
 	h.redacted = labelText(o.label)
 	if o.ttl > 0 {
