@@ -211,7 +211,6 @@ func (p *pool) take() (Ref, error) {
 	}
 	st := &b.states[idx]
 	gen := uint32(st.Load() >> 32)
-	b.prints[idx].Store(noPrint)
 	st.Store(uint64(gen) << 32)
 	return Ref{b: b, idx: idx, gen: gen}, nil
 }
@@ -252,6 +251,7 @@ func (p *pool) grow() (*block, error) {
 		// Hand out low slots first: pop from the end.
 		b.free[i] = uint32(nslots - 1 - i)
 		b.states[i].Store(deadBit)
+		b.prints[i].Store(noPrint) // and free resets it to noPrint
 	}
 	for i := 0; i <= nslots; i++ {
 		b.putCanary(i * stride)

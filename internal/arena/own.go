@@ -40,7 +40,6 @@ func allocOwn(n int, opts Options, fill func([]byte) (int, error)) (Ref, int, er
 	}
 	b.off = (b.mem.Size() - n) &^ (align - 1)
 	b.putCanary(b.off - canarySize)
-	b.prints[0].Store(noPrint)
 	gen := uint32(b.states[0].Load() >> 32)
 
 	used, err := fill(unsafe.Slice((*byte)(unsafe.Add(b.mem.Data(), b.off)), n))
@@ -118,6 +117,7 @@ func takeRun(need int, mode memory.Mode) (*block, error) {
 		canary: newCanary(),
 	}
 	b.states[0].Store(deadBit)
+	b.prints[0].Store(noPrint) // and freeOwn resets it to noPrint
 	stats.mapped(mem, 1)
 	runs.mu.Lock()
 	if runs.live == nil {
