@@ -61,6 +61,16 @@ func runChild(mode string) int {
 		return 0
 	case "memlock":
 		return memlockChild()
+	case "harden":
+		if err := secret.HardenProcess(); err != nil {
+			fmt.Fprintln(os.Stderr, "child:", err)
+			return 3
+		}
+		var lim unix.Rlimit
+		_ = unix.Getrlimit(unix.RLIMIT_CORE, &lim)
+		dumpable, _ := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0)
+		fmt.Printf("core=%d dumpable=%d\n", lim.Cur, dumpable)
+		return 0
 	}
 	fmt.Fprintln(os.Stderr, "unknown child mode", mode)
 	return 3
@@ -397,5 +407,15 @@ func TestTheMemoryLockLimitGivesACleanError(t *testing.T) {
 				t.Errorf("AllowUnlocked did not degrade visibly: works=%v visible=%v", rep.UnlockedWorks, rep.Degraded)
 			}
 		})
+	}
+}
+
+func TestHardenProcessTurnsOffCoreDumpsAndPtrace(t *testing.T) {
+	stdout, stderr, err := runSelf(t, "harden")
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, stderr)
+	}
+	if strings.TrimSpace(stdout) != "core=0 dumpable=0" {
+		t.Errorf("after HardenProcess: %q, want core=0 dumpable=0", stdout)
 	}
 }
