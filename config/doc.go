@@ -60,7 +60,7 @@
 // kind of wiping off.
 //
 // What stays out of reach: copies a parser made internally and dropped
-// (the koanf dotenv parser, for one, copies the whole file into a string),
+// (YAML, JSON and TOML decoders keep internal buffers),
 // which the garbage collector frees without wiping. Prefer secret
 // directories or _FILE variables for the most sensitive values: their bytes
 // go from read(2) into the cell.

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/knadh/koanf/maps"
-	"github.com/knadh/koanf/parsers/dotenv"
 	"github.com/knadh/koanf/parsers/json"
 	"github.com/knadh/koanf/parsers/toml/v2"
 	"github.com/knadh/koanf/parsers/yaml"
@@ -426,7 +425,7 @@ func parserFor(path string) (koanf.Parser, error) {
 	case ".toml":
 		return toml.Parser(), nil
 	case ".env":
-		return dotenv.Parser(), nil
+		return envFileParser{}, nil
 	}
 	return nil, fmt.Errorf("%w: %s", ErrFormat, path)
 }
