@@ -182,7 +182,10 @@ func announce(addr string, cfg *config.Config, logger *slog.Logger, stderr io.Wr
 func routes(cfg *config.Config, logger *slog.Logger) http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.Logger(logger))
-	r.Use(middleware.Tokens())
+	// WithScrub also overwrites the header strings net/http parsed, so the
+	// bearer token does not linger in the request's memory after the
+	// response (see the proof suite).
+	r.Use(middleware.Tokens(middleware.WithScrub()))
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "ok")
 	})
