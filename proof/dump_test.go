@@ -1,0 +1,193 @@
+//go:build linux
+
+package proof
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// The load every run gets: at least 2,000 distinct invalid bearer tokens
+// over a few keep-alive connections, and a request with the valid key after
+// every tenth of them.
+const (
+	tokenCount = 2000
+	conns      = 4
+	validEvery = 10
+)
+
+// tokenSlack is how many token copies beyond one per open connection the
+// testserver may hold. It is zero: each connection's read buffer holds its
+// last request, the middleware overwrites the header string net/http made
+// and moves the token into a cell that is wiped with the response. A copy
+// anywhere else is a finding.
+const tokenSlack = 0
+
+// A backend is a memory backend the testserver is forced onto.
+type backend struct {
+	name string // what /debug/secrets reports
+	env  []string
+}
+
+var (
+	memfd = backend{"memfd_secret", nil}
+	mlock = backend{"mlock", []string{"SECRETMEM_DISABLE_MEMFD_SECRET=1"}}
+	none  = backend{"none", nil} // the baseline: plain Go strings
+)
+
+// TestSecretsStayOutOfDumpsAndLiveMemory is the dump test and the live
+// memory test of issue 8. For each server and backend, and each config
+// file format, it hands the server secrets through every source at once,
+// sends it the token load, and then counts every marker in the server's
+// live memory (/proc/PID/mem), in a gdb gcore dump, and in the kernel's
+// core dump after SIGABRT.
+func TestSecretsStayOutOfDumpsAndLiveMemory(t *testing.T) {
+	heavy(t)
+	runs := []struct {
+		srv server
+		be  backend
+	}{
+		{testserver, memfd},
+		{testserver, mlock},
+		{baseline, none},
+	}
+	for _, r := range runs {
+		for _, src := range fileSources {
+			t.Run(r.srv.name+"/"+r.be.name+"/"+strings.TrimPrefix(src.ext, "."), func(t *testing.T) {
+				proveRun(t, r.srv, r.be, src)
+			})
+		}
+	}
+}
+
+func proveRun(t *testing.T, srv server, be backend, src source) {
+	name := fmt.Sprintf("%s %s %s", srv.name, be.name, src.ext)
+	dir := t.TempDir()
+	ms := newMarkerSet()
+	env, args := provision(t, dir, ms, src)
+	ms.makeTokens(tokenCount)
+	env = append(env, be.env...)
+	env = append(env, "GOTRACEBACK=crash")
+	p := start(t, srv, dir, env, args...)
+	protected := srv == testserver
+	if protected {
+		var st debugSecrets
+		if err := p.get("/debug/secrets", &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.Backend != be.name {
+			t.Skipf("the testserver's backend is %q, not %q (kernel without memfd_secret?)", st.Backend, be.name)
+		}
+	}
+
+	res, closeConns, err := load(p, ms, ms.config["api.key"], conns, validEvery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeConns()
+	loadOK := res.unexpected == 0 && res.firstError == nil && res.requests >= tokenCount
+	found := fmt.Sprintf("%d requests (%d valid) on %d connections, %d unexpected", res.requests, res.valid, conns, res.unexpected)
+	if res.firstError != nil {
+		found += "; first error: " + res.firstError.Error()
+	}
+	record(t, "load: "+name, fmt.Sprintf(">= %d requests, 0 unexpected statuses", tokenCount), found, loadOK)
+	if !loadOK {
+		t.Errorf("load: %s", found)
+	}
+
+	// Live memory first: gcore and the kernel dump come after, and the
+	// kernel's ends the process.
+	live, err := readLive(p.pid(), ms)
+	switch {
+	case errors.Is(err, errNoAccess):
+		recordInfo(t, "live /proc/PID/mem: "+name, "skipped", err.Error())
+	case err != nil:
+		t.Errorf("reading live memory: %v", err)
+	default:
+		judge(t, "live /proc/PID/mem: "+name, srv, be, live.tally, true,
+			fmt.Sprintf("; %d of %d regions read, refused: %s", live.read, live.regions, live.refusedSummary()))
+		if protected && be.name == memfd.name && !refusedSecretmem(live.refused) {
+			t.Errorf("live memory: no /secretmem mapping was refused (refused: %s)", live.refusedSummary())
+		}
+	}
+
+	if gdb, err := exec.LookPath("gdb"); err != nil {
+		recordInfo(t, "gcore: "+name, "skipped", "gdb not found")
+	} else if path, err := gcore(gdb, p.pid(), dir); err != nil {
+		t.Errorf("gcore: %v", err)
+	} else {
+		tl, err := scanFile(path, ms)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = os.Remove(path)
+		judge(t, "gcore: "+name, srv, be, tl, false, fmt.Sprintf("; %d MiB core", tl.bytes>>20))
+	}
+
+	if why := kernelCoreReady(); why != "" {
+		recordInfo(t, "kernel core (SIGABRT): "+name, "skipped", why)
+	} else if path, err := kernelCore(p, dir); err != nil {
+		t.Errorf("kernel core: %v", err)
+	} else {
+		tl, err := scanFile(path, ms)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = os.Remove(path)
+		judge(t, "kernel core (SIGABRT): "+name, srv, be, tl, false, fmt.Sprintf("; %d MiB core", tl.bytes>>20))
+	}
+}
+
+func refusedSecretmem(refused []mapping) bool {
+	for _, m := range refused {
+		if strings.Contains(m.name, "secretmem") {
+			return true
+		}
+	}
+	return false
+}
+
+// judge records one measurement and fails the test when the testserver
+// holds more than it may. The baseline is reported, never judged.
+func judge(t *testing.T, test string, srv server, be backend, tl tally, live bool, extra string) {
+	t.Helper()
+	copies, keys := tl.configCopies()
+	found := fmt.Sprintf("config %d copies", copies)
+	if len(keys) > 0 {
+		found += " (" + strings.Join(keys, " ") + ")"
+	}
+	found += fmt.Sprintf(", tokens %d copies of %d/%d distinct, %d fragments", tl.tokenCopies, tl.distinctTokens, tokenCount, tl.fragments)
+	found += extra
+	if srv != testserver {
+		recordInfo(t, test, "no protection (comparison)", found)
+		return
+	}
+	maxTokens := conns + tokenSlack
+	// Root reads mlock'd memory through /proc/PID/mem: with that backend
+	// each config secret's own cell is there, once. memfd_secret pages
+	// cannot be read, and no dump contains either kind.
+	cellReadable := live && be.name == mlock.name
+	expected := fmt.Sprintf("config 0, tokens <= %d", maxTokens)
+	ok := copies == 0
+	if cellReadable {
+		expected = fmt.Sprintf("config <= 1 per key (its mlock'd cell), tokens <= %d", maxTokens)
+		ok = true
+		for k, c := range tl.config {
+			if c > 1 {
+				ok = false
+				t.Errorf("%s: %d copies of %s (its cell holds one)", test, c, k)
+			}
+		}
+	} else if copies > 0 {
+		t.Errorf("%s: config secrets found: %s", test, strings.Join(keys, " "))
+	}
+	if tl.tokenCopies > maxTokens {
+		ok = false
+		t.Errorf("%s: %d token copies, at most %d allowed (one per connection + %d)", test, tl.tokenCopies, maxTokens, tokenSlack)
+	}
+	record(t, test, expected, found, ok)
+}
