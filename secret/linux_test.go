@@ -61,6 +61,8 @@ func runChild(mode string) int {
 		return 0
 	case "memlock":
 		return memlockChild()
+	case "fork":
+		return forkChild()
 	case "harden":
 		if err := secret.HardenProcess(); err != nil {
 			fmt.Fprintln(os.Stderr, "child:", err)
@@ -417,5 +419,91 @@ func TestHardenProcessTurnsOffCoreDumpsAndPtrace(t *testing.T) {
 	}
 	if strings.TrimSpace(stdout) != "core=0 dumpable=0" {
 		t.Errorf("after HardenProcess: %q, want core=0 dumpable=0", stdout)
+	}
+}
+
+// forkChild forks (without exec, as a C program or a cgo library might)
+// and lets the child copy the cell's bytes into a pipe with write(2): the
+// kernel reads the address on the child's behalf, so an absent mapping
+// gives EFAULT rather than a signal. It prints what the child saw.
+func forkChild() int {
+	m := "fork-marker-0123456789abcdefgh"
+	for _, opts := range [][]secret.Option{nil, {secret.Guarded()}} {
+		v, err := secret.New([]byte(m), opts...)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "child:", err)
+			return 3
+		}
+		var addr uintptr
+		_ = v.Use(func(b []byte) error { addr = uintptr(unsafe.Pointer(&b[0])); return nil })
+		if len(opts) > 0 {
+			// A guarded cell is inaccessible at rest anyway; fork while it
+			// is open, the moment a child would have the best chance.
+			_ = v.Use(func(b []byte) error { return forkAndRead(addr, len(m), m) })
+		} else if err := forkAndRead(addr, len(m), m); err != nil {
+			fmt.Fprintln(os.Stderr, "child:", err)
+			return 3
+		}
+	}
+	return 0
+}
+
+func forkAndRead(addr uintptr, n int, m string) error {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		return err
+	}
+	pid, _, errno := unix.RawSyscall6(unix.SYS_CLONE, uintptr(unix.SIGCHLD), 0, 0, 0, 0, 0)
+	if errno != 0 {
+		return errno
+	}
+	if pid == 0 {
+		// The forked child: raw system calls only, no Go runtime.
+		_, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(p[1]), addr, uintptr(n))
+		code := uintptr(0)
+		if e != 0 {
+			code = 1
+		}
+		_, _, _ = unix.RawSyscall(unix.SYS_EXIT_GROUP, code, 0, 0)
+	}
+	unix.Close(p[1])
+	buf := make([]byte, n)
+	got, _ := unix.Read(p[0], buf)
+	unix.Close(p[0])
+	var ws unix.WaitStatus
+	_, _ = unix.Wait4(int(pid), &ws, 0, nil)
+	switch {
+	case got <= 0:
+		fmt.Println("child: no access")
+	case string(buf[:got]) == m:
+		fmt.Println("child: READ THE SECRET")
+	default:
+		fmt.Printf("child: %d bytes, not the secret\n", got)
+	}
+	return nil
+}
+
+func TestAForkedChildCannotReadTheParentsCells(t *testing.T) {
+	for _, backend := range []string{"default", "mlock"} {
+		t.Run(backend, func(t *testing.T) {
+			var env []string
+			if backend == "mlock" {
+				env = append(env, memory.DisableMemfdSecretEnv+"=1")
+			}
+			stdout, stderr, err := runSelf(t, "fork", env...)
+			if err != nil {
+				t.Fatalf("child: %v\n%s", err, stderr)
+			}
+			lines := strings.Split(strings.TrimSpace(stdout), "\n")
+			if len(lines) != 2 {
+				t.Fatalf("want a report for a pooled and a guarded cell, got %q", stdout)
+			}
+			for _, l := range lines {
+				if strings.Contains(l, "READ THE SECRET") {
+					t.Errorf("a forked child read a cell: %s", l)
+				}
+			}
+			t.Log(strings.Join(lines, "; "))
+		})
 	}
 }
