@@ -188,21 +188,35 @@ func (h *handle) useSealed(consume bool, fn func([]byte) error) error {
 		h.release(consume)
 		return run(fn, nil)
 	}
-	raw := unsafe.Slice((*byte)(p), h.n+sealOverhead)
-	scratch, _, err := arena.Alloc(h.n, arena.Options{}, func(dst []byte) (int, error) {
-		return len(dst), unseal(raw, dst)
-	})
+	scratch, pt, err := openScratch(unsafe.Slice((*byte)(p), h.n+sealOverhead))
 	h.release(consume)
 	if err != nil {
 		return err
 	}
-	defer scratch.Destroy()
+	defer closeScratch(scratch)
+	return run(fn, pt)
+}
+
+// openScratch decrypts a sealed cell into a new scratch cell and opens it;
+// closeScratch releases and wipes it.
+func openScratch(raw []byte) (arena.Ref, []byte, error) {
+	scratch, _, err := arena.Alloc(len(raw)-sealOverhead, arena.Options{}, func(dst []byte) (int, error) {
+		return len(dst), unseal(raw, dst)
+	})
+	if err != nil {
+		return arena.Ref{}, nil, err
+	}
 	sp, err := scratch.Acquire()
 	if err != nil {
-		return err
+		scratch.Destroy()
+		return arena.Ref{}, nil, err
 	}
-	defer scratch.Release()
-	return run(fn, unsafe.Slice((*byte)(sp), h.n))
+	return scratch, unsafe.Slice((*byte)(sp), len(raw)-sealOverhead), nil
+}
+
+func closeScratch(scratch arena.Ref) {
+	scratch.Release()
+	scratch.Destroy()
 }
 
 // wipeArray zeroes n bytes at p. It is not inlined, so the compiler cannot
@@ -223,19 +237,11 @@ func (h *handle) updateSealed(fn func([]byte) error) error {
 	}
 	defer h.releaseWrite()
 	raw := unsafe.Slice((*byte)(p), h.n+sealOverhead)
-	scratch, _, err := arena.Alloc(h.n, arena.Options{}, func(dst []byte) (int, error) {
-		return len(dst), unseal(raw, dst)
-	})
+	scratch, pt, err := openScratch(raw)
 	if err != nil {
 		return err
 	}
-	defer scratch.Destroy()
-	sp, err := scratch.Acquire()
-	if err != nil {
-		return err
-	}
-	defer scratch.Release()
-	pt := unsafe.Slice((*byte)(sp), h.n)
+	defer closeScratch(scratch)
 	ferr := fn(pt)
 	copy(raw[sealOverhead:], pt)
 	if err := seal(raw); err != nil {
