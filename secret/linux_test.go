@@ -312,6 +312,8 @@ type memlockReport struct {
 	Degraded       bool   `json:"degraded_visible"`
 	Backend        string `json:"backend"`
 	Uid            int    `json:"uid"`
+	VecRefused     bool   `json:"vec_refused"`
+	VecIntact      bool   `json:"vec_intact"`
 }
 
 // memlockChild lowers its own RLIMIT_MEMLOCK, fills it with 32-byte cells
@@ -325,8 +327,14 @@ func memlockChild() int {
 	rep := memlockReport{Uid: os.Geteuid()}
 	// Exactly 32 bytes: the size the capacity promise is about.
 	cell := func(i int) []byte { return []byte(fmt.Sprintf("cell-%08d-0123456789abcdefgh", i)) }
+	// A growable buffer made before the limit, grown after it.
+	vec, err := secret.NewVec[byte](16)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		return 3
+	}
+	_ = vec.Append([]byte("vec-prefix"))
 	var vs []secret.Value
-	var err error
 	for i := 0; i < 400000; i++ {
 		var v secret.Value
 		v, err = secret.New(cell(i))
@@ -348,6 +356,17 @@ func memlockChild() int {
 	}
 	_, gerr := secret.New(cell(-1), secret.Guarded())
 	rep.GuardedRefused = errors.Is(gerr, secret.ErrMemoryLock)
+	var verr error
+	for i := 0; i < 64<<10 && verr == nil; i++ {
+		verr = vec.Push('x')
+	}
+	rep.VecRefused = errors.Is(verr, secret.ErrMemoryLock)
+	rep.VecIntact = vec.Use(func(b []byte) error {
+		if !strings.HasPrefix(string(b), "vec-prefix") {
+			return errors.New("changed")
+		}
+		return nil
+	}) == nil
 	if len(vs) > 0 {
 		vs[0].Destroy()
 		v, err := secret.New(cell(-2))
@@ -398,6 +417,9 @@ func TestTheMemoryLockLimitGivesACleanError(t *testing.T) {
 			}
 			if !rep.Intact {
 				t.Error("cells created before the limit were harmed")
+			}
+			if !rep.VecRefused || !rep.VecIntact {
+				t.Errorf("a Vec growing past the limit: refused with ErrMemoryLock %v, contents intact %v", rep.VecRefused, rep.VecIntact)
 			}
 			if !rep.GuardedRefused {
 				t.Error("a guarded cell past the limit was not refused with ErrMemoryLock")
