@@ -30,7 +30,7 @@ type Config struct {
 
 	mu       sync.Mutex
 	closed   bool
-	retiring map[*time.Timer][]secret.Value
+	retiring retirer
 	stop     context.CancelFunc
 	watching bool
 }
@@ -44,7 +44,8 @@ func Load(opts ...Option) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Config{s: s, retiring: make(map[*time.Timer][]secret.Value)}
+	c := &Config{s: s}
+	c.retiring.mu = &c.mu
 	c.cur.Store(st)
 	return c, nil
 }
@@ -196,11 +197,7 @@ func (c *Config) Close() error {
 	if c.stop != nil {
 		c.stop()
 	}
-	for t, cells := range c.retiring {
-		t.Stop()
-		destroyAll(cells)
-	}
-	c.retiring = nil
+	c.retiring.flush()
 	st := c.state()
 	for v := range st.owned {
 		v.Destroy()
@@ -227,25 +224,6 @@ func (c *Config) swap(st *state) error {
 		return ErrClosed
 	}
 	old := c.cur.Swap(st)
-	var retired []secret.Value
-	for v := range old.owned {
-		if _, shared := st.owned[v]; !shared {
-			retired = append(retired, v)
-		}
-	}
-	if len(retired) == 0 {
-		return nil
-	}
-	var t *time.Timer
-	t = time.AfterFunc(c.s.grace, func() {
-		c.mu.Lock()
-		_, pending := c.retiring[t]
-		delete(c.retiring, t)
-		c.mu.Unlock()
-		if pending {
-			destroyAll(retired)
-		}
-	})
-	c.retiring[t] = retired
+	c.retiring.retire(old, st, c.s.grace)
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"maps"
 	"sync"
-	"time"
 
 	kmaps "github.com/knadh/koanf/maps"
 	"github.com/knadh/koanf/v2"
@@ -26,7 +25,7 @@ type Provider struct {
 
 	mu       sync.Mutex
 	cur      *state
-	retiring map[*time.Timer][]secret.Value
+	retiring retirer
 	closed   bool
 }
 
@@ -47,7 +46,9 @@ func Protect(p koanf.Provider, pa koanf.Parser, opts ...Option) *Provider {
 func newProvider(src source, opts []Option) *Provider {
 	s := newSettings(opts)
 	s.sources = []source{src}
-	return &Provider{s: s, src: src}
+	p := &Provider{s: s, src: src}
+	p.retiring.mu = &p.mu
+	return p
 }
 
 // Read loads the source. Each call makes fresh cells; the cells of the
@@ -67,30 +68,7 @@ func (p *Provider) Read() (map[string]any, error) {
 		return nil, err
 	}
 	if old := p.cur; old != nil {
-		var retired []secret.Value
-		for v := range old.owned {
-			if _, shared := st.owned[v]; !shared {
-				retired = append(retired, v)
-			}
-		}
-		if len(retired) > 0 {
-			// Keyed by timer, so that a destroyed batch is dropped, not
-			// kept until Close: a koanf watcher may call Read for ever.
-			if p.retiring == nil {
-				p.retiring = make(map[*time.Timer][]secret.Value)
-			}
-			var t *time.Timer
-			t = time.AfterFunc(p.s.grace, func() {
-				p.mu.Lock()
-				_, pending := p.retiring[t]
-				delete(p.retiring, t)
-				p.mu.Unlock()
-				if pending {
-					destroyAll(retired)
-				}
-			})
-			p.retiring[t] = retired
-		}
+		p.retiring.retire(old, st, p.s.grace)
 	}
 	p.cur = st
 	flat := st.k.All()
@@ -135,11 +113,7 @@ func (p *Provider) Close() error {
 		return nil
 	}
 	p.closed = true
-	for t, cells := range p.retiring {
-		t.Stop()
-		destroyAll(cells)
-	}
-	p.retiring = nil
+	p.retiring.flush()
 	if p.cur != nil {
 		for v := range p.cur.owned {
 			v.Destroy()
