@@ -149,23 +149,14 @@ func trimNewline(b []byte, n int) int {
 // returns fn's error, or why the cell cannot be read (ErrDestroyed,
 // ErrExpired, ErrConsumed, ErrCorrupted).
 func (v Value) Use(fn func([]byte) error) error {
-	h := v.h
-	if h == nil {
+	if v.h == nil {
 		return ErrDestroyed
 	}
-	if h.sealed {
-		return h.useSealed(true, fn)
-	}
-	p, err := h.acquire(true)
-	if err != nil {
-		return err
-	}
-	defer h.release(true)
-	return run(fn, unsafe.Slice((*byte)(p), h.n))
+	return v.h.view(true, fn)
 }
 
-// view is Use for the comparing and masking methods: consume says whether
-// a volatile cell is consumed.
+// view is Use with a choice: consume says whether a volatile cell is
+// consumed (Equal, EqualValue and Masked read without consuming).
 func (h *handle) view(consume bool, fn func([]byte) error) error {
 	if h.sealed {
 		return h.useSealed(consume, fn)

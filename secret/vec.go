@@ -214,13 +214,10 @@ func (v Vec[T]) Use(fn func([]T) error) error {
 	if v.h == nil {
 		return ErrDestroyed
 	}
-	h := v.h
-	p, err := h.acquire(true)
-	if err != nil {
-		return err
-	}
-	defer h.release(true)
-	return fn(unsafe.Slice((*T)(p), h.n/h.size))
+	size := v.h.size
+	return v.h.view(true, func(b []byte) error {
+		return fn(unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/size))
+	})
 }
 
 // Freeze hands the elements over to a Value without copying them out of
