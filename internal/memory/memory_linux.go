@@ -4,6 +4,7 @@ package memory
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"sync/atomic"
 	"unsafe"
@@ -51,10 +52,14 @@ func memfdUsable() bool {
 func mapRegion(n int, mode Mode) (*Region, error) {
 	ps := pageSize
 	total := n + 2*ps
-	// Reserve the whole run inaccessible; the usable middle is mapped over
-	// it, so the guard pages are never backed by memory.
+	// Reserve the whole run inaccessible. The usable middle is then opened
+	// (mprotect) or replaced (mremap) in place, never unmapped and mapped
+	// again: a failed MAP_FIXED mmap leaves a hole in the reservation, another
+	// thread (the Go runtime included) may map its own memory into that hole,
+	// and unmapping the reservation afterwards would pull that memory from
+	// under it. The guard pages are never backed by memory.
 	base, err := unix.MmapPtr(-1, 0, nil, uintptr(total), unix.PROT_NONE,
-		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
+		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
 	if err != nil {
 		return nil, &os.SyscallError{Syscall: "mmap", Err: err}
 	}
@@ -64,6 +69,10 @@ func mapRegion(n int, mode Mode) (*Region, error) {
 		err := mapSecret(r)
 		if err == nil {
 			return r, nil
+		}
+		if errors.Is(err, errMiddleLost) {
+			abandon(r)
+			return nil, err
 		}
 		if errors.Is(err, ErrLockLimit) {
 			_ = unix.MunmapPtr(base, uintptr(total))
@@ -78,7 +87,33 @@ func mapRegion(n int, mode Mode) (*Region, error) {
 	return r, nil
 }
 
-// mapSecret maps a memfd_secret file over the usable middle of r.
+// errMiddleLost marks a failed mremap that may have unmapped the middle of a
+// reservation before it failed.
+var errMiddleLost = errors.New("the reservation may have lost its middle")
+
+// abandon releases a reservation whose middle a failed mremap may have
+// unmapped. It takes the middle back first; when something else already sits
+// there, it unmaps only the two guard pages and leaves the middle alone: at
+// worst a few pages of inaccessible, unbacked address space stay reserved.
+func abandon(r *Region) {
+	ps := pageSize
+	p, err := unix.MmapPtr(-1, 0, r.data, uintptr(r.size), unix.PROT_NONE,
+		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED_NOREPLACE)
+	if err == nil && p == r.data {
+		_ = unix.MunmapPtr(r.mapping, uintptr(r.mapLen))
+		return
+	}
+	if err == nil {
+		// A kernel without MAP_FIXED_NOREPLACE took it as a hint.
+		_ = unix.MunmapPtr(p, uintptr(r.size))
+	}
+	_ = unix.MunmapPtr(r.mapping, uintptr(ps))
+	_ = unix.MunmapPtr(unsafe.Add(r.data, r.size), uintptr(ps))
+}
+
+// mapSecret puts a memfd_secret mapping in the usable middle of r. The file
+// is mapped wherever the kernel likes, where a refusal (the lock limit is
+// checked here) touches nothing of ours, and then moved over the middle.
 func mapSecret(r *Region) error {
 	fd, err := memfdSecret()
 	if err != nil {
@@ -92,13 +127,19 @@ func mapSecret(r *Region) error {
 	if err := unix.Ftruncate(fd, int64(r.size)); err != nil {
 		return &os.SyscallError{Syscall: "ftruncate", Err: err}
 	}
-	_, err = unix.MmapPtr(fd, 0, r.data, uintptr(r.size),
-		unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_FIXED)
+	p, err := unix.MmapPtr(fd, 0, nil, uintptr(r.size),
+		unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
 		if err == unix.EAGAIN || err == unix.ENOMEM || err == unix.EPERM {
 			return lockError("mmap(memfd_secret)", err)
 		}
 		return &os.SyscallError{Syscall: "mmap", Err: err}
+	}
+	_, err = unix.MremapPtr(p, uintptr(r.size), r.data, uintptr(r.size),
+		unix.MREMAP_MAYMOVE|unix.MREMAP_FIXED)
+	if err != nil {
+		_ = unix.MunmapPtr(p, uintptr(r.size))
+		return fmt.Errorf("%w: %w", errMiddleLost, &os.SyscallError{Syscall: "mremap", Err: err})
 	}
 	b := r.Bytes()
 	// Secret memory is shared with no one, but a forked child would still
@@ -114,15 +155,12 @@ func mapSecret(r *Region) error {
 	return nil
 }
 
-// mapAnon maps anonymous memory over the usable middle of r and locks it
-// unless mode is NoLock.
+// mapAnon opens the usable middle of r and locks it unless mode is NoLock.
 func mapAnon(r *Region, mode Mode) error {
-	_, err := unix.MmapPtr(-1, 0, r.data, uintptr(r.size),
-		unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED)
-	if err != nil {
-		return &os.SyscallError{Syscall: "mmap", Err: err}
-	}
 	b := r.Bytes()
+	if err := unix.Mprotect(b, unix.PROT_READ|unix.PROT_WRITE); err != nil {
+		return &os.SyscallError{Syscall: "mprotect", Err: err}
+	}
 	_ = unix.Madvise(b, unix.MADV_DONTDUMP)
 	// A forked child sees zeros here instead of a copy of the secrets.
 	if unix.Madvise(b, unix.MADV_WIPEONFORK) != nil {

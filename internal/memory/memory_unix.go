@@ -19,17 +19,19 @@ func probeBest() Backend { return Mlock }
 func mapRegion(n int, mode Mode) (*Region, error) {
 	ps := pageSize
 	total := n + 2*ps
+	// Reserve the whole run inaccessible, then open the middle in place:
+	// mapping over the middle with MAP_FIXED could fail after unmapping it,
+	// and another thread could map its own memory into the hole before the
+	// reservation is released.
 	base, err := unix.MmapPtr(-1, 0, nil, uintptr(total), unix.PROT_NONE,
-		unix.MAP_PRIVATE|unix.MAP_ANON)
+		unix.MAP_PRIVATE|unix.MAP_ANON|extraMapFlags)
 	if err != nil {
 		return nil, &os.SyscallError{Syscall: "mmap", Err: err}
 	}
 	r := &Region{data: unsafe.Add(base, ps), size: n, mapping: base, mapLen: total}
-	_, err = unix.MmapPtr(-1, 0, r.data, uintptr(n), unix.PROT_READ|unix.PROT_WRITE,
-		unix.MAP_PRIVATE|unix.MAP_ANON|unix.MAP_FIXED|extraMapFlags)
-	if err != nil {
+	if err := unix.Mprotect(r.Bytes(), unix.PROT_READ|unix.PROT_WRITE); err != nil {
 		_ = unix.MunmapPtr(base, uintptr(total))
-		return nil, &os.SyscallError{Syscall: "mmap", Err: err}
+		return nil, &os.SyscallError{Syscall: "mprotect", Err: err}
 	}
 	harden(r.Bytes())
 	if mode == NoLock {
