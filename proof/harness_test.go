@@ -329,6 +329,11 @@ type debugSecrets struct {
 	Live    int    `json:"live"`
 }
 
+// debugRuntime is /debug/runtime.
+type debugRuntime struct {
+	Goroutines int `json:"goroutines"`
+}
+
 // source is one way of writing a config file for -config.
 type source struct {
 	ext    string

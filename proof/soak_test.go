@@ -129,10 +129,9 @@ func procStatus(pid int) (rssKiB, threads int) {
 
 // TestSoak runs wrk against the testserver with valid and invalid tokens:
 // every status must be what its token deserves, the live cells must come
-// back to the idle baseline, and RSS and the thread count must stay
-// steady. The testserver exposes no goroutine count; its OS threads stand
-// in for it (a goroutine leak under load shows up as blocked threads and
-// RSS). SECRETMEM_SOAK sets the duration (default 5 s).
+// back to the idle baseline, the goroutine count (/debug/runtime) must
+// come back to idle once wrk's connections close, and RSS and the thread
+// count must stay steady. SECRETMEM_SOAK sets the duration (default 5 s).
 func TestSoak(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the soak does not run under -short")
@@ -155,6 +154,10 @@ func TestSoak(t *testing.T) {
 	if err := p.get("/debug/secrets", &idle); err != nil {
 		t.Fatal(err)
 	}
+	var idleRT debugRuntime
+	if err := p.get("/debug/runtime", &idleRT); err != nil {
+		t.Fatal(err)
+	}
 	warm := runWrk(t, wrk, script, key, url, time.Second)
 	rss1, threads1 := procStatus(p.pid())
 	soak := runWrk(t, wrk, script, key, url, d)
@@ -162,11 +165,18 @@ func TestSoak(t *testing.T) {
 
 	// The last responses may still be unwinding: give the cells a moment.
 	var after debugSecrets
+	var afterRT debugRuntime
+	// A leaked goroutine per request would leave hundreds of thousands;
+	// two spare allow for the connection asking.
+	const spareGoroutines = 2
 	for deadline := time.Now().Add(5 * time.Second); ; {
 		if err := p.get("/debug/secrets", &after); err != nil {
 			t.Fatal(err)
 		}
-		if after.Live == idle.Live || time.Now().After(deadline) {
+		if err := p.get("/debug/runtime", &afterRT); err != nil {
+			t.Fatal(err)
+		}
+		if after.Live == idle.Live && afterRT.Goroutines <= idleRT.Goroutines+spareGoroutines || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -185,6 +195,12 @@ func TestSoak(t *testing.T) {
 	record(t, name+": live cells", fmt.Sprintf("back to idle (%d)", idle.Live), fmt.Sprintf("%d", after.Live), cellsOK)
 	if !cellsOK {
 		t.Errorf("soak: %d live cells after the load, %d idle", after.Live, idle.Live)
+	}
+	goOK := afterRT.Goroutines <= idleRT.Goroutines+spareGoroutines
+	record(t, name+": goroutines", fmt.Sprintf("back to idle (%d, +%d)", idleRT.Goroutines, spareGoroutines),
+		fmt.Sprintf("%d", afterRT.Goroutines), goOK)
+	if !goOK {
+		t.Errorf("soak: %d goroutines after the load, %d idle", afterRT.Goroutines, idleRT.Goroutines)
 	}
 	// Steady: RSS within 50% + 8 MiB of the warmed-up value, at most four
 	// more threads. A leak of a cell or a goroutine per request (hundreds

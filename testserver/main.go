@@ -8,7 +8,8 @@
 //
 // Endpoints: GET /healthz, GET /api/whoami and POST /api/sign (both need
 // "Authorization: Bearer <api.key>"), GET /config (every key, secrets
-// redacted), GET /debug/secrets (secret.Stats()).
+// redacted), GET /debug/secrets (secret.Stats()), GET /debug/runtime
+// (goroutine count, for the proof suite's soak).
 package main
 
 import (
@@ -28,6 +29,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -194,6 +196,9 @@ func routes(cfg *config.Config, logger *slog.Logger) http.Handler {
 	})
 	r.Get("/debug/secrets", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, secret.Stats())
+	})
+	r.Get("/debug/runtime", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]int{"goroutines": runtime.NumGoroutine()})
 	})
 	r.Group(func(r chi.Router) {
 		r.Use(middleware.RequireBearer(cfg.Secret("api.key")))

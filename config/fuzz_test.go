@@ -1,0 +1,68 @@
+package config
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// fuzzFormats are the file names parse is fuzzed under, one per parser.
+var fuzzFormats = []string{"app.yaml", "app.json", "app.toml", "app.env"}
+
+// FuzzParse feeds every file parser arbitrary input with a marker planted
+// at an arbitrary place. The properties: no panic; a refused file yields an
+// ErrSyntax whose text never holds the marker, wherever it sits (a value, a
+// key, a broken quote, a comment); an accepted file yields a map.
+func FuzzParse(f *testing.F) {
+	for _, seed := range []struct {
+		format uint8
+		data   string
+		at     uint16
+	}{
+		{0, "db:\n  password: \n", 15},
+		{0, "db: {password: \"\n", 16},
+		{0, "a: !!int \n", 9},
+		{0, "- [\n", 3},
+		{1, `{"db": {"password": ""}}`, 21},
+		{1, `{"db": {"password": }`, 20},
+		{1, `{"a": 1, }`, 9},
+		{2, "[db]\npassword = \"\"\n", 17},
+		{2, "[db]\npassword = \n", 16},
+		{2, "a = [1, \n", 8},
+		{3, "DB_PASSWORD=\n", 12},
+		{3, "DB_PASSWORD=\"\n", 13},
+		{3, "export DB_PASSWORD='\n", 20},
+		{3, "=\n", 0},
+	} {
+		f.Add(seed.format, seed.data, seed.at)
+	}
+	f.Fuzz(func(t *testing.T, format uint8, data string, at uint16) {
+		if len(data) > 1<<14 {
+			t.Skip("parsers are linear; long inputs only slow the fuzzer")
+		}
+		const marker = "Zq7MARKERx9Kv2"
+		name := fuzzFormats[int(format)%len(fuzzFormats)]
+		i := int(at) % (len(data) + 1)
+		in := data[:i] + marker + data[i:]
+		pa, err := parserFor(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := parse(name, []byte(in), pa)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), ErrSyntax.Error()) {
+				t.Fatalf("%s: a refused file gives an error that is not ErrSyntax", name)
+			}
+			if strings.Contains(err.Error(), marker) {
+				t.Fatalf("%s: the error text holds the planted marker", name)
+			}
+			if bytes.Contains([]byte(err.Error()), []byte(marker[:8])) {
+				t.Fatalf("%s: the error text holds part of the planted marker", name)
+			}
+			return
+		}
+		if m == nil {
+			t.Fatalf("%s: an accepted file gave a nil map", name)
+		}
+	})
+}
