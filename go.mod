@@ -13,6 +13,7 @@ require (
 	github.com/knadh/koanf/providers/rawbytes v1.0.0
 	github.com/knadh/koanf/v2 v2.4.1
 	github.com/lmittmann/tint v1.2.1
+	go.yaml.in/yaml/v3 v3.0.3
 	golang.org/x/sys v0.41.0
 )
 
@@ -22,5 +23,4 @@ require (
 	github.com/mitchellh/copystructure v1.2.0 // indirect
 	github.com/mitchellh/reflectwalk v1.0.2 // indirect
 	github.com/pelletier/go-toml/v2 v2.2.2 // indirect
-	go.yaml.in/yaml/v3 v3.0.3 // indirect
 )

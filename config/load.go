@@ -11,7 +11,6 @@ import (
 	"github.com/knadh/koanf/maps"
 	"github.com/knadh/koanf/parsers/json"
 	"github.com/knadh/koanf/parsers/toml/v2"
-	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/env/v2"
 	"github.com/knadh/koanf/v2"
 	"github.com/secretmem/secretmem/secret"
@@ -419,7 +418,7 @@ func parserFor(path string) (koanf.Parser, error) {
 	}
 	switch ext {
 	case ".yaml", ".yml":
-		return yaml.Parser(), nil
+		return yamlParser{}, nil
 	case ".json":
 		return json.Parser(), nil
 	case ".toml":

@@ -34,7 +34,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/rawbytes"
 
 	"github.com/secretmem/secretmem/config"
@@ -85,7 +84,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	// configuration, a file, a secret directory, APP_ variables.
 	var opts []config.Option
 	if *demo {
-		opts = append(opts, config.Source(rawbytes.Provider(bytes.Clone(defaultConfig)), yaml.Parser()))
+		opts = append(opts, config.Source(rawbytes.Provider(bytes.Clone(defaultConfig)), config.YAML()))
 	}
 	if *cfgPath != "" {
 		opts = append(opts, config.File(*cfgPath))
