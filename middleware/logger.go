@@ -26,7 +26,9 @@ import (
 // slog.LevelError for 5xx responses and for handlers that panic; a panic
 // is logged and then continues unrecovered. The response writer keeps
 // http.Flusher, http.Hijacker and io.ReaderFrom, and unwraps for
-// http.ResponseController.
+// http.ResponseController. Records go straight to the logger's handler
+// with no source position (it would always name this file), so
+// HandlerOptions.AddSource adds nothing to them.
 func Logger(logger *slog.Logger, opts ...Option) func(http.Handler) http.Handler {
 	c := collect(opts)
 	l := &requestLogger{logger: logger, level: c.logLevel, params: c.secretParams}
@@ -71,28 +73,33 @@ func (l *requestLogger) log(r *http.Request, ww chimw.WrapResponseWriter, start 
 		level = slog.LevelError
 	}
 	ctx := r.Context()
-	if !logger.Enabled(ctx, level) {
+	h := logger.Handler()
+	if !h.Enabled(ctx, level) {
 		return
 	}
-	attrs := make([]slog.Attr, 0, 11)
-	attrs = append(attrs,
+	now := time.Now()
+	// The record goes straight to the handler: slog.Logger would walk the
+	// stack for a source position, and for this record it is always this
+	// line. That walk was a tenth of the middleware's cost.
+	rec := slog.NewRecord(now, level, "http request", 0)
+	rec.AddAttrs(
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
 	)
 	if r.URL.RawQuery != "" {
-		attrs = append(attrs, slog.String("query", redactQuery(r.URL.RawQuery, l.params)))
+		rec.AddAttrs(slog.String("query", redactQuery(r.URL.RawQuery, l.params)))
 	}
-	attrs = append(attrs,
+	rec.AddAttrs(
 		slog.Int("status", status),
 		slog.Int("bytes", ww.BytesWritten()),
-		slog.Duration("duration", time.Since(start)),
+		slog.Duration("duration", now.Sub(start)),
 	)
 	if id := requestID(r); id != "" {
-		attrs = append(attrs, slog.String("request_id", id))
+		rec.AddAttrs(slog.String("request_id", id))
 	}
-	attrs = append(attrs, slog.String("remote_addr", r.RemoteAddr))
+	rec.AddAttrs(slog.String("remote_addr", r.RemoteAddr))
 	if panicked {
-		attrs = append(attrs, slog.Bool("panic", true))
+		rec.AddAttrs(slog.Bool("panic", true))
 	}
 	if len(l.headers) > 0 {
 		hs := make([]any, 0, len(l.headers))
@@ -102,10 +109,10 @@ func (l *requestLogger) log(r *http.Request, ww chimw.WrapResponseWriter, start 
 			}
 		}
 		if len(hs) > 0 {
-			attrs = append(attrs, slog.Group("headers", hs...))
+			rec.AddAttrs(slog.Group("headers", hs...))
 		}
 	}
-	logger.LogAttrs(ctx, level, "http request", attrs...)
+	_ = h.Handle(ctx, rec)
 }
 
 // requestID returns chi's request id, else a well-behaved X-Request-Id.
