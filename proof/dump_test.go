@@ -20,24 +20,23 @@ const (
 	validEvery = 10
 )
 
-// tokenSlack is how many token copies beyond one per open connection the
-// testserver may hold. Each connection's read buffer holds its last
-// request, and the middleware overwrites the header string net/http made
-// and moves the token into a cell that is wiped with the response, so the
-// expected count is exactly one per connection. About one run in ten finds
-// one more token (5 of 5 distinct with 4 connections) whose holder is not
-// identified yet; the slack keeps CI honest about everything else while
-// that finding stays open. It must go back to 0.
-const tokenSlack = 1
+// maxTokensInRegs bounds the token copies found in saved register state
+// (see inSavedRegisters), which are allowed beyond one per connection.
+// They were the unexplained "fifth token" of earlier runs, about one run in
+// twenty, always at page offset 0x703 inside an FXSAVE area: a signal (most
+// often the runtime's preemption signal) that arrives while a copy or a
+// scan holds request bytes in SSE/AVX registers makes the kernel save
+// those registers on the thread's signal stack, and they stay there until
+// the next signal on that thread. The signal stacks belong to the Go
+// runtime, out of a library's reach; each OS thread holds one such frame
+// at most. Any other token copy beyond one per connection fails.
+const maxTokensInRegs = 2
 
 // parserSlack is how many copies of a secret that came from a parsed
-// configuration file may survive in the decoder's own buffers. The YAML
-// decoder copies its input into a raw and a decoded buffer and frees them
-// without wiping; about one run in forty finds the whole file there, twice,
-// until the memory is reused. Secrets from the environment, _FILE variables
-// and secret directories must have no copy at all. It should go back to 0
-// once the loader can parse without such buffers.
-const parserSlack = 2
+// configuration file may survive. It was 2 while the YAML decoder's raw and
+// decoded buffers were freed unwiped (about one run in forty found the
+// whole file in both); config.YAML now wipes them, and no copy is allowed.
+const parserSlack = 0
 
 // A backend is a memory backend the testserver is forced onto.
 type backend struct {
@@ -172,23 +171,33 @@ func judge(t *testing.T, test string, srv server, be backend, tl tally, live boo
 	if len(keys) > 0 {
 		found += " (" + strings.Join(keys, " ") + ")"
 	}
-	found += fmt.Sprintf(", tokens %d copies of %d/%d distinct, %d fragments", tl.tokenCopies, tl.distinctTokens, tokenCount, tl.fragments)
+	found += fmt.Sprintf(", tokens %d copies of %d/%d distinct", tl.tokenCopies, tl.distinctTokens, tokenCount)
+	if tl.tokensInRegs > 0 {
+		found += fmt.Sprintf(" (%d in saved registers)", tl.tokensInRegs)
+	}
+	found += fmt.Sprintf(", %d fragments", tl.fragments)
 	found += extra
 	if srv != testserver {
 		recordInfo(t, test, "no protection (comparison)", found)
 		return
 	}
-	maxTokens := conns + tokenSlack
+	inRegs := min(tl.tokensInRegs, maxTokensInRegs)
+	maxTokens := conns + inRegs
 	// Root reads mlock'd memory through /proc/PID/mem: with that backend
 	// each config secret's own cell is there, once. memfd_secret pages
 	// cannot be read, and no dump contains either kind.
 	cellReadable := live && be.name == mlock.name
 	own := 0
-	expected := fmt.Sprintf("config 0 (file-parsed <= %d), tokens <= %d", parserSlack, maxTokens)
+	tokensExpected := fmt.Sprintf("tokens <= %d (1 per connection) + <= %d in saved registers", conns, maxTokensInRegs)
+	configExpected := "config 0"
 	if cellReadable {
 		own = 1
-		expected = fmt.Sprintf("config <= 1 per key, its mlock'd cell (file-parsed <= %d), tokens <= %d", 1+parserSlack, maxTokens)
+		configExpected = "config <= 1 per key, its mlock'd cell"
 	}
+	if parserSlack > 0 {
+		configExpected += fmt.Sprintf(" (file-parsed <= %d more)", parserSlack)
+	}
+	expected := configExpected + ", " + tokensExpected
 	ok := true
 	for k, c := range tl.config {
 		allowed := own
@@ -202,7 +211,8 @@ func judge(t *testing.T, test string, srv server, be backend, tl tally, live boo
 	}
 	if tl.tokenCopies > maxTokens {
 		ok = false
-		t.Errorf("%s: %d token copies, at most %d allowed (one per connection + %d)", test, tl.tokenCopies, maxTokens, tokenSlack)
+		t.Errorf("%s: %d token copies (%d in saved registers), at most %d allowed (one per connection, plus up to %d in saved registers)",
+			test, tl.tokenCopies, tl.tokensInRegs, maxTokens, maxTokensInRegs)
 	}
 	record(t, test, expected, found, ok)
 }

@@ -146,6 +146,7 @@ func (ms *markerSet) makeTokens(n int) {
 type tally struct {
 	config         map[string]int
 	tokenCopies    int
+	tokensInRegs   int // of tokenCopies, those inside saved register state
 	distinctTokens int
 	fragments      int
 	bytes          int64
@@ -160,6 +161,7 @@ type scanner struct {
 	tokens   map[string]bool
 	config   map[string]int
 	tokenHit map[string]int
+	inRegs   int
 	frags    int
 	bytes    int64
 }
@@ -204,6 +206,9 @@ func (s *scanner) scanStarts(b []byte, limit int) {
 					s.config[k]++
 				} else if s.tokens[cand] {
 					s.tokenHit[cand]++
+					if inSavedRegisters(b, i) {
+						s.inRegs++
+					}
 				} else {
 					s.frags++
 				}
@@ -216,11 +221,28 @@ func (s *scanner) scanStarts(b []byte, limit int) {
 }
 
 func (s *scanner) tally() tally {
-	t := tally{config: s.config, distinctTokens: len(s.tokenHit), fragments: s.frags, bytes: s.bytes}
+	t := tally{config: s.config, distinctTokens: len(s.tokenHit), fragments: s.frags, bytes: s.bytes, tokensInRegs: s.inRegs}
 	for _, c := range s.tokenHit {
 		t.tokenCopies += c
 	}
 	return t
+}
+
+// inSavedRegisters reports whether offset i of b lies in the XMM register
+// slots of an x86 FXSAVE/XSAVE area: the register state the kernel saves on
+// a thread's signal stack when a signal arrives. A signal that lands while
+// memmove or bytes.Index holds request bytes in vector registers leaves
+// them there until the next signal on that thread. The area is recognised
+// by its default x87 control word (0x037f) at offset 0 and default MXCSR
+// (0x1fa0) at offset 24, with XMM0..XMM15 at offsets 160..415.
+func inSavedRegisters(b []byte, i int) bool {
+	for start := i - 160; start >= 0 && start > i-416; start-- {
+		if b[start] == 0x7f && b[start+1] == 0x03 &&
+			b[start+24] == 0xa0 && b[start+25] == 0x1f && b[start+26] == 0 && b[start+27] == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // configCopies is the total of config marker copies, and the keys found.

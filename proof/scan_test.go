@@ -54,3 +54,39 @@ func TestTheScannerCountsEachMarkerOnce(t *testing.T) {
 		t.Error("config markers and tokens must be distinct families of one length")
 	}
 }
+
+// The register-save classifier: a token in the XMM slots of an FXSAVE area
+// (as the kernel writes it on a signal stack) is recognised; the same bytes
+// elsewhere, or in an area without the x87 and MXCSR defaults, are not.
+func TestTokensInSavedRegistersAreRecognised(t *testing.T) {
+	const tok = "PRFt00000000-0123456789abcdef"
+	area := func(fcw, mxcsr uint16, at int) []byte {
+		b := make([]byte, 2048)
+		base := 0x640 // XSAVE areas are 64-byte aligned
+		b[base], b[base+1] = byte(fcw), byte(fcw>>8)
+		b[base+24], b[base+25] = byte(mxcsr), byte(mxcsr>>8)
+		b[base+28], b[base+29], b[base+30] = 0xff, 0xff, 0x02 // MXCSR_MASK
+		copy(b[base+at:], tok)
+		return b
+	}
+	for _, c := range []struct {
+		name        string
+		b           []byte
+		at          int
+		inRegisters bool
+	}{
+		{"in XMM0", area(0x037f, 0x1fa0, 160), 0x640 + 160, true},
+		{"across XMM11 and XMM12", area(0x037f, 0x1fa0, 195), 0x640 + 195, true},
+		{"in XMM15's last bytes", area(0x037f, 0x1fa0, 415-len(tok)+1), 0x640 + 415 - len(tok) + 1, true},
+		{"before the XMM slots", area(0x037f, 0x1fa0, 100), 0x640 + 100, false},
+		{"past the XMM slots", area(0x037f, 0x1fa0, 420), 0x640 + 420, false},
+		{"no x87 default", area(0x0000, 0x1fa0, 195), 0x640 + 195, false},
+		{"no MXCSR default", area(0x037f, 0x0000, 195), 0x640 + 195, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := inSavedRegisters(c.b, c.at); got != c.inRegisters {
+				t.Errorf("inSavedRegisters = %v, want %v", got, c.inRegisters)
+			}
+		})
+	}
+}
