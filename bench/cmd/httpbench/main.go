@@ -4,8 +4,11 @@
 // against them in turn, A B A B, so that machine noise falls on both. A third
 // server, Tokens and RequireBearer without the Logger, runs in the same
 // rounds (A B C A B C) to show which part of the stack costs what; it is
-// informational. Every request carries a valid bearer token. It writes a
-// JSON summary to stdout.
+// informational. A fourth, "logged", is the bare router with the request
+// log a service keeps anyway, written the usual way (chi's response wrapper
+// and slog.Logger.LogAttrs into the same JSON handler): stack ÷ logged is
+// what secretmem costs a service that already logs its requests. Every
+// request carries a valid bearer token. It writes a JSON summary to stdout.
 //
 // With -serve it is one of those servers (internal).
 package main
@@ -34,6 +37,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	chimw "github.com/go-chi/chi/v5/middleware"
 
 	"github.com/secretmem/secretmem/middleware"
 	"github.com/secretmem/secretmem/secret"
@@ -44,7 +48,7 @@ const path = "/api/ping"
 // Run is one wrk run against one server.
 type Run struct {
 	Pair     int     `json:"pair"`
-	Side     string  `json:"side"` // "bare", "stack" or "auth"
+	Side     string  `json:"side"` // "bare", "stack", "auth" or "logged"
 	RPS      float64 `json:"rps"`
 	Requests int     `json:"requests"`
 	P50      float64 `json:"p50_us"`
@@ -65,15 +69,18 @@ type Summary struct {
 	BareRPS     float64   `json:"bare_rps_median"`
 	StackRPS    float64   `json:"stack_rps_median"`
 	AuthRPS     float64   `json:"auth_rps_median"`
-	Ratio       float64   `json:"ratio"`       // StackRPS / BareRPS
-	AuthRatio   float64   `json:"auth_ratio"`  // AuthRPS / BareRPS
-	PairRatios  []float64 `json:"pair_ratios"` // stack/bare in each round
+	LoggedRPS   float64   `json:"logged_rps_median"`
+	Ratio       float64   `json:"ratio"`           // StackRPS / BareRPS
+	AuthRatio   float64   `json:"auth_ratio"`      // AuthRPS / BareRPS
+	LoggedRatio float64   `json:"logged_ratio"`    // LoggedRPS / BareRPS
+	StackVsLog  float64   `json:"stack_vs_logged"` // StackRPS / LoggedRPS
+	PairRatios  []float64 `json:"pair_ratios"`     // stack/bare in each round
 	WrkVersion  string    `json:"wrk_version"`
 }
 
 func main() {
 	serve := flag.Bool("serve", false, "run as a server (internal)")
-	mode := flag.String("mode", "bare", "server: bare, stack (Logger+Tokens+RequireBearer) or auth (Tokens+RequireBearer)")
+	mode := flag.String("mode", "bare", "server: bare, stack (Logger+Tokens+RequireBearer), auth (Tokens+RequireBearer) or logged (a plain slog request log)")
 	pairs := flag.Int("pairs", 4, "number of A B pairs")
 	secs := flag.Int("seconds", 5, "seconds per wrk run")
 	threads := flag.Int("threads", 2, "wrk threads")
@@ -120,6 +127,8 @@ func runServer(mode string) error {
 	r := chi.NewRouter()
 	switch mode {
 	case "bare":
+	case "logged":
+		r.Use(plainLogger(slog.New(slog.NewJSONHandler(io.Discard, nil))))
 	case "stack", "auth":
 		tok := os.Getenv("BENCH_TOKEN")
 		_ = os.Unsetenv("BENCH_TOKEN")
@@ -169,6 +178,26 @@ func runServer(mode string) error {
 		return err
 	}
 	return nil
+}
+
+// plainLogger is a request log as services write it without secretmem: the
+// same fields as middleware.Logger, through slog.Logger.LogAttrs.
+func plainLogger(logger *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			ww := chimw.NewWrapResponseWriter(w, r.ProtoMajor)
+			next.ServeHTTP(ww, r)
+			logger.LogAttrs(r.Context(), slog.LevelInfo, "http request",
+				slog.String("method", r.Method),
+				slog.String("path", r.URL.Path),
+				slog.Int("status", ww.Status()),
+				slog.Int("bytes", ww.BytesWritten()),
+				slog.Duration("duration", time.Since(start)),
+				slog.String("remote_addr", r.RemoteAddr),
+			)
+		})
+	}
 }
 
 type server struct {
@@ -223,7 +252,7 @@ func (s *server) stop() {
 
 // check makes sure both servers answer a valid token with 200 and that the
 // stack really checks it (401 without one), so wrk measures the right thing.
-func check(bare, stack, auth *server, token string) error {
+func check(bare, stack, auth, logged *server, token string) error {
 	c := &http.Client{Timeout: 5 * time.Second}
 	get := func(url, auth string) (int, error) {
 		req, err := http.NewRequest(http.MethodGet, url, nil)
@@ -251,6 +280,7 @@ func check(bare, stack, auth *server, token string) error {
 		{"stack with a wrong token", stack.url, "Bearer x" + token, 401},
 		{"auth with token", auth.url, "Bearer " + token, 200},
 		{"auth without token", auth.url, "", 401},
+		{"logged with token", logged.url, "Bearer " + token, 200},
 	} {
 		got, err := get(tc.url, tc.auth)
 		if err != nil {
@@ -270,7 +300,7 @@ func drive(wrk string, pairs, secs, threads, conns int) (*Summary, error) {
 	}
 	token := hex.EncodeToString(raw)
 	servers := map[string]*server{}
-	sides := []string{"bare", "stack", "auth"}
+	sides := []string{"bare", "stack", "auth", "logged"}
 	for _, side := range sides {
 		s, err := start(side, token)
 		if err != nil {
@@ -279,7 +309,7 @@ func drive(wrk string, pairs, secs, threads, conns int) (*Summary, error) {
 		defer s.stop()
 		servers[side] = s
 	}
-	if err := check(servers["bare"], servers["stack"], servers["auth"], token); err != nil {
+	if err := check(servers["bare"], servers["stack"], servers["auth"], servers["logged"], token); err != nil {
 		return nil, err
 	}
 	sum := &Summary{Threads: threads, Connections: conns, Seconds: secs, Key: os.Getenv("BENCH_KEY") + " secret.Value"}
@@ -303,9 +333,9 @@ func drive(wrk string, pairs, secs, threads, conns int) (*Summary, error) {
 			return nil, err
 		}
 	}
-	var bareRPS, stackRPS, authRPS []float64
+	var bareRPS, stackRPS, authRPS, loggedRPS []float64
 	for p := 1; p <= pairs; p++ {
-		var pr [3]float64
+		var pr [4]float64
 		for i, side := range sides {
 			r, err := bench(servers[side], secs)
 			if err != nil {
@@ -322,11 +352,15 @@ func drive(wrk string, pairs, secs, threads, conns int) (*Summary, error) {
 		bareRPS = append(bareRPS, pr[0])
 		stackRPS = append(stackRPS, pr[1])
 		authRPS = append(authRPS, pr[2])
+		loggedRPS = append(loggedRPS, pr[3])
 		sum.PairRatios = append(sum.PairRatios, pr[1]/pr[0])
 	}
 	sum.BareRPS, sum.StackRPS, sum.AuthRPS = median(bareRPS), median(stackRPS), median(authRPS)
 	sum.Ratio = sum.StackRPS / sum.BareRPS
 	sum.AuthRatio = sum.AuthRPS / sum.BareRPS
+	sum.LoggedRPS = median(loggedRPS)
+	sum.LoggedRatio = sum.LoggedRPS / sum.BareRPS
+	sum.StackVsLog = sum.StackRPS / sum.LoggedRPS
 	return sum, nil
 }
 
