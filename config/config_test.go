@@ -237,6 +237,7 @@ func TestBrokenFilesNeverEchoTheSecretOnTheBrokenLine(t *testing.T) {
 	}{
 		{"YAML with an unterminated quote", "c.yaml", "a: 1\ndb:\n  password: \"%s\n  host: x\n", 0},
 		{"YAML with a stray mapping", "c.yaml", "a: 1\npassword: %s: x\n", 2},
+		{"YAML with the secret as a local tag", "c.yaml", "!%s%%000\n", 1},
 		{"JSON with an unquoted secret", "c.json", "{\n\"a\": 1,\n\"password\": %s\n}\n", 3},
 		{"JSON with a broken string", "c.json", "{\n\"password\": \"%s\n}\n", 0},
 		{"TOML with an unquoted secret", "c.toml", "a = 1\npassword = %s\n", 2},

@@ -59,7 +59,7 @@ func syntaxError(name string, data []byte, err error) error {
 			}
 		}
 	}
-	reason = strings.TrimSpace(noisePrefix.ReplaceAllString(reason, ""))
+	reason = plainWords(strings.TrimSpace(noisePrefix.ReplaceAllString(reason, "")))
 	if reason == "" || leaks(reason, data, line) {
 		reason = "syntax error"
 	}
@@ -99,6 +99,51 @@ func stripQuoted(msg string) (string, []string) {
 		i = j
 	}
 	return out.String(), quoted
+}
+
+// plainWords keeps the words of a parser's reason that read as its own
+// vocabulary (lower-case words, numbers, !!tags, Go type names such as
+// map[string]interface {}) and turns every other word into an ellipsis.
+// Parsers print some input unquoted and transformed: yaml.v3 names a local
+// tag after URI-decoding it, which no search of the raw input would find.
+func plainWords(reason string) string {
+	words := strings.Fields(reason)
+	changed := false
+	for i, w := range words {
+		if !parserWord(w) {
+			words[i] = "…"
+			changed = true
+		}
+	}
+	if !changed {
+		return reason
+	}
+	return strings.Join(words, " ")
+}
+
+func parserWord(w string) bool {
+	w = strings.ReplaceAll(w, "…", "")
+	w = strings.Trim(w, ":,.;()")
+	if w == "" {
+		return true
+	}
+	if strings.HasPrefix(w, "!!") {
+		w = w[2:]
+	}
+	digits, letters := true, true
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		switch {
+		case '0' <= c && c <= '9':
+			letters = false
+		case 'a' <= c && c <= 'z', c == '_', c == '[', c == ']', c == '{', c == '}', c == '*', c == '-', c == '\'', c == '(', c == ')':
+			digits = false
+		default:
+			return false
+		}
+	}
+	// A word mixing letters and digits is a name or a value, not prose.
+	return digits || letters
 }
 
 func isPunct(c byte) bool {
