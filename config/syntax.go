@@ -127,9 +127,7 @@ func parserWord(w string) bool {
 	if w == "" {
 		return true
 	}
-	if strings.HasPrefix(w, "!!") {
-		w = w[2:]
-	}
+	w = strings.TrimPrefix(w, "!!")
 	digits, letters := true, true
 	for i := 0; i < len(w); i++ {
 		c := w[i]
