@@ -59,8 +59,10 @@
 // in the original block that /proc/self/environ shows. NoWipe turns each
 // kind of wiping off.
 //
-// What stays out of reach: copies a parser made internally and dropped
-// (YAML, JSON and TOML decoders keep internal buffers),
+// The YAML parser (YAML, also for Source) wipes the decoder's input
+// buffers and token queue after decoding. What stays out of reach: copies
+// a parser made internally and dropped while it worked (the bytes of a
+// YAML scalar once the decoder moved on, a JSON string with escapes),
 // which the garbage collector frees without wiping. Prefer secret
 // directories or _FILE variables for the most sensitive values: their bytes
 // go from read(2) into the cell.
