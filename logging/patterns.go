@@ -121,33 +121,75 @@ var (
 	rulesByFirst [256][]tokenRule
 	trigger      [256]uint8
 	// rulePairs has a bit for the first two bytes of every token prefix.
-	rulePairs [1 << 16 / 64]uint64
+	rulePairs pairSet
+	// startPairs has a bit for the first two bytes of everything a
+	// word-start check can match: every token prefix, "ey" (a JWT),
+	// "Ba" (Basic) and "be" in any case (Bearer). A word-start trigger
+	// followed by any other byte starts nothing.
+	startPairs pairSet
 )
+
+// pairSet is a set of two-byte sequences.
+type pairSet [1 << 16 / 64]uint64
+
+func (p *pairSet) add(a, b byte) {
+	i := uint32(a)<<8 | uint32(b)
+	p[i/64] |= 1 << (i % 64)
+}
+
+func (p *pairSet) has(a, b byte) bool {
+	i := uint32(a)<<8 | uint32(b)
+	return p[i/64]&(1<<(i%64)) != 0
+}
 
 func init() {
 	for _, r := range tokenRules {
 		rulesByFirst[r.prefix[0]] = append(rulesByFirst[r.prefix[0]], r)
 		trigger[r.prefix[0]] = wordStart
-		p := uint32(r.prefix[0])<<8 | uint32(r.prefix[1])
-		rulePairs[p/64] |= 1 << (p % 64)
+		rulePairs.add(r.prefix[0], r.prefix[1])
+		startPairs.add(r.prefix[0], r.prefix[1])
 	}
 	for _, c := range []byte("eBb") {
 		trigger[c] = wordStart
+	}
+	for _, p := range []string{"ey", "Ba", "be", "bE", "Be", "BE"} {
+		startPairs.add(p[0], p[1])
 	}
 	for _, c := range []byte(":=-@") {
 		trigger[c] = anywhere
 	}
 }
 
-// scan appends the spans of s that the enabled checks find, in order.
-func (c *compiled) scan(s string, spans []span) []span {
-	on := ^c.disable
-	for i := 0; i < len(s); i++ {
-		b := s[i]
-		t := trigger[b]
-		if t == 0 || t == wordStart && i > 0 && alnum[s[i-1]] {
-			continue
+// next returns the first index from i on at which some check may start,
+// or len(s). Most bytes start none, and most letters that may start a
+// word-start check are inside a word or not followed by a byte that can
+// continue one: this loop passes over them, so most strings never reach
+// scan's checks, nor scan itself.
+func next(s string, i int) int {
+	for ; i < len(s); i++ {
+		t := trigger[s[i]]
+		if t == 0 {
+			continue // the common case: one load and one test per byte
 		}
+		if t == anywhere || wordStartAt(s, i) {
+			return i
+		}
+	}
+	return len(s)
+}
+
+// wordStartAt reports whether the word-start trigger s[i] begins a word
+// and is followed by a byte that can continue a check.
+func wordStartAt(s string, i int) bool {
+	return (i == 0 || !alnum[s[i-1]]) && i+1 < len(s) && startPairs.has(s[i], s[i+1])
+}
+
+// scan appends the spans of s that the enabled checks find, in order,
+// starting at from, which next returned.
+func (c *compiled) scan(s string, from int, spans []span) []span {
+	on := ^c.disable
+	for i := from; i < len(s); i = next(s, i+1) {
+		b := s[i]
 		sp, ok := span{}, false
 		switch b {
 		case ':':
@@ -183,10 +225,8 @@ func (c *compiled) scan(s string, spans []span) []span {
 				sp, ok = authHeader(s, i)
 			}
 		}
-		if !ok && t == wordStart && on&PatternToken != 0 && i+1 < len(s) {
-			if p := uint32(b)<<8 | uint32(s[i+1]); rulePairs[p/64]&(1<<(p%64)) != 0 {
-				sp, ok = vendorToken(s, i)
-			}
+		if !ok && trigger[b] == wordStart && on&PatternToken != 0 && i+1 < len(s) && rulePairs.has(b, s[i+1]) {
+			sp, ok = vendorToken(s, i)
 		}
 		if ok {
 			spans = append(spans, sp)
@@ -269,8 +309,8 @@ func (c *compiled) keyValue(s string, i int) (span, bool) {
 		quotedKey = true
 		end--
 	}
-	start := end
-	for start > 0 && end-start < maxKeyBuf && keyChar[s[start-1]] {
+	start, limit := end, max(0, end-maxKeyBuf)
+	for start > limit && keyChar[s[start-1]] {
 		start--
 	}
 	if start == end {

@@ -476,6 +476,62 @@ func TestCommonPathAllocationBudget(t *testing.T) {
 	}
 }
 
+// TestChangesAgreesWithAttr holds Handle's first look at an attribute to
+// what attr does with it: the same verdict and the same budget spent, for
+// every kind of value, under secret keys and not, with the budget left
+// and spent.
+func TestChangesAgreesWithAttr(t *testing.T) {
+	m := marker(t)
+	var nilPanicError *panicError
+	attrs := []slog.Attr{
+		slog.String("method", "GET"),
+		slog.String("note", "token="+m),
+		slog.String("password", "x"),
+		slog.String("", "plain"),
+		slog.String("", "password="+m),
+		slog.Int("status", 200),
+		slog.Int("token_count", 3),
+		slog.Duration("elapsed", time.Second),
+		slog.Time("at", time.Unix(0, 0)),
+		slog.Bool("ok", true),
+		slog.Float64("ratio", 0.5),
+		slog.Uint64("n", 1),
+		slog.Any("err", errors.New("upstream returned 503")),
+		slog.Any("err", errors.New("dial postgres://app:"+m+"@db/app")),
+		slog.Any("err", nilPanicError),
+		slog.Any("raw", []byte("Bearer "+m)),
+		slog.Any("raw", []byte("plain")),
+		slog.Any("form", userForm{User: "u", Password: m}),
+		slog.Any("nil", nil),
+		slog.Any("v", panicStringer{m}),
+		slog.Any("cfg", configLike{dsn: "postgres://app:" + m + "@db/app", apiKey: m, name: "n"}),
+		slog.Any("v", leakyValuer{m}),
+		slog.Any("secret", leakyValuer{m}),
+		slog.Any("v", selfValuer{}),
+		slog.Any("v", panicValuer{m}),
+		slog.Group("g", slog.String("a", "b")),
+		slog.Group("g", slog.String("secret", m)),
+		slog.Group("session"),
+		slog.Group("plain"),
+		tint.Attr(9, slog.String("token", m)),
+		tint.Attr(9, slog.String("msg", "fine")),
+	}
+	c := compile(nil)
+	for i, a := range attrs {
+		for _, all := range []bool{false, true} {
+			for _, budget := range []int{maxNodes, 1, 0} {
+				got, want := budget, budget
+				changed := c.changes(a, all, &got)
+				_, attrChanged := c.attr(a, 0, all, &want)
+				if changed != attrChanged || got != want {
+					t.Errorf("attribute %d (key %q, all %v, budget %d): changes says %v and leaves %d, attr says %v and leaves %d",
+						i, a.Key, all, budget, changed, got, attrChanged, want)
+				}
+			}
+		}
+	}
+}
+
 func TestNew(t *testing.T) {
 	tests := []struct {
 		name  string

@@ -1,0 +1,161 @@
+package logging
+
+import (
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// referenceMatch is the definition match implements: after normalizing,
+// the key is not allowed and contains a word.
+func referenceMatch(words, allow []string, key string) bool {
+	n := normalizeString(key)
+	for _, a := range allow {
+		if n == normalizeString(a) {
+			return false
+		}
+	}
+	for _, w := range words {
+		if w := normalizeString(w); len(w) >= 2 && strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestMatchAgreesWithTheDefinition(t *testing.T) {
+	words := append(DefaultKeys(), "pin", "x9")
+	allow := []string{"max_tokens"}
+	m := newKeyMatcher(words, allow)
+	parts := []string{
+		"pass", "word", "pwd", "tok", "en", "api", "_", "-", ".", "Key", "SECRET", "x", "9", "10",
+		"1.2", ":", "sess", "ion", "jw", "t", "cookie", "é", "\xff", "P", "in", "max", "s",
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	matched := 0
+	for range 20000 {
+		var b strings.Builder
+		for range 1 + r.IntN(6) {
+			b.WriteString(parts[r.IntN(len(parts))])
+		}
+		key := b.String()
+		want := referenceMatch(words, allow, key)
+		if got := m.match(key); got != want {
+			t.Fatalf("match(%q) = %v, want %v", key, got, want)
+		}
+		if want {
+			matched++
+		}
+	}
+	if matched < 1000 {
+		t.Fatalf("only %d of the generated keys match: the test says little about matches", matched)
+	}
+}
+
+func TestSecretKeyAgreesWithMatch(t *testing.T) {
+	keys := []string{
+		"", "method", "password", "db_password", "X-Api-Key", "apiKey", "max_tokens",
+		"user_agent", "Authorization", "session_id", "10.1.2.3", "jwt", "JWT", "é_password",
+		strings.Repeat("a", maxCachedKey), strings.Repeat("a", maxCachedKey-5) + "token",
+		strings.Repeat("a", maxCachedKey+1), strings.Repeat("x", 200) + "secret",
+	}
+	m := newKeyMatcher(DefaultKeys(), []string{"max_tokens"})
+	for round := range 3 { // the first sight of each key, then remembered verdicts
+		for _, k := range keys {
+			if got, want := m.secretKey(k), m.match(k); got != want {
+				t.Errorf("round %d: secretKey(%q) = %v, match says %v", round, k, got, want)
+			}
+		}
+	}
+}
+
+func TestKeysThatShareSlotsGetTheirOwnVerdicts(t *testing.T) {
+	// Same length and the same first, middle and last bytes: the same two
+	// slots, so only a comparison of the whole key tells them apart.
+	secretKey, plainKey := "a_token_z", "a_xxkxx_z"
+	for way := range uint(2) {
+		if keySlot(secretKey, way) != keySlot(plainKey, way) {
+			t.Fatal("the keys no longer share their slots: pick two that do")
+		}
+	}
+	for _, order := range [][]string{{secretKey, plainKey}, {plainKey, secretKey}} {
+		m := newKeyMatcher(DefaultKeys(), nil)
+		for range 2 {
+			for _, k := range order {
+				if got, want := m.secretKey(k), k == secretKey; got != want {
+					t.Errorf("after %q, secretKey(%q) = %v, want %v", order[0], k, got, want)
+				}
+			}
+		}
+	}
+}
+
+func TestKeyCacheStopsGrowingWhenFull(t *testing.T) {
+	m := newKeyMatcher(DefaultKeys(), nil)
+	r := rand.New(rand.NewPCG(3, 4))
+	randomKey := func() string {
+		b := make([]byte, 3+r.IntN(12))
+		for i := range b {
+			b[i] = "abcdefghijklmnopqrstuvwxyz_0123456789"[r.IntN(37)]
+		}
+		return string(b)
+	}
+	full := func() bool {
+		for i := range m.seen {
+			if m.seen[i].Load() == nil {
+				return false
+			}
+		}
+		return true
+	}
+	for i := 0; !full(); i++ {
+		if i > 100*keyCacheSize {
+			t.Fatal("random keys did not fill every slot")
+		}
+		m.secretKey(randomKey())
+	}
+	fresh := make([]string, 200)
+	for i := range fresh {
+		fresh[i] = randomKey() + strconv.Itoa(i)
+	}
+	i := 0
+	allocs := testing.AllocsPerRun(100, func() {
+		k := fresh[i%len(fresh)]
+		i++
+		if m.secretKey(k) != m.match(k) {
+			t.Errorf("secretKey(%q) disagrees with match", k)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("a full cache allocated %v times per new key, want 0", allocs)
+	}
+}
+
+func TestSecretKeyIsSafeConcurrently(t *testing.T) {
+	keys := []string{"method", "password", "user_agent", "api_key", "status", "session", "path", "token_count"}
+	for i := range 300 {
+		keys = append(keys, "key"+strconv.Itoa(i))
+	}
+	m := newKeyMatcher(DefaultKeys(), nil)
+	want := make([]bool, len(keys))
+	for i, k := range keys {
+		want[i] = m.match(k)
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range 20 * len(keys) {
+				i := (n*7 + g*13) % len(keys)
+				if m.secretKey(keys[i]) != want[i] {
+					t.Errorf("secretKey(%q) != %v", keys[i], want[i])
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
