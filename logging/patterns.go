@@ -229,10 +229,11 @@ func (c *compiled) scan(s string, from int, spans []span) []span {
 			sp, ok = vendorToken(s, i)
 		}
 		if ok {
+			// No skipping past the span: a longer credential may start
+			// inside it ("token=Bearer <t>" is a key's value cut at the
+			// space and an auth header; "pwd:-----BEGIN ... KEY-----" a
+			// value and a PEM block). replaceSpans merges overlaps.
 			spans = append(spans, sp)
-			// Skip what was just redacted; a span may also end before i
-			// (a MySQL DSN's password precedes its '@').
-			i = max(i, sp.end-1)
 		}
 	}
 	return spans

@@ -480,10 +480,11 @@ func replaceSpans(s string, spans []span) string {
 	out := make([]byte, 0, len(s)+len(spans)*len(secret.Redacted))
 	prev := 0
 	for _, sp := range spans {
-		if sp.start < prev { // overlapping spans merge
-			sp.start = prev
-		}
 		if sp.end <= prev {
+			continue // inside what is already redacted
+		}
+		if sp.start < prev {
+			prev = sp.end // overlapping spans merge into one marker
 			continue
 		}
 		out = append(out, s[prev:sp.start]...)

@@ -160,6 +160,12 @@ func leaks() []leak {
 			return "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn" + m
 		}, nil),
 		stringLeak("a password in a URL", func(m string) string { return "postgres://app:" + m + "@db/app" }, nil),
+		// Found by FuzzRedact: a key's value is cut at the first space, and
+		// a longer credential that starts inside it must still be seen.
+		stringLeak("a PEM block as a key's value", func(m string) string {
+			return "pAsswd:-----BEGIN PRIVATE KEY-----\n" + m + "0"
+		}, nil),
+		stringLeak("a bearer token as a key's value", func(m string) string { return "token=Bearer " + m }, nil),
 		stringLeak("a password with an @ in a URL", func(m string) string { return "redis://:" + m + "@x@cache:6379/0" }, nil),
 		stringLeak("a password in a MySQL DSN", func(m string) string { return "app:" + m + "@tcp(db:3306)/app?parseTime=true" }, nil),
 		stringLeak("a password in a key=value DSN", func(m string) string { return "host=db user=app password=" + m + " dbname=app" }, nil),
