@@ -133,6 +133,9 @@ type httpSummary struct {
 	AuthRPS     float64   `json:"auth_rps_median"`
 	Ratio       float64   `json:"ratio"`
 	AuthRatio   float64   `json:"auth_ratio"`
+	LoggedRPS   float64   `json:"logged_rps_median"`
+	LoggedRatio float64   `json:"logged_ratio"`
+	StackVsLog  float64   `json:"stack_vs_logged"`
 	PairRatios  []float64 `json:"pair_ratios"`
 	WrkVersion  string    `json:"wrk_version"`
 }
@@ -466,11 +469,13 @@ func render(r, earlier *results, ps, eps []promise, svgLink, goVersion string, e
 	w("## HTTP: chi with and without the secretmem stack\n\n")
 	if h := r.HTTP; h != nil {
 		w("wrk, %d threads, %d connections, %d s a run, every request with a valid bearer token,\n", h.Threads, h.Connections, h.Seconds)
-		w("servers on 127.0.0.1 (separate processes, GOMAXPROCS default), rounds interleaved A B C.\n")
+		w("servers on 127.0.0.1 (separate processes, GOMAXPROCS default), rounds interleaved A B C D.\n")
 		w("**bare**: chi router and a handler writing `ok`. **stack**: the same behind\n")
 		w("`middleware.Logger` (slog JSON handler into io.Discard), `middleware.Tokens` and\n")
 		w("`middleware.RequireBearer` with the key in a %s, as the testserver holds it.\n", h.Key)
-		w("**auth** (informational): Tokens and RequireBearer without the Logger.\n\n")
+		w("**auth** (informational): Tokens and RequireBearer without the Logger.\n")
+		w("**logged** (informational): the bare router with the request log services write without\n")
+		w("secretmem (chi's response wrapper and `slog.Logger.LogAttrs` into the same JSON handler).\n\n")
 		w("| round | server | req/s | p50 | p75 | p90 | p99 |\n|---|---|---|---|---|---|---|\n")
 		for _, x := range h.Runs {
 			w("| %d | %s | %.0f | %s | %s | %s | %s |\n", x.Pair, x.Side, x.RPS, us(x.P50), us(x.P75), us(x.P90), us(x.P99))
@@ -480,7 +485,13 @@ func render(r, earlier *results, ps, eps []promise, svgLink, goVersion string, e
 		for _, pr := range h.PairRatios {
 			w(" %.1f%%", pr*100)
 		}
-		w("); auth ÷ bare = %.1f%%.\n\n", h.AuthRatio*100)
+		w("); auth ÷ bare = %.1f%%.", h.AuthRatio*100)
+		if h.LoggedRPS > 0 {
+			w(" logged ÷ bare = %.1f%%: a plain request log alone costs that much;"+
+				" **stack ÷ logged = %.1f%%**, what secretmem costs a service that logs its requests anyway.",
+				h.LoggedRatio*100, h.StackVsLog*100)
+		}
+		w("\n\n")
 	} else {
 		w("Not run.\n\n")
 	}
