@@ -154,3 +154,57 @@ func runChild(mode string) int {
 	}
 	return 0
 }
+
+// abandon releases a reservation whose middle may be gone: all of it when
+// the middle is free, and only the guard pages when something else has
+// mapped into the middle, which must survive untouched.
+func TestAbandonNeverUnmapsSomeoneElsesMapping(t *testing.T) {
+	ps := PageSize()
+	reserve := func(t *testing.T) *Region {
+		t.Helper()
+		n := 4 * ps
+		base, err := unix.MmapPtr(-1, 0, nil, uintptr(n+2*ps), unix.PROT_NONE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &Region{data: unsafe.Add(base, ps), size: n, mapping: base, mapLen: n + 2*ps}
+	}
+	// madvise fails with ENOMEM on any unmapped page of its range.
+	mapped := func(p unsafe.Pointer, n int) bool {
+		return unix.Madvise(unsafe.Slice((*byte)(p), n), unix.MADV_NORMAL) == nil
+	}
+	t.Run("an empty middle is taken back and everything released", func(t *testing.T) {
+		r := reserve(t)
+		if err := unix.MunmapPtr(r.data, uintptr(r.size)); err != nil {
+			t.Fatal(err)
+		}
+		abandon(r)
+		for _, p := range []unsafe.Pointer{r.mapping, r.data, unsafe.Add(r.data, r.size)} {
+			if mapped(p, ps) {
+				t.Fatalf("page at +%d of the reservation is still mapped", uintptr(p)-uintptr(r.mapping))
+			}
+		}
+	})
+	t.Run("a foreign mapping in the middle survives", func(t *testing.T) {
+		r := reserve(t)
+		if err := unix.MunmapPtr(r.data, uintptr(r.size)); err != nil {
+			t.Fatal(err)
+		}
+		// Another thread's mapping lands in the hole.
+		other, err := unix.MmapPtr(-1, 0, r.data, uintptr(r.size), unix.PROT_READ|unix.PROT_WRITE,
+			unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED_NOREPLACE)
+		if err != nil || other != r.data {
+			t.Fatalf("could not map into the hole: %v", err)
+		}
+		b := unsafe.Slice((*byte)(other), r.size)
+		b[0], b[len(b)-1] = 7, 9
+		abandon(r)
+		if !mapped(other, r.size) || b[0] != 7 || b[len(b)-1] != 9 {
+			t.Fatal("abandon took the foreign mapping away")
+		}
+		if mapped(r.mapping, ps) || mapped(unsafe.Add(r.data, r.size), ps) {
+			t.Error("the guard pages are still mapped")
+		}
+		_ = unix.MunmapPtr(other, uintptr(r.size))
+	})
+}
