@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/lmittmann/tint"
@@ -64,4 +65,35 @@ func FuzzRedact(f *testing.F) {
 			t.Fatalf("the marker reached the log (context %d)", kind%uint8(len(fuzzPrefixes)))
 		}
 	})
+}
+
+// Every check's trigger placed right before every credential context (and
+// after it): one check's failed or finished match must not hide another's
+// start. FuzzRedact found two such interplays; this walks them all.
+func TestTriggersBeforeAContextHideNothing(t *testing.T) {
+	const m = "Q7xMARKERz9K2v"
+	triggers := []string{
+		"eyJ", "ey", "e", "pAsswd:", "token=", "password", "Bearer", "Basic", "b",
+		"ghp_", "sk-", "AKIA", "xoxb-", "postgres://", "://", "@tcp(", "@", "-----", "----",
+		"=", ":", "-", "a:b@", "key=\"", "'", "\\",
+	}
+	for k, p := range fuzzPrefixes {
+		for _, tr := range triggers {
+			for _, s := range []string{
+				tr + p.prefix + m + p.suffix,
+				tr + " " + p.prefix + m + p.suffix,
+				p.prefix + m + p.suffix + tr,
+			} {
+				if p.prefix[0] == 'j' {
+					s = strings.Replace(s, m, "eyJ"+m, 1)
+				}
+				var buf bytes.Buffer
+				l := slog.New(Redact(slog.NewJSONHandler(&buf, nil), nil))
+				l.Info("m", "v", s)
+				if bytes.Contains(buf.Bytes(), []byte(m)) {
+					t.Errorf("context %d after trigger %q: the marker reached the log", k, tr)
+				}
+			}
+		}
+	}
 }

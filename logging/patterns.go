@@ -188,6 +188,7 @@ func wordStartAt(s string, i int) bool {
 // starting at from, which next returned.
 func (c *compiled) scan(s string, from int, spans []span) []span {
 	on := ^c.disable
+	noJWTBefore := 0
 	for i := from; i < len(s); i = next(s, i+1) {
 		b := s[i]
 		sp, ok := span{}, false
@@ -212,12 +213,12 @@ func (c *compiled) scan(s string, from int, spans []span) []span {
 				sp, ok = mysqlPassword(s, i)
 			}
 		case 'e':
-			if on&PatternJWT != 0 && i+1 < len(s) && s[i+1] == 'y' {
+			if on&PatternJWT != 0 && i >= noJWTBefore && i+1 < len(s) && s[i+1] == 'y' {
 				var skip int
 				if sp, ok, skip = jwt(s, i); !ok {
-					// No JWT can start inside the segment just measured.
-					i = max(i, skip-1)
-					continue
+					// No JWT can start inside the segment just measured,
+					// but every other check still can ("eyJ-----BEGIN").
+					noJWTBefore = skip
 				}
 			}
 		case 'B', 'b':

@@ -166,6 +166,9 @@ func leaks() []leak {
 			return "pAsswd:-----BEGIN PRIVATE KEY-----\n" + m + "0"
 		}, nil),
 		stringLeak("a bearer token as a key's value", func(m string) string { return "token=Bearer " + m }, nil),
+		stringLeak("a PEM block right after a failed JWT", func(m string) string {
+			return "eyJ-----BEGIN PRIVATE KEY-----\n" + m + "0"
+		}, nil),
 		stringLeak("a password with an @ in a URL", func(m string) string { return "redis://:" + m + "@x@cache:6379/0" }, nil),
 		stringLeak("a password in a MySQL DSN", func(m string) string { return "app:" + m + "@tcp(db:3306)/app?parseTime=true" }, nil),
 		stringLeak("a password in a key=value DSN", func(m string) string { return "host=db user=app password=" + m + " dbname=app" }, nil),
