@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/knadh/koanf/parsers/json"
 )
 
 func requireLinux(t *testing.T) {
@@ -214,4 +216,101 @@ func environChild(t *testing.T) {
 		t.Fatal("the variable's name vanished from the block: the wipe hit the wrong bytes")
 	}
 	fmt.Println("environ child ok")
+}
+
+// wipesSeen is what one Load wiped, as seen from outside.
+type wipesSeen struct {
+	fileScratch    bool // the YAML file was parsed in a protected scratch cell
+	providerBytes  bool // the Source provider's bytes were zeroed
+	parserStrings  int  // parser strings overwritten in place
+	envUnset       bool // the secret variable is gone from the environment
+	envMemoryWiped bool // the runtime's string of the variable was zeroed
+}
+
+// loadAndWatchWipes loads a YAML file, a JSON Source and an environment
+// variable, each holding one secret, and reports which leftovers were
+// wiped. The file's scratch cell is seen from the scrub hook, which runs
+// while the file's buffer is still alive: it is the only cell then besides
+// the file's secret.
+func loadAndWatchWipes(t *testing.T, opts ...Option) wipesSeen {
+	t.Helper()
+	m1, m2, m3 := marker(t), marker(t), marker(t)
+	file := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"), "api:\n  token: "+m1+"\n", 0o600)
+	raw := []byte(`{"svc": {"password": "` + m2 + `"}}`)
+	t.Setenv("NW_DB__PASSWORD", m3)
+	kv := findEnv(t, "NW_DB__PASSWORD=")
+
+	var seen wipesSeen
+	before := liveCells()
+	fileCells := -1
+	scrubbed = func(string) {
+		if seen.parserStrings == 0 {
+			fileCells = liveCells() - before
+		}
+		seen.parserStrings++
+	}
+	defer func() { scrubbed = nil }()
+	cfg, err := Load(append([]Option{File(file), Source(bytesProvider(raw), json.Parser()), Env("NW_")}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	wantSecret(t, cfg, "api.token", m1)
+	wantSecret(t, cfg, "svc.password", m2)
+	wantSecret(t, cfg, "db.password", m3)
+
+	switch fileCells {
+	case -1: // no scrub hook ran: the scratch cannot be seen
+	case 1:
+	case 2:
+		seen.fileScratch = true
+	default:
+		t.Fatalf("%d cells alive while the file's strings were scrubbed, want 1 or 2", fileCells)
+	}
+	seen.providerBytes = isZero(string(raw))
+	if !seen.providerBytes && !bytes.Contains(raw, []byte(m2)) {
+		t.Fatal("the provider's bytes were changed but not zeroed")
+	}
+	_, set := os.LookupEnv("NW_DB__PASSWORD")
+	seen.envUnset = !set
+	v := strings.TrimPrefix(kv, "NW_DB__PASSWORD=")
+	seen.envMemoryWiped = isZero(v)
+	if !seen.envMemoryWiped && v != m3 {
+		t.Fatal("the runtime's string of the variable was changed but not zeroed")
+	}
+	return seen
+}
+
+func TestEachNoWipeTurnsOffOnlyItsOwnWipe(t *testing.T) {
+	requireLinux(t)
+	all := wipesSeen{fileScratch: true, providerBytes: true, parserStrings: 2, envUnset: true, envMemoryWiped: true}
+	tests := []struct {
+		name string
+		opts []Option
+		want wipesSeen
+	}{
+		{"by default every leftover is wiped", nil, all},
+		{"NoWipe(WipeFileBuffers) reads the file onto the heap and leaves a provider's bytes",
+			[]Option{NoWipe(WipeFileBuffers)},
+			wipesSeen{fileScratch: false, providerBytes: false, parserStrings: 2, envUnset: true, envMemoryWiped: true}},
+		// Without parser scrubbing the scrub hook never runs, so the
+		// file's scratch cell cannot be seen; the provider's bytes stand
+		// for the buffer wipe.
+		{"NoWipe(WipeParserStrings) leaves the parser's strings",
+			[]Option{NoWipe(WipeParserStrings)},
+			wipesSeen{fileScratch: false, providerBytes: true, parserStrings: 0, envUnset: true, envMemoryWiped: true}},
+		{"NoWipe(WipeEnvMemory) unsets the variable but leaves its bytes",
+			[]Option{NoWipe(WipeEnvMemory)},
+			wipesSeen{fileScratch: true, providerBytes: true, parserStrings: 2, envUnset: true, envMemoryWiped: false}},
+		{"NoWipe(WipeEnv) leaves the variable set and its bytes alone",
+			[]Option{NoWipe(WipeEnv)},
+			wipesSeen{fileScratch: true, providerBytes: true, parserStrings: 2, envUnset: false, envMemoryWiped: false}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := loadAndWatchWipes(t, tt.opts...); got != tt.want {
+				t.Errorf("wiped %+v, want %+v", got, tt.want)
+			}
+		})
+	}
 }
