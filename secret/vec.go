@@ -36,7 +36,9 @@ var ErrFrozen = errors.New("secret: vec was frozen into a Value")
 const minVecCap = 16
 
 // NewVec returns an empty Vec with room for capacity elements (at least
-// a few). Options are those of Value except Sealed: Guarded (the sequence
+// a few, if they are small). The whole Vec, like any cell, is limited to
+// MaxSize bytes: a capacity or a growth beyond that fails with ErrSize.
+// Options are those of Value except Sealed: Guarded (the sequence
 // is inaccessible between calls, at the cost of two system calls per
 // Push), Volatile, TTL, Label, AllowUnlocked.
 func NewVec[T any](capacity int, opts ...Option) (Vec[T], error) {
@@ -47,6 +49,9 @@ func NewVec[T any](capacity int, opts ...Option) (Vec[T], error) {
 	}
 	if size == 0 {
 		return Vec[T]{}, fmt.Errorf("%w: %v has size zero", ErrType, reflect.TypeFor[T]())
+	}
+	if size > MaxSize {
+		return Vec[T]{}, fmt.Errorf("%w: one %d-byte element of %v is over the limit of %d bytes", ErrSize, size, reflect.TypeFor[T](), MaxSize)
 	}
 	if capacity < 0 || capacity > MaxSize/size {
 		return Vec[T]{}, fmt.Errorf("%w: capacity %d of %d-byte elements (the limit is %d bytes)", ErrSize, capacity, size, MaxSize)
@@ -59,7 +64,11 @@ func NewVec[T any](capacity int, opts ...Option) (Vec[T], error) {
 		return Vec[T]{}, fmt.Errorf("%w: a Vec cannot be sealed (seal the Value that Freeze returns instead)", ErrOption)
 	}
 	o.trimNewline = false
-	capacity = max(capacity, minVecCap)
+	// The floor saves small Vecs a few early growths. It never takes a
+	// Vec past MaxSize, nor out of the pooled sizes on its own: a Vec of
+	// 5 MiB elements asked to hold one gets one, not 80 MiB of locked
+	// memory.
+	capacity = max(capacity, min(minVecCap, max(1, arena.MaxPooled/size)))
 	vh := &vecHandle{size: size, opts: o}
 	ref, err := allocVec(capacity*size, o, int(unsafe.Alignof(zero)), nil)
 	if err != nil {
