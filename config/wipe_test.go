@@ -7,8 +7,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/knadh/koanf/parsers/json"
 )
@@ -312,5 +314,32 @@ func TestEachNoWipeTurnsOffOnlyItsOwnWipe(t *testing.T) {
 				t.Errorf("wiped %+v, want %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestZeroRecoversFromAFaultOnReadOnlyMemory writes to a string literal,
+// which lives in a read-only mapping: the write faults, and zero must turn
+// the fault into false instead of crashing, as it would if the memory map
+// changed between heapRegions and the write.
+func TestZeroRecoversFromAFaultOnReadOnlyMemory(t *testing.T) {
+	requireLinux(t)
+	const text = "a literal that zero must not be able to change"
+	literal := text
+	p := unsafe.StringData(literal)
+	if _, writable := heapRegions().find(uintptr(unsafe.Pointer(p)), uintptr(len(literal))); writable {
+		t.Fatal("the literal is in writable memory: the test proves nothing")
+	}
+	if zero(p, len(literal)) {
+		t.Fatal("zero reported success on read-only memory")
+	}
+	if !bytes.Equal(unsafe.Slice(p, len(text)), []byte(text)) {
+		t.Error("the read-only bytes changed")
+	}
+	if debug.SetPanicOnFault(false) {
+		t.Error("zero left panic-on-fault turned on")
+	}
+	heap := []byte(text)
+	if !zero(&heap[0], len(heap)) || !isZero(string(heap)) {
+		t.Error("zero no longer works on writable memory after a fault")
 	}
 }
