@@ -235,14 +235,15 @@ func TestBrokenFilesNeverEchoTheSecretOnTheBrokenLine(t *testing.T) {
 		name, file, content string
 		line                int
 	}{
-		{"YAML with an unterminated quote", "c.yaml", "a: 1\ndb:\n  password: \"%s\n  host: x\n", 0},
+		{"YAML with an unterminated quote", "c.yaml", "a: 1\ndb:\n  password: \"%s\n  host: x\n", 3},
 		{"YAML with a stray mapping", "c.yaml", "a: 1\npassword: %s: x\n", 2},
 		{"YAML with the secret as a local tag", "c.yaml", "!%s%%000\n", 1},
 		{"JSON with an unquoted secret", "c.json", "{\n\"a\": 1,\n\"password\": %s\n}\n", 3},
-		{"JSON with a broken string", "c.json", "{\n\"password\": \"%s\n}\n", 0},
+		{"JSON with a broken string", "c.json", "{\n\"password\": \"%s\n}\n", 2},
+		{"JSON that ends too soon", "c.json", "{\n\"a\": 1,\n\"password\": \"%s\"\n", 3},
 		{"TOML with an unquoted secret", "c.toml", "a = 1\npassword = %s\n", 2},
 		{"TOML with a broken string", "c.toml", "a = 1\npassword = \"%s\n", 2},
-		{"dotenv with an unterminated quote", "c.env", "A=1\nPASSWORD=\"%s\n", 0},
+		{"dotenv with an unterminated quote", "c.env", "A=1\nPASSWORD=\"%s\n", 2},
 		{"dotenv without an equals sign", "c.env", "A=1\nPASSWORD %s\n", 2},
 		{"dotenv with a bad character in the name", "c.env", "A=1\n!PASSWORD=%s\n", 2},
 	}
@@ -264,7 +265,7 @@ func TestBrokenFilesNeverEchoTheSecretOnTheBrokenLine(t *testing.T) {
 			if !strings.Contains(msg, p) {
 				t.Errorf("error %q does not name the file", msg)
 			}
-			if tt.line > 0 && !strings.Contains(msg, fmt.Sprintf("%s:%d:", p, tt.line)) {
+			if !strings.Contains(msg, fmt.Sprintf("%s:%d:", p, tt.line)) {
 				t.Errorf("error %q does not name line %d", msg, tt.line)
 			}
 			if after := liveCells(); after != before {

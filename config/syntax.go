@@ -42,9 +42,9 @@ func syntaxError(name string, data []byte, err error) error {
 	case errors.As(err, &pos): // go-toml
 		line, _ = pos.Position()
 	case errors.As(err, &se):
-		line = lineAt(data, se.Offset)
+		line = lineAt(data, faultOffset(se.Offset))
 	case errors.As(err, &te):
-		line = lineAt(data, te.Offset)
+		line = lineAt(data, faultOffset(te.Offset))
 	default: // yaml: "yaml: line 3: ..."
 		if m := lineInMessage.FindStringSubmatch(msg); m != nil {
 			line, _ = strconv.Atoi(m[1])
@@ -147,6 +147,12 @@ func parserWord(w string) bool {
 func isPunct(c byte) bool {
 	return c > ' ' && c < 0x7f && !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z')
 }
+
+// faultOffset turns encoding/json's Offset, the number of bytes read when
+// the error occurred, into the offset of the byte at fault: the last one
+// read. Counting the offset itself gave the line after a string broken by
+// a newline, and after the last line of a file that ends too soon.
+func faultOffset(n int64) int64 { return max(n-1, 0) }
 
 func lineAt(data []byte, off int64) int {
 	if off < 0 || off > int64(len(data)) {
