@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/knadh/koanf/parsers/dotenv"
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/v2"
 	"github.com/secretmem/secretmem/secret"
 )
 
@@ -231,48 +235,98 @@ func TestRequireListsEveryMissingKey(t *testing.T) {
 }
 
 func TestBrokenFilesNeverEchoTheSecretOnTheBrokenLine(t *testing.T) {
+	// quoted cases check first that the parser's own error does quote the
+	// secret: only there is the sanitising in syntaxError put to the test.
+	// Cases with a parser go through Source, which reports the provider's
+	// type instead of a file name; koanf's dotenv parser is the only one
+	// for that format whose errors quote the input.
 	tests := []struct {
 		name, file, content string
 		line                int
+		parser              koanf.Parser
+		numeric             bool // the secret is a number too large for its type
+		quoted              bool
 	}{
-		{"YAML with an unterminated quote", "c.yaml", "a: 1\ndb:\n  password: \"%s\n  host: x\n", 3},
-		{"YAML with a stray mapping", "c.yaml", "a: 1\npassword: %s: x\n", 2},
-		{"YAML with the secret as a local tag", "c.yaml", "!%s%%000\n", 1},
-		{"JSON with an unquoted secret", "c.json", "{\n\"a\": 1,\n\"password\": %s\n}\n", 3},
-		{"JSON with a broken string", "c.json", "{\n\"password\": \"%s\n}\n", 2},
-		{"JSON that ends too soon", "c.json", "{\n\"a\": 1,\n\"password\": \"%s\"\n", 3},
-		{"TOML with an unquoted secret", "c.toml", "a = 1\npassword = %s\n", 2},
-		{"TOML with a broken string", "c.toml", "a = 1\npassword = \"%s\n", 2},
-		{"dotenv with an unterminated quote", "c.env", "A=1\nPASSWORD=\"%s\n", 2},
-		{"dotenv without an equals sign", "c.env", "A=1\nPASSWORD %s\n", 2},
-		{"dotenv with a bad character in the name", "c.env", "A=1\n!PASSWORD=%s\n", 2},
+		{name: "YAML with an unterminated quote", file: "c.yaml", content: "a: 1\ndb:\n  password: \"%s\n  host: x\n", line: 3},
+		{name: "YAML with a stray mapping", file: "c.yaml", content: "a: 1\npassword: %s: x\n", line: 2},
+		{name: "YAML with the secret as a local tag", file: "c.yaml", content: "!%s%%000\n", line: 1, quoted: true},
+		{name: "YAML with the secret as an unknown alias", file: "c.yaml", content: "a: 1\npassword: *%s\n", line: 2, quoted: true},
+		{name: "YAML with the secret under a wrong tag", file: "c.yaml", content: "a: 1\npassword: !!int %s\n", line: 2, quoted: true},
+		{name: "JSON with an unquoted secret", file: "c.json", content: "{\n\"a\": 1,\n\"password\": %s\n}\n", line: 3},
+		{name: "JSON with a broken string", file: "c.json", content: "{\n\"password\": \"%s\n}\n", line: 2},
+		{name: "JSON that ends too soon", file: "c.json", content: "{\n\"a\": 1,\n\"password\": \"%s\"\n", line: 3},
+		{name: "JSON with the secret as an out-of-range number", file: "c.json", content: "{\n\"a\": 1,\n\"password\": %s\n}\n", line: 3, numeric: true, quoted: true},
+		{name: "TOML with an unquoted secret", file: "c.toml", content: "a = 1\npassword = %s\n", line: 2},
+		{name: "TOML with a broken string", file: "c.toml", content: "a = 1\npassword = \"%s\n", line: 2},
+		{name: "TOML with the secret as an out-of-range integer", file: "c.toml", content: "a = 1\npassword = %s\n", line: 2, numeric: true, quoted: true},
+		{name: "TOML with the secret as an out-of-range float", file: "c.toml", content: "a = 1\npassword = %s.5e999\n", line: 2, numeric: true, quoted: true},
+		{name: "dotenv with an unterminated quote", file: "c.env", content: "A=1\nPASSWORD=\"%s\n", line: 2},
+		{name: "dotenv without an equals sign", file: "c.env", content: "A=1\nPASSWORD %s\n", line: 2},
+		{name: "dotenv with a bad character in the name", file: "c.env", content: "A=1\n!PASSWORD=%s\n", line: 2},
+		{name: "koanf's dotenv parser with an unterminated quote", content: "A=1\nPASSWORD=\"%s\n", line: 2, parser: dotenv.Parser(), quoted: true},
+		{name: "koanf's dotenv parser without an equals sign", content: "A=1\nPASSWORD %s\n", line: 2, parser: dotenv.Parser(), quoted: true},
+		{name: "koanf's dotenv parser with a bad character in the name", content: "A=1\n!PASSWORD=%s\n", line: 2, parser: dotenv.Parser(), quoted: true},
+		{name: "koanf's YAML parser with the secret as an unknown alias", content: "a: 1\npassword: *%s\n", line: 2, parser: yaml.Parser(), quoted: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+" gives file and line but not the secret", func(t *testing.T) {
 			m := marker(t)
-			p := writeFile(t, filepath.Join(t.TempDir(), tt.file), fmt.Sprintf(tt.content, m), 0o600)
+			if tt.numeric {
+				m = numericMarker(t)
+			}
+			content := fmt.Sprintf(tt.content, m)
+			pa, where := tt.parser, "config.bytesProvider"
+			var opt Option
+			if pa == nil {
+				where = writeFile(t, filepath.Join(t.TempDir(), tt.file), content, 0o600)
+				opt = File(where)
+				var err error
+				if pa, err = parserFor(where); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				opt = Source(bytesProvider(content), pa)
+			}
+			if tt.quoted {
+				_, raw := pa.Unmarshal([]byte(content))
+				if raw == nil || !strings.Contains(raw.Error(), m) {
+					t.Fatal("the parser's own error does not quote the secret: the case proves nothing")
+				}
+			}
 			before := liveCells()
-			_, err := Load(File(p))
+			_, err := Load(opt)
 			if !errors.Is(err, ErrSyntax) {
 				t.Fatalf("want ErrSyntax, got a different error (%v)", errors.Is(err, ErrSyntax))
 			}
-			msg := err.Error()
 			for e := err; e != nil; e = errors.Unwrap(e) {
 				if strings.Contains(e.Error(), m) || strings.Contains(e.Error(), m[:8]) {
 					t.Fatal("the error chain contains the secret")
 				}
 			}
-			if !strings.Contains(msg, p) {
-				t.Errorf("error %q does not name the file", msg)
-			}
-			if !strings.Contains(msg, fmt.Sprintf("%s:%d:", p, tt.line)) {
-				t.Errorf("error %q does not name line %d", msg, tt.line)
+			msg := err.Error()
+			if want := fmt.Sprintf("%s:%d:", where, tt.line); !strings.Contains(msg, want) {
+				t.Errorf("error %q does not name %s", msg, want)
 			}
 			if after := liveCells(); after != before {
 				t.Errorf("live cells: %d before, %d after", before, after)
 			}
 		})
 	}
+}
+
+// numericMarker is a secret made of digits, too large for an int64 or a
+// float64: parsers that fail to convert a number quote it.
+func numericMarker(t testing.TB) string {
+	t.Helper()
+	b := make([]byte, 330)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	for i := range b {
+		b[i] = '0' + b[i]%10
+	}
+	b[0] = '9'
+	return string(b)
 }
 
 func TestSecretFileProblemsGiveClearErrors(t *testing.T) {
