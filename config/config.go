@@ -96,10 +96,14 @@ func (c *Config) String(key string) string {
 	return ""
 }
 
-// Strings returns a plain list of strings, or nil.
+// Strings returns a plain list of strings, or nil when key is missing,
+// secret, or not a non-empty list.
 func (c *Config) Strings(key string) []string {
 	if k := c.plain(key); k != nil {
-		return k.Strings(key)
+		// koanf answers an empty, non-nil slice for a missing key.
+		if s := k.Strings(key); len(s) > 0 {
+			return s
+		}
 	}
 	return nil
 }
