@@ -1,9 +1,11 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -71,4 +73,93 @@ db:
 			t.Errorf("Keys() = %v, want %v", got, want)
 		}
 	})
+}
+
+func TestTheDefaultSecretFileLimitIsOneMiB(t *testing.T) {
+	dir := t.TempDir()
+	t.Run("a file of exactly 1 MiB is accepted", func(t *testing.T) {
+		writeFile(t, filepath.Join(dir, "fits", "blob"), strings.Repeat("x", DefaultMaxSecretSize), 0o400)
+		cfg, err := Load(SecretDir(filepath.Join(dir, "fits")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cfg.Close()
+		if v := cfg.Secret("blob"); v.Len() != DefaultMaxSecretSize {
+			t.Errorf("the cell holds %d bytes, want %d", v.Len(), DefaultMaxSecretSize)
+		}
+	})
+	t.Run("a file of 1 MiB and one byte is refused, naming file, size and limit", func(t *testing.T) {
+		p := writeFile(t, filepath.Join(dir, "over", "blob"), strings.Repeat("x", DefaultMaxSecretSize+1), 0o400)
+		before := liveCells()
+		_, err := Load(SecretDir(filepath.Dir(p)))
+		if !errors.Is(err, ErrSecretFile) {
+			t.Fatalf("err = %v, want ErrSecretFile", err)
+		}
+		for _, want := range []string{p, "1048577 bytes", "limit of 1048576", "MaxSecretSize"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not say %q", err, want)
+			}
+		}
+		if after := liveCells(); after != before {
+			t.Errorf("live cells: %d before, %d after", before, after)
+		}
+	})
+}
+
+func TestAKubernetesVolumeYieldsOnlyItsKeys(t *testing.T) {
+	m1, m2 := marker(t), marker(t)
+	vol := kubeVolume(t, t.TempDir(), map[string]string{"db.password": m1 + "\n", "api_key": m2})
+	before := liveCells()
+	cfg, err := Load(SecretDir(vol))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	if got, want := cfg.Keys(), []string{"api_key", "db.password"}; !slices.Equal(got, want) {
+		t.Errorf("Keys() = %v, want %v: ..data or the timestamped directory leaked in", got, want)
+	}
+	// One cell per key: nothing was read a second time through ..data.
+	if got := liveCells() - before; got != 2 {
+		t.Errorf("%d cells for 2 keys", got)
+	}
+	wantSecret(t, cfg, "db.password", m1)
+	wantSecret(t, cfg, "api_key", m2)
+}
+
+func TestTheIssuesTokenPatternStopsAtOneLevel(t *testing.T) {
+	p := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"),
+		"token: a\napi:\n  token: b\n  token_ttl: 5m\n  tokens: c\nsvc:\n  token: d\n  deep:\n    token: e\n", 0o600)
+	tests := []struct {
+		name          string
+		opts          []Option
+		secret, plain []string
+	}{
+		{`SecretKeys("*.token") alone matches a token one level down`,
+			[]Option{SecretNames(), SecretKeys("*.token")},
+			[]string{"api.token", "svc.token"},
+			[]string{"token", "api.token_ttl", "api.tokens", "svc.deep.token"}},
+		{`SecretKeys("*.token") wins over PlainKeys naming the same key`,
+			[]Option{PlainKeys("api.token", "svc.*"), SecretKeys("*.token")},
+			[]string{"api.token", "svc.token", "token"},
+			[]string{"svc.deep.token"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Load(append([]Option{File(p)}, tt.opts...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cfg.Close()
+			for _, k := range tt.secret {
+				if !cfg.IsSecret(k) {
+					t.Errorf("%s should be secret", k)
+				}
+			}
+			for _, k := range tt.plain {
+				if cfg.IsSecret(k) || cfg.String(k) == "" {
+					t.Errorf("%s should be plain and set", k)
+				}
+			}
+		})
+	}
 }
