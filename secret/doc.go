@@ -37,6 +37,27 @@
 // [Stats] reports. One 32-byte cell costs 40 bytes of locked memory, so
 // the common 8 MiB limit holds about 200,000 of them.
 //
+// # Sealed cells
+//
+// With [Sealed] a cell holds ciphertext at rest. Each seal draws a fresh
+// 128-bit salt and derives its keys from a 16 KiB random pre-key in a
+// guarded run; everything is HMAC-SHA256:
+//
+//	master = SHA-256(pre-key)
+//	kEnc   = HMAC-SHA256(master, "enc" || salt)
+//	kMac   = HMAC-SHA256(master, "mac" || salt)
+//	ct     = pt XOR HMAC-SHA256(kEnc, salt || uint64be(i)) for blocks i = 0, 1, ...
+//	tag    = HMAC-SHA256(kMac, salt || ct)      (encrypt-then-MAC)
+//
+// That is HMAC as a key derivation function (HKDF-Expand, NIST SP 800-108)
+// and as a PRF in counter mode. It is used instead of an AEAD from
+// crypto/cipher because every AEAD in the standard library and x/crypto
+// keeps key material on the Go heap (AES round keys, the ChaCha20 subkey,
+// HMAC hash states), beyond the reach of any wipe; here keys live only in
+// protected memory and on the stack. A tampered cell fails with
+// [ErrCorrupted] before a byte is decrypted. Sealing runs in the calling
+// goroutine: there is no re-keying goroutine.
+//
 // What this package cannot do: protect against code running inside the
 // process, copies the caller makes ([Value.Reveal] and what a Use callback
 // copies), and bytes other code held before they reached a cell (a

@@ -11,24 +11,48 @@ import (
 	"github.com/secretmem/secretmem/internal/arena"
 )
 
-// A sealed cell holds [salt 16][tag 32][ciphertext n]. Its keys are derived
-// at every seal and open from the process pre-key:
+// Sealed cells: the construction.
 //
-//	master = SHA-256(pre-key)                 (16 KiB: every bit counts)
-//	kEnc   = SHA-256(master || salt || 0x01)
-//	kMac   = SHA-256(master || salt || 0x02)
-//	ct     = pt XOR SHA-256(kEnc || counter) blocks
-//	tag    = HMAC-SHA256(kMac, salt || ct)
+// A sealed cell holds [salt 16][tag 32][ciphertext n]. Every part is a
+// standard construction built on one primitive, HMAC-SHA256 (RFC 2104):
 //
-// Everything is built on sha256.Sum256, whose state lives on the stack, and
-// on buffers in protected memory: unlike crypto/aes or hmac.New, no key
-// schedule or hash state is left on the Go heap where a wipe cannot reach.
-// The salt is fresh for every seal, so a key stream is never reused.
+//	master = SHA-256(pre-key)                 16 KiB: an attacker needs every bit
+//	kEnc   = HMAC-SHA256(master, "enc" || salt)
+//	kMac   = HMAC-SHA256(master, "mac" || salt)
+//	block i of the key stream = HMAC-SHA256(kEnc, salt || uint64be(i))
+//	ct     = pt XOR key stream                HMAC as a PRF in counter mode
+//	tag    = HMAC-SHA256(kMac, salt || ct)    encrypt-then-MAC
+//
+// The key derivation is HMAC as a PRF keyed with the master secret, as in
+// HKDF-Expand and NIST SP 800-108's KDF in counter mode; the labels have
+// one length and the salt a fixed one, so the inputs cannot collide. The
+// key stream is a PRF in counter mode (SP 800-108 again, used as a stream
+// cipher). The salt is 128 random bits, fresh for every seal, so a
+// (kEnc, counter) pair never repeats. The tag is checked in constant time
+// before a single byte is decrypted.
+//
+// Why not crypto/cipher: every AEAD in the standard library and x/crypto
+// keeps key material on the Go heap, where no wipe can reach it and the
+// collector may copy it: aes.NewCipher's round keys, chacha20poly1305's
+// HChaCha20 subkey (a make([]byte, 32)), hmac.New's two hash states. Here
+// all key material lives in protected memory or on the stack, because
+// sha256.Sum256 keeps its state on the stack and hmacSHA256 below hashes
+// from a caller's buffer instead of a hash.Hash. With
+// GOEXPERIMENT=runtimesecret the derivations run inside runtime/secret.Do,
+// which also erases the stack frames and registers they used.
+//
+// Tests pin hmacSHA256 and the key stream to crypto/hmac and the whole
+// cell to a known answer computed independently.
 const (
 	prekeySize   = 16 << 10
 	saltSize     = 16
 	tagSize      = sha256.Size
 	sealOverhead = saltSize + tagSize
+
+	hmacBlock = sha256.BlockSize
+	// A work buffer is [HMAC headroom 64][salt 16][data n], so the MAC over
+	// salt || data needs no copy.
+	workOff = hmacBlock + saltSize
 )
 
 var prekey struct {
@@ -52,133 +76,221 @@ func currentPrekey() (Value, error) {
 	return v, nil
 }
 
+// wipe zeroes *p.
+func wipe[T any](p *T) { wipeArray(unsafe.Pointer(p), int(unsafe.Sizeof(*p))) }
+
+// hmacSHA256 computes HMAC-SHA256(key, buf[hmacBlock:]) into out. The
+// first hmacBlock bytes of buf are headroom: the padded key is written
+// there and wiped again, so the message is hashed where it lies, with no
+// copy and no hash state on the heap. Callers pass a stack array for short
+// messages and a protected scratch cell for long ones. This is the one
+// HMAC of the package; tests compare it with crypto/hmac.
+func hmacSHA256(key, buf []byte, out *[sha256.Size]byte) {
+	var k [hmacBlock]byte
+	if len(key) > hmacBlock {
+		h := sha256.Sum256(key)
+		copy(k[:], h[:])
+		wipe(&h)
+	} else {
+		copy(k[:], key)
+	}
+	pad := buf[:hmacBlock]
+	for i := range pad {
+		pad[i] = k[i] ^ 0x36
+	}
+	inner := sha256.Sum256(buf)
+	clear(pad)
+	var outer [hmacBlock + sha256.Size]byte
+	for i := range hmacBlock {
+		outer[i] = k[i] ^ 0x5c
+	}
+	copy(outer[hmacBlock:], inner[:])
+	*out = sha256.Sum256(outer[:])
+	wipe(&outer)
+	wipe(&inner)
+	wipe(&k)
+}
+
 type sealKeys struct{ enc, mac [32]byte }
 
-func deriveKeys(salt []byte, k *sealKeys) error {
+// deriveMaster hashes the pre-key into m.
+func deriveMaster(m *[32]byte) error {
 	pk, err := currentPrekey()
 	if err != nil {
 		return err
 	}
-	var buf [32 + saltSize + 1]byte
-	err = pk.Use(func(b []byte) error {
-		m := sha256.Sum256(b)
-		copy(buf[:32], m[:])
-		wipeArray(unsafe.Pointer(&m), len(m))
+	return pk.Use(func(b []byte) error {
+		h := sha256.Sum256(b)
+		*m = h
+		wipe(&h)
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	copy(buf[32:], salt)
-	buf[len(buf)-1] = 1
-	k.enc = sha256.Sum256(buf[:])
-	buf[len(buf)-1] = 2
-	k.mac = sha256.Sum256(buf[:])
-	wipeArray(unsafe.Pointer(&buf), len(buf))
-	return nil
 }
 
-// xorKeyStream XORs data with the key stream of kEnc.
-func xorKeyStream(data []byte, kEnc *[32]byte) {
-	var in [32 + 8]byte
-	copy(in[:32], kEnc[:])
-	for off, ctr := 0, uint64(0); off < len(data); off, ctr = off+sha256.Size, ctr+1 {
-		binary.LittleEndian.PutUint64(in[32:], ctr)
-		ks := sha256.Sum256(in[:])
+// deriveKeys derives a seal's encryption and MAC keys from the master key
+// and the salt.
+func deriveKeys(master *[32]byte, salt []byte, k *sealKeys) {
+	var buf [hmacBlock + 3 + saltSize]byte
+	copy(buf[hmacBlock+3:], salt)
+	copy(buf[hmacBlock:], "enc")
+	hmacSHA256(master[:], buf[:], &k.enc)
+	copy(buf[hmacBlock:], "mac")
+	hmacSHA256(master[:], buf[:], &k.mac)
+	wipe(&buf)
+}
+
+// xorKeyStream XORs data with the key stream of kEnc and salt.
+func xorKeyStream(data []byte, kEnc *[32]byte, salt []byte) {
+	var in [hmacBlock + saltSize + 8]byte
+	copy(in[hmacBlock:], salt)
+	var ks [sha256.Size]byte
+	for off, i := 0, uint64(0); off < len(data); off, i = off+len(ks), i+1 {
+		binary.BigEndian.PutUint64(in[hmacBlock+saltSize:], i)
+		hmacSHA256(kEnc[:], in[:], &ks)
 		subtle.XORBytes(data[off:], data[off:], ks[:])
-		wipeArray(unsafe.Pointer(&ks), len(ks))
 	}
-	wipeArray(unsafe.Pointer(&in), len(in))
+	wipe(&ks)
+	wipe(&in)
 }
 
-// mac computes HMAC-SHA256(kMac, salt || ct) into tag, hashing from a
-// protected scratch cell rather than a heap hash state.
-func mac(kMac *[32]byte, salt, ct []byte, tag *[32]byte) error {
-	const block = 64
-	ref, _, err := arena.Alloc(block+len(salt)+len(ct), arena.Options{}, func(s []byte) (int, error) {
-		for i := range block {
-			s[i] = 0x36
-		}
-		subtle.XORBytes(s[:32], s[:32], kMac[:])
-		copy(s[block+copy(s[block:], salt):], ct)
-		inner := sha256.Sum256(s)
-		var outer [block + 32]byte
-		for i := range block {
-			outer[i] = 0x5c
-		}
-		subtle.XORBytes(outer[:32], outer[:32], kMac[:])
-		copy(outer[block:], inner[:])
-		*tag = sha256.Sum256(outer[:])
-		wipeArray(unsafe.Pointer(&outer), len(outer))
-		wipeArray(unsafe.Pointer(&inner), len(inner))
-		return len(s), nil
+// sealWork encrypts w[workOff:] in place under the salt in
+// w[hmacBlock:workOff] and computes the tag. It cannot fail.
+func sealWork(master *[32]byte, w []byte, tag *[tagSize]byte) {
+	erase(func() {
+		var k sealKeys
+		salt := w[hmacBlock:workOff]
+		deriveKeys(master, salt, &k)
+		xorKeyStream(w[workOff:], &k.enc, salt)
+		hmacSHA256(k.mac[:], w, tag)
+		wipe(&k)
 	})
-	if err != nil {
-		return err
-	}
-	ref.Destroy()
-	return nil
 }
 
-// seal encrypts cell[sealOverhead:] in place under a fresh salt and writes
-// the salt and tag in front of it.
-func seal(cell []byte) error {
-	if _, err := rand.Read(cell[:saltSize]); err != nil {
-		return err
-	}
-	var k sealKeys
-	defer wipeArray(unsafe.Pointer(&k), int(unsafe.Sizeof(k)))
-	if err := deriveKeys(cell[:saltSize], &k); err != nil {
-		return err
-	}
-	xorKeyStream(cell[sealOverhead:], &k.enc)
-	var tag [tagSize]byte
-	err := mac(&k.mac, cell[:saltSize], cell[sealOverhead:], &tag)
-	copy(cell[saltSize:sealOverhead], tag[:])
-	return err
-}
-
-// unseal checks the tag of a sealed cell and decrypts it into out, which
-// must be len(cell)-sealOverhead bytes of protected memory.
-func unseal(cell, out []byte) error {
-	var k sealKeys
-	defer wipeArray(unsafe.Pointer(&k), int(unsafe.Sizeof(k)))
-	if err := deriveKeys(cell[:saltSize], &k); err != nil {
-		return err
-	}
-	var tag [tagSize]byte
-	if err := mac(&k.mac, cell[:saltSize], cell[sealOverhead:], &tag); err != nil {
-		return err
-	}
-	if subtle.ConstantTimeCompare(tag[:], cell[saltSize:sealOverhead]) != 1 {
+// openWork checks tag against w (laid out as sealWork leaves it) and
+// decrypts w[workOff:] in place. A wrong tag leaves the ciphertext as it
+// was and returns ErrCorrupted.
+func openWork(master *[32]byte, w []byte, tag *[tagSize]byte) error {
+	ok := false
+	erase(func() {
+		var k sealKeys
+		var got [tagSize]byte
+		salt := w[hmacBlock:workOff]
+		deriveKeys(master, salt, &k)
+		hmacSHA256(k.mac[:], w, &got)
+		if ok = subtle.ConstantTimeCompare(got[:], tag[:]) == 1; ok {
+			xorKeyStream(w[workOff:], &k.enc, salt)
+		}
+		wipe(&k)
+	})
+	if !ok {
 		return ErrCorrupted
 	}
-	copy(out, cell[sealOverhead:])
-	xorKeyStream(out, &k.enc)
 	return nil
 }
 
-// allocSealed creates a sealed cell for n bytes of plaintext written by fill.
-func allocSealed(n int, ao arena.Options, trim bool, fill func([]byte) (int, error)) (arena.Ref, int, error) {
-	ref, used, err := arena.Alloc(n+sealOverhead, ao, func(dst []byte) (int, error) {
-		pt := dst[sealOverhead:]
-		used, err := fill(pt)
-		if err != nil {
-			return 0, err
-		}
-		if trim {
-			used = trimNewline(pt, used)
-		}
-		if err := seal(dst[:sealOverhead+used]); err != nil {
-			return 0, err
-		}
-		return sealOverhead + used, nil
-	})
-	return ref, used - sealOverhead, err
+// A work cell is a protected scratch cell laid out for sealing: plaintext
+// exists only in one, for the length of a fill, Use or Update, and it is
+// wiped when closed.
+type work struct {
+	ref arena.Ref
+	b   []byte // [headroom][salt][data]
 }
 
-// useSealed decrypts the cell into a scratch cell, calls fn with it, and
-// destroys the scratch cell.
+func newWork(n int) (work, error) {
+	ref, _, err := arena.Alloc(workOff+n, arena.Options{}, func(dst []byte) (int, error) {
+		return len(dst), nil
+	})
+	if err != nil {
+		return work{}, err
+	}
+	p, err := ref.AcquireWrite()
+	if err != nil {
+		ref.Destroy()
+		return work{}, err
+	}
+	return work{ref: ref, b: unsafe.Slice((*byte)(p), workOff+n)}, nil
+}
+
+func (w work) data() []byte { return w.b[workOff:] }
+
+func (w work) close() {
+	w.ref.ReleaseWrite()
+	w.ref.Destroy()
+}
+
+// reseal encrypts the first n data bytes of w under a fresh salt. It
+// changes nothing but w, so a failure leaves every cell as it was.
+func (w work) reseal(master *[32]byte, n int, tag *[tagSize]byte) error {
+	if _, err := rand.Read(w.b[hmacBlock:workOff]); err != nil {
+		return err
+	}
+	sealWork(master, w.b[:workOff+n], tag)
+	return nil
+}
+
+// store writes the sealed contents of w (n data bytes) into a cell.
+func (w work) store(cell []byte, n int, tag *[tagSize]byte) {
+	copy(cell[:saltSize], w.b[hmacBlock:workOff])
+	copy(cell[saltSize:sealOverhead], tag[:])
+	copy(cell[sealOverhead:], w.b[workOff:workOff+n])
+}
+
+// allocSealed creates a sealed cell for n bytes of plaintext written by
+// fill. The plaintext is written and sealed in a work cell; the cell is
+// allocated and written only after everything that can fail succeeded,
+// and the work cell is wiped on every path.
+func allocSealed(n int, ao arena.Options, trim bool, fill func([]byte) (int, error)) (arena.Ref, int, error) {
+	w, err := newWork(n)
+	if err != nil {
+		return arena.Ref{}, 0, err
+	}
+	defer w.close()
+	used, err := fill(w.data())
+	if err != nil {
+		return arena.Ref{}, 0, err
+	}
+	if trim {
+		used = trimNewline(w.data(), used)
+	}
+	var master [32]byte
+	defer wipe(&master)
+	if err := deriveMaster(&master); err != nil {
+		return arena.Ref{}, 0, err
+	}
+	var tag [tagSize]byte
+	if err := w.reseal(&master, used, &tag); err != nil {
+		return arena.Ref{}, 0, err
+	}
+	ref, _, err := arena.Alloc(sealOverhead+used, ao, func(cell []byte) (int, error) {
+		w.store(cell, used, &tag)
+		return len(cell), nil
+	})
+	if err != nil {
+		return arena.Ref{}, 0, err
+	}
+	return ref, used, nil
+}
+
+// openCell copies a sealed cell into a new work cell and decrypts it there.
+func openCell(cell []byte, master *[32]byte) (work, error) {
+	n := len(cell) - sealOverhead
+	w, err := newWork(n)
+	if err != nil {
+		return work{}, err
+	}
+	var tag [tagSize]byte
+	copy(w.b[hmacBlock:], cell[:saltSize])
+	copy(tag[:], cell[saltSize:sealOverhead])
+	copy(w.data(), cell[sealOverhead:])
+	if err := openWork(master, w.b, &tag); err != nil {
+		w.close()
+		return work{}, err
+	}
+	return w, nil
+}
+
+// useSealed decrypts the cell into a work cell, calls fn with it, and
+// wipes the work cell.
 func (h *handle) useSealed(consume bool, fn func([]byte) error) error {
 	p, err := h.acquire(consume)
 	if err != nil {
@@ -188,35 +300,19 @@ func (h *handle) useSealed(consume bool, fn func([]byte) error) error {
 		h.release(consume)
 		return run(fn, nil)
 	}
-	scratch, pt, err := openScratch(unsafe.Slice((*byte)(p), h.n+sealOverhead))
+	var master [32]byte
+	defer wipe(&master)
+	err = deriveMaster(&master)
+	var w work
+	if err == nil {
+		w, err = openCell(unsafe.Slice((*byte)(p), h.n+sealOverhead), &master)
+	}
 	h.release(consume)
 	if err != nil {
 		return err
 	}
-	defer closeScratch(scratch)
-	return run(fn, pt)
-}
-
-// openScratch decrypts a sealed cell into a new scratch cell and opens it;
-// closeScratch releases and wipes it.
-func openScratch(raw []byte) (arena.Ref, []byte, error) {
-	scratch, _, err := arena.Alloc(len(raw)-sealOverhead, arena.Options{}, func(dst []byte) (int, error) {
-		return len(dst), unseal(raw, dst)
-	})
-	if err != nil {
-		return arena.Ref{}, nil, err
-	}
-	sp, err := scratch.Acquire()
-	if err != nil {
-		scratch.Destroy()
-		return arena.Ref{}, nil, err
-	}
-	return scratch, unsafe.Slice((*byte)(sp), len(raw)-sealOverhead), nil
-}
-
-func closeScratch(scratch arena.Ref) {
-	scratch.Release()
-	scratch.Destroy()
+	defer w.close()
+	return run(fn, w.data())
 }
 
 // wipeArray zeroes n bytes at p. It is not inlined, so the compiler cannot
@@ -228,24 +324,33 @@ func wipeArray(p unsafe.Pointer, n int) {
 	clear(unsafe.Slice((*byte)(p), n))
 }
 
-// updateSealed decrypts into a scratch cell, lets fn change the plaintext,
-// and seals the result back under a fresh salt.
+// updateSealed decrypts into a work cell, lets fn change the plaintext,
+// and seals the result back under a fresh salt. Every step that can fail
+// happens before the cell is written, so a failure leaves the old sealed
+// contents intact; the plaintext is only ever in the work cell, which is
+// wiped on every path.
 func (h *handle) updateSealed(fn func([]byte) error) error {
 	p, err := h.acquireWrite()
 	if err != nil {
 		return err
 	}
 	defer h.releaseWrite()
-	raw := unsafe.Slice((*byte)(p), h.n+sealOverhead)
-	scratch, pt, err := openScratch(raw)
+	cell := unsafe.Slice((*byte)(p), h.n+sealOverhead)
+	var master [32]byte
+	defer wipe(&master)
+	if err := deriveMaster(&master); err != nil {
+		return err
+	}
+	w, err := openCell(cell, &master)
 	if err != nil {
 		return err
 	}
-	defer closeScratch(scratch)
-	ferr := fn(pt)
-	copy(raw[sealOverhead:], pt)
-	if err := seal(raw); err != nil {
+	defer w.close()
+	ferr := run(fn, w.data())
+	var tag [tagSize]byte
+	if err := w.reseal(&master, h.n, &tag); err != nil {
 		return err
 	}
+	w.store(cell, h.n, &tag)
 	return ferr
 }
