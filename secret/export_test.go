@@ -48,6 +48,14 @@ func PrekeyForTest(t testing.TB) Value {
 	return v
 }
 
+// FailSealsForTest makes every seal fail with err, after all its other
+// fallible steps and before it writes a cell, until restore is called.
+func FailSealsForTest(err error) (restore func()) {
+	f := func() error { return err }
+	sealHook.Store(&f)
+	return func() { sealHook.Store(nil) }
+}
+
 // HMACForTest is the package's HMAC-SHA256 of msg under key.
 func HMACForTest(key, msg []byte) [32]byte {
 	buf := make([]byte, hmacBlock+len(msg))

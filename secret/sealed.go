@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/binary"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/secretmem/secretmem/internal/arena"
@@ -218,11 +219,20 @@ func (w work) close() {
 	w.ref.Destroy()
 }
 
+// sealHook, when set by a test, fails a seal after every other fallible
+// step succeeded and before the cell is written.
+var sealHook atomic.Pointer[func() error]
+
 // reseal encrypts the first n data bytes of w under a fresh salt. It
 // changes nothing but w, so a failure leaves every cell as it was.
 func (w work) reseal(master *[32]byte, n int, tag *[tagSize]byte) error {
 	if _, err := rand.Read(w.b[hmacBlock:workOff]); err != nil {
 		return err
+	}
+	if f := sealHook.Load(); f != nil {
+		if err := (*f)(); err != nil {
+			return err
+		}
 	}
 	sealWork(master, w.b[:workOff+n], tag)
 	return nil

@@ -1,6 +1,7 @@
 package secret_test
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 
@@ -63,5 +64,67 @@ func TestSealedReadsAndFlagsWorkTogether(t *testing.T) {
 	n := mustNew(t, "after the purge", secret.Sealed())
 	if !holds(n, "after the purge") {
 		t.Error("sealing does not work after Purge")
+	}
+}
+
+var errInjected = errors.New("injected seal failure")
+
+// A seal that fails after every other step succeeded must change nothing:
+// the old sealed contents stay readable and no plaintext stays behind.
+func TestAFailedSealChangesNothing(t *testing.T) {
+	for _, p := range placements {
+		t.Run(p.name, func(t *testing.T) {
+			opts := append([]secret.Option{secret.Sealed()}, p.opts...)
+			old, next := marker(t), marker(t)
+			var k [28]byte
+			copy(k[:], old)
+			b, err := secret.NewBox(k, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Destroy()
+			before := secret.SealedCellForTest(t, secret.BoxValueForTest(b))
+
+			restore := secret.FailSealsForTest(errInjected)
+			err = b.Update(func(v *[28]byte) error {
+				copy(v[:], next)
+				return nil
+			})
+			fresh := []byte(marker(t))
+			keep := bytes.Clone(fresh)
+			_, nerr := secret.New(fresh, opts...)
+			restore()
+
+			if !errors.Is(err, errInjected) {
+				t.Fatalf("Update with a failing seal: %v, want the injected error", err)
+			}
+			if !bytes.Equal(secret.SealedCellForTest(t, secret.BoxValueForTest(b)), before) {
+				t.Error("a failed Update changed the sealed cell")
+			}
+			err = b.Use(func(v *[28]byte) error {
+				if string(v[:]) != old {
+					return errors.New("the box no longer holds its old value")
+				}
+				return nil
+			})
+			if err != nil {
+				t.Errorf("after a failed Update: %v", err)
+			}
+			if inArena(old) || inArena(next) {
+				t.Error("a failed Update left plaintext in protected memory")
+			}
+
+			if !errors.Is(nerr, errInjected) {
+				t.Fatalf("New with a failing seal: %v, want the injected error", nerr)
+			}
+			if inArena(string(keep)) {
+				t.Error("a failed sealed New left plaintext in protected memory")
+			}
+			if !bytes.Equal(fresh, keep) {
+				t.Error("a failed New wiped its input: the caller cannot retry")
+			}
+			secret.Wipe(fresh)
+			secret.Wipe(keep)
+		})
 	}
 }
