@@ -3,7 +3,9 @@ package secret_test
 import (
 	"bytes"
 	"errors"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/secretmem/secretmem/secret"
 )
@@ -126,5 +128,165 @@ func TestAFailedSealChangesNothing(t *testing.T) {
 			secret.Wipe(fresh)
 			secret.Wipe(keep)
 		})
+	}
+}
+
+func TestSealedBoxesHoldNoPlaintextAtRest(t *testing.T) {
+	for _, p := range placements {
+		t.Run(p.name, func(t *testing.T) {
+			m, m2 := marker(t), marker(t)
+			var k [28]byte
+			copy(k[:], m)
+			b, err := secret.NewBox(k, append([]secret.Option{secret.Sealed()}, p.opts...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Destroy()
+			if inArena(m) {
+				t.Fatal("the plaintext of a sealed box is in protected memory after New")
+			}
+			holdsBox := func(want string) error {
+				return b.Use(func(v *[28]byte) error {
+					if string(v[:]) != want {
+						return errors.New("the sealed box does not read back")
+					}
+					return nil
+				})
+			}
+			if err := holdsBox(m); err != nil {
+				t.Fatal(err)
+			}
+			if inArena(m) {
+				t.Error("the scratch plaintext of a Use was not wiped")
+			}
+			if err := b.Update(func(v *[28]byte) error { copy(v[:], m2); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if inArena(m) || inArena(m2) {
+				t.Error("plaintext is in protected memory after Update")
+			}
+			if err := holdsBox(m2); err != nil {
+				t.Fatal(err)
+			}
+			// A plain box with the marker is found by the same scan.
+			plain, err := secret.NewBox(k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !inArena(m) {
+				t.Fatal("the scan cannot see plaintext, so it proves nothing")
+			}
+			plain.Destroy()
+		})
+	}
+}
+
+func TestTamperingWithASealedBoxFailsReads(t *testing.T) {
+	b, err := secret.NewBox([32]byte{1, 2, 3}, secret.Sealed())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Destroy()
+	flipCiphertextBit(t, secret.BoxValueForTest(b))
+	err = b.Use(func(*[32]byte) error {
+		t.Error("Use called back with bytes of a tampered box")
+		return nil
+	})
+	if !errors.Is(err, secret.ErrCorrupted) {
+		t.Fatalf("Use of a tampered box: %v, want ErrCorrupted", err)
+	}
+	err = b.Update(func(*[32]byte) error {
+		t.Error("Update called back with bytes of a tampered box")
+		return nil
+	})
+	if !errors.Is(err, secret.ErrCorrupted) {
+		t.Fatalf("Update of a tampered box: %v, want ErrCorrupted", err)
+	}
+	if err := b.Use(func(*[32]byte) error { return nil }); !errors.Is(err, secret.ErrCorrupted) {
+		t.Errorf("a failed Update resealed a tampered box: Use gives %v", err)
+	}
+}
+
+// Every seal draws a fresh salt, so equal plaintexts never share a key
+// stream: not across cells, and not across the seals of one cell.
+func TestEverySealUsesAFreshSalt(t *testing.T) {
+	const n = 16 // salt bytes
+	differ := func(what string, a, b []byte) {
+		t.Helper()
+		if bytes.Equal(a[:n], b[:n]) {
+			t.Errorf("%s: the same salt", what)
+		}
+		if bytes.Equal(a[48:], b[48:]) {
+			t.Errorf("%s: the same ciphertext", what)
+		}
+	}
+	m := marker(t)
+	v1, v2 := mustNew(t, m, secret.Sealed()), mustNew(t, m, secret.Sealed())
+	differ("two cells sealed from one plaintext", secret.SealedCellForTest(t, v1), secret.SealedCellForTest(t, v2))
+
+	b, err := secret.NewBox([32]byte{7}, secret.Sealed())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Destroy()
+	bv := secret.BoxValueForTest(b)
+	c0 := secret.SealedCellForTest(t, bv)
+	if err := b.Update(func(*[32]byte) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	c1 := secret.SealedCellForTest(t, bv)
+	differ("a box resealed unchanged", c0, c1)
+	if err := b.Update(func(p *[32]byte) error { p[1] = 9; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	c2 := secret.SealedCellForTest(t, bv)
+	differ("a box resealed after a change", c1, c2)
+	differ("a box two seals apart", c0, c2)
+}
+
+// Sealing starts no goroutine (memguard's enclave re-keys forever in one).
+func TestSealedCellsStartNoGoroutine(t *testing.T) {
+	before := runtime.NumGoroutine()
+	for i := range 200 {
+		v, err := secret.New([]byte("sealed"), secret.Sealed())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := v.Use(func([]byte) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		b, err := secret.NewBox(uint64(i), secret.Sealed(), secret.Guarded())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Update(func(p *uint64) error { *p++; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Use(func(*uint64) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		v.Destroy()
+		b.Destroy()
+	}
+	// Goroutines earlier tests left may end meanwhile; none may be added.
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if after := runtime.NumGoroutine(); after > before {
+		t.Errorf("%d goroutines before sealing, %d after", before, after)
+	}
+}
+
+// The pre-key is 16 KiB, in a guarded run of its own.
+func TestThePrekeyIsLargeAndGuarded(t *testing.T) {
+	secret.Purge() // the pre-key goes too; the next seal makes a new one
+	guarded := secret.Stats().Guarded
+	_ = mustNew(t, "seal me", secret.Sealed())
+	if g := secret.Stats().Guarded; g != guarded+1 {
+		t.Errorf("sealing the first cell after Purge made %d guarded cells, want 1 (the pre-key)", g-guarded)
+	}
+	if n := secret.PrekeyForTest(t).Len(); n != 16<<10 {
+		t.Errorf("the pre-key holds %d bytes, want 16 KiB", n)
 	}
 }
