@@ -61,6 +61,8 @@ func runChild(mode string) int {
 		return 0
 	case "memlock":
 		return memlockChild()
+	case "memlock-reuse":
+		return memlockReuseChild()
 	case "fork":
 		return forkChild()
 	case "harden":
@@ -429,6 +431,92 @@ func TestTheMemoryLockLimitGivesACleanError(t *testing.T) {
 			}
 			if !rep.UnlockedWorks || !rep.Degraded {
 				t.Errorf("AllowUnlocked did not degrade visibly: works=%v visible=%v", rep.UnlockedWorks, rep.Degraded)
+			}
+		})
+	}
+}
+
+type memlockReuseReport struct {
+	Uid     int             `json:"uid"`
+	Fresh   int             `json:"fresh"`
+	Guarded int             `json:"guarded"`
+	GErr    string          `json:"guarded_error"`
+	Idle    secret.MemStats `json:"idle"`
+	After   int             `json:"after"`
+}
+
+// memlockReuseChild fills a 64 KiB RLIMIT_MEMLOCK with pooled 32-byte cells
+// and empties it; fills it with guarded cells and destroys them; then
+// fills it with pooled cells again.
+// Memory kept for reuse must not shrink what the second fill gets.
+func memlockReuseChild() int {
+	const limit = 64 << 10
+	if err := unix.Setrlimit(unix.RLIMIT_MEMLOCK, &unix.Rlimit{Cur: limit, Max: limit}); err != nil {
+		fmt.Fprintln(os.Stderr, "setrlimit:", err)
+		return 3
+	}
+	rep := memlockReuseReport{Uid: os.Geteuid()}
+	fill := func() int {
+		var vs []secret.Value
+		for {
+			v, err := secret.New([]byte("a 32-byte secret for the limit.."))
+			if err != nil {
+				break
+			}
+			vs = append(vs, v)
+		}
+		for _, v := range vs {
+			v.Destroy()
+		}
+		return len(vs)
+	}
+	rep.Fresh = fill()
+	var gs []secret.Value
+	// 16 one-page runs: the whole limit, so the empty chunk the pool
+	// kept must give way to the last one.
+	for range 16 {
+		g, err := secret.New([]byte("a guarded secret"), secret.Guarded())
+		if err != nil {
+			rep.GErr = err.Error()
+			break
+		}
+		gs = append(gs, g)
+	}
+	rep.Guarded = len(gs)
+	for _, g := range gs {
+		g.Destroy()
+	}
+	rep.Idle = secret.Stats()
+	rep.After = fill()
+	_ = json.NewEncoder(os.Stdout).Encode(rep)
+	return 0
+}
+
+func TestMemoryKeptForReuseGivesWayAtTheLockLimit(t *testing.T) {
+	for _, backend := range []string{"default", "mlock"} {
+		t.Run(backend, func(t *testing.T) {
+			var env []string
+			if backend == "mlock" {
+				env = append(env, memory.DisableMemfdSecretEnv+"=1")
+			}
+			stdout, stderr, err := runSelf(t, "memlock-reuse", env...)
+			if err != nil {
+				t.Fatalf("child failed: %v\n%s", err, stderr)
+			}
+			var rep memlockReuseReport
+			if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+				t.Fatalf("child report: %v: %q", err, stdout)
+			}
+			if rep.Uid == 0 {
+				t.Skip("the child runs as root, which ignores RLIMIT_MEMLOCK")
+			}
+			t.Logf("fresh %d cells; %d guarded cells made and destroyed (%s); idle %+v; then %d cells",
+				rep.Fresh, rep.Guarded, rep.GErr, rep.Idle, rep.After)
+			if rep.Guarded != 16 {
+				t.Errorf("only %d of 16 guarded cells fit after the pooled cells ended: %s", rep.Guarded, rep.GErr)
+			}
+			if rep.After < rep.Fresh {
+				t.Errorf("after guarded cells came and went, %d pooled cells fit; %d did in a fresh process", rep.After, rep.Fresh)
 			}
 		})
 	}

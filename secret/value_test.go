@@ -539,3 +539,39 @@ func TestIdleChunksGoBackToTheSystem(t *testing.T) {
 		t.Errorf("%d chunks stay mapped after every cell ended (was %d, peak %d)", after, before, grown)
 	}
 }
+
+func TestIdleGuardedRunsGoBackToTheSystem(t *testing.T) {
+	secret.Purge()
+	before := secret.Stats()
+	var vs []secret.Value
+	for range 15 {
+		vs = append(vs, mustNew(t, "a guarded secret", secret.Guarded()))
+	}
+	for _, v := range vs {
+		v.Destroy()
+	}
+	// One idle run is kept for the next guarded cell, as one empty chunk is
+	// kept per size class; the rest hold locked memory for nothing.
+	after := secret.Stats()
+	if after.Chunks > before.Chunks+1 {
+		t.Errorf("%d regions stay mapped after 15 guarded cells ended (was %d): %+v", after.Chunks, before.Chunks, after)
+	}
+}
+
+func TestPurgeReleasesMemoryKeptForReuse(t *testing.T) {
+	// What an earlier Purge leaves: chunks with a slot quarantined after a
+	// canary failure (TestACorruptedCanaryIsDetected) never empty.
+	secret.Purge()
+	base := secret.Stats()
+	for range 3 {
+		mustNew(t, "a guarded secret", secret.Guarded()).Destroy()
+		mustNew(t, "a pooled secret").Destroy()
+	}
+	if s := secret.Stats(); s.Chunks <= base.Chunks {
+		t.Fatalf("nothing was kept for reuse to begin with: %+v", s)
+	}
+	secret.Purge()
+	if s := secret.Stats(); s.Chunks != base.Chunks || s.LockedBytes != base.LockedBytes || s.UnlockedBytes != base.UnlockedBytes {
+		t.Errorf("after Purge, with no cell alive: %+v, want what the first Purge left: %+v", s, base)
+	}
+}

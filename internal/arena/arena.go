@@ -9,9 +9,13 @@
 //   - own run: a page run of its own, the data right-aligned against the
 //     trailing guard page. Guarded cells are also inaccessible (PROT_NONE)
 //     whenever no reader is inside them; cells too large for a size class
-//     get an own run without that. Freed runs are kept in a small cache, so
-//     a steady state of create and destroy costs protection changes, not
-//     mappings.
+//     get an own run without that. One freed run per size is kept for
+//     reuse, so a steady state of create and destroy costs protection
+//     changes, not mappings.
+//
+// Memory kept only for reuse (an empty chunk per class, an idle run per
+// size) goes back to the system when the lock limit refuses a new mapping,
+// and at Purge.
 //
 // Every slot has a state word (generation, dead bit, reader count) that
 // lives in the block, not in the caller's handle. A Ref names a slot and the
@@ -163,6 +167,9 @@ func init() {
 func allocPooled(n int, opts Options, fill func([]byte) (int, error)) (Ref, int, error) {
 	c := classOf(n)
 	ref, err := pools[memory.MustLock][c].take()
+	if err != nil && errors.Is(err, memory.ErrLockLimit) && releaseIdle() {
+		ref, err = pools[memory.MustLock][c].take()
+	}
 	if err != nil && errors.Is(err, memory.ErrLockLimit) && opts.AllowUnlocked {
 		ref, err = pools[memory.NoLock][c].take()
 	}
@@ -290,10 +297,54 @@ func (p *pool) put(b *block, idx uint32, gen uint32) {
 			break
 		}
 	}
+	p.unmap(b)
+}
+
+// releaseEmpty unmaps the pool's empty chunk, if it kept one, and reports
+// whether it did.
+func (p *pool) releaseEmpty() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.empty == 0 {
+		return false
+	}
+	kept := p.partial[:0]
+	for _, b := range p.partial {
+		if len(b.free) == len(b.states) {
+			p.unmap(b)
+			continue
+		}
+		kept = append(kept, b)
+	}
+	clear(p.partial[len(kept):])
+	p.partial = kept
+	p.empty = 0
+	return true
+}
+
+// unmap releases an empty chunk; p.mu is held and b is already out of
+// p.partial.
+func (p *pool) unmap(b *block) {
 	delete(p.all, b)
 	b.retired = true
 	stats.mapped(b.mem, -1)
 	_ = b.mem.Unmap()
+}
+
+// releaseIdle gives every empty chunk and every cached run back to the
+// system, and reports whether there was any. It runs when the lock limit
+// refuses a mapping, so memory kept only for reuse never stands between a
+// caller and a new cell, and at Purge.
+func releaseIdle() bool {
+	released := releaseCachedRuns()
+	for m := range pools {
+		for c := range pools[m] {
+			if pools[m][c].releaseEmpty() {
+				released = true
+			}
+		}
+	}
+	return released
 }
 
 func (b *block) slot(idx uint32) unsafe.Pointer {

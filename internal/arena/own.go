@@ -9,9 +9,12 @@ import (
 	"github.com/secretmem/secretmem/internal/memory"
 )
 
-// Own runs that were freed wait here for reuse, keyed by size and lock
-// mode, so that creating and destroying guarded cells in a steady state
-// costs a few protection changes rather than a fresh mapping each time.
+// Own runs that were freed wait here for reuse, so that creating and
+// destroying guarded cells in a steady state costs a few protection changes
+// rather than a fresh mapping each time. As with pooled chunks, one idle run
+// per size and lock mode is kept and the others go back to the system: idle
+// runs hold locked memory, and the lock limit is often small. The bound on
+// the whole cache only matters for many distinct sizes.
 const maxCachedRuns = 32
 
 var runs struct {
@@ -32,6 +35,9 @@ func allocOwn(n int, opts Options, fill func([]byte) (int, error)) (Ref, int, er
 	// the alignment), with a canary just before it.
 	need := n + canarySize + align - 1
 	b, err := takeRun(need, memory.MustLock)
+	if err != nil && errors.Is(err, memory.ErrLockLimit) && releaseIdle() {
+		b, err = takeRun(need, memory.MustLock)
+	}
 	if err != nil && errors.Is(err, memory.ErrLockLimit) && opts.AllowUnlocked {
 		b, err = takeRun(need, memory.NoLock)
 	}
@@ -161,17 +167,37 @@ func freeOwn(b *block, gen uint32) {
 }
 
 // releaseRun puts a wiped, inaccessible run in the cache, or unmaps it when
-// the cache is full.
+// the cache already holds an idle run of its size and mode, or is full.
 func releaseRun(b *block) {
 	runs.mu.Lock()
 	delete(runs.live, b)
-	if len(runs.cache) < maxCachedRuns {
+	keep := len(runs.cache) < maxCachedRuns
+	for _, c := range runs.cache {
+		if c.mem.Size() == b.mem.Size() && c.mem.Backend() == b.mem.Backend() {
+			keep = false
+			break
+		}
+	}
+	if keep {
 		runs.cache = append(runs.cache, b)
 		runs.mu.Unlock()
 		return
 	}
 	runs.mu.Unlock()
 	unmapRun(b)
+}
+
+// releaseCachedRuns unmaps every cached run and reports whether there was
+// any.
+func releaseCachedRuns() bool {
+	runs.mu.Lock()
+	cached := runs.cache
+	runs.cache = nil
+	runs.mu.Unlock()
+	for _, b := range cached {
+		unmapRun(b)
+	}
+	return len(cached) > 0
 }
 
 func dropRun(b *block) {

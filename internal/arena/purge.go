@@ -8,7 +8,9 @@ import (
 
 // Purge destroys every live cell: pooled and own runs. Cells with a reader
 // inside are wiped when that reader leaves. Handles to purged cells report
-// them gone. Empty chunks stay mapped for reuse, as after any destroy.
+// them gone. Then the empty chunks and cached runs kept for reuse go back to
+// the system too, so a purged process holds no locked memory it does not
+// use.
 func Purge() int {
 	var refs []Ref
 	for m := range pools {
@@ -32,6 +34,7 @@ func Purge() int {
 			n++
 		}
 	}
+	releaseIdle()
 	return n
 }
 
