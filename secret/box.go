@@ -93,7 +93,9 @@ func (b Box[T]) Use(fn func(*T) error) error {
 	})
 }
 
-// Update calls fn with a pointer through which it may change the value. A
+// Update calls fn with a pointer through which it may change the value.
+// Like Use, it runs fn inside runtime/secret.Do when built with
+// GOEXPERIMENT=runtimesecret (see Erasing). A
 // guarded box is writable only during fn; a sealed box is decrypted into a
 // scratch cell and sealed again under a fresh salt afterwards. Update does
 // not consume a volatile box. If fn returns an error the changes it made
@@ -115,7 +117,9 @@ func (b Box[T]) Update(fn func(*T) error) error {
 		return err
 	}
 	defer h.releaseWrite()
-	return fn((*T)(p))
+	return run(func(b []byte) error {
+		return fn((*T)(unsafe.Pointer(unsafe.SliceData(b))))
+	}, unsafe.Slice((*byte)(p), h.n))
 }
 
 // Destroy wipes the box. Idempotent and safe on the zero Box.
