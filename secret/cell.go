@@ -141,8 +141,9 @@ func (h *handle) acquire(consume bool) (unsafe.Pointer, error) {
 	}
 	switch {
 	case errors.Is(err, arena.ErrGone):
-		// Ended by Purge or a concurrent Destroy racing this read.
-		h.state.CompareAndSwap(alive, endedDestroyed)
+		// Ended by Purge, a concurrent Destroy or the TTL timer racing
+		// this read.
+		h.state.CompareAndSwap(alive, h.goneWhy())
 		s := h.state.Load()
 		if s == endedConsumed && consume && h.volatile {
 			// This read claimed the cell, but it had already ended.
@@ -198,10 +199,22 @@ func (h *handle) releaseWrite() { h.ref.ReleaseWrite() }
 func (h *handle) refErr(err error) error {
 	switch {
 	case errors.Is(err, arena.ErrGone):
-		h.state.CompareAndSwap(alive, endedDestroyed)
+		h.state.CompareAndSwap(alive, h.goneWhy())
 		return endedErr(h.state.Load())
 	case errors.Is(err, arena.ErrCorrupted):
 		return ErrCorrupted
 	}
 	return fmt.Errorf("secret: opening the cell: %w", err)
+}
+
+// goneWhy tells why a cell whose slot is gone ended, when the handle did not
+// record it. The TTL timer holds only the slot, so it cannot say: a slot gone
+// past the deadline expired (the timer never fires before it), and a read
+// that passed the deadline check just before the timer fired must still
+// report ErrExpired.
+func (h *handle) goneWhy() uint32 {
+	if !h.expires.IsZero() && !time.Now().Before(h.expires) {
+		return endedExpired
+	}
+	return endedDestroyed
 }

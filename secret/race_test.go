@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -86,5 +87,41 @@ func TestSixtyFourGoroutinesCreateUseExpireAndDestroy(t *testing.T) {
 	close(errc)
 	for err := range errc {
 		t.Error(err)
+	}
+}
+
+// A read that passes the deadline check just before the TTL timer wipes the
+// cell must still say ErrExpired: the cell expired, nobody destroyed it.
+// Each cell is read in a tight loop until the first error, so many reads
+// straddle the moment the timer fires.
+func TestAReadRacingTheTTLTimerSaysExpired(t *testing.T) {
+	var wg sync.WaitGroup
+	var wrong atomic.Int64
+	var last atomic.Value
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 1000 {
+				v, err := secret.New([]byte("a secret that expires very soon"),
+					secret.TTL(time.Duration(i%20+1)*time.Microsecond))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for err == nil {
+					err = v.Use(func([]byte) error { return nil })
+				}
+				if !errors.Is(err, secret.ErrExpired) {
+					wrong.Add(1)
+					last.Store(err.Error())
+				}
+				v.Destroy()
+			}
+		}()
+	}
+	wg.Wait()
+	if n := wrong.Load(); n > 0 {
+		t.Errorf("%d of 32000 expiring cells first failed with something else: %v", n, last.Load())
 	}
 }
