@@ -14,7 +14,26 @@ import (
 // straight into protected memory, and returns it without the line ending.
 // The terminal is restored before it returns. Each read(2) writes into
 // the protected buffer itself; nothing passes through the Go heap.
+//
+// Options are those of New. With Sealed the line is read into a plain
+// protected buffer, sealed into a new cell, and the buffer is wiped.
 func ReadPassword(fd int, opts ...Option) (Value, error) {
+	o, err := collect(opts)
+	if err != nil {
+		return Value{}, err
+	}
+	lineOpts := opts
+	if o.sealed {
+		// The line buffer only needs the placement; lifetime, label and
+		// sealing are for the cell it is sealed into.
+		lineOpts = nil
+		if o.guarded {
+			lineOpts = append(lineOpts, Guarded())
+		}
+		if o.allowUnlocked {
+			lineOpts = append(lineOpts, AllowUnlocked())
+		}
+	}
 	old, err := unix.IoctlGetTermios(fd, ioctlGetTermios)
 	if err != nil {
 		return Value{}, fmt.Errorf("secret: fd %d is not a terminal: %w", fd, err)
@@ -27,26 +46,48 @@ func ReadPassword(fd int, opts ...Option) (Value, error) {
 		return Value{}, fmt.Errorf("secret: turning echo off: %w", err)
 	}
 	defer func() { _ = unix.IoctlSetTermios(fd, ioctlSetTermios, old) }()
-	return readLine(fd, opts)
-}
-
-// readLine reads up to a newline (or end of input) into a Vec and freezes
-// it into a Value.
-func readLine(fd int, opts []Option) (Value, error) {
-	buf, err := NewVec[byte](64, opts...)
+	buf, err := readLine(fd, lineOpts)
 	if err != nil {
 		return Value{}, err
+	}
+	if o.sealed {
+		return sealLine(buf, opts)
+	}
+	return buf.Freeze()
+}
+
+// sealLine seals the line in buf into a new cell made with opts, and
+// destroys buf. The bytes go from one protected region to the other.
+func sealLine(buf Vec[byte], opts []Option) (Value, error) {
+	defer buf.Destroy()
+	h := buf.h
+	p, err := h.acquire(false)
+	if err != nil {
+		return Value{}, err
+	}
+	defer h.release(false)
+	line := unsafe.Slice((*byte)(p), h.n)
+	return create(len(line), opts, func(dst []byte) (int, error) {
+		return copy(dst, line), nil
+	}, nil)
+}
+
+// readLine reads up to a newline (or end of input) into a Vec.
+func readLine(fd int, opts []Option) (Vec[byte], error) {
+	buf, err := NewVec[byte](64, opts...)
+	if err != nil {
+		return Vec[byte]{}, err
 	}
 	h := buf.h
 	for {
 		if err := h.reserve(1, 1); err != nil {
 			buf.Destroy()
-			return Value{}, err
+			return Vec[byte]{}, err
 		}
 		p, err := h.acquireWrite()
 		if err != nil {
 			buf.Destroy()
-			return Value{}, err
+			return Vec[byte]{}, err
 		}
 		room := unsafe.Slice((*byte)(unsafe.Add(p, h.n)), h.capacity-h.n)
 		n, rerr := unix.Read(fd, room)
@@ -72,10 +113,10 @@ func readLine(fd int, opts []Option) (Value, error) {
 		}
 		if rerr != nil {
 			buf.Destroy()
-			return Value{}, fmt.Errorf("secret: reading the password: %w", rerr)
+			return Vec[byte]{}, fmt.Errorf("secret: reading the password: %w", rerr)
 		}
 		if done {
-			return buf.Freeze()
+			return buf, nil
 		}
 	}
 }

@@ -61,7 +61,7 @@ func NewVec[T any](capacity int, opts ...Option) (Vec[T], error) {
 		return Vec[T]{}, err
 	}
 	if o.sealed {
-		return Vec[T]{}, fmt.Errorf("%w: a Vec cannot be sealed (seal the Value that Freeze returns instead)", ErrOption)
+		return Vec[T]{}, fmt.Errorf("%w: a Vec cannot be sealed (create a sealed Value or Box from it inside Use)", ErrOption)
 	}
 	o.trimNewline = false
 	// The floor saves small Vecs a few early growths. It never takes a
