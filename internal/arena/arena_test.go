@@ -3,9 +3,12 @@ package arena
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"testing"
+	"unsafe"
 
 	"github.com/secretmem/secretmem/internal/fingerprint"
+	"github.com/secretmem/secretmem/internal/memory"
 )
 
 func alloc(t *testing.T, s string, opts Options) Ref {
@@ -107,4 +110,65 @@ func TestAlignment(t *testing.T) {
 	if _, _, err := Alloc(8, Options{Align: 3}, func(d []byte) (int, error) { return 8, nil }); err == nil {
 		t.Error("alignment 3 accepted")
 	}
+}
+
+// A canary damaged behind the cell's back (no Acquire saw it) is found when
+// the cell is freed: the failure is counted and the damaged memory is never
+// handed to another cell.
+func TestFreeQuarantinesMemoryWithADamagedCanary(t *testing.T) {
+	t.Run("a pooled slot stays out of the free list", func(t *testing.T) {
+		r, _, err := Alloc(32, Options{}, func(dst []byte) (int, error) { return copy(dst, "a pooled cell with a bad canary."), nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, idx := r.b, r.idx
+		before := stats.canaryFailures.Load()
+		// A stray write lands on the canary after the slot.
+		*(*byte)(unsafe.Add(b.mem.Data(), int(idx+1)*b.stride)) ^= 0xff
+		r.Destroy()
+		if got := stats.canaryFailures.Load(); got != before+1 {
+			t.Errorf("canary failures %d after the free, want %d", got, before+1)
+		}
+		b.pool.mu.Lock()
+		inFree := slices.Contains(b.free, idx)
+		b.pool.mu.Unlock()
+		if inFree {
+			t.Fatal("the damaged slot went back to the free list")
+		}
+		for i := range len(b.states) {
+			n := alloc(t, "a later cell of the same size....", Options{})
+			if n.b == b && n.idx == idx {
+				t.Fatalf("allocation %d reused the damaged slot", i)
+			}
+		}
+	})
+	t.Run("an own run is not cached for reuse", func(t *testing.T) {
+		r := alloc(t, "a guarded cell with a bad canary", Options{Guarded: true})
+		b := r.b
+		before := stats.canaryFailures.Load()
+		b.mu.Lock()
+		if err := b.protect(memory.ReadWrite); err != nil {
+			b.mu.Unlock()
+			t.Fatal(err)
+		}
+		*(*byte)(unsafe.Add(b.mem.Data(), b.off-canarySize)) ^= 0xff
+		if err := b.protect(memory.NoAccess); err != nil {
+			b.mu.Unlock()
+			t.Fatal(err)
+		}
+		b.mu.Unlock()
+		r.Destroy()
+		if got := stats.canaryFailures.Load(); got != before+1 {
+			t.Errorf("canary failures %d after the free, want %d", got, before+1)
+		}
+		runs.mu.Lock()
+		cached := slices.Contains(runs.cache, b)
+		runs.mu.Unlock()
+		if cached || !b.retired {
+			t.Errorf("the damaged run: cached %v, unmapped %v; want it unmapped", cached, b.retired)
+		}
+		if n := alloc(t, "a later guarded cell, same size.", Options{Guarded: true}); n.b == b {
+			t.Error("a later guarded cell got the damaged run")
+		}
+	})
 }

@@ -139,17 +139,18 @@ func freeOwn(b *block, gen uint32) {
 	stats.bytes.Add(-int64(b.length))
 	dropPrint(&b.prints[0])
 	var err error
+	damaged := false
 	b.mu.Lock()
 	if b.guarded {
 		stats.guarded.Add(-1)
 		err = b.protect(memory.ReadWrite)
 	}
 	if err == nil {
-		ok := b.canariesOK(0)
+		damaged = !b.canariesOK(0)
 		clear(b.mem.Bytes())
 		callFreeHook(b.mem.Bytes())
 		b.length = 0
-		if !ok {
+		if damaged {
 			stats.canaryFailures.Add(1)
 		}
 		err = b.protect(memory.NoAccess)
@@ -157,9 +158,11 @@ func freeOwn(b *block, gen uint32) {
 	b.guarded = false
 	b.mu.Unlock()
 	b.states[0].Store(uint64(gen+1)<<32 | deadBit)
-	if err != nil {
+	if err != nil || damaged {
 		// The run could not be opened to wipe it: unmapping is the only
-		// way left to make its bytes unreachable.
+		// way left to make its bytes unreachable. Or something wrote on
+		// it: like a pooled slot with a damaged canary, it is never
+		// handed to another cell.
 		dropRun(b)
 		return
 	}
