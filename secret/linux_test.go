@@ -63,6 +63,8 @@ func runChild(mode string) int {
 		return memlockChild()
 	case "memlock-reuse":
 		return memlockReuseChild()
+	case "memfd-fallback":
+		return memfdFallbackChild()
 	case "fork":
 		return forkChild()
 	case "harden":
@@ -312,6 +314,7 @@ type memlockReport struct {
 	ReuseWorks     bool   `json:"reuse_works"`
 	UnlockedWorks  bool   `json:"unlocked_works"`
 	Degraded       bool   `json:"degraded_visible"`
+	LockedBackend  string `json:"locked_backend"`
 	Backend        string `json:"backend"`
 	Uid            int    `json:"uid"`
 	VecRefused     bool   `json:"vec_refused"`
@@ -359,12 +362,17 @@ func memlockChild() int {
 	_, gerr := secret.New(cell(-1), secret.Guarded())
 	rep.GuardedRefused = errors.Is(gerr, secret.ErrMemoryLock)
 	var verr error
-	for i := 0; i < 64<<10 && verr == nil; i++ {
-		verr = vec.Push('x')
+	pushed := 0
+	for ; pushed < 64<<10; pushed++ {
+		if verr = vec.Push('x'); verr != nil {
+			break
+		}
 	}
 	rep.VecRefused = errors.Is(verr, secret.ErrMemoryLock)
-	rep.VecIntact = vec.Use(func(b []byte) error {
-		if !strings.HasPrefix(string(b), "vec-prefix") {
+	// Intact: the refused Push lost no earlier byte and added none.
+	want := "vec-prefix" + strings.Repeat("x", pushed)
+	rep.VecIntact = vec.Len() == len(want) && vec.Use(func(b []byte) error {
+		if string(b) != want {
 			return errors.New("changed")
 		}
 		return nil
@@ -374,6 +382,7 @@ func memlockChild() int {
 		v, err := secret.New(cell(-2))
 		rep.ReuseWorks = err == nil && v.Equal(cell(-2))
 	}
+	rep.LockedBackend = secret.Stats().Backend
 	u, err := secret.New(cell(-3), secret.AllowUnlocked())
 	rep.UnlockedWorks = err == nil && u.Equal(cell(-3))
 	s := secret.Stats()
@@ -402,7 +411,7 @@ func TestTheMemoryLockLimitGivesACleanError(t *testing.T) {
 			if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 				t.Fatalf("child report: %v: %q", err, stdout)
 			}
-			t.Logf("uid %d, backend %s: %d live 32-byte cells under RLIMIT_MEMLOCK=%d", rep.Uid, rep.Backend, rep.Count, tt.limit)
+			t.Logf("uid %d, backend %s: %d live 32-byte cells under RLIMIT_MEMLOCK=%d", rep.Uid, rep.LockedBackend, rep.Count, tt.limit)
 			if rep.Uid == 0 {
 				t.Skip("the child runs as root, which ignores RLIMIT_MEMLOCK")
 			}
@@ -431,6 +440,12 @@ func TestTheMemoryLockLimitGivesACleanError(t *testing.T) {
 			}
 			if !rep.UnlockedWorks || !rep.Degraded {
 				t.Errorf("AllowUnlocked did not degrade visibly: works=%v visible=%v", rep.UnlockedWorks, rep.Degraded)
+			}
+			if rep.LockedBackend != "memfd_secret" && rep.LockedBackend != "mlock" {
+				t.Errorf("Stats says backend %q while every cell is locked", rep.LockedBackend)
+			}
+			if rep.Backend != "unlocked" {
+				t.Errorf("Stats says backend %q while a cell lives in unlocked memory", rep.Backend)
 			}
 		})
 	}
@@ -519,6 +534,48 @@ func TestMemoryKeptForReuseGivesWayAtTheLockLimit(t *testing.T) {
 				t.Errorf("after guarded cells came and went, %d pooled cells fit; %d did in a fresh process", rep.After, rep.Fresh)
 			}
 		})
+	}
+}
+
+// memfdFallbackChild makes a memfd_secret chunk, then runs out of file
+// descriptors, so the next chunk falls back to mlock, and prints the
+// backend Stats reports before and after.
+func memfdFallbackChild() int {
+	a, err := secret.New([]byte("a 32-byte cell in memfd_secret.."))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		return 3
+	}
+	before := secret.Stats().Backend
+	// Descriptors 0, 1 and 2 are taken: no new one can be opened.
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: 3, Max: 3}); err != nil {
+		fmt.Fprintln(os.Stderr, "setrlimit:", err)
+		return 3
+	}
+	// Another size class needs a chunk of its own.
+	b, err := secret.New([]byte(strings.Repeat("a cell needing a new chunk ", 4)))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		return 3
+	}
+	after := secret.Stats().Backend
+	fmt.Println(before, after, a.Alive() && b.Alive())
+	return 0
+}
+
+func TestStatsNamesTheBackendARegionFellBackTo(t *testing.T) {
+	if err := memory.ProbeMemfdSecret(); err != nil {
+		t.Skipf("this kernel has no memfd_secret (%v)", err)
+	}
+	if os.Getenv(memory.DisableMemfdSecretEnv) != "" {
+		t.Skip("memfd_secret disabled by " + memory.DisableMemfdSecretEnv)
+	}
+	stdout, stderr, err := runSelf(t, "memfd-fallback")
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, stderr)
+	}
+	if got := strings.TrimSpace(stdout); got != "memfd_secret mlock true" {
+		t.Errorf("backend before and after a chunk fell back to mlock, cells alive: %q, want %q", got, "memfd_secret mlock true")
 	}
 }
 

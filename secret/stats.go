@@ -7,9 +7,13 @@ import (
 
 // MemStats is a snapshot of this process's protected memory.
 type MemStats struct {
-	// Backend is the strongest memory this process can lock:
-	// "memfd_secret", "mlock" (mlock or VirtualLock), or "heap" on targets
-	// without memory protection.
+	// Backend is the weakest protection any memory this process has mapped
+	// for cells actually has, weakest first: "heap" (targets without memory
+	// protection, or the secretmem_heap build tag), "unlocked" (memory
+	// AllowUnlocked took after the system refused to lock more), "mlock"
+	// (mlock or VirtualLock: also a region that fell back from memfd_secret),
+	// "memfd_secret". Memory kept for reuse counts until it is released.
+	// With nothing mapped it is the strongest backend the process can use.
 	Backend string `json:"backend"`
 	// Protected is false when any cell lives in unlocked memory
 	// (AllowUnlocked after a refusal) or the backend is "heap".
@@ -28,14 +32,18 @@ type MemStats struct {
 	LockedBytes int `json:"locked_bytes"`
 	// UnlockedBytes is mapped memory that could not be locked.
 	UnlockedBytes int `json:"unlocked_bytes"`
-	// CanaryFailures counts overwritten canaries found since start.
+	// CanaryFailures counts overwritten canaries found since start. The
+	// memory next to a damaged canary is never given to another cell.
 	CanaryFailures int `json:"canary_failures"`
 }
 
 // Stats returns a snapshot of the process's protected memory.
 func Stats() MemStats {
 	s := arena.Snapshot()
-	b := memory.Best()
+	b := s.Weakest
+	if b == "" {
+		b = memory.Best()
+	}
 	return MemStats{
 		Backend:        string(b),
 		Protected:      b != memory.Heap && s.Unlocked == 0,

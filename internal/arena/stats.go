@@ -14,6 +14,8 @@ type counters struct {
 	locked         atomic.Int64
 	unlocked       atomic.Int64
 	canaryFailures atomic.Int64
+	// mapped bytes per backend, for Weakest
+	memfdSecret, mlock, unlockedAnon, heap atomic.Int64
 }
 
 var stats counters
@@ -21,11 +23,38 @@ var stats counters
 // mapped counts a region coming (delta 1) or going (delta -1).
 func (c *counters) mapped(mem *memory.Region, delta int64) {
 	c.chunks.Add(delta)
+	n := delta * int64(mem.Size())
 	if mem.Locked() {
-		c.locked.Add(delta * int64(mem.Size()))
+		c.locked.Add(n)
 	} else {
-		c.unlocked.Add(delta * int64(mem.Size()))
+		c.unlocked.Add(n)
 	}
+	switch mem.Backend() {
+	case memory.MemfdSecret:
+		c.memfdSecret.Add(n)
+	case memory.Mlock:
+		c.mlock.Add(n)
+	case memory.Unlocked:
+		c.unlockedAnon.Add(n)
+	default:
+		c.heap.Add(n)
+	}
+}
+
+// weakest names the weakest backend any mapped region uses, or "" when
+// nothing is mapped.
+func (c *counters) weakest() memory.Backend {
+	switch {
+	case c.heap.Load() > 0:
+		return memory.Heap
+	case c.unlockedAnon.Load() > 0:
+		return memory.Unlocked
+	case c.mlock.Load() > 0:
+		return memory.Mlock
+	case c.memfdSecret.Load() > 0:
+		return memory.MemfdSecret
+	}
+	return ""
 }
 
 // Stats is a snapshot of the arena.
@@ -37,6 +66,10 @@ type Stats struct {
 	Locked         int // bytes of mapped memory locked in RAM
 	Unlocked       int // bytes of mapped memory that could not be locked
 	CanaryFailures int // canaries found overwritten
+	// Weakest is the weakest kind of memory any mapped block lives in
+	// (heap, then unlocked, mlock, memfd_secret), or "" when none is
+	// mapped.
+	Weakest memory.Backend
 }
 
 // Snapshot reads the counters.
@@ -49,5 +82,6 @@ func Snapshot() Stats {
 		Locked:         int(stats.locked.Load()),
 		Unlocked:       int(stats.unlocked.Load()),
 		CanaryFailures: int(stats.canaryFailures.Load()),
+		Weakest:        stats.weakest(),
 	}
 }
