@@ -110,3 +110,16 @@ func OpenForTest(pre, cell []byte) ([]byte, error) {
 }
 
 const PrekeySizeForTest, SealOverheadForTest = prekeySize, sealOverhead
+
+// VecRegionForTest returns a copy of a Vec's whole region, capacity and
+// all, so a test can see what lies beyond its length.
+func VecRegionForTest[T any](t testing.TB, v Vec[T]) []byte {
+	t.Helper()
+	h := v.h
+	p, err := h.ref.Acquire() // not h.acquire, which knows no region when Len is 0
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.ref.Release()
+	return append([]byte(nil), unsafe.Slice((*byte)(p), h.capacity*h.size)...)
+}

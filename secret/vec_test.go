@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/secretmem/secretmem/internal/arena"
@@ -261,4 +262,128 @@ func TestVecStaysWithinMaxSize(t *testing.T) {
 			c.run(t)
 		})
 	}
+}
+
+func TestVecTruncateWipesTheDroppedTail(t *testing.T) {
+	for _, p := range placements {
+		t.Run(p.name, func(t *testing.T) {
+			v, err := secret.NewVec[uint32](8, p.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer v.Destroy()
+			for i := range uint32(8) {
+				if err := v.Push(0xA5A5A500 | i); err != nil {
+					t.Fatal(err)
+				}
+			}
+			zero := func(b []byte) bool { return bytes.Count(b, []byte{0}) == len(b) }
+			for _, n := range []int{5, 3, 0} {
+				if err := v.Truncate(n); err != nil {
+					t.Fatal(err)
+				}
+				region := secret.VecRegionForTest(t, v)
+				if !zero(region[n*4:]) {
+					t.Errorf("after Truncate(%d) the memory beyond the length is not zero", n)
+				}
+				err := v.Use(func(s []uint32) error {
+					for i, x := range s {
+						if x != 0xA5A5A500|uint32(i) {
+							return errors.New("Truncate changed a kept element")
+						}
+					}
+					if len(s) != n {
+						return fmt.Errorf("Use sees %d elements after Truncate(%d)", len(s), n)
+					}
+					return nil
+				})
+				if err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+}
+
+func TestVecLifetimeOptions(t *testing.T) {
+	t.Run("volatile", func(t *testing.T) {
+		v, err := secret.NewVec[byte](0, secret.Volatile())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := v.Append([]byte("ab")); err != nil {
+			t.Fatal(err)
+		}
+		if err := v.Use(func(b []byte) error {
+			if string(b) != "ab" {
+				return errors.New("the volatile Vec does not hold what was appended")
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := v.Use(func([]byte) error { return nil }); !errors.Is(err, secret.ErrConsumed) {
+			t.Errorf("second Use of a volatile Vec: %v", err)
+		}
+		if err := v.Push('c'); !errors.Is(err, secret.ErrConsumed) {
+			t.Errorf("Push after a volatile Vec was read: %v", err)
+		}
+		if v.Len() != 0 {
+			t.Errorf("a consumed Vec has Len %d", v.Len())
+		}
+	})
+	t.Run("TTL, across a growth", func(t *testing.T) {
+		m := marker(t)
+		v, err := secret.NewVec[byte](0, secret.TTL(50*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer v.Destroy()
+		for i := range 4 * len(m) { // grows several times; the timer must follow
+			if err := v.Push(m[i%len(m)]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := v.Use(func([]byte) error { return nil }); err != nil {
+			t.Fatalf("Use before the TTL: %v", err)
+		}
+		time.Sleep(60 * time.Millisecond)
+		if err := v.Use(func([]byte) error {
+			t.Error("Use called back after the TTL")
+			return nil
+		}); !errors.Is(err, secret.ErrExpired) {
+			t.Errorf("Use after the TTL: %v", err)
+		}
+		if err := v.Push('x'); !errors.Is(err, secret.ErrExpired) {
+			t.Errorf("Push after the TTL: %v", err)
+		}
+		if v.Len() != 0 {
+			t.Errorf("an expired Vec has Len %d", v.Len())
+		}
+		// The timer, re-armed for the grown region, wiped it.
+		for deadline := time.Now().Add(2 * time.Second); inArena(m) && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if inArena(m) {
+			t.Error("the expired Vec's bytes are still in protected memory")
+		}
+	})
+	t.Run("label", func(t *testing.T) {
+		v, err := secret.NewVec[byte](0, secret.Label("pin"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer v.Destroy()
+		_ = v.Append([]byte("1234"))
+		if s := v.String(); s != "[REDACTED pin]" {
+			t.Errorf("a labelled Vec prints as %q", s)
+		}
+		val, err := v.Freeze()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := val.String(); s != "[REDACTED pin]" {
+			t.Errorf("the Value a labelled Vec froze into prints as %q", s)
+		}
+	})
 }
