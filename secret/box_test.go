@@ -31,54 +31,63 @@ func TestNewBoxRejectsTypesWithPointers(t *testing.T) {
 		}
 	}
 	type empty struct{}
-	check := func(name string, err error, wantType bool) {
+	// refused checks that err is ErrType and that its message names what
+	// is wrong: the offending kind and the path of fields to it.
+	refused := func(name string, err error, names ...string) {
 		t.Run(name, func(t *testing.T) {
-			switch {
-			case wantType && !errors.Is(err, secret.ErrType):
-				t.Errorf("got %v, want ErrType", err)
-			case !wantType && err != nil:
-				t.Errorf("got %v, want no error", err)
+			if !errors.Is(err, secret.ErrType) {
+				t.Fatalf("got %v, want ErrType", err)
+			}
+			for _, n := range names {
+				if !strings.Contains(err.Error(), n) {
+					t.Errorf("the error does not name %q: %v", n, err)
+				}
 			}
 		})
 	}
 	x := 1
 	_, err := secret.NewBox(&x)
-	check("a pointer is refused", err, true)
+	refused("a pointer is refused", err, "*int is a ptr")
 	_, err = secret.NewBox("text")
-	check("a string is refused", err, true)
+	refused("a string is refused", err, "string is a string")
 	_, err = secret.NewBox([]byte("b"))
-	check("a slice is refused", err, true)
+	refused("a slice is refused", err, "[]uint8 is a slice")
 	_, err = secret.NewBox(map[string]int{})
-	check("a map is refused", err, true)
+	refused("a map is refused", err, "is a map")
 	_, err = secret.NewBox[any](1)
-	check("an interface is refused", err, true)
+	refused("an interface is refused", err, "interface {} is a")
 	_, err = secret.NewBox(make(chan int))
-	check("a channel is refused", err, true)
+	refused("a channel is refused", err, "chan int is a chan")
 	_, err = secret.NewBox(func() {})
-	check("a function is refused", err, true)
+	refused("a function is refused", err, "func() is a func")
 	_, err = secret.NewBox(unsafe.Pointer(&x))
-	check("an unsafe.Pointer is refused", err, true)
+	refused("an unsafe.Pointer is refused", err, "unsafe.Pointer")
 	_, err = secret.NewBox(withString{})
-	check("a struct with a string field is refused", err, true)
+	refused("a struct with a string field is refused", err, "string is a string", "field S of secret_test.withString")
 	_, err = secret.NewBox(nested{})
-	check("a slice nested in an array of structs is refused", err, true)
+	refused("a slice nested in an array of structs is refused", err,
+		"[]uint8 is a slice", "field Bad of", "(in [2]struct", "field Inner of secret_test.nested")
 	_, err = secret.NewBox([3]*int{})
-	check("an array of pointers is refused", err, true)
+	refused("an array of pointers is refused", err, "*int is a ptr", "(in [3]*int)")
 	_, err = secret.NewBox(empty{})
-	check("a zero-size type is refused", err, true)
+	refused("a zero-size type is refused", err, "secret_test.empty has size zero")
+	_, err = secret.NewVec[withString](1)
+	refused("a Vec of them is refused too", err, "field S of secret_test.withString")
+
 	b, err := secret.NewBox(signingKey{})
-	check("a struct of numbers and arrays is accepted", err, false)
+	if err != nil {
+		t.Errorf("a struct of numbers and arrays: %v", err)
+	}
 	b.Destroy()
 	f, err := secret.NewBox(struct {
 		F float64
 		C complex128
 		B bool
 	}{})
-	check("floats, complex numbers and bools are accepted", err, false)
-	f.Destroy()
-	if err != nil && strings.Contains(err.Error(), "nested") {
-		t.Log(err)
+	if err != nil {
+		t.Errorf("floats, complex numbers and bools: %v", err)
 	}
+	f.Destroy()
 }
 
 func TestBoxHoldsAndUpdatesAValue(t *testing.T) {
@@ -154,13 +163,24 @@ func TestBoxLifetimeOptions(t *testing.T) {
 	if err := v.Use(func(p *[16]byte) error { return nil }); !errors.Is(err, secret.ErrConsumed) {
 		t.Errorf("second Use of a volatile box: %v", err)
 	}
-	e, err := secret.NewBox(uint64(42), secret.TTL(time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(5 * time.Millisecond)
-	if err := e.Update(func(*uint64) error { return nil }); !errors.Is(err, secret.ErrExpired) {
-		t.Errorf("Update after the TTL: %v", err)
+	for name, opts := range map[string][]secret.Option{"pooled": nil, "sealed": {secret.Sealed()}} {
+		e, err := secret.NewBox(uint64(42), append(opts, secret.TTL(time.Millisecond))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+		if err := e.Use(func(*uint64) error {
+			t.Errorf("%s: Use called back after the TTL", name)
+			return nil
+		}); !errors.Is(err, secret.ErrExpired) {
+			t.Errorf("%s: Use after the TTL: %v", name, err)
+		}
+		if err := e.Update(func(*uint64) error { return nil }); !errors.Is(err, secret.ErrExpired) {
+			t.Errorf("%s: Update after the TTL: %v", name, err)
+		}
+		if e.Alive() {
+			t.Errorf("%s: an expired box is alive", name)
+		}
 	}
 }
 
