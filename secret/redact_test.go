@@ -215,3 +215,100 @@ type xmlDoc struct{ Key secret.Value }
 func containsHexOf(out, m string) bool {
 	return strings.Contains(strings.ToLower(out), fmt.Sprintf("%x", m))
 }
+
+// Boxes and Vecs redact like Values on every printing path, labels
+// included.
+func TestBoxesAndVecsNeverPrintTheirContents(t *testing.T) {
+	m := marker(t)
+	var k [28]byte
+	copy(k[:], m)
+	newBox := func(opts ...secret.Option) secret.Box[[28]byte] {
+		b, err := secret.NewBox(k, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(b.Destroy)
+		return b
+	}
+	newVec := func(opts ...secret.Option) secret.Vec[byte] {
+		v, err := secret.NewVec[byte](0, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := v.Append([]byte(m)); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(v.Destroy)
+		return v
+	}
+	box, lbox := newBox(), newBox(secret.Label("signing.key"))
+	sbox := newBox(secret.Sealed(), secret.Guarded(), secret.Label("sealed.key"))
+	vec, lvec := newVec(), newVec(secret.Label("typed.pin"), secret.Guarded())
+	type holder struct {
+		Box    secret.Box[[28]byte]
+		Vec    secret.Vec[byte]
+		hidden secret.Box[[28]byte]
+		Ptr    *secret.Vec[byte]
+		Any    any
+	}
+	h := holder{Box: lbox, Vec: lvec, hidden: box, Ptr: &vec, Any: sbox}
+	tests := []struct {
+		name      string
+		arg       any
+		redacted  string // %v, String, JSON and slog show exactly this
+		goStringy string // %#v
+	}{
+		{"a Box", box, "[REDACTED]", "secret.Box[[28]uint8]([REDACTED])"},
+		{"a labelled Box", lbox, "[REDACTED signing.key]", "secret.Box[[28]uint8]([REDACTED signing.key])"},
+		{"a sealed Box", sbox, "[REDACTED sealed.key]", "secret.Box[[28]uint8]([REDACTED sealed.key])"},
+		{"a Vec", vec, "[REDACTED]", "secret.Vec[uint8]([REDACTED])"},
+		{"a labelled Vec", lvec, "[REDACTED typed.pin]", "secret.Vec[uint8]([REDACTED typed.pin])"},
+		{"a struct holding them", h, "", ""},
+		{"a pointer to that struct", &h, "", ""},
+	}
+	verbs := []string{"v", "+v", "#v", "s", "q", "x", "X", "d", "T", "p", "t", "b", "o", "c", "U", "e", "f", "g"}
+	flags := []string{"", "-", "+", "#", " ", "0", "10", "-10", "#x", "% x", ".3", "08.2"}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			leaks := func(out string) bool { return strings.Contains(out, m) || containsHexOf(out, m) }
+			for _, verb := range verbs {
+				for _, flag := range flags {
+					if leaks(fmt.Sprintf("%"+flag+verb, tt.arg)) {
+						t.Fatalf("%%%s%s printed the secret", flag, verb)
+					}
+				}
+			}
+			if tt.redacted != "" {
+				if got := fmt.Sprintf("%v", tt.arg); got != tt.redacted {
+					t.Errorf("%%v gives %q, want %q", got, tt.redacted)
+				}
+				if got := fmt.Sprintf("%#v", tt.arg); got != tt.goStringy {
+					t.Errorf("%%#v gives %q, want %q", got, tt.goStringy)
+				}
+			}
+			j, err := json.Marshal(tt.arg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if leaks(string(j)) {
+				t.Fatal("json.Marshal printed the secret")
+			}
+			if tt.redacted != "" && string(j) != `"`+tt.redacted+`"` {
+				t.Errorf("json.Marshal gives %s, want %q", j, tt.redacted)
+			}
+			for name, mk := range map[string]func(*bytes.Buffer) slog.Handler{
+				"text": func(b *bytes.Buffer) slog.Handler { return slog.NewTextHandler(b, nil) },
+				"json": func(b *bytes.Buffer) slog.Handler { return slog.NewJSONHandler(b, nil) },
+			} {
+				var buf bytes.Buffer
+				slog.New(mk(&buf)).Info("loaded", "k", tt.arg, slog.Group("g", "k", tt.arg))
+				if leaks(buf.String()) {
+					t.Fatalf("slog %s printed the secret", name)
+				}
+				if !strings.Contains(buf.String(), "[REDACTED") || (tt.redacted != "" && !strings.Contains(buf.String(), tt.redacted)) {
+					t.Errorf("slog %s does not show %q: %s", name, tt.redacted, buf.String())
+				}
+			}
+		})
+	}
+}
