@@ -1,0 +1,112 @@
+package secret_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"testing/iotest"
+	"unsafe"
+
+	"github.com/secretmem/secretmem/secret"
+)
+
+// recordingReader remembers where every buffer its Read was given lies.
+type recordingReader struct {
+	src  io.Reader
+	bufs [][2]uintptr // start, end
+}
+
+func (r *recordingReader) Read(p []byte) (int, error) {
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(p)))
+	r.bufs = append(r.bufs, [2]uintptr{start, start + uintptr(len(p))})
+	return r.src.Read(p)
+}
+
+// cellBounds returns the address range of the cell's bytes.
+func cellBounds(t *testing.T, v secret.Value) (start, end uintptr) {
+	t.Helper()
+	err := v.Use(func(b []byte) error {
+		start = uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+		end = start + uintptr(len(b))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return start, end
+}
+
+func TestReadHandsTheReaderTheCellItself(t *testing.T) {
+	for _, p := range placements {
+		t.Run(p.name, func(t *testing.T) {
+			m := marker(t) + marker(t)
+			// Half a buffer per call: Read must keep handing out the rest
+			// of the cell, never a buffer of its own.
+			r := &recordingReader{src: iotest.HalfReader(strings.NewReader(m))}
+			v, err := secret.Read(r, len(m), p.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer v.Destroy()
+			if !holds(v, m) {
+				t.Fatal("the cell does not hold what was read")
+			}
+			start, end := cellBounds(t, v)
+			if len(r.bufs) < 2 {
+				t.Fatalf("the reader was called %d times", len(r.bufs))
+			}
+			for i, b := range r.bufs {
+				if b[0] < start || b[1] > end {
+					t.Errorf("call %d: Read got a buffer at [%#x, %#x), outside the cell [%#x, %#x)", i, b[0], b[1], start, end)
+				}
+			}
+		})
+	}
+}
+
+// heapDuring returns the bytes the process allocated on the Go heap while
+// fn ran, the least of a few runs (other goroutines allocate too).
+func heapDuring(fn func()) uint64 {
+	least := ^uint64(0)
+	for range 3 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		fn()
+		runtime.ReadMemStats(&after)
+		least = min(least, after.TotalAlloc-before.TotalAlloc)
+	}
+	return least
+}
+
+func TestReadFileMakesNoHeapCopy(t *testing.T) {
+	const size = 256 << 10
+	content := bytes.Repeat([]byte("0123456789abcdef"), size/16)
+	file := filepath.Join(t.TempDir(), "big-secret")
+	if err := os.WriteFile(file, content, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var failed error
+	used := heapDuring(func() {
+		v, err := secret.ReadFile(file)
+		if err != nil {
+			failed = err
+			return
+		}
+		if !v.Equal(content) {
+			failed = errors.New("the cell does not hold the file")
+		}
+		v.Destroy()
+	})
+	if failed != nil {
+		t.Fatal(failed)
+	}
+	t.Logf("reading a %d-byte file allocated %d bytes on the heap", size, used)
+	if used > 16<<10 {
+		t.Errorf("that is a heap copy: want at most 16 KiB")
+	}
+}
