@@ -65,6 +65,8 @@ func runChild(mode string) int {
 		return memlockReuseChild()
 	case "memfd-fallback":
 		return memfdFallbackChild()
+	case "memlock-pipe":
+		return memlockPipeChild()
 	case "fork":
 		return forkChild()
 	case "harden":
@@ -576,6 +578,48 @@ func TestStatsNamesTheBackendARegionFellBackTo(t *testing.T) {
 	}
 	if got := strings.TrimSpace(stdout); got != "memfd_secret mlock true" {
 		t.Errorf("backend before and after a chunk fell back to mlock, cells alive: %q, want %q", got, "memfd_secret mlock true")
+	}
+}
+
+// memlockPipeChild reads a short secret through a pipe under a 64 KiB
+// RLIMIT_MEMLOCK and prints whether the cell holds it.
+func memlockPipeChild() int {
+	const limit = 64 << 10
+	if err := unix.Setrlimit(unix.RLIMIT_MEMLOCK, &unix.Rlimit{Cur: limit, Max: limit}); err != nil {
+		fmt.Fprintln(os.Stderr, "setrlimit:", err)
+		return 3
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		return 3
+	}
+	const m = "a token that came through a pipe\n"
+	go func() {
+		_, _ = w.WriteString(m)
+		w.Close()
+	}()
+	fmt.Printf("uid=%d ", os.Geteuid())
+	v, err := secret.ReadFile("/dev/fd/"+strconv.Itoa(int(r.Fd())), secret.TrimNewline())
+	if err != nil {
+		fmt.Println("error:", err)
+		return 0
+	}
+	fmt.Println("holds:", v.Equal([]byte(strings.TrimSuffix(m, "\n"))))
+	return 0
+}
+
+func TestReadFileThroughAPipeFitsASmallMemoryLockLimit(t *testing.T) {
+	stdout, stderr, err := runSelf(t, "memlock-pipe")
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, stderr)
+	}
+	uid, got, _ := strings.Cut(strings.TrimSpace(stdout), " ")
+	if uid == "uid=0" {
+		t.Skip("the child runs as root, which ignores RLIMIT_MEMLOCK")
+	}
+	if got != "holds: true" {
+		t.Errorf("a short secret through a pipe under RLIMIT_MEMLOCK=64 KiB: %q", got)
 	}
 }
 

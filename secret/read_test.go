@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -106,6 +107,90 @@ func TestReadFileMakesNoHeapCopy(t *testing.T) {
 		t.Fatal(failed)
 	}
 	t.Logf("reading a %d-byte file allocated %d bytes on the heap", size, used)
+	if used > 16<<10 {
+		t.Errorf("that is a heap copy: want at most 16 KiB")
+	}
+}
+
+// pipeFile returns a path that reads content through a pipe.
+func pipeFile(t *testing.T, content []byte) string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	go func() {
+		_, _ = w.Write(content)
+		w.Close()
+	}()
+	path := "/dev/fd/" + strconv.Itoa(int(r.Fd()))
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("no /dev/fd here: %v", err)
+	}
+	return path
+}
+
+func TestReadFileThroughAPipe(t *testing.T) {
+	short := []byte(marker(t))
+	grown := bytes.Repeat([]byte("a line of a certificate chain.\n"), 300) // 9300 bytes
+	tests := []struct {
+		name    string
+		content []byte
+		opts    []secret.Option
+		want    []byte
+		err     error
+	}{
+		{"a short secret", short, nil, short, nil},
+		{"a short secret, trimmed", append(bytes.Clone(short), '\n'), []secret.Option{secret.TrimNewline()}, short, nil},
+		{"one that outgrows the first scratch cells", grown, []secret.Option{secret.Guarded()}, grown, nil},
+		{"exactly the 64 KiB limit", bytes.Repeat([]byte{'k'}, 64<<10), nil, bytes.Repeat([]byte{'k'}, 64<<10), nil},
+		{"one byte over the limit", bytes.Repeat([]byte{'k'}, 64<<10+1), nil, nil, secret.ErrSize},
+		{"nothing at all", nil, nil, nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			live := secret.Stats().Live
+			v, err := secret.ReadFile(pipeFile(t, tt.content), tt.opts...)
+			if tt.err != nil {
+				if !errors.Is(err, tt.err) {
+					t.Fatalf("err %v, want %v", err, tt.err)
+				}
+			} else {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if v.Len() != len(tt.want) || !v.Equal(tt.want) {
+					t.Errorf("the cell holds %d bytes, not the %d that came through the pipe", v.Len(), len(tt.want))
+				}
+				v.Destroy()
+			}
+			// The scratch cells are gone.
+			if got := secret.Stats().Live; got != live {
+				t.Errorf("%d live cells after, %d before", got, live)
+			}
+		})
+	}
+}
+
+func TestReadFileThroughAPipeMakesNoHeapCopy(t *testing.T) {
+	content := bytes.Repeat([]byte("0123456789abcdef"), 60<<10/16)
+	var failed error
+	used := heapDuring(func() {
+		v, err := secret.ReadFile(pipeFile(t, content))
+		if err != nil {
+			failed = err
+			return
+		}
+		if !v.Equal(content) {
+			failed = errors.New("the cell does not hold what came through the pipe")
+		}
+		v.Destroy()
+	})
+	if failed != nil {
+		t.Fatal(failed)
+	}
+	t.Logf("reading %d bytes through a pipe allocated %d bytes on the heap", len(content), used)
 	if used > 16<<10 {
 		t.Errorf("that is a heap copy: want at most 16 KiB")
 	}

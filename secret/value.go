@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"time"
 	"unsafe"
+
+	"github.com/secretmem/secretmem/internal/arena"
 )
 
 // Value is a secret held in protected memory. The zero Value behaves as a
@@ -54,8 +56,9 @@ func Read(r io.Reader, n int, opts ...Option) (Value, error) {
 
 // ReadFile reads a file straight into a new cell: read(2) writes into
 // protected memory, so the bytes never touch the Go heap. Files over
-// MaxSize are refused. With TrimNewline, a trailing newline is dropped
-// inside the cell.
+// MaxSize are refused; files that report no size (pipes, character
+// devices, procfs) are read up to 64 KiB. With TrimNewline, a trailing
+// newline is dropped inside the cell.
 func ReadFile(path string, opts ...Option) (Value, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -70,34 +73,95 @@ func ReadFile(path string, opts ...Option) (Value, error) {
 		return Value{}, fmt.Errorf("secret: %s is a directory, not a secret file", path)
 	}
 	size := fi.Size()
-	regular := fi.Mode().IsRegular() && size > 0
-	if !regular {
-		// Pipes, character devices and procfs files report no size: read
-		// up to a page run's worth and keep what arrived.
-		size = 64 << 10
+	if !fi.Mode().IsRegular() || size == 0 {
+		// Pipes, character devices and procfs files report no size.
+		return readUnsized(f, path, opts)
 	}
 	if size > MaxSize {
 		return Value{}, fmt.Errorf("%w: %s holds %d bytes (the limit is %d)", ErrSize, path, size, MaxSize)
 	}
 	return create(int(size), opts, func(dst []byte) (int, error) {
 		n, err := io.ReadFull(f, dst)
-		if !regular {
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				return n, nil
-			}
-			if err == nil {
-				return 0, fmt.Errorf("%w: %s holds more than %d bytes", ErrSize, path, len(dst))
-			}
-		}
 		if err != nil {
 			return 0, fmt.Errorf("secret: reading %s: %w", path, err)
 		}
-		var one [1]byte
-		if m, _ := f.Read(one[:]); m > 0 {
-			one[0] = 0
+		if moreToRead(f) {
 			return 0, fmt.Errorf("secret: %s grew while it was read", path)
 		}
 		return n, nil
+	}, nil)
+}
+
+// moreToRead reports whether f has another byte to give.
+func moreToRead(f *os.File) bool {
+	var one [1]byte
+	m, _ := f.Read(one[:])
+	one[0] = 0
+	return m > 0
+}
+
+// Bounds for a file that reports no size: the first scratch cell, and the
+// most ReadFile takes from it.
+const (
+	firstUnsized = 512
+	maxUnsized   = 64 << 10
+)
+
+// readUnsized reads a file that reports no size into a cell. The bytes go
+// into a scratch cell that starts small and doubles while it fills up, each
+// step copied from protected memory to protected memory, and finally into a
+// cell of the options' kind. A short secret through a pipe so costs a
+// pooled slot, not a 64 KiB run a small memory-lock limit would refuse.
+func readUnsized(f *os.File, path string, opts []Option) (Value, error) {
+	o, err := collect(opts)
+	if err != nil {
+		return Value{}, err
+	}
+	ao := arena.Options{AllowUnlocked: o.allowUnlocked}
+	var scratch arena.Ref
+	defer func() { scratch.Destroy() }()
+	n, eof := 0, false
+	for size := firstUnsized; !eof; size *= 2 {
+		if size > maxUnsized {
+			if moreToRead(f) {
+				return Value{}, fmt.Errorf("%w: %s holds more than %d bytes", ErrSize, path, maxUnsized)
+			}
+			break
+		}
+		prev := scratch
+		next, _, err := arena.Alloc(size, ao, func(dst []byte) (int, error) {
+			if n > 0 {
+				p, err := prev.Acquire()
+				if err != nil {
+					return 0, err
+				}
+				copy(dst, unsafe.Slice((*byte)(p), n))
+				prev.Release()
+			}
+			m, err := io.ReadFull(f, dst[n:])
+			n += m
+			switch err {
+			case nil:
+			case io.EOF, io.ErrUnexpectedEOF:
+				eof = true
+			default:
+				return 0, fmt.Errorf("secret: reading %s: %w", path, err)
+			}
+			return n, nil
+		})
+		prev.Destroy()
+		scratch = next
+		if err != nil {
+			return Value{}, err
+		}
+	}
+	return create(n, opts, func(dst []byte) (int, error) {
+		p, err := scratch.Acquire()
+		if err != nil {
+			return 0, err
+		}
+		defer scratch.Release()
+		return copy(dst, unsafe.Slice((*byte)(p), n)), nil
 	}, nil)
 }
 
