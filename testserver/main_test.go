@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/hmac"
@@ -10,12 +9,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,40 +24,75 @@ import (
 	"time"
 )
 
-var (
-	buildOnce sync.Once
-	binary    string
-	buildErr  error
-)
+// binary is the testserver, built once by TestMain.
+var binary string
 
-// server builds the testserver once per test binary.
-func server(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "testserver")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binary = filepath.Join(dir, "testserver")
-		out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
-		if err != nil {
-			buildErr = errors.New(string(out))
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("building the testserver: %v", buildErr)
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "testserver")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
-	return binary
+	binary = filepath.Join(dir, "testserver")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building the testserver: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
+// markers holds every secret a test made, so that show can hide them.
+var markers struct {
+	sync.Mutex
+	all []string
+}
+
+// marker returns a fresh random secret value.
 func marker(t *testing.T) string {
+	t.Helper()
 	var b [10]byte
 	_, _ = rand.Read(b[:])
-	return "mk" + hex.EncodeToString(b[:])
+	m := "mk" + hex.EncodeToString(b[:])
+	markers.Lock()
+	markers.all = append(markers.all, m)
+	markers.Unlock()
+	return m
 }
 
-// lockedBuffer collects a child's stderr while the test reads it.
+// show returns s with every marker replaced, for test output: a failing
+// test must not print the secret it caught.
+func show(s string) string {
+	markers.Lock()
+	defer markers.Unlock()
+	for _, m := range markers.all {
+		s = strings.ReplaceAll(s, m, "[MARKER]")
+	}
+	return s
+}
+
+// environ is the test's environment without APP_ variables, which would
+// change the server's configuration, plus env.
+func environ(env ...string) []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "APP_") {
+			out = append(out, kv)
+		}
+	}
+	return append(out, env...)
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// lockedBuffer collects a child's output while the test reads it.
 type lockedBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
@@ -82,14 +118,24 @@ type running struct {
 	err    error         // its exit status, once exited is closed
 }
 
-// start runs the testserver on a free loopback port and waits until it
-// says where it listens.
+// hint is the first line of the start-up text that says how to call the
+// API; start waits for it.
+var hint = regexp.MustCompile(`(?m)^  curl (http://127\.0\.0\.1:[0-9]+)/healthz$`)
+
+// start runs the testserver with JSON logs on a free loopback port.
 func start(t *testing.T, env []string, args ...string) *running {
 	t.Helper()
-	cmd := exec.Command(server(t), append([]string{"-addr", "127.0.0.1:0", "-log-format", "json"}, args...)...)
-	cmd.Env = append(os.Environ(), env...)
+	return startArgs(t, env, append([]string{"-log-format", "json"}, args...)...)
+}
+
+// startArgs runs the testserver on a free loopback port with exactly args
+// besides -addr, and waits until it says how to call it.
+func startArgs(t *testing.T, env []string, args ...string) *running {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
+	cmd.Env = environ(env...)
 	logs := &lockedBuffer{}
-	cmd.Stderr = logs
+	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -104,25 +150,36 @@ func start(t *testing.T, env []string, args ...string) *running {
 	})
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		sc := bufio.NewScanner(strings.NewReader(logs.String()))
-		for sc.Scan() {
-			var rec struct {
-				Msg  string `json:"msg"`
-				Addr string `json:"addr"`
-			}
-			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Msg == "listening" {
-				r.base = "http://" + rec.Addr
-				return r
-			}
+		if m := hint.FindStringSubmatch(logs.String()); m != nil {
+			r.base = m[1]
+			return r
 		}
 		select {
 		case <-r.exited:
-			t.Fatalf("the testserver exited at start: %v\n%s", r.err, logs.String())
-		case <-time.After(20 * time.Millisecond):
+			t.Fatalf("the testserver exited at start: %v\n%s", r.err, show(logs.String()))
+		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	t.Fatalf("the testserver did not say where it listens:\n%s", logs.String())
+	t.Fatalf("the testserver did not say how to call it:\n%s", show(logs.String()))
 	return nil
+}
+
+// stop sends sig, expects a clean exit and returns everything the server
+// wrote.
+func (r *running) stop(t *testing.T, sig syscall.Signal) string {
+	t.Helper()
+	if err := r.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-r.exited:
+		if r.err != nil {
+			t.Errorf("exit after %v: %v", sig, r.err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no exit 20 s after %v", sig)
+	}
+	return r.logs.String()
 }
 
 func call(t *testing.T, method, url, bearer, body string) (int, string) {
@@ -143,25 +200,35 @@ func call(t *testing.T, method, url, bearer, body string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+func mac(key, body string) string {
+	m := hmac.New(sha256.New, []byte(key))
+	m.Write([]byte(body))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// signs checks that /api/sign answers 200 with the HMAC of body under key.
+func signs(t *testing.T, base, bearer, key, body string) {
+	t.Helper()
+	code, resp := call(t, "POST", base+"/api/sign", bearer, body)
+	var got struct{ Alg, MAC string }
+	if code != 200 || json.Unmarshal([]byte(resp), &got) != nil || got.MAC != mac(key, body) {
+		t.Errorf("/api/sign of %d bytes: %d, the MAC is not HMAC-SHA256 of the body under signing.key", len(body), code)
+	}
+}
+
 func TestTheServerEndToEnd(t *testing.T) {
+	t.Parallel()
 	apiKey, signingKey, dbPassword, fileToken := marker(t), marker(t), marker(t), marker(t)
 	dir := t.TempDir()
 	cfgFile := filepath.Join(dir, "app.yaml")
-	yaml := "app:\n  name: e2e\ndb:\n  password: " + dbPassword + "\n"
-	if err := os.WriteFile(cfgFile, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, cfgFile, "app:\n  name: e2e\ndb:\n  password: "+dbPassword+"\n")
 	secrets := filepath.Join(dir, "secrets")
 	if err := os.Mkdir(secrets, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(secrets, "signing.key"), []byte(signingKey+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, filepath.Join(secrets, "signing.key"), signingKey+"\n")
 	tokenFile := filepath.Join(dir, "token")
-	if err := os.WriteFile(tokenFile, []byte(fileToken), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, tokenFile, fileToken)
 	srv := start(t, []string{"APP_API__KEY=" + apiKey, "APP_UPSTREAM__TOKEN_FILE=" + tokenFile},
 		"-config", cfgFile, "-secrets-dir", secrets)
 
@@ -170,25 +237,19 @@ func TestTheServerEndToEnd(t *testing.T) {
 	}
 	code, body := call(t, "GET", srv.base+"/api/whoami", apiKey, "")
 	if code != 200 || !strings.Contains(body, `"app":"e2e"`) {
-		t.Errorf("/api/whoami with the key: %d %s", code, body)
+		t.Errorf("/api/whoami with the key: %d %s", code, show(body))
 	}
 	for name, bearer := range map[string]string{"no key": "", "a wrong key": marker(t), "the demo key": demoAPIKey} {
-		if code, body := call(t, "GET", srv.base+"/api/whoami", bearer, ""); code != 401 {
-			t.Errorf("/api/whoami with %s: %d %s", name, code, body)
+		for _, ep := range []struct{ method, path string }{{"GET", "/api/whoami"}, {"POST", "/api/sign"}} {
+			if code, body := call(t, ep.method, srv.base+ep.path, bearer, "hello"); code != 401 {
+				t.Errorf("%s %s with %s: %d %s", ep.method, ep.path, name, code, show(body))
+			}
 		}
 	}
-	code, body = call(t, "POST", srv.base+"/api/sign", apiKey, "hello")
-	m := hmac.New(sha256.New, []byte(signingKey))
-	m.Write([]byte("hello"))
-	if code != 200 || !strings.Contains(body, hex.EncodeToString(m.Sum(nil))) {
-		t.Errorf("/api/sign: %d, the MAC is not HMAC-SHA256 of the body under signing.key", code)
-	}
-	if code, _ := call(t, "POST", srv.base+"/api/sign", "", "hello"); code != 401 {
-		t.Errorf("/api/sign without a key: %d", code)
-	}
+	signs(t, srv.base, apiKey, signingKey, "hello")
 	code, cfgBody := call(t, "GET", srv.base+"/config", "", "")
 	if code != 200 || !strings.Contains(cfgBody, "[REDACTED]") || !strings.Contains(cfgBody, `"name":"e2e"`) {
-		t.Errorf("/config: %d %s", code, cfgBody)
+		t.Errorf("/config: %d %s", code, show(cfgBody))
 	}
 	code, stats := call(t, "GET", srv.base+"/debug/secrets", "", "")
 	var st struct {
@@ -199,18 +260,7 @@ func TestTheServerEndToEnd(t *testing.T) {
 		t.Errorf("/debug/secrets: %d %s", code, stats)
 	}
 
-	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-srv.exited:
-		if srv.err != nil {
-			t.Errorf("exit after SIGTERM: %v", srv.err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("no exit 20 s after SIGTERM")
-	}
-	logs := srv.logs.String()
+	logs := srv.stop(t, syscall.SIGTERM)
 	for name, s := range map[string]string{"api.key": apiKey, "signing.key": signingKey, "db.password": dbPassword, "upstream.token": fileToken} {
 		if strings.Contains(logs, s) {
 			t.Errorf("the log holds %s", name)
@@ -220,7 +270,7 @@ func TestTheServerEndToEnd(t *testing.T) {
 		}
 	}
 	if !strings.Contains(logs, `"msg":"secrets destroyed"`) || !strings.Contains(logs, `"live":0`) {
-		t.Errorf("no clean shutdown in the log:\n%s", logs)
+		t.Errorf("no clean shutdown in the log:\n%s", show(logs))
 	}
 	if strings.Contains(logs, demoAPIKey) {
 		t.Error("the start-up hint printed the demo key although a real one was configured")
@@ -228,51 +278,58 @@ func TestTheServerEndToEnd(t *testing.T) {
 }
 
 func TestBadStartsFailWithOneClearLine(t *testing.T) {
-	bin := server(t)
+	t.Parallel()
 	dir := t.TempDir()
 	secretLine := marker(t)
 	broken := filepath.Join(dir, "broken.yaml")
-	if err := os.WriteFile(broken, []byte("api:\n  key: "+secretLine+"\n  : [oops\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, broken, "api:\n  key: "+secretLine+"\n  : [oops\n")
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer busy.Close()
+	t.Cleanup(func() { busy.Close() }) // after the parallel subtests
 	tests := []struct {
 		name string
+		env  []string
 		args []string
 		says string
 	}{
-		{"an unknown flag", []string{"-nope"}, "flag provided but not defined"},
-		{"a bad log format", []string{"-log-format", "xml"}, "-log-format"},
-		{"a missing config file", []string{"-config", filepath.Join(dir, "none.yaml")}, "none.yaml"},
-		{"a broken config file with a secret on it", []string{"-config", broken}, "broken.yaml"},
-		{"missing required secrets", []string{"-demo=false"}, "api.key"},
-		{"a port in use", []string{"-addr", busy.Addr().String()}, "cannot listen"},
+		{"an unknown flag", nil, []string{"-nope"}, "flag provided but not defined"},
+		{"a bad log format", nil, []string{"-log-format", "xml"}, "-log-format"},
+		{"a missing config file", nil, []string{"-config", filepath.Join(dir, "none.yaml")}, "none.yaml"},
+		{"a broken config file with a secret on it", nil, []string{"-config", broken}, "broken.yaml"},
+		{"missing required secrets", nil, []string{"-demo=false"}, "api.key"},
+		{"a port in use", nil, []string{"-addr", busy.Addr().String()}, "cannot listen"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, bin, tt.args...)
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
+			args := tt.args
+			if tt.name != "a port in use" {
+				// Should the server start after all, it must not take
+				// 8080 from anyone.
+				args = append([]string{"-addr", "127.0.0.1:0"}, args...)
+			}
+			cmd := exec.CommandContext(ctx, binary, args...)
+			cmd.Env = environ(tt.env...)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			err := cmd.Run()
 			var exit *exec.ExitError
-			if !errors.As(err, &exit) || exit.ExitCode() == 0 {
-				t.Fatalf("want a non-zero exit, got %v", err)
+			if !errors.As(err, &exit) || exit.ExitCode() <= 0 {
+				t.Fatalf("want a non-zero exit, got %v; stderr:\n%s", err, show(stderr.String()))
 			}
 			out := stderr.String()
 			last := strings.TrimSpace(out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:])
 			if !strings.Contains(last, tt.says) {
-				t.Errorf("the last line does not say %q:\n%s", tt.says, out)
+				t.Errorf("the last line does not say %q:\n%s", tt.says, show(out))
 			}
 			if strings.Contains(out, "goroutine ") || strings.Contains(out, "panic") {
-				t.Errorf("a stack trace on stderr:\n%s", out)
+				t.Errorf("a stack trace on stderr:\n%s", show(out))
 			}
-			if strings.Contains(out, secretLine) {
+			if strings.Contains(stderr.String(), secretLine) {
 				t.Error("stderr holds the secret from the broken file")
 			}
 		})
