@@ -49,6 +49,10 @@ var defaultConfig []byte
 // start-up hint prints it only while the server still uses it.
 const demoAPIKey = "demo-api-key-0123456789"
 
+// maxSignBody is the largest body POST /api/sign signs; a longer one gets
+// 413 Request Entity Too Large.
+const maxSignBody = 1 << 20
+
 func main() {
 	if err := run(context.Background(), os.Args[1:], os.Stderr); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
@@ -209,8 +213,15 @@ func routes(cfg *config.Config, logger *slog.Logger) http.Handler {
 			})
 		})
 		r.Post("/api/sign", func(w http.ResponseWriter, req *http.Request) {
-			body, err := io.ReadAll(io.LimitReader(req.Body, 1<<20))
+			// Refuse, never truncate: a MAC of the first MiB of a longer
+			// body would vouch for bytes the client did not send alone.
+			body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, maxSignBody))
 			if err != nil {
+				var tooBig *http.MaxBytesError
+				if errors.As(err, &tooBig) {
+					writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": fmt.Sprintf("the body is over %d bytes", tooBig.Limit)})
+					return
+				}
 				writeJSON(w, http.StatusBadRequest, map[string]string{"error": "cannot read the body"})
 				return
 			}

@@ -277,6 +277,25 @@ func TestTheServerEndToEnd(t *testing.T) {
 	}
 }
 
+// TestSignRefusesBodiesOverTheLimit: a body over 1 MiB is refused with
+// 413, never signed truncated (a MAC of its first MiB would vouch for a
+// different message).
+func TestSignRefusesBodiesOverTheLimit(t *testing.T) {
+	t.Parallel()
+	apiKey, signingKey := marker(t), marker(t)
+	srv := start(t, []string{"APP_API__KEY=" + apiKey, "APP_SIGNING__KEY=" + signingKey})
+
+	signs(t, srv.base, apiKey, signingKey, strings.Repeat("a", maxSignBody))
+	for _, n := range []int{maxSignBody + 1, 2 * maxSignBody} {
+		code, body := call(t, "POST", srv.base+"/api/sign", apiKey, strings.Repeat("a", n))
+		if code != http.StatusRequestEntityTooLarge {
+			t.Errorf("/api/sign of %d bytes: %d %s, want 413", n, code, show(body))
+		}
+	}
+	// The server still works after refusing.
+	signs(t, srv.base, apiKey, signingKey, "hello")
+}
+
 func TestBadStartsFailWithOneClearLine(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
