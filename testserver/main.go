@@ -30,6 +30,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -61,6 +62,9 @@ func main() {
 		os.Exit(2)
 	}
 }
+
+// requiredSecrets must hold a non-empty value before the server starts.
+var requiredSecrets = []string{"api.key", "signing.key"}
 
 // run is main without the exit: it returns on a start-up error, or after a
 // graceful shutdown on SIGINT, SIGTERM or ctx's end.
@@ -98,7 +102,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	opts = append(opts,
 		config.Env("APP_"),
-		config.Require("api.key", "signing.key"),
+		config.Require(requiredSecrets...),
 		config.Logger(logger),
 		// The API key is compared on every request: a guarded cell would
 		// cost two mprotect calls per request, so this service keeps its
@@ -114,6 +118,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		cfg.Close()
 		logger.Info("secrets destroyed", "cells_purged", secret.Purge(), "live", secret.Stats().Live)
 	}()
+	if err := checkNotEmpty(cfg, requiredSecrets); err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -140,6 +147,23 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// checkNotEmpty refuses required secrets that exist but are empty
+// (APP_SIGNING__KEY= in the environment): config.Require accepts them, and
+// an empty HMAC key signs anything, an empty API key locks every client
+// out. The error names the keys, never a value.
+func checkNotEmpty(cfg *config.Config, keys []string) error {
+	var empty []string
+	for _, k := range keys {
+		if v, ok := cfg.LookupSecret(k); !ok || v.Len() == 0 {
+			empty = append(empty, k)
+		}
+	}
+	if len(empty) > 0 {
+		return fmt.Errorf("config: required secrets empty: %s", strings.Join(empty, ", "))
 	}
 	return nil
 }

@@ -318,8 +318,12 @@ func TestBadStartsFailWithOneClearLine(t *testing.T) {
 		{"a missing config file", nil, []string{"-config", filepath.Join(dir, "none.yaml")}, "none.yaml"},
 		{"a broken config file with a secret on it", nil, []string{"-config", broken}, "broken.yaml"},
 		{"missing required secrets", nil, []string{"-demo=false"}, "api.key"},
+		{"an empty APP_API__KEY", []string{"APP_API__KEY="}, nil, "required secrets empty: api.key"},
+		{"an empty APP_SIGNING__KEY", []string{"APP_SIGNING__KEY="}, nil, "required secrets empty: signing.key"},
+		{"an empty APP_SIGNING__KEY_FILE", []string{"APP_SIGNING__KEY_FILE=" + filepath.Join(dir, "empty")}, nil, "required secrets empty: signing.key"},
 		{"a port in use", nil, []string{"-addr", busy.Addr().String()}, "cannot listen"},
 	}
+	writeFile(t, filepath.Join(dir, "empty"), "")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
