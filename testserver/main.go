@@ -24,6 +24,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -55,32 +56,52 @@ const demoAPIKey = "demo-api-key-0123456789"
 const maxSignBody = 1 << 20
 
 func main() {
-	if err := run(context.Background(), os.Args[1:], os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "testserver:", err)
-		}
-		os.Exit(2)
+	os.Exit(exitCode(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr), os.Stderr))
+}
+
+// exitCode turns run's result into the process's exit status: 0 for a
+// clean shutdown or -h, 1 with one line on stderr for anything else.
+func exitCode(err error, stderr io.Writer) int {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
 	}
+	// One line, whatever the error says: a start-up failure must not
+	// scroll the reason off the screen.
+	fmt.Fprintln(stderr, "testserver:", strings.Join(strings.Fields(err.Error()), " "))
+	return 1
 }
 
 // requiredSecrets must hold a non-empty value before the server starts.
 var requiredSecrets = []string{"api.key", "signing.key"}
 
 // run is main without the exit: it returns on a start-up error, or after a
-// graceful shutdown on SIGINT, SIGTERM or ctx's end.
-func run(ctx context.Context, args []string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("testserver", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:8080", "listen `address`")
-	cfgPath := fs.String("config", "", "configuration `file` (YAML, JSON, TOML or .env, by extension) over the embedded defaults")
-	secretsDir := fs.String("secrets-dir", "", "`directory` with one secret per file (Docker, Kubernetes, systemd)")
-	logFormat := fs.String("log-format", "auto", "log format: auto, text or json")
-	demo := fs.Bool("demo", true, "start from the embedded demo configuration (-demo=false: only -config, -secrets-dir and APP_ variables)")
-	if err := fs.Parse(args); err != nil {
-		return err
+// graceful shutdown on SIGINT, SIGTERM or ctx's end. -h writes the usage to
+// stdout; logs and the start-up hint go to stderr.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	flags := flag.NewFlagSet("testserver", flag.ContinueOnError)
+	// The flag package would print its error, the usage and (through main)
+	// the error again: keep its output for -h only.
+	flags.SetOutput(io.Discard)
+	addr := flags.String("addr", "127.0.0.1:8080", "listen `address`")
+	cfgPath := flags.String("config", "", "configuration `file` (YAML, JSON, TOML or .env, by extension) over the embedded defaults")
+	secretsDir := flags.String("secrets-dir", "", "`directory` with one secret per file (Docker, Kubernetes, systemd)")
+	logFormat := flags.String("log-format", "auto", "log format: auto, text or json")
+	demo := flags.Bool("demo", true, "start from the embedded demo configuration (-demo=false: only -config, -secrets-dir and APP_ variables)")
+	if err := flags.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, "usage: testserver [flags]\n\n"+
+				"The secretmem demo service (go doc ./testserver). APP_ environment\n"+
+				"variables override the configuration: APP_API__KEY is api.key,\n"+
+				"APP_API__KEY_FILE=path reads it from a file.\n\nFlags:\n")
+			flags.SetOutput(stdout)
+			flags.PrintDefaults()
+			return err
+		}
+		return fmt.Errorf("%w (see -h)", err)
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q (see -h)", fs.Arg(0))
+	if flags.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (see -h)", flags.Arg(0))
 	}
 	format, err := parseFormat(*logFormat)
 	if err != nil {
@@ -95,6 +116,15 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		opts = append(opts, config.Source(rawbytes.Provider(bytes.Clone(defaultConfig)), config.YAML()))
 	}
 	if *cfgPath != "" {
+		// Say "no such file" rather than the loader's "unknown file
+		// format" for a missing path without an extension.
+		if _, err := os.Stat(*cfgPath); err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return fmt.Errorf("-config %s: %w", *cfgPath, err)
+		}
 		opts = append(opts, config.File(*cfgPath))
 	}
 	if *secretsDir != "" {
@@ -114,9 +144,15 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	serving := false
 	defer func() {
 		cfg.Close()
-		logger.Info("secrets destroyed", "cells_purged", secret.Purge(), "live", secret.Stats().Live)
+		purged := secret.Purge()
+		// Before serving, the one line of the start-up error is all the
+		// reader needs.
+		if serving {
+			logger.Info("secrets destroyed", "cells_purged", purged, "live", secret.Stats().Live)
+		}
 	}()
 	if err := checkNotEmpty(cfg, requiredSecrets); err != nil {
 		return err
@@ -124,8 +160,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
+		var sys *os.SyscallError
+		if errors.As(err, &sys) {
+			err = sys.Err // "address already in use", without the address twice
+		}
 		return fmt.Errorf("cannot listen on %s: %w", *addr, err)
 	}
+	serving = true
 	srv := &http.Server{
 		Handler:           routes(cfg, logger),
 		ReadHeaderTimeout: durationOr(cfg, "http.read_header_timeout", 10*time.Second),
