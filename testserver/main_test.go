@@ -296,6 +296,186 @@ func TestSignRefusesBodiesOverTheLimit(t *testing.T) {
 	signs(t, srv.base, apiKey, signingKey, "hello")
 }
 
+// TestDefaultConfigStartsAndTellsHowToCallIt is what a newcomer does: no
+// -config, no variables. The start-up text gives curl lines that work.
+func TestDefaultConfigStartsAndTellsHowToCallIt(t *testing.T) {
+	t.Parallel()
+	for _, format := range []string{"auto", "text"} {
+		t.Run(format, func(t *testing.T) {
+			t.Parallel()
+			var srv *running
+			if format == "auto" {
+				srv = startArgs(t, nil) // no -log-format: the default
+			} else {
+				srv = startArgs(t, nil, "-log-format", format)
+			}
+			if code, body := call(t, "GET", srv.base+"/healthz", "", ""); code != 200 || body != "ok" {
+				t.Errorf("/healthz: %d %q", code, body)
+			}
+			out := srv.logs.String()
+			for _, line := range []string{
+				"curl " + srv.base + "/healthz",
+				"curl -H 'Authorization: Bearer " + demoAPIKey + "' " + srv.base + "/api/whoami",
+				"curl -H 'Authorization: Bearer " + demoAPIKey + "' -d 'hello' " + srv.base + "/api/sign",
+				"curl " + srv.base + "/config",
+				"curl " + srv.base + "/debug/secrets",
+				"published demo value",
+			} {
+				if !strings.Contains(out, line) {
+					t.Errorf("the start-up text lacks %q:\n%s", line, out)
+				}
+			}
+			// The hint's key is the embedded one, and it works.
+			if code, body := call(t, "GET", srv.base+"/api/whoami", demoAPIKey, ""); code != 200 || !strings.Contains(body, "secretmem-testserver") {
+				t.Errorf("/api/whoami with the demo key: %d %s", code, body)
+			}
+			signs(t, srv.base, demoAPIKey, "demo-signing-key-0123456789", "hello")
+			srv.stop(t, syscall.SIGTERM)
+		})
+	}
+}
+
+// TestSignalsShutDownCleanly: Ctrl-C and a service manager's SIGTERM both
+// end in exit 0 with every cell destroyed.
+func TestSignalsShutDownCleanly(t *testing.T) {
+	t.Parallel()
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			t.Parallel()
+			srv := start(t, []string{"APP_API__KEY=" + marker(t)})
+			if code, _ := call(t, "GET", srv.base+"/healthz", "", ""); code != 200 {
+				t.Errorf("/healthz: %d", code)
+			}
+			logs := srv.stop(t, sig)
+			if !strings.Contains(logs, `"msg":"shutting down"`) || !strings.Contains(logs, `"msg":"secrets destroyed"`) ||
+				!strings.Contains(logs, `"live":0`) {
+				t.Errorf("no graceful shutdown with every cell destroyed after %v:\n%s", sig, show(logs))
+			}
+		})
+	}
+}
+
+// TestLogsHoldNoSecret: in every log format, neither the configured
+// secrets nor a client's wrong key reach the log.
+func TestLogsHoldNoSecret(t *testing.T) {
+	t.Parallel()
+	for _, format := range []string{"auto", "text", "json"} {
+		t.Run(format, func(t *testing.T) {
+			t.Parallel()
+			apiKey, signingKey, dbPassword, wrongKey := marker(t), marker(t), marker(t), marker(t)
+			srv := startArgs(t, []string{"APP_API__KEY=" + apiKey, "APP_SIGNING__KEY=" + signingKey, "APP_DB__PASSWORD=" + dbPassword},
+				"-log-format", format)
+			if code, _ := call(t, "GET", srv.base+"/api/whoami", apiKey, ""); code != 200 {
+				t.Errorf("/api/whoami with the key: %d", code)
+			}
+			if code, _ := call(t, "GET", srv.base+"/api/whoami", wrongKey, ""); code != 401 {
+				t.Errorf("/api/whoami with a wrong key: %d", code)
+			}
+			signs(t, srv.base, apiKey, signingKey, "hello")
+			call(t, "GET", srv.base+"/config", "", "")
+			logs := srv.stop(t, syscall.SIGTERM)
+			if !strings.Contains(logs, "listening") || !strings.Contains(logs, "/api/whoami") || !strings.Contains(logs, "secrets destroyed") {
+				t.Errorf("the log lacks the start, the requests or the shutdown:\n%s", show(logs))
+			}
+			for name, s := range map[string]string{"api.key": apiKey, "signing.key": signingKey, "db.password": dbPassword, "the wrong key": wrongKey} {
+				if strings.Contains(logs, s) {
+					t.Errorf("the %s log holds %s", format, name)
+				}
+			}
+		})
+	}
+}
+
+// TestEnvironmentForms: APP_DB__PASSWORD, APP_API__KEY_FILE and
+// APP_DB__PASSWORD_FILE configure the server without the embedded config.
+func TestEnvironmentForms(t *testing.T) {
+	t.Parallel()
+	for _, viaFile := range []bool{false, true} {
+		t.Run(fmt.Sprintf("db.password from a file: %v", viaFile), func(t *testing.T) {
+			t.Parallel()
+			apiKey, signingKey, dbPassword := marker(t), marker(t), marker(t)
+			dir := t.TempDir()
+			keyFile := filepath.Join(dir, "api-key")
+			writeFile(t, keyFile, apiKey+"\n")
+			env := []string{"APP_API__KEY_FILE=" + keyFile, "APP_SIGNING__KEY=" + signingKey}
+			if viaFile {
+				pwFile := filepath.Join(dir, "db-password")
+				writeFile(t, pwFile, dbPassword)
+				env = append(env, "APP_DB__PASSWORD_FILE="+pwFile)
+			} else {
+				env = append(env, "APP_DB__PASSWORD="+dbPassword)
+			}
+			srv := start(t, env, "-demo=false")
+
+			if code, body := call(t, "GET", srv.base+"/api/whoami", apiKey, ""); code != 200 {
+				t.Errorf("/api/whoami with the key from APP_API__KEY_FILE: %d %s", code, show(body))
+			}
+			signs(t, srv.base, apiKey, signingKey, "hello")
+			code, cfgBody := call(t, "GET", srv.base+"/config", "", "")
+			var cfg map[string]any
+			if code != 200 || json.Unmarshal([]byte(cfgBody), &cfg) != nil {
+				t.Fatalf("/config: %d %s", code, show(cfgBody))
+			}
+			// Without the embedded config, db.password exists only
+			// because the variable set it.
+			if got := fmt.Sprint(cfg["db"]); got != "map[password:[REDACTED]]" {
+				t.Errorf("/config db = %s, want db.password set and redacted", show(got))
+			}
+			logs := srv.stop(t, syscall.SIGTERM)
+			for _, s := range []string{apiKey, signingKey, dbPassword} {
+				if strings.Contains(cfgBody, s) || strings.Contains(logs, s) {
+					t.Error("/config or the log holds a secret")
+				}
+			}
+		})
+	}
+}
+
+// TestConfigFileFormats: -config takes JSON, TOML and .env by extension,
+// and the secrets in each are the ones the server uses.
+func TestConfigFileFormats(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		file    string
+		content func(apiKey, signingKey string) string
+	}{
+		{"app.json", func(a, s string) string {
+			return `{"app": {"name": "from-json"}, "api": {"key": "` + a + `"}, "signing": {"key": "` + s + `"}}`
+		}},
+		{"app.toml", func(a, s string) string {
+			return "[app]\nname = \"from-toml\"\n[api]\nkey = \"" + a + "\"\n[signing]\nkey = \"" + s + "\"\n"
+		}},
+		{"app.env", func(a, s string) string {
+			return "app.name=from-env\napi.key=" + a + "\nsigning.key='" + s + "'\n"
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			t.Parallel()
+			apiKey, signingKey := marker(t), marker(t)
+			path := filepath.Join(t.TempDir(), tt.file)
+			writeFile(t, path, tt.content(apiKey, signingKey))
+			srv := start(t, nil, "-demo=false", "-config", path)
+
+			name := "from-" + strings.TrimPrefix(filepath.Ext(tt.file), ".")
+			if code, body := call(t, "GET", srv.base+"/api/whoami", apiKey, ""); code != 200 || !strings.Contains(body, `"app":"`+name+`"`) {
+				t.Errorf("/api/whoami with the key from %s: %d %s", tt.file, code, show(body))
+			}
+			if code, _ := call(t, "GET", srv.base+"/api/whoami", demoAPIKey, ""); code != 401 {
+				t.Errorf("/api/whoami with the demo key: %d", code)
+			}
+			signs(t, srv.base, apiKey, signingKey, "hello")
+			_, cfgBody := call(t, "GET", srv.base+"/config", "", "")
+			logs := srv.stop(t, syscall.SIGTERM)
+			for _, s := range []string{apiKey, signingKey} {
+				if strings.Contains(cfgBody, s) || strings.Contains(logs, s) {
+					t.Error("/config or the log holds a secret")
+				}
+			}
+		})
+	}
+}
+
 func TestHelpPrintsUsageAndExitsZero(t *testing.T) {
 	t.Parallel()
 	cmd := exec.Command(binary, "-h")
