@@ -6,10 +6,53 @@
 //	go run ./testserver -config app.yaml -secrets-dir /run/secrets
 //	APP_API__KEY_FILE=/run/secrets/api go run ./testserver
 //
-// Endpoints: GET /healthz, GET /api/whoami and POST /api/sign (both need
-// "Authorization: Bearer <api.key>"), GET /config (every key, secrets
-// redacted), GET /debug/secrets (secret.Stats()), GET /debug/runtime
-// (goroutine count, for the proof suite's soak).
+// # Flags
+//
+//	-addr address      listen address (default 127.0.0.1:8080)
+//	-config file       configuration file over the embedded defaults: YAML
+//	                   (.yaml, .yml), JSON, TOML or .env, by extension
+//	-secrets-dir dir   directory with one secret per file, the file name
+//	                   being the key (Docker /run/secrets, Kubernetes secret
+//	                   volumes, systemd credentials); db/password is
+//	                   db.password
+//	-log-format f      auto (coloured text on a terminal, JSON otherwise),
+//	                   text or json; logs go to stderr
+//	-demo=false        do not start from the embedded demo configuration:
+//	                   only -config, -secrets-dir and APP_ variables count
+//	-h                 print the usage and exit 0
+//
+// # Configuration
+//
+// Sources, each overriding the one before: the embedded default.yaml (its
+// secrets are published demo values), -config, -secrets-dir, then
+// environment variables starting with APP_. The rest of a variable's name is
+// lower-cased and a double underscore separates levels: APP_API__KEY is
+// api.key, APP_DB__PASSWORD is db.password, APP_HTTP__SHUTDOWN_TIMEOUT is
+// http.shutdown_timeout. A name ending in _FILE reads the value from that
+// file (one trailing newline trimmed): APP_API__KEY_FILE,
+// APP_SIGNING__KEY_FILE, APP_DB__PASSWORD_FILE.
+//
+// api.key (the bearer key clients send) and signing.key (the HMAC key) are
+// required and must not be empty. http.read_header_timeout and
+// http.shutdown_timeout (durations, default 10s) are optional.
+//
+// # Endpoints
+//
+//	GET  /healthz        200 "ok"
+//	GET  /api/whoami     needs "Authorization: Bearer <api.key>"; 200 with
+//	                     JSON, 401 without the key
+//	POST /api/sign       needs the bearer key; 200 with the HMAC-SHA256 of
+//	                     the body under signing.key, 413 for a body over
+//	                     1 MiB
+//	GET  /config         every key as JSON, secrets as [REDACTED]
+//	GET  /debug/secrets  secret.Stats() as JSON
+//	GET  /debug/runtime  the goroutine count, for the proof suite's soak
+//
+// On start the server logs where it listens and prints curl lines to call
+// it. SIGINT or SIGTERM shuts it down gracefully and destroys every cell;
+// the exit status is then 0. A start-up failure (a bad flag, an unreadable
+// config, a missing or empty required secret, a port in use) prints one
+// line on stderr, never a secret, and exits 1.
 package main
 
 import (
