@@ -234,6 +234,49 @@ func TestRequireListsEveryMissingKey(t *testing.T) {
 	}
 }
 
+func TestRequireRefusesKeysSetButEmpty(t *testing.T) {
+	const marker = "req-empty-neighbour-6d1f"
+	dir := t.TempDir()
+	p := writeFile(t, filepath.Join(dir, "c.yaml"),
+		"db:\n  password: \"\"\n  user: \"\"\n  hosts: []\n  opts: {}\n  none: null\n"+
+			"svc:\n  token: "+marker+"\n  port: 0\n  debug: false\n", 0o600)
+	sd := filepath.Join(dir, "secrets")
+	if err := os.Mkdir(sd, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(sd, "api.key"), "\n", 0o600) // only the newline Load trims
+	t.Setenv("RQ_SIGNING__KEY", "")
+
+	_, err := Load(File(p), Env("RQ_"), SecretDir(sd),
+		Require("db.password", "db.user", "db.hosts", "db.opts", "db.none", "api.key", "signing.key", "absent",
+			"svc.token", "svc.port", "svc.debug"))
+	if !errors.Is(err, ErrMissing) {
+		t.Fatalf("err = %v, want ErrMissing", err)
+	}
+	msg := err.Error()
+	want := "db.password (set but empty), db.user (set but empty), db.hosts (set but empty), " +
+		"db.opts (set but empty), db.none (set but empty), api.key (set but empty), " +
+		"signing.key (set but empty), absent"
+	if !strings.HasSuffix(msg, ": "+want) {
+		t.Errorf("error %q, want it to end in %q", msg, want)
+	}
+	for _, fine := range []string{"svc.token", "svc.port", "svc.debug"} {
+		if strings.Contains(msg, fine) {
+			t.Errorf("error names %s, which holds a value", fine)
+		}
+	}
+	if strings.Contains(msg, marker) {
+		t.Error("the error holds a secret value")
+	}
+
+	// The same keys with values load, and zero and false count as values.
+	cfg, err := Load(File(p), Require("svc.token", "svc.port", "svc.debug"))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	cfg.Close()
+}
+
 func TestBrokenFilesNeverEchoTheSecretOnTheBrokenLine(t *testing.T) {
 	// quoted cases check first that the parser's own error does quote the
 	// secret: only there is the sanitising in syntaxError put to the test.

@@ -81,8 +81,8 @@
 // A malformed file yields ErrSyntax naming the file and line, and Load
 // loads nothing: no cell survives a failed Load and no environment
 // variable is touched. Messages never contain a value: a parser's own
-// message is stripped of everything it quotes. Missing required keys are
-// listed together (ErrMissing). Secret files that are too large
+// message is stripped of everything it quotes. Missing or empty required
+// keys are listed together (ErrMissing). Secret files that are too large
 // (MaxSecretSize, default 1 MiB), directories or unreadable give
 // ErrSecretFile; a world-readable one is a warning, or an error with
 // Strict.

@@ -13,7 +13,8 @@ var (
 	ErrSyntax = errors.New("config: malformed source")
 	// ErrFormat: a file's extension names no known format.
 	ErrFormat = errors.New("config: unknown file format (use .yaml, .yml, .json, .toml or .env)")
-	// ErrMissing: keys given to Require are absent; the message lists them all.
+	// ErrMissing: keys given to Require are absent or empty; the message
+	// lists them all.
 	ErrMissing = errors.New("config: required keys missing")
 	// ErrSecretFile: a secret file is too large, a directory, unreadable,
 	// or (with Strict) world-readable.

@@ -75,8 +75,11 @@ func (t *txn) run() (*state, error) {
 	}
 	var missing []string
 	for _, r := range t.s.require {
-		if !k.Exists(r) {
+		switch {
+		case !k.Exists(r):
 			missing = append(missing, r)
+		case t.isEmpty(k, r):
+			missing = append(missing, r+" (set but empty)")
 		}
 	}
 	if len(missing) > 0 {
@@ -152,6 +155,27 @@ type mapProvider map[string]any
 func (m mapProvider) Read() (map[string]any, error) { return m, nil }
 func (m mapProvider) ReadBytes() ([]byte, error) {
 	return nil, errors.New("config: map provider has no bytes")
+}
+
+// isEmpty reports whether a key that exists holds nothing: an empty secret
+// cell, an empty string, list or map, or null. A required secret that is
+// set but empty (APP_API__KEY=) is a misconfiguration as surely as a
+// missing one, and would otherwise reach a service as a key of no bytes.
+func (t *txn) isEmpty(k *koanf.Koanf, key string) bool {
+	if c, ok := t.final[key]; ok {
+		return c.Len() == 0
+	}
+	switch v := k.Get(key).(type) {
+	case nil:
+		return true
+	case string:
+		return v == ""
+	case []any:
+		return len(v) == 0
+	case map[string]any:
+		return len(v) == 0
+	}
+	return false
 }
 
 // cellFromString makes a cell from a string and remembers it.

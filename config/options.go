@@ -167,8 +167,11 @@ func Source(p koanf.Provider, pa koanf.Parser) Option {
 	return Option{func(s *settings) { s.sources = append(s.sources, &providerSource{p: p, pa: pa}) }}
 }
 
-// Require makes Load fail with ErrMissing, naming every absent key at
-// once, unless all keys exist after every source was loaded.
+// Require makes Load fail with ErrMissing, naming every required key at
+// once, unless all keys exist after every source was loaded and none is
+// empty: a key set to nothing (an empty secret, "", an empty list or map,
+// null) counts as missing, and the message marks it "(set but empty)".
+// A reload by Watch checks the same and keeps the old values.
 func Require(keys ...string) Option {
 	return Option{func(s *settings) { s.require = append(s.require, keys...) }}
 }
