@@ -197,10 +197,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			logger.Info("secrets destroyed", "cells_purged", purged, "live", secret.Stats().Live)
 		}
 	}()
-	if err := checkNotEmpty(cfg, requiredSecrets); err != nil {
-		return err
-	}
-
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		var sys *os.SyscallError
@@ -231,23 +227,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
-	}
-	return nil
-}
-
-// checkNotEmpty refuses required secrets that exist but are empty
-// (APP_SIGNING__KEY= in the environment): config.Require accepts them, and
-// an empty HMAC key signs anything, an empty API key locks every client
-// out. The error names the keys, never a value.
-func checkNotEmpty(cfg *config.Config, keys []string) error {
-	var empty []string
-	for _, k := range keys {
-		if v, ok := cfg.LookupSecret(k); !ok || v.Len() == 0 {
-			empty = append(empty, k)
-		}
-	}
-	if len(empty) > 0 {
-		return fmt.Errorf("config: required secrets empty: %s", strings.Join(empty, ", "))
 	}
 	return nil
 }

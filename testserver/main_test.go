@@ -521,9 +521,9 @@ func TestBadStartsFailWithOneClearLine(t *testing.T) {
 		{"a config file of an unknown format", nil, []string{"-config", dir}, "unknown file format"},
 		{"a broken config file with a secret on it", nil, []string{"-config", broken}, "broken.yaml"},
 		{"missing required secrets", nil, []string{"-demo=false"}, "api.key"},
-		{"an empty APP_API__KEY", []string{"APP_API__KEY="}, nil, "required secrets empty: api.key"},
-		{"an empty APP_SIGNING__KEY", []string{"APP_SIGNING__KEY="}, nil, "required secrets empty: signing.key"},
-		{"an empty APP_SIGNING__KEY_FILE", []string{"APP_SIGNING__KEY_FILE=" + filepath.Join(dir, "empty")}, nil, "required secrets empty: signing.key"},
+		{"an empty APP_API__KEY", []string{"APP_API__KEY="}, nil, "required keys missing: api.key (set but empty)"},
+		{"an empty APP_SIGNING__KEY", []string{"APP_SIGNING__KEY="}, nil, "required keys missing: signing.key (set but empty)"},
+		{"an empty APP_SIGNING__KEY_FILE", []string{"APP_SIGNING__KEY_FILE=" + filepath.Join(dir, "empty")}, nil, "required keys missing: signing.key (set but empty)"},
 		{"a port in use", nil, []string{"-addr", busy.Addr().String()}, "cannot listen on " + busy.Addr().String() + ": address already in use"},
 	}
 	writeFile(t, filepath.Join(dir, "empty"), "")
