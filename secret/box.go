@@ -76,7 +76,23 @@ func checkPlain(t reflect.Type) error {
 		}
 		return nil
 	}
-	return fmt.Errorf("%w: %v is a %v, which holds a pointer", ErrType, t, t.Kind())
+	words, ok := kindWords[t.Kind()]
+	if !ok {
+		words = "a " + t.Kind().String()
+	}
+	return fmt.Errorf("%w: %v is %s, which holds a pointer", ErrType, t, words)
+}
+
+// kindWords names the refused kinds in an error message.
+var kindWords = map[reflect.Kind]string{
+	reflect.Pointer:       "a pointer",
+	reflect.UnsafePointer: "an unsafe.Pointer",
+	reflect.String:        "a string",
+	reflect.Slice:         "a slice",
+	reflect.Map:           "a map",
+	reflect.Interface:     "an interface",
+	reflect.Chan:          "a channel",
+	reflect.Func:          "a function",
 }
 
 // Use calls fn with a pointer to the value. The pointer is valid only inside
