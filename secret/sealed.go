@@ -33,14 +33,17 @@ import (
 // before a single byte is decrypted.
 //
 // Why not crypto/cipher: every AEAD in the standard library and x/crypto
-// keeps key material on the Go heap, where no wipe can reach it and the
-// collector may copy it: aes.NewCipher's round keys, chacha20poly1305's
-// HChaCha20 subkey (a make([]byte, 32)), hmac.New's two hash states. Here
+// keeps key material on the Go heap, in objects no wipe can reach that
+// stay until their memory is reused: aes.NewCipher's round keys,
+// chacha20poly1305's HChaCha20 subkey (a make([]byte, 32)), hmac.New's two
+// hash states. Here
 // all key material lives in protected memory or on the stack, because
 // sha256.Sum256 keeps its state on the stack and hmacSHA256 below hashes
 // from a caller's buffer instead of a hash.Hash. With
 // GOEXPERIMENT=runtimesecret the derivations run inside runtime/secret.Do,
-// which also erases the stack frames and registers they used.
+// which also erases the stack frames and registers they used. Without it,
+// dead stack frames (and the old copy a stack leaves behind when it grows)
+// may hold derived keys until overwritten: the same limit as every Use.
 //
 // Tests pin hmacSHA256 and the key stream to crypto/hmac and the whole
 // cell to a known answer computed independently.
