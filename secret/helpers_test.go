@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/secretmem/secretmem/internal/arena"
+	"github.com/secretmem/secretmem/internal/memory"
 	"github.com/secretmem/secretmem/secret"
 )
 
@@ -51,3 +52,8 @@ func inArena(s string) bool {
 }
 
 func flipCiphertextBit(t testing.TB, v secret.Value) { secret.FlipCiphertextBitForTest(t, v) }
+
+// onHeap reports whether cells live on the Go heap (js/wasm, wasip1, plan9,
+// or the secretmem_heap build tag): no lock, no guard pages, no exclusion
+// from dumps or forked children.
+func onHeap() bool { return memory.Best() == memory.Heap }

@@ -124,6 +124,14 @@ func runSelf(t *testing.T, mode string, env ...string) (stdout, stderr string, e
 	return out.String(), errb.String(), err
 }
 
+// skipOnHeap skips a test of a protection the heap backend does not give.
+func skipOnHeap(t *testing.T, what string) {
+	t.Helper()
+	if onHeap() {
+		t.Skip("the heap backend has no " + what)
+	}
+}
+
 func copyFile(src, dst string) error {
 	in, err := os.Open(src)
 	if err != nil {
@@ -142,6 +150,7 @@ func copyFile(src, dst string) error {
 }
 
 func TestTouchingAGuardedCellOutsideItsBoundsKillsTheProcess(t *testing.T) {
+	skipOnHeap(t, "guard pages")
 	for _, mode := range []string{"read-past-guarded", "write-past-guarded", "read-guarded-while-idle"} {
 		t.Run(mode, func(t *testing.T) {
 			stdout, stderr, err := runSelf(t, mode)
@@ -218,6 +227,7 @@ func cellAddr(t *testing.T, v secret.Value) uintptr {
 }
 
 func TestCellsAreLockedAndOutOfCoreDumps(t *testing.T) {
+	skipOnHeap(t, "locked mappings")
 	backend := secret.Stats().Backend
 	for _, p := range placements {
 		t.Run(p.name, func(t *testing.T) {
@@ -395,6 +405,7 @@ func memlockChild() int {
 }
 
 func TestTheMemoryLockLimitGivesACleanError(t *testing.T) {
+	skipOnHeap(t, "memory-lock limit")
 	tests := []struct {
 		name  string
 		limit int
@@ -510,6 +521,7 @@ func memlockReuseChild() int {
 }
 
 func TestMemoryKeptForReuseGivesWayAtTheLockLimit(t *testing.T) {
+	skipOnHeap(t, "memory-lock limit")
 	for _, backend := range []string{"default", "mlock"} {
 		t.Run(backend, func(t *testing.T) {
 			var env []string
@@ -610,6 +622,7 @@ func memlockPipeChild() int {
 }
 
 func TestReadFileThroughAPipeFitsASmallMemoryLockLimit(t *testing.T) {
+	skipOnHeap(t, "memory-lock limit")
 	stdout, stderr, err := runSelf(t, "memlock-pipe")
 	if err != nil {
 		t.Fatalf("child: %v\n%s", err, stderr)
@@ -695,6 +708,7 @@ func forkAndRead(addr uintptr, n int, m string) error {
 }
 
 func TestAForkedChildCannotReadTheParentsCells(t *testing.T) {
+	skipOnHeap(t, "protection from forked children")
 	for _, backend := range []string{"default", "mlock"} {
 		t.Run(backend, func(t *testing.T) {
 			var env []string

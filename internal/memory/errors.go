@@ -1,3 +1,5 @@
+//go:build (unix || windows) && !secretmem_heap
+
 package memory
 
 import "os"

@@ -1,4 +1,4 @@
-//go:build linux && !(386 || amd64 || arm64 || riscv64 || s390x)
+//go:build linux && !secretmem_heap && !(386 || amd64 || arm64 || riscv64 || s390x)
 
 package memory
 

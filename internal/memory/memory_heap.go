@@ -1,13 +1,19 @@
-//go:build !unix && !windows
+//go:build (!unix && !windows) || secretmem_heap
 
 package memory
 
-import "unsafe"
+import (
+	"errors"
+	"unsafe"
+)
 
 // Targets without virtual memory control (js/wasm, wasip1, plan9) get Go
 // heap memory: no lock, no guard pages, no dump exclusion. The cells on top
 // still zeroize on destroy and redact on every printing path, and Stats
 // reports the backend as Heap so nobody mistakes it for protection.
+//
+// The secretmem_heap build tag selects this backend on any system, so that
+// its promises can be tested where the tests run.
 
 const pageSize = 4096
 
@@ -27,3 +33,8 @@ func mapRegion(n int, _ Mode) (*Region, error) {
 func protect(*Region, Prot) error { return nil }
 
 func unmap(*Region) error { return nil }
+
+// ProbeMemfdSecret reports that memfd_secret is never used by this backend.
+func ProbeMemfdSecret() error {
+	return errors.New("memfd_secret is not used: the heap backend is built in")
+}

@@ -1,4 +1,4 @@
-//go:build windows
+//go:build windows && !secretmem_heap
 
 package memory
 
