@@ -29,6 +29,9 @@ func TestTheHeapBackendReportsItselfUnprotected(t *testing.T) {
 	if s.LockedBytes != 0 || s.UnlockedBytes == 0 {
 		t.Errorf("locked %d, unlocked %d bytes: heap memory is never locked", s.LockedBytes, s.UnlockedBytes)
 	}
+	if s.Guarded != 0 {
+		t.Errorf("%d guarded cells reported where there are no guard pages", s.Guarded)
+	}
 	if s.Live != 2 {
 		t.Errorf("%d live cells, want 2", s.Live)
 	}

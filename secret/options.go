@@ -54,7 +54,9 @@ func TTL(d time.Duration) Option { return Option{kind: optTTL, ttl: d} }
 // Guarded places the cell in a page run of its own with inaccessible guard
 // pages on both sides; the pages are inaccessible whenever no Use is in
 // flight. For long-lived, high-value secrets: it costs a few system calls
-// per read where a pooled cell costs none.
+// per read where a pooled cell costs none. On the heap backend (targets
+// without virtual memory control) there are no guard pages: the cell gets
+// memory of its own and nothing more, and Stats does not count it guarded.
 func Guarded() Option { return Option{kind: optGuarded} }
 
 // Label names the cell in redacted output ("[REDACTED db.password]"), to

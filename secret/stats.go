@@ -23,7 +23,8 @@ type MemStats struct {
 	Live int `json:"live"`
 	// Bytes is the secret bytes those cells hold.
 	Bytes int `json:"bytes"`
-	// Guarded counts live cells with pages of their own.
+	// Guarded counts live cells with pages of their own behind guard pages
+	// (Guarded); always 0 on the heap backend, which has no guard pages.
 	Guarded int `json:"guarded"`
 	// Chunks counts mapped regions: shared chunks and guarded page runs,
 	// including runs cached for reuse.

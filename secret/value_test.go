@@ -505,9 +505,9 @@ func TestStatsCountCellsAndMemory(t *testing.T) {
 	g := mustNew(t, "guarded-secret", secret.Guarded())
 	s := secret.Stats()
 	if onHeap() {
-		// Nothing locked, and Stats says so.
-		if s.Live != 2 || s.Bytes != 32+14 {
-			t.Errorf("live=%d bytes=%d, want 2, 46", s.Live, s.Bytes)
+		// No guard pages, nothing locked, and Stats says so.
+		if s.Live != 2 || s.Bytes != 32+14 || s.Guarded != 0 {
+			t.Errorf("live=%d bytes=%d guarded=%d, want 2, 46, 0", s.Live, s.Bytes, s.Guarded)
 		}
 		if s.LockedBytes != 0 || s.UnlockedBytes == 0 || s.Chunks < 2 || s.Protected || s.Backend != "heap" {
 			t.Errorf("heap memory not reported as unprotected: %+v", s)

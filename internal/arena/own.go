@@ -67,7 +67,10 @@ func allocOwn(n int, opts Options, fill func([]byte) (int, error)) (Ref, int, er
 		b.putCanary(b.off - canarySize)
 	}
 	b.length = used
-	if opts.Guarded {
+	// Heap memory (no virtual memory control) has no guard pages and
+	// cannot be made inaccessible: such a cell is an own run and is not
+	// counted as guarded.
+	if opts.Guarded && b.mem.GuardPages() {
 		b.mu.Lock()
 		err := b.protect(memory.NoAccess)
 		b.guarded = err == nil

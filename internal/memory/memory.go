@@ -90,6 +90,10 @@ func (r *Region) Backend() Backend { return r.backend }
 // Locked reports whether the pages are locked in RAM.
 func (r *Region) Locked() bool { return r.backend == MemfdSecret || r.backend == Mlock }
 
+// GuardPages reports whether the region is fenced by inaccessible guard
+// pages and Protect changes its access. Heap regions have neither.
+func (r *Region) GuardPages() bool { return r.backend != Heap }
+
 // Bytes returns the usable pages as a slice. Callers keep it only as long as
 // they hold the region and never store it anywhere a printer can reach.
 func (r *Region) Bytes() []byte { return unsafe.Slice((*byte)(r.data), r.size) }
