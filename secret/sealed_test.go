@@ -283,8 +283,12 @@ func TestThePrekeyIsLargeAndGuarded(t *testing.T) {
 	secret.Purge() // the pre-key goes too; the next seal makes a new one
 	guarded := secret.Stats().Guarded
 	_ = mustNew(t, "seal me", secret.Sealed())
-	if g := secret.Stats().Guarded; g != guarded+1 {
-		t.Errorf("sealing the first cell after Purge made %d guarded cells, want 1 (the pre-key)", g-guarded)
+	want := 1
+	if onHeap() {
+		want = 0 // the heap backend has no guard pages and counts no guarded cell
+	}
+	if g := secret.Stats().Guarded; g != guarded+want {
+		t.Errorf("sealing the first cell after Purge made %d guarded cells, want %d (the pre-key)", g-guarded, want)
 	}
 	if n := secret.PrekeyForTest(t).Len(); n != 16<<10 {
 		t.Errorf("the pre-key holds %d bytes, want 16 KiB", n)
