@@ -233,7 +233,7 @@ func TestTheServerEndToEnd(t *testing.T) {
 		"-config", cfgFile, "-secrets-dir", secrets)
 
 	if code, body := call(t, "GET", srv.base+"/healthz", "", ""); code != 200 || body != "ok" {
-		t.Errorf("/healthz: %d %q", code, body)
+		t.Errorf("/healthz: %d %q", code, show(body))
 	}
 	code, body := call(t, "GET", srv.base+"/api/whoami", apiKey, "")
 	if code != 200 || !strings.Contains(body, `"app":"e2e"`) {
@@ -310,7 +310,7 @@ func TestDefaultConfigStartsAndTellsHowToCallIt(t *testing.T) {
 				srv = startArgs(t, nil, "-log-format", format)
 			}
 			if code, body := call(t, "GET", srv.base+"/healthz", "", ""); code != 200 || body != "ok" {
-				t.Errorf("/healthz: %d %q", code, body)
+				t.Errorf("/healthz: %d %q", code, show(body))
 			}
 			out := srv.logs.String()
 			for _, line := range []string{
