@@ -176,11 +176,13 @@ func allocPooled(n int, opts Options, fill func([]byte) (int, error)) (Ref, int,
 	if err != nil {
 		return Ref{}, 0, err
 	}
+	// The slot is still dead: Purge cannot find it, and being off the free
+	// list it keeps its chunk from counting as empty while fill writes.
 	p := ref.b.slot(ref.idx)
 	used, err := fill(unsafe.Slice((*byte)(p), n))
 	if err != nil || used < 0 || used > n {
 		clear(unsafe.Slice((*byte)(p), n))
-		ref.b.states[ref.idx].Store(uint64(ref.gen)<<32 | deadBit)
+		callFreeHook(unsafe.Slice((*byte)(p), n))
 		ref.b.pool.put(ref.b, ref.idx, ref.gen)
 		if err == nil {
 			err = errors.New("arena: fill reported an impossible length")
@@ -190,10 +192,13 @@ func allocPooled(n int, opts Options, fill func([]byte) (int, error)) (Ref, int,
 	ref.b.lengths[ref.idx] = uint32(used)
 	stats.live.Add(1)
 	stats.bytes.Add(int64(used))
+	// Publish: from here on Destroy, Purge and readers can reach the cell.
+	ref.b.states[ref.idx].Store(uint64(ref.gen) << 32)
 	return ref, used, nil
 }
 
-// take pops a free slot, mapping a new chunk when none is left.
+// take pops a free slot, mapping a new chunk when none is left. The slot
+// stays dead until the caller publishes it.
 func (p *pool) take() (Ref, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -216,9 +221,7 @@ func (p *pool) take() (Ref, error) {
 	if len(b.free) == 0 {
 		p.partial = p.partial[:len(p.partial)-1]
 	}
-	st := &b.states[idx]
-	gen := uint32(st.Load() >> 32)
-	st.Store(uint64(gen) << 32)
+	gen := uint32(b.states[idx].Load() >> 32)
 	return Ref{b: b, idx: idx, gen: gen}, nil
 }
 

@@ -178,3 +178,54 @@ func TestFreeQuarantinesMemoryWithADamagedCanary(t *testing.T) {
 		}
 	})
 }
+
+// Purge while a fill writes: the slot being filled is not a cell yet, so
+// Purge neither ends it nor lets its chunk go back to the system under fill.
+func TestPurgeDuringAFill(t *testing.T) {
+	const s = "written after a Purge ran inside the fill...." // 45 bytes
+	for _, o := range []Options{{}, {Own: true}, {Guarded: true}} {
+		Purge()
+		r, n, err := Alloc(len(s), o, func(dst []byte) (int, error) {
+			Purge()
+			return copy(dst, s), nil
+		})
+		if err != nil || n != len(s) {
+			t.Fatalf("%+v: Alloc: %v (%d bytes)", o, err, n)
+		}
+		if !r.Alive() || !r.Equal([]byte(s)) {
+			t.Errorf("%+v: the cell filled across a Purge is not intact", o)
+		}
+		if st := Snapshot(); st.Live != 1 || st.Bytes != len(s) {
+			t.Errorf("%+v: live %d, bytes %d; want 1, %d", o, st.Live, st.Bytes, len(s))
+		}
+		r.Destroy()
+
+		failed := errors.New("the fill failed")
+		_, _, err = Alloc(len(s), o, func(dst []byte) (int, error) {
+			Purge()
+			copy(dst, s)
+			return 0, failed
+		})
+		if !errors.Is(err, failed) {
+			t.Fatalf("%+v: Alloc: %v, want the fill's error", o, err)
+		}
+		if st := Snapshot(); st.Live != 0 || st.Bytes != 0 {
+			t.Errorf("%+v: live %d, bytes %d; want 0, 0", o, st.Live, st.Bytes)
+		}
+	}
+	// Every slot of the class is free exactly once: a chunk's worth of
+	// cells all get slots of their own.
+	seen := map[unsafe.Pointer]bool{}
+	for range 200 {
+		r := alloc(t, s, Options{})
+		p, err := r.Acquire()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Release()
+		if seen[p] {
+			t.Fatal("two live cells share a slot")
+		}
+		seen[p] = true
+	}
+}

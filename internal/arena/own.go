@@ -83,9 +83,10 @@ func allocOwn(n int, opts Options, fill func([]byte) (int, error)) (Ref, int, er
 		}
 		stats.guarded.Add(1)
 	}
-	b.states[0].Store(uint64(gen) << 32)
 	stats.live.Add(1)
 	stats.bytes.Add(int64(used))
+	// Publish: until now the run was dead, out of Purge's reach.
+	b.states[0].Store(uint64(gen) << 32)
 	return Ref{b: b, idx: 0, gen: gen}, used, nil
 }
 
