@@ -14,8 +14,8 @@
 //     changes, not mappings.
 //
 // Memory kept only for reuse (an empty chunk per class, an idle run per
-// size) goes back to the system when the lock limit refuses a new mapping,
-// and at Purge.
+// size) goes back to the system at Purge, and when the lock limit refuses a
+// new mapping if it is locked.
 //
 // Every slot has a state word (generation, dead bit, reader count) that
 // lives in the block, not in the caller's handle. A Ref names a slot and the
@@ -167,7 +167,7 @@ func init() {
 func allocPooled(n int, opts Options, fill func([]byte) (int, error)) (Ref, int, error) {
 	c := classOf(n)
 	ref, err := pools[memory.MustLock][c].take()
-	if err != nil && errors.Is(err, memory.ErrLockLimit) && releaseIdle() {
+	if err != nil && errors.Is(err, memory.ErrLockLimit) && releaseLocked() {
 		ref, err = pools[memory.MustLock][c].take()
 	}
 	if err != nil && errors.Is(err, memory.ErrLockLimit) && opts.AllowUnlocked {
@@ -304,8 +304,8 @@ func (p *pool) put(b *block, idx uint32, gen uint32) {
 }
 
 // releaseEmpty unmaps the pool's empty chunk, if it kept one, and reports
-// whether it did.
-func (p *pool) releaseEmpty() bool {
+// whether that freed locked memory.
+func (p *pool) releaseEmpty() (lockedFreed bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.empty == 0 {
@@ -314,6 +314,7 @@ func (p *pool) releaseEmpty() bool {
 	kept := p.partial[:0]
 	for _, b := range p.partial {
 		if len(b.free) == len(b.states) {
+			lockedFreed = lockedFreed || b.mem.Locked()
 			p.unmap(b)
 			continue
 		}
@@ -322,7 +323,7 @@ func (p *pool) releaseEmpty() bool {
 	clear(p.partial[len(kept):])
 	p.partial = kept
 	p.empty = 0
-	return true
+	return lockedFreed
 }
 
 // unmap releases an empty chunk; p.mu is held and b is already out of
@@ -335,16 +336,27 @@ func (p *pool) unmap(b *block) {
 }
 
 // releaseIdle gives every empty chunk and every cached run back to the
-// system, and reports whether there was any. It runs when the lock limit
-// refuses a mapping, so memory kept only for reuse never stands between a
-// caller and a new cell, and at Purge.
-func releaseIdle() bool {
-	released := releaseCachedRuns()
+// system, locked or not. Purge runs it.
+func releaseIdle() {
+	releaseCachedRuns(false)
 	for m := range pools {
 		for c := range pools[m] {
-			if pools[m][c].releaseEmpty() {
-				released = true
-			}
+			pools[m][c].releaseEmpty()
+		}
+	}
+}
+
+// releaseLocked gives the empty chunks and cached runs that hold locked
+// memory back to the system, and reports whether that freed any. It runs
+// when the lock limit refuses a mapping, so memory kept only for reuse
+// never stands between a caller and a new cell. Unlocked memory stays: the
+// limit does not count it, and releasing it would only make the caller
+// retry for nothing and map it again.
+func releaseLocked() bool {
+	released := releaseCachedRuns(true)
+	for c := range pools[memory.MustLock] {
+		if pools[memory.MustLock][c].releaseEmpty() {
+			released = true
 		}
 	}
 	return released

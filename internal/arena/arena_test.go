@@ -229,3 +229,52 @@ func TestPurgeDuringAFill(t *testing.T) {
 		seen[p] = true
 	}
 }
+
+// At the lock limit only locked memory kept for reuse can make room:
+// releasing unlocked memory there frees nothing the limit counts, and
+// reporting it as freed makes every refused mapping retry for nothing.
+func TestTheLockLimitReleasesOnlyLockedMemory(t *testing.T) {
+	Purge()
+	defer Purge()
+	base := Snapshot()
+	// Unlocked memory kept for reuse: an empty chunk and a cached run.
+	unlocked := &pools[memory.NoLock][0]
+	r, err := unlocked.take()
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlocked.put(r.b, r.idx, r.gen)
+	b, err := takeRun(100, memory.NoLock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.mu.Lock()
+	err = b.protect(memory.NoAccess)
+	b.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	releaseRun(b)
+	idle := Snapshot()
+	if releaseLocked() {
+		t.Error("releaseLocked reported locked memory freed when only unlocked memory was idle")
+	}
+	if s := Snapshot(); s.Unlocked != idle.Unlocked || s.Chunks != idle.Chunks {
+		t.Errorf("releaseLocked released unlocked memory: %+v, was %+v", s, idle)
+	}
+
+	// Locked memory kept for reuse: an empty chunk.
+	locked := &pools[memory.MustLock][0]
+	r, err = locked.take()
+	if err != nil {
+		t.Fatal(err)
+	}
+	locked.put(r.b, r.idx, r.gen)
+	holdsLocked := r.b.mem.Locked()
+	if got := releaseLocked(); got != holdsLocked {
+		t.Errorf("releaseLocked with an empty locked chunk: %v, want %v", got, holdsLocked)
+	}
+	if s := Snapshot(); s.Locked != base.Locked {
+		t.Errorf("%d bytes of locked memory stay mapped, %d did before", s.Locked, base.Locked)
+	}
+}

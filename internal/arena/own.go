@@ -35,7 +35,7 @@ func allocOwn(n int, opts Options, fill func([]byte) (int, error)) (Ref, int, er
 	// the alignment), with a canary just before it.
 	need := n + canarySize + align - 1
 	b, err := takeRun(need, memory.MustLock)
-	if err != nil && errors.Is(err, memory.ErrLockLimit) && releaseIdle() {
+	if err != nil && errors.Is(err, memory.ErrLockLimit) && releaseLocked() {
 		b, err = takeRun(need, memory.MustLock)
 	}
 	if err != nil && errors.Is(err, memory.ErrLockLimit) && opts.AllowUnlocked {
@@ -194,17 +194,27 @@ func releaseRun(b *block) {
 	unmapRun(b)
 }
 
-// releaseCachedRuns unmaps every cached run and reports whether there was
-// any.
-func releaseCachedRuns() bool {
+// releaseCachedRuns unmaps the cached runs (only those in locked memory
+// when lockedOnly is set) and reports whether that freed locked memory.
+func releaseCachedRuns(lockedOnly bool) (lockedFreed bool) {
+	var drop []*block
 	runs.mu.Lock()
-	cached := runs.cache
-	runs.cache = nil
+	kept := runs.cache[:0]
+	for _, b := range runs.cache {
+		if lockedOnly && !b.mem.Locked() {
+			kept = append(kept, b)
+			continue
+		}
+		drop = append(drop, b)
+	}
+	clear(runs.cache[len(kept):])
+	runs.cache = kept
 	runs.mu.Unlock()
-	for _, b := range cached {
+	for _, b := range drop {
+		lockedFreed = lockedFreed || b.mem.Locked()
 		unmapRun(b)
 	}
-	return len(cached) > 0
+	return lockedFreed
 }
 
 func dropRun(b *block) {
