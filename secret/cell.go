@@ -150,10 +150,8 @@ func (h *handle) acquire(consume bool) (unsafe.Pointer, error) {
 			return nil, ErrDestroyed
 		}
 		return nil, endedErr(s)
-	case errors.Is(err, arena.ErrCorrupted):
-		return nil, ErrCorrupted
 	}
-	return nil, fmt.Errorf("secret: opening the cell: %w", err)
+	return nil, arenaErr(err)
 }
 
 var zeroByte byte
@@ -197,10 +195,20 @@ func (h *handle) releaseWrite() { h.ref.ReleaseWrite() }
 
 // refErr turns an arena error into this package's.
 func (h *handle) refErr(err error) error {
-	switch {
-	case errors.Is(err, arena.ErrGone):
+	if errors.Is(err, arena.ErrGone) {
 		h.state.CompareAndSwap(alive, h.goneWhy())
 		return endedErr(h.state.Load())
+	}
+	return arenaErr(err)
+}
+
+// arenaErr turns an error from opening a Ref into this package's: a slot
+// that is gone reads as ErrDestroyed, a damaged canary as ErrCorrupted.
+// Cells held by a handle go through refErr, which knows more.
+func arenaErr(err error) error {
+	switch {
+	case errors.Is(err, arena.ErrGone):
+		return ErrDestroyed
 	case errors.Is(err, arena.ErrCorrupted):
 		return ErrCorrupted
 	}

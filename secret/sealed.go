@@ -209,8 +209,9 @@ func newWork(n int) (work, error) {
 	}
 	p, err := ref.AcquireWrite()
 	if err != nil {
+		// Purged between the two calls, most likely.
 		ref.Destroy()
-		return work{}, err
+		return work{}, arenaErr(err)
 	}
 	return work{ref: ref, b: unsafe.Slice((*byte)(p), workOff+n)}, nil
 }
