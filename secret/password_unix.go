@@ -51,25 +51,10 @@ func ReadPassword(fd int, opts ...Option) (Value, error) {
 		return Value{}, err
 	}
 	if o.sealed {
-		return sealLine(buf, opts)
+		// Sealed into a new cell made with opts; buf is destroyed.
+		return valueFromVec(buf, opts)
 	}
 	return buf.Freeze()
-}
-
-// sealLine seals the line in buf into a new cell made with opts, and
-// destroys buf. The bytes go from one protected region to the other.
-func sealLine(buf Vec[byte], opts []Option) (Value, error) {
-	defer buf.Destroy()
-	h := buf.h
-	p, err := h.acquire(false)
-	if err != nil {
-		return Value{}, err
-	}
-	defer h.release(false)
-	line := unsafe.Slice((*byte)(p), h.n)
-	return create(len(line), opts, func(dst []byte) (int, error) {
-		return copy(dst, line), nil
-	}, nil)
 }
 
 // readLine reads up to a newline (or end of input) into a Vec.

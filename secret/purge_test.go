@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"unsafe"
@@ -109,5 +111,58 @@ func TestPurgeWhileReadFillsACell(t *testing.T) {
 				checkPurgedCleanly(t)
 			})
 		}
+	}
+}
+
+// Under a Purge at any moment, the public API reports an ended cell as
+// ErrDestroyed: never as an error of the package's internals.
+func TestPurgeAtAnyMomentGivesOnlyPackageErrors(t *testing.T) {
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				secret.Purge()
+			}
+		}
+	}()
+	defer func() {
+		close(stop)
+		wg.Wait()
+	}()
+	check := func(what string, err error) {
+		t.Helper()
+		if err != nil && !errors.Is(err, secret.ErrDestroyed) {
+			t.Fatalf("%s under Purge: %v, want nil or ErrDestroyed", what, err)
+		}
+	}
+	short := []byte(marker(t))
+	long := []byte(strings.Repeat(marker(t), 100)) // 2800 bytes: pooled scratch cells, then a run
+	for range 300 {
+		for _, content := range [][]byte{short, long} {
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			go func() {
+				_, _ = w.Write(content)
+				w.Close()
+			}()
+			v, err := secret.ReadFile("/dev/fd/" + strconv.Itoa(int(r.Fd())))
+			r.Close()
+			check("ReadFile through a pipe", err)
+			v.Destroy()
+		}
+		// Sealing opens a work cell a Purge can end before it is used. (Not
+		// Use: a cell sealed while a Purge replaced the pre-key may read
+		// as ErrCorrupted, a separate matter.)
+		v, err := secret.New([]byte(marker(t)), secret.Sealed())
+		check("New(Sealed)", err)
+		v.Destroy()
 	}
 }

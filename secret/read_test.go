@@ -9,10 +9,12 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"testing/iotest"
 	"unsafe"
 
+	"github.com/secretmem/secretmem/internal/arena"
 	"github.com/secretmem/secretmem/secret"
 )
 
@@ -193,5 +195,45 @@ func TestReadFileThroughAPipeMakesNoHeapCopy(t *testing.T) {
 	t.Logf("reading %d bytes through a pipe allocated %d bytes on the heap", len(content), used)
 	if used > 16<<10 {
 		t.Errorf("that is a heap copy: want at most 16 KiB")
+	}
+}
+
+// The scratch cells a pipe's bytes grow through are wiped when freed, and
+// nothing of the secret stays in protected memory once its cell ends.
+func TestReadFileThroughAPipeWipesItsScratchCells(t *testing.T) {
+	var mu sync.Mutex
+	var freed, dirty int
+	arena.SetFreeHookForTest(func(b []byte) {
+		mu.Lock()
+		defer mu.Unlock()
+		freed++
+		if !bytes.Equal(b, make([]byte, len(b))) {
+			dirty++
+		}
+	})
+	defer arena.SetFreeHookForTest(nil)
+	m := marker(t)
+	content := []byte(strings.Repeat(m, 9000/len(m))) // 512 → 16384 bytes of scratch
+	v, err := secret.ReadFile(pipeFile(t, content))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.Equal(content) {
+		t.Fatal("the cell does not hold what came through the pipe")
+	}
+	mu.Lock()
+	scratch := freed
+	mu.Unlock()
+	v.Destroy()
+	mu.Lock()
+	defer mu.Unlock()
+	if scratch < 6 {
+		t.Errorf("%d scratch regions freed, want 6 (512 bytes doubling to 16 KiB)", scratch)
+	}
+	if dirty != 0 {
+		t.Errorf("%d of %d freed regions held data", dirty, freed)
+	}
+	if inArena(m) {
+		t.Error("the secret is still in protected memory after its cell ended")
 	}
 }

@@ -9,8 +9,6 @@ import (
 	"runtime"
 	"time"
 	"unsafe"
-
-	"github.com/secretmem/secretmem/internal/arena"
 )
 
 // Value is a secret held in protected memory. The zero Value behaves as a
@@ -100,68 +98,74 @@ func moreToRead(f *os.File) bool {
 	return m > 0
 }
 
-// Bounds for a file that reports no size: the first scratch cell, and the
-// most ReadFile takes from it.
+// Bounds for a file that reports no size: the first scratch capacity, and
+// the most ReadFile takes from it.
 const (
 	firstUnsized = 512
 	maxUnsized   = 64 << 10
 )
 
 // readUnsized reads a file that reports no size into a cell. The bytes go
-// into a scratch cell that starts small and doubles while it fills up, each
-// step copied from protected memory to protected memory, and finally into a
-// cell of the options' kind. A short secret through a pipe so costs a
+// into a scratch Vec that starts small and doubles while it fills up, each
+// growth copied from protected memory to protected memory, and finally into
+// a cell of the options' kind. A short secret through a pipe so costs a
 // pooled slot, not a 64 KiB run a small memory-lock limit would refuse.
 func readUnsized(f *os.File, path string, opts []Option) (Value, error) {
 	o, err := collect(opts)
 	if err != nil {
 		return Value{}, err
 	}
-	ao := arena.Options{AllowUnlocked: o.allowUnlocked}
-	var scratch arena.Ref
-	defer func() { scratch.Destroy() }()
-	n, eof := 0, false
-	for size := firstUnsized; !eof; size *= 2 {
-		if size > maxUnsized {
+	var scratchOpts []Option
+	if o.allowUnlocked {
+		scratchOpts = append(scratchOpts, AllowUnlocked())
+	}
+	buf, err := NewVec[byte](firstUnsized, scratchOpts...)
+	if err != nil {
+		return Value{}, err
+	}
+	defer buf.Destroy()
+	h := buf.h
+	for {
+		if h.n == maxUnsized {
 			if moreToRead(f) {
 				return Value{}, fmt.Errorf("%w: %s holds more than %d bytes", ErrSize, path, maxUnsized)
 			}
 			break
 		}
-		prev := scratch
-		next, _, err := arena.Alloc(size, ao, func(dst []byte) (int, error) {
-			if n > 0 {
-				p, err := prev.Acquire()
-				if err != nil {
-					return 0, err
-				}
-				copy(dst, unsafe.Slice((*byte)(p), n))
-				prev.Release()
-			}
-			m, err := io.ReadFull(f, dst[n:])
-			n += m
-			switch err {
-			case nil:
-			case io.EOF, io.ErrUnexpectedEOF:
-				eof = true
-			default:
-				return 0, fmt.Errorf("secret: reading %s: %w", path, err)
-			}
-			return n, nil
-		})
-		prev.Destroy()
-		scratch = next
+		if err := h.reserve(1, 1); err != nil {
+			return Value{}, err
+		}
+		p, err := h.acquireWrite()
 		if err != nil {
 			return Value{}, err
 		}
-	}
-	return create(n, opts, func(dst []byte) (int, error) {
-		p, err := scratch.Acquire()
-		if err != nil {
-			return 0, err
+		room := unsafe.Slice((*byte)(unsafe.Add(p, h.n)), min(h.capacity, maxUnsized)-h.n)
+		m, err := io.ReadFull(f, room)
+		h.releaseWrite()
+		h.n += m
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
 		}
-		defer scratch.Release()
-		return copy(dst, unsafe.Slice((*byte)(p), n)), nil
+		if err != nil {
+			return Value{}, fmt.Errorf("secret: reading %s: %w", path, err)
+		}
+	}
+	return valueFromVec(buf, opts)
+}
+
+// valueFromVec copies the bytes in buf into a new cell made with opts, from
+// one protected region to the other, and destroys buf.
+func valueFromVec(buf Vec[byte], opts []Option) (Value, error) {
+	defer buf.Destroy()
+	h := buf.h
+	p, err := h.acquire(false)
+	if err != nil {
+		return Value{}, err
+	}
+	defer h.release(false)
+	src := unsafe.Slice((*byte)(p), h.n)
+	return create(len(src), opts, func(dst []byte) (int, error) {
+		return copy(dst, src), nil
 	}, nil)
 }
 
