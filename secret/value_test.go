@@ -571,8 +571,7 @@ func TestIdleGuardedRunsGoBackToTheSystem(t *testing.T) {
 }
 
 func TestPurgeReleasesMemoryKeptForReuse(t *testing.T) {
-	// What an earlier Purge leaves: chunks with a slot quarantined after a
-	// canary failure (TestACorruptedCanaryIsDetected) never empty.
+	// Compare with what a first Purge leaves, whatever earlier tests did.
 	secret.Purge()
 	base := secret.Stats()
 	for range 3 {

@@ -96,6 +96,7 @@ type block struct {
 	lengths []uint32        // bytes in use per slot (pooled), for Stats
 	prints  []atomic.Uint64 // leak detection per slot: noPrint, 0 (eligible) or a fingerprint.ID
 	free    []uint32        // free slot indices; guarded by pool.mu
+	damaged int             // slots quarantined for a damaged canary; guarded by pool.mu
 	canary  uint64
 	own     bool // a page run of its own, one slot
 	guarded bool // own run, inaccessible while no reader is inside
@@ -286,18 +287,39 @@ func (p *pool) put(b *block, idx uint32, gen uint32) {
 	if len(b.free) == 1 {
 		p.partial = append(p.partial, b)
 	}
-	if len(b.free) < len(b.states) {
-		return
+	if len(b.free)+b.damaged < len(b.states) {
+		return // a slot still holds a cell or is being filled
 	}
-	if p.empty == 0 {
+	if p.empty == 0 && b.damaged == 0 {
 		p.empty++
 		return
 	}
-	// A second empty chunk: give it back.
-	for i, x := range p.partial {
-		if x == b {
-			p.partial = append(p.partial[:i], p.partial[i+1:]...)
-			break
+	// A second empty chunk, or one holding nothing but free and damaged
+	// slots: give it back.
+	p.drop(b)
+}
+
+// quarantine keeps a wiped slot whose canary was found damaged out of the
+// free list for good. A chunk left with no cell goes back to the system.
+func (p *pool) quarantine(b *block, idx uint32, gen uint32) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b.states[idx].Store(uint64(gen+1)<<32 | deadBit)
+	b.damaged++
+	if len(b.free)+b.damaged == len(b.states) {
+		p.drop(b)
+	}
+}
+
+// drop unmaps a chunk that holds no cell and is not counted in p.empty;
+// p.mu is held.
+func (p *pool) drop(b *block) {
+	if len(b.free) > 0 {
+		for i, x := range p.partial {
+			if x == b {
+				p.partial = append(p.partial[:i], p.partial[i+1:]...)
+				break
+			}
 		}
 	}
 	p.unmap(b)
@@ -546,7 +568,7 @@ func (r Ref) free() {
 			// Do not reuse memory something else is scribbling on: leave
 			// the slot out of the free list for good.
 			stats.canaryFailures.Add(1)
-			b.states[r.idx].Store(uint64(r.gen+1)<<32 | deadBit)
+			b.pool.quarantine(b, r.idx, r.gen)
 			return
 		}
 		b.pool.put(b, r.idx, r.gen)

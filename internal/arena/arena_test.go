@@ -278,3 +278,27 @@ func TestTheLockLimitReleasesOnlyLockedMemory(t *testing.T) {
 		t.Errorf("%d bytes of locked memory stay mapped, %d did before", s.Locked, base.Locked)
 	}
 }
+
+// A chunk whose only occupied slot was quarantined holds no cell: it goes
+// back to the system like any empty chunk, so a purged process keeps no
+// locked memory for nothing.
+func TestAChunkOfFreeAndQuarantinedSlotsIsReleased(t *testing.T) {
+	Purge()
+	r, _, err := Alloc(200, Options{}, func(dst []byte) (int, error) { return len(dst), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, idx := r.b, r.idx
+	*(*byte)(unsafe.Add(b.mem.Data(), int(idx+1)*b.stride)) ^= 0xff
+	r.Destroy()
+	Purge()
+	b.pool.mu.Lock()
+	retired := b.retired
+	b.pool.mu.Unlock()
+	if !retired {
+		t.Error("a chunk with no cell but a quarantined slot stays mapped after Purge")
+	}
+	if s := Snapshot(); s.Chunks != 0 || s.Locked != 0 || s.Unlocked != 0 {
+		t.Errorf("after Purge: %+v, want nothing mapped", s)
+	}
+}

@@ -10,7 +10,9 @@ import (
 // inside are wiped when that reader leaves. Handles to purged cells report
 // them gone. Then the empty chunks and cached runs kept for reuse go back to
 // the system too, so a purged process holds no locked memory it does not
-// use.
+// use: what stays mapped holds a cell a reader is still inside, or one
+// being created while Purge ran. (A chunk whose only other slots were
+// quarantined for a damaged canary went back when its last cell ended.)
 func Purge() int {
 	var refs []Ref
 	for m := range pools {
