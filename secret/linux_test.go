@@ -331,6 +331,10 @@ type memlockReport struct {
 	Uid            int    `json:"uid"`
 	VecRefused     bool   `json:"vec_refused"`
 	VecIntact      bool   `json:"vec_intact"`
+	// Protected after the unlocked cell ended, then after Purge.
+	EndedProtected  bool   `json:"ended_protected"`
+	EndedBackend    string `json:"ended_backend"`
+	PurgedProtected bool   `json:"purged_protected"`
 }
 
 // memlockChild lowers its own RLIMIT_MEMLOCK, fills it with 32-byte cells
@@ -400,6 +404,11 @@ func memlockChild() int {
 	s := secret.Stats()
 	rep.Degraded = s.UnlockedBytes > 0 && !s.Protected
 	rep.Backend = s.Backend
+	u.Destroy()
+	s = secret.Stats()
+	rep.EndedProtected, rep.EndedBackend = s.Protected, s.Backend
+	secret.Purge()
+	rep.PurgedProtected = secret.Stats().Protected
 	_ = json.NewEncoder(os.Stdout).Encode(rep)
 	return 0
 }
@@ -459,6 +468,11 @@ func TestTheMemoryLockLimitGivesACleanError(t *testing.T) {
 			}
 			if rep.Backend != "unlocked" {
 				t.Errorf("Stats says backend %q while a cell lives in unlocked memory", rep.Backend)
+			}
+			// As documented: unlocked memory kept for reuse counts until Purge.
+			if rep.EndedProtected || rep.EndedBackend != "unlocked" || !rep.PurgedProtected {
+				t.Errorf("after the unlocked cell ended: protected %v, backend %q; after Purge: protected %v; want false, unlocked, true",
+					rep.EndedProtected, rep.EndedBackend, rep.PurgedProtected)
 			}
 		})
 	}

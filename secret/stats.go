@@ -12,11 +12,17 @@ type MemStats struct {
 	// protection, or the secretmem_heap build tag), "unlocked" (memory
 	// AllowUnlocked took after the system refused to lock more), "mlock"
 	// (mlock or VirtualLock: also a region that fell back from memfd_secret),
-	// "memfd_secret". Memory kept for reuse counts until it is released.
+	// "memfd_secret". It is computed from mapped memory, not from live
+	// cells: memory kept for reuse after its cells ended counts until it
+	// is released. Purge releases all of it; locked memory also goes when
+	// the lock limit refuses a new mapping, unlocked memory only at Purge.
 	// With nothing mapped it is the strongest backend the process can use.
 	Backend string `json:"backend"`
-	// Protected is false when any cell lives in unlocked memory
-	// (AllowUnlocked after a refusal) or the backend is "heap".
+	// Protected is false when the backend is "heap" or any unlocked memory
+	// is mapped (UnlockedBytes > 0): memory AllowUnlocked took after the
+	// system refused to lock more. Like Backend it counts that memory while
+	// it is kept for reuse, so it stays false after the last such cell
+	// ended, until Purge.
 	Protected bool `json:"protected"`
 	// Live counts cells not yet destroyed, expired or consumed (empty cells,
 	// which hold no memory, are not counted).
