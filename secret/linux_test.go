@@ -65,6 +65,8 @@ func runChild(mode string) int {
 		return memlockReuseChild()
 	case "memfd-fallback":
 		return memfdFallbackChild()
+	case "memfd-fallback-runs":
+		return memfdFallbackRunsChild()
 	case "memlock-pipe":
 		return memlockPipeChild()
 	case "fork":
@@ -589,6 +591,52 @@ func memfdFallbackChild() int {
 	after := secret.Stats().Backend
 	fmt.Println(before, after, a.Alive() && b.Alive())
 	return 0
+}
+
+// memfdFallbackRunsChild makes a guarded cell in memfd_secret and, out of
+// file descriptors, one of the same size that falls back to mlock, destroys
+// both and prints the backends and how many regions stay mapped.
+func memfdFallbackRunsChild() int {
+	a, err := secret.New([]byte("a guarded cell in memfd_secret.."), secret.Guarded())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		return 3
+	}
+	before := secret.Stats()
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: 3, Max: 3}); err != nil {
+		fmt.Fprintln(os.Stderr, "setrlimit:", err)
+		return 3
+	}
+	b, err := secret.New([]byte("a guarded cell fallen to mlock.."), secret.Guarded())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		return 3
+	}
+	after := secret.Stats()
+	a.Destroy()
+	b.Destroy()
+	fmt.Println(before.Backend, after.Backend, secret.Stats().Chunks-before.Chunks)
+	return 0
+}
+
+// Runs of one size and lock mode are one kind for reuse, whichever backend
+// each landed in: one idle run is kept, not one per backend.
+func TestOneIdleRunPerSizeAndLockMode(t *testing.T) {
+	skipOnHeap(t, "memfd_secret")
+	if err := memory.ProbeMemfdSecret(); err != nil {
+		t.Skipf("this kernel has no memfd_secret (%v)", err)
+	}
+	if os.Getenv(memory.DisableMemfdSecretEnv) != "" {
+		t.Skip("memfd_secret disabled by " + memory.DisableMemfdSecretEnv)
+	}
+	stdout, stderr, err := runSelf(t, "memfd-fallback-runs")
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, stderr)
+	}
+	// Before: one run (a's), mapped. After both ended: one idle run kept.
+	if got := strings.TrimSpace(stdout); got != "memfd_secret mlock 0" {
+		t.Errorf("backends before and after the fallback, regions mapped past a's: %q, want %q", got, "memfd_secret mlock 0")
+	}
 }
 
 func TestStatsNamesTheBackendARegionFellBackTo(t *testing.T) {

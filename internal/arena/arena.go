@@ -98,9 +98,10 @@ type block struct {
 	free    []uint32        // free slot indices; guarded by pool.mu
 	damaged int             // slots quarantined for a damaged canary; guarded by pool.mu
 	canary  uint64
-	own     bool // a page run of its own, one slot
-	guarded bool // own run, inaccessible while no reader is inside
-	retired bool // unmapped; guarded by pool.mu or runs.mu
+	own     bool        // a page run of its own, one slot
+	mode    memory.Mode // own runs: the lock mode it was mapped with
+	guarded bool        // own run, inaccessible while no reader is inside
+	retired bool        // unmapped; guarded by pool.mu or runs.mu
 
 	mu      sync.Mutex  // own runs: serializes protection changes
 	prot    memory.Prot // own runs: current protection; guarded by mu

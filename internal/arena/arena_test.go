@@ -302,3 +302,33 @@ func TestAChunkOfFreeAndQuarantinedSlotsIsReleased(t *testing.T) {
 		t.Errorf("after Purge: %+v, want nothing mapped", s)
 	}
 }
+
+// A run whose fill failed holds no cell: like any run waiting for reuse it
+// is wiped and inaccessible.
+func TestARunWhoseFillFailedIsCachedInaccessible(t *testing.T) {
+	failed := errors.New("the fill failed")
+	for _, o := range []Options{{Own: true}, {Guarded: true}} {
+		Purge()
+		_, _, err := Alloc(5000, o, func(dst []byte) (int, error) {
+			copy(dst, "a secret the failed fill wrote")
+			return 0, failed
+		})
+		if !errors.Is(err, failed) {
+			t.Fatalf("%+v: %v, want the fill's error", o, err)
+		}
+		runs.mu.Lock()
+		cached := slices.Clone(runs.cache)
+		runs.mu.Unlock()
+		if len(cached) != 1 {
+			t.Fatalf("%+v: %d runs cached, want the one the fill failed in", o, len(cached))
+		}
+		b := cached[0]
+		b.mu.Lock()
+		prot := b.prot
+		b.mu.Unlock()
+		if prot != memory.NoAccess {
+			t.Errorf("%+v: the cached run is left with protection %v, want NoAccess", o, prot)
+		}
+	}
+	Purge()
+}

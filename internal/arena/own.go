@@ -50,9 +50,7 @@ func allocOwn(n int, opts Options, fill func([]byte) (int, error)) (Ref, int, er
 
 	used, err := fill(unsafe.Slice((*byte)(unsafe.Add(b.mem.Data(), b.off)), n))
 	if err != nil || used < 0 || used > n {
-		clear(b.mem.Bytes())
-		b.states[0].Store(uint64(gen+1)<<32 | deadBit)
-		releaseRun(b)
+		abandonRun(b, gen)
 		if err == nil {
 			err = errors.New("arena: fill reported an impossible length")
 		}
@@ -76,9 +74,7 @@ func allocOwn(n int, opts Options, fill func([]byte) (int, error)) (Ref, int, er
 		b.guarded = err == nil
 		b.mu.Unlock()
 		if err != nil {
-			clear(b.mem.Bytes())
-			b.states[0].Store(uint64(gen+1)<<32 | deadBit)
-			releaseRun(b)
+			abandonRun(b, gen)
 			return Ref{}, 0, err
 		}
 		stats.guarded.Add(1)
@@ -90,6 +86,32 @@ func allocOwn(n int, opts Options, fill func([]byte) (int, error)) (Ref, int, er
 	return Ref{b: b, idx: 0, gen: gen}, used, nil
 }
 
+// abandonRun ends a run whose cell was never published (its fill or its
+// first protection change failed): wiped and inaccessible, it is cached
+// like any freed run, or unmapped when it cannot be opened or closed.
+func abandonRun(b *block, gen uint32) {
+	b.mu.Lock()
+	err := b.protect(memory.ReadWrite)
+	if err == nil {
+		clear(b.mem.Bytes())
+		callFreeHook(b.mem.Bytes())
+		err = b.protect(memory.NoAccess)
+	}
+	b.mu.Unlock()
+	b.states[0].Store(uint64(gen+1)<<32 | deadBit)
+	if err != nil {
+		dropRun(b)
+		return
+	}
+	releaseRun(b)
+}
+
+// sameKind reports whether run c is of the given size and lock mode: the
+// kind takeRun reuses a cached run for, and of which releaseRun keeps one.
+func sameKind(c *block, size int, mode memory.Mode) bool {
+	return c.mem.Size() == size && c.mode == mode
+}
+
 // takeRun returns a writable run of at least need bytes: a cached one of the
 // right size and mode, or a new mapping.
 func takeRun(need int, mode memory.Mode) (*block, error) {
@@ -98,7 +120,7 @@ func takeRun(need int, mode memory.Mode) (*block, error) {
 	runs.mu.Lock()
 	for i := len(runs.cache) - 1; i >= 0; i-- {
 		b := runs.cache[i]
-		if b.mem.Size() == size && (b.mem.Backend() == memory.Unlocked) == (mode == memory.NoLock) {
+		if sameKind(b, size, mode) {
 			runs.cache = append(runs.cache[:i], runs.cache[i+1:]...)
 			runs.live[b] = struct{}{}
 			runs.mu.Unlock()
@@ -120,6 +142,7 @@ func takeRun(need int, mode memory.Mode) (*block, error) {
 	}
 	b := &block{
 		mem:    mem,
+		mode:   mode,
 		prot:   memory.ReadWrite,
 		own:    true,
 		states: make([]atomic.Uint64, 1),
@@ -174,13 +197,13 @@ func freeOwn(b *block, gen uint32) {
 }
 
 // releaseRun puts a wiped, inaccessible run in the cache, or unmaps it when
-// the cache already holds an idle run of its size and mode, or is full.
+// the cache already holds an idle run of its size and lock mode, or is full.
 func releaseRun(b *block) {
 	runs.mu.Lock()
 	delete(runs.live, b)
 	keep := len(runs.cache) < maxCachedRuns
 	for _, c := range runs.cache {
-		if c.mem.Size() == b.mem.Size() && c.mem.Backend() == b.mem.Backend() {
+		if sameKind(c, b.mem.Size(), b.mode) {
 			keep = false
 			break
 		}
