@@ -11,10 +11,9 @@ type counters struct {
 	bytes          atomic.Int64
 	guarded        atomic.Int64
 	chunks         atomic.Int64
-	locked         atomic.Int64
-	unlocked       atomic.Int64
 	canaryFailures atomic.Int64
-	// mapped bytes per backend, for Weakest
+	// Mapped bytes per backend: Weakest, and Locked and Unlocked are their
+	// sums (memory.Region.Locked draws the same line).
 	memfdSecret, mlock, unlockedAnon, heap atomic.Int64
 }
 
@@ -24,11 +23,6 @@ var stats counters
 func (c *counters) mapped(mem *memory.Region, delta int64) {
 	c.chunks.Add(delta)
 	n := delta * int64(mem.Size())
-	if mem.Locked() {
-		c.locked.Add(n)
-	} else {
-		c.unlocked.Add(n)
-	}
 	switch mem.Backend() {
 	case memory.MemfdSecret:
 		c.memfdSecret.Add(n)
@@ -79,8 +73,8 @@ func Snapshot() Stats {
 		Bytes:          int(stats.bytes.Load()),
 		Guarded:        int(stats.guarded.Load()),
 		Chunks:         int(stats.chunks.Load()),
-		Locked:         int(stats.locked.Load()),
-		Unlocked:       int(stats.unlocked.Load()),
+		Locked:         int(stats.memfdSecret.Load() + stats.mlock.Load()),
+		Unlocked:       int(stats.unlockedAnon.Load() + stats.heap.Load()),
 		CanaryFailures: int(stats.canaryFailures.Load()),
 		Weakest:        stats.weakest(),
 	}
