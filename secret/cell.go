@@ -27,6 +27,8 @@ type handle struct {
 	timer    *time.Timer
 	redacted string
 	sealed   bool // the cell holds ciphertext; reads decrypt into a scratch cell
+	// prekeyGen is the pre-key a sealed cell was sealed under.
+	prekeyGen uint64
 }
 
 // init allocates the cell behind h: n bytes (plus the seal's overhead),
@@ -44,7 +46,7 @@ func (h *handle) init(n int, o options, align int, fill func([]byte) (int, error
 		var used int
 		var err error
 		if o.sealed {
-			ref, used, err = allocSealed(n, ao, o.trimNewline, fill)
+			ref, used, err = allocSealed(n, ao, o.trimNewline, fill, &h.prekeyGen)
 		} else {
 			ref, used, err = arena.Alloc(n, ao, func(dst []byte) (int, error) {
 				used, err := fill(dst)
@@ -210,7 +212,7 @@ func arenaErr(err error) error {
 	case errors.Is(err, arena.ErrGone):
 		return ErrDestroyed
 	case errors.Is(err, arena.ErrCorrupted):
-		return ErrCorrupted
+		return errCanary
 	}
 	return fmt.Errorf("secret: opening the cell: %w", err)
 }

@@ -2,8 +2,8 @@ package secret
 
 import (
 	"errors"
+	"fmt"
 
-	"github.com/secretmem/secretmem/internal/arena"
 	"github.com/secretmem/secretmem/internal/memory"
 )
 
@@ -21,9 +21,11 @@ var (
 	// memlock), grant CAP_IPC_LOCK, or opt into AllowUnlocked. Earlier cells
 	// are untouched.
 	ErrMemoryLock = memory.ErrLockLimit
-	// ErrCorrupted: a canary beside the cell was overwritten, so something
-	// wrote outside its bounds. The cell refuses to be read.
-	ErrCorrupted = errors.New("secret: " + arena.ErrCorrupted.Error())
+	// ErrCorrupted: the cell's memory was changed behind its back. Either a
+	// canary beside it was overwritten (something wrote outside its
+	// bounds), or a sealed cell's ciphertext failed its authentication tag.
+	// The cell refuses to be read; the error wrapping it says which.
+	ErrCorrupted = errors.New("secret: cell corrupted")
 	// ErrSize: a negative size, or one above MaxSize.
 	ErrSize = errors.New("secret: invalid size")
 	// ErrOption: an option with a value that cannot work (a TTL of zero).
@@ -34,3 +36,9 @@ var (
 // keys, passwords, tokens and certificates; anything larger is a mistake or
 // hostile input.
 const MaxSize = 64 << 20
+
+// The two ways a cell is corrupted, each an ErrCorrupted for errors.Is.
+var (
+	errCanary = fmt.Errorf("%w: a canary next to it was overwritten", ErrCorrupted)
+	errTag    = fmt.Errorf("%w: the sealed ciphertext failed its authentication tag", ErrCorrupted)
+)

@@ -41,11 +41,19 @@ func SealedCellForTest(t testing.TB, v Value) []byte {
 // PrekeyForTest returns the process pre-key, creating it if needed.
 func PrekeyForTest(t testing.TB) Value {
 	t.Helper()
-	v, err := currentPrekey()
+	v, _, err := currentPrekey()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// DropPrekeyForTest destroys the pre-key alone, leaving the cells sealed
+// under it alive: the state a cell sealed while Purge ran is left in.
+func DropPrekeyForTest() {
+	prekey.mu.Lock()
+	defer prekey.mu.Unlock()
+	prekey.v.Destroy()
 }
 
 // FailSealsForTest makes every seal fail with err, after all its other

@@ -302,8 +302,8 @@ func TestACorruptedCanaryIsDetected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Use(func([]byte) error { return nil }); !errors.Is(err, secret.ErrCorrupted) {
-		t.Errorf("reading the overflowed cell: %v, want ErrCorrupted", err)
+	if err := a.Use(func([]byte) error { return nil }); !errors.Is(err, secret.ErrCorrupted) || !strings.Contains(err.Error(), "canary") {
+		t.Errorf("reading the overflowed cell: %v, want ErrCorrupted naming the canary", err)
 	}
 	if err := b.Use(func([]byte) error { return nil }); !errors.Is(err, secret.ErrCorrupted) {
 		t.Errorf("reading the neighbour whose canary was hit: %v, want ErrCorrupted", err)

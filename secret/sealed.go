@@ -60,24 +60,26 @@ const (
 )
 
 var prekey struct {
-	mu sync.Mutex
-	v  Value
+	mu  sync.Mutex
+	v   Value
+	gen uint64 // counts pre-keys made; a sealed cell records the one it used
 }
 
 // currentPrekey returns the process pre-key, creating it on first use and
 // again after Purge destroyed it (together with every cell sealed by it).
-func currentPrekey() (Value, error) {
+func currentPrekey() (Value, uint64, error) {
 	prekey.mu.Lock()
 	defer prekey.mu.Unlock()
 	if prekey.v.Alive() {
-		return prekey.v, nil
+		return prekey.v, prekey.gen, nil
 	}
 	v, err := Random(prekeySize, Guarded(), Label("seal pre-key"))
 	if err != nil {
-		return Value{}, err
+		return Value{}, 0, err
 	}
 	prekey.v = v
-	return v, nil
+	prekey.gen++
+	return v, prekey.gen, nil
 }
 
 // wipe zeroes *p.
@@ -117,13 +119,13 @@ func hmacSHA256(key, buf []byte, out *[sha256.Size]byte) {
 
 type sealKeys struct{ enc, mac [32]byte }
 
-// deriveMaster hashes the pre-key into m.
-func deriveMaster(m *[32]byte) error {
-	pk, err := currentPrekey()
+// deriveMaster hashes the pre-key into m and returns which pre-key it was.
+func deriveMaster(m *[32]byte) (uint64, error) {
+	pk, gen, err := currentPrekey()
 	if err != nil {
-		return err
+		return 0, err
 	}
-	return pk.Use(func(b []byte) error {
+	return gen, pk.Use(func(b []byte) error {
 		h := sha256.Sum256(b)
 		*m = h
 		wipe(&h)
@@ -187,7 +189,7 @@ func openWork(master *[32]byte, w []byte, tag *[tagSize]byte) error {
 		wipe(&k)
 	})
 	if !ok {
-		return ErrCorrupted
+		return errTag
 	}
 	return nil
 }
@@ -253,7 +255,8 @@ func (w work) store(cell []byte, n int, tag *[tagSize]byte) {
 // fill. The plaintext is written and sealed in a work cell; the cell is
 // allocated and written only after everything that can fail succeeded,
 // and the work cell is wiped on every path.
-func allocSealed(n int, ao arena.Options, trim bool, fill func([]byte) (int, error)) (arena.Ref, int, error) {
+// gen is the pre-key the cell was sealed under.
+func allocSealed(n int, ao arena.Options, trim bool, fill func([]byte) (int, error), gen *uint64) (arena.Ref, int, error) {
 	w, err := newWork(n)
 	if err != nil {
 		return arena.Ref{}, 0, err
@@ -268,9 +271,11 @@ func allocSealed(n int, ao arena.Options, trim bool, fill func([]byte) (int, err
 	}
 	var master [32]byte
 	defer wipe(&master)
-	if err := deriveMaster(&master); err != nil {
+	g, err := deriveMaster(&master)
+	if err != nil {
 		return arena.Ref{}, 0, err
 	}
+	*gen = g
 	var tag [tagSize]byte
 	if err := w.reseal(&master, used, &tag); err != nil {
 		return arena.Ref{}, 0, err
@@ -316,17 +321,31 @@ func (h *handle) useSealed(consume bool, fn func([]byte) error) error {
 	}
 	var master [32]byte
 	defer wipe(&master)
-	err = deriveMaster(&master)
+	gen, err := deriveMaster(&master)
+	stale := err == nil && gen != h.prekeyGen
 	var w work
-	if err == nil {
+	if err == nil && !stale {
 		w, err = openCell(unsafe.Slice((*byte)(p), h.n+sealOverhead), &master)
 	}
 	h.release(consume)
+	if stale {
+		return h.endStale()
+	}
 	if err != nil {
 		return err
 	}
 	defer w.close()
 	return run(fn, w.data())
+}
+
+// endStale ends a cell sealed under a pre-key Purge has since destroyed:
+// Purge ends every sealed cell with its pre-key, but a cell still being
+// sealed while Purge ran survives it. Such a cell can never be opened
+// again, so it reads as destroyed (and is), not as corrupted. The caller
+// must hold no read or write access to the cell.
+func (h *handle) endStale() error {
+	h.end(endedDestroyed)
+	return ErrDestroyed
 }
 
 // wipeArray zeroes n bytes at p. It is not inlined, so the compiler cannot
@@ -348,12 +367,22 @@ func (h *handle) updateSealed(fn func([]byte) error) error {
 	if err != nil {
 		return err
 	}
+	stale := false
+	defer func() {
+		if stale { // after releaseWrite below: ending waits for every reader and writer
+			h.endStale()
+		}
+	}()
 	defer h.releaseWrite()
 	cell := unsafe.Slice((*byte)(p), h.n+sealOverhead)
 	var master [32]byte
 	defer wipe(&master)
-	if err := deriveMaster(&master); err != nil {
+	gen, err := deriveMaster(&master)
+	if err != nil {
 		return err
+	}
+	if stale = gen != h.prekeyGen; stale {
+		return ErrDestroyed
 	}
 	w, err := openCell(cell, &master)
 	if err != nil {

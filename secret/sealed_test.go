@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,8 +43,8 @@ func TestTamperingWithASealedCellFailsReads(t *testing.T) {
 		t.Error("Use called back with bytes of a tampered cell")
 		return nil
 	})
-	if !errors.Is(err, secret.ErrCorrupted) {
-		t.Fatalf("Use of a tampered cell: %v, want ErrCorrupted", err)
+	if !errors.Is(err, secret.ErrCorrupted) || !strings.Contains(err.Error(), "authentication tag") {
+		t.Fatalf("Use of a tampered cell: %v, want ErrCorrupted naming the authentication tag", err)
 	}
 	if v.Equal([]byte(m)) {
 		t.Error("a tampered cell still compares equal")
@@ -292,5 +293,37 @@ func TestThePrekeyIsLargeAndGuarded(t *testing.T) {
 	}
 	if n := secret.PrekeyForTest(t).Len(); n != 16<<10 {
 		t.Errorf("the pre-key holds %d bytes, want 16 KiB", n)
+	}
+}
+
+func TestACellSealedUnderAPurgedPrekeyReadsAsDestroyed(t *testing.T) {
+	v := mustNew(t, "sealed-before-the-purge", secret.Sealed())
+	b, err := secret.NewBox([16]byte{1, 2, 3}, secret.Sealed())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Destroy()
+	secret.DropPrekeyForTest() // as Purge does, but the cells escape it
+
+	called := false
+	err = v.Use(func([]byte) error { called = true; return nil })
+	if !errors.Is(err, secret.ErrDestroyed) {
+		t.Errorf("Use of a cell whose pre-key is gone: %v, want ErrDestroyed", err)
+	}
+	if called || v.Alive() {
+		t.Errorf("callback called: %v, cell alive: %v; want neither", called, v.Alive())
+	}
+	err = b.Update(func(*[16]byte) error { called = true; return nil })
+	if !errors.Is(err, secret.ErrDestroyed) || called {
+		t.Errorf("Box.Update: %v (callback called: %v), want ErrDestroyed and no call", err, called)
+	}
+	if err := b.Use(func(*[16]byte) error { return nil }); !errors.Is(err, secret.ErrDestroyed) {
+		t.Errorf("Box.Use after that: %v, want ErrDestroyed", err)
+	}
+
+	// A cell sealed under the new pre-key works.
+	w := mustNew(t, "sealed-after-the-purge", secret.Sealed())
+	if err := w.Use(func([]byte) error { return nil }); err != nil {
+		t.Errorf("a cell sealed under the new pre-key: %v", err)
 	}
 }
