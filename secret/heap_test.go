@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/secretmem/secretmem/internal/arena"
 	"github.com/secretmem/secretmem/secret"
 )
 
@@ -38,14 +37,7 @@ func TestTheHeapBackendReportsItselfUnprotected(t *testing.T) {
 }
 
 func TestTheHeapBackendWipesWhatItFrees(t *testing.T) {
-	var dirty, freed int
-	arena.SetFreeHookForTest(func(b []byte) {
-		freed++
-		if !bytes.Equal(b, make([]byte, len(b))) {
-			dirty++
-		}
-	})
-	defer arena.SetFreeHookForTest(nil)
+	counts := watchFrees(t)
 	for _, p := range placements {
 		t.Run(p.name, func(t *testing.T) {
 			m := marker(t)
@@ -66,7 +58,7 @@ func TestTheHeapBackendWipesWhatItFrees(t *testing.T) {
 			}
 		})
 	}
-	if freed == 0 || dirty != 0 {
+	if freed, dirty := counts(); freed == 0 || dirty != 0 {
 		t.Errorf("%d of %d freed cells held data", dirty, freed)
 	}
 }

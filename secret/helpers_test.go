@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"sync"
 	"testing"
 
 	"github.com/secretmem/secretmem/internal/arena"
@@ -57,3 +58,25 @@ func flipCiphertextBit(t testing.TB, v secret.Value) { secret.FlipCiphertextBitF
 // or the secretmem_heap build tag): no lock, no guard pages, no exclusion
 // from dumps or forked children.
 func onHeap() bool { return memory.Best() == memory.Heap }
+
+// watchFrees counts, until the test ends, the regions the arena frees and
+// how many of them still held a non-zero byte when freed. counts may be
+// called at any time.
+func watchFrees(t testing.TB) (counts func() (freed, dirty int)) {
+	var mu sync.Mutex
+	var f, d int
+	arena.SetFreeHookForTest(func(b []byte) {
+		mu.Lock()
+		defer mu.Unlock()
+		f++
+		if !bytes.Equal(b, make([]byte, len(b))) {
+			d++
+		}
+	})
+	t.Cleanup(func() { arena.SetFreeHookForTest(nil) })
+	return func() (int, int) {
+		mu.Lock()
+		defer mu.Unlock()
+		return f, d
+	}
+}

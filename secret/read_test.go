@@ -9,12 +9,10 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"testing/iotest"
 	"unsafe"
 
-	"github.com/secretmem/secretmem/internal/arena"
 	"github.com/secretmem/secretmem/secret"
 )
 
@@ -201,17 +199,7 @@ func TestReadFileThroughAPipeMakesNoHeapCopy(t *testing.T) {
 // The scratch cells a pipe's bytes grow through are wiped when freed, and
 // nothing of the secret stays in protected memory once its cell ends.
 func TestReadFileThroughAPipeWipesItsScratchCells(t *testing.T) {
-	var mu sync.Mutex
-	var freed, dirty int
-	arena.SetFreeHookForTest(func(b []byte) {
-		mu.Lock()
-		defer mu.Unlock()
-		freed++
-		if !bytes.Equal(b, make([]byte, len(b))) {
-			dirty++
-		}
-	})
-	defer arena.SetFreeHookForTest(nil)
+	counts := watchFrees(t)
 	m := marker(t)
 	content := []byte(strings.Repeat(m, 9000/len(m))) // 512 → 16384 bytes of scratch
 	v, err := secret.ReadFile(pipeFile(t, content))
@@ -221,12 +209,9 @@ func TestReadFileThroughAPipeWipesItsScratchCells(t *testing.T) {
 	if !v.Equal(content) {
 		t.Fatal("the cell does not hold what came through the pipe")
 	}
-	mu.Lock()
-	scratch := freed
-	mu.Unlock()
+	scratch, _ := counts()
 	v.Destroy()
-	mu.Lock()
-	defer mu.Unlock()
+	freed, dirty := counts()
 	if scratch < 6 {
 		t.Errorf("%d scratch regions freed, want 6 (512 bytes doubling to 16 KiB)", scratch)
 	}

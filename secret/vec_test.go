@@ -5,30 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unsafe"
 
-	"github.com/secretmem/secretmem/internal/arena"
 	"github.com/secretmem/secretmem/secret"
 )
 
 func TestVecGrowsWithoutLeavingPlaintextBehind(t *testing.T) {
 	for _, p := range placements {
 		t.Run(p.name, func(t *testing.T) {
-			var mu sync.Mutex
-			var freed, dirty int
-			arena.SetFreeHookForTest(func(b []byte) {
-				mu.Lock()
-				defer mu.Unlock()
-				freed++
-				if !bytes.Equal(b, make([]byte, len(b))) {
-					dirty++
-				}
-			})
-			defer arena.SetFreeHookForTest(nil)
-
+			counts := watchFrees(t)
 			m := marker(t)
 			v, err := secret.NewVec[byte](0, p.opts...)
 			if err != nil {
@@ -53,8 +40,7 @@ func TestVecGrowsWithoutLeavingPlaintextBehind(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			mu.Lock()
-			defer mu.Unlock()
+			freed, dirty := counts()
 			if freed < 5 {
 				t.Errorf("only %d old regions were freed while growing", freed)
 			}
