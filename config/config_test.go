@@ -145,16 +145,7 @@ func TestKeysAreSecretByRuleAndOption(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer cfg.Close()
-			for _, k := range tt.secret {
-				if !cfg.IsSecret(k) {
-					t.Errorf("%s should be secret", k)
-				}
-			}
-			for _, k := range tt.plain {
-				if cfg.IsSecret(k) || cfg.String(k) == "" {
-					t.Errorf("%s should be plain and set", k)
-				}
-			}
+			wantKinds(t, cfg, tt.secret, tt.plain)
 		})
 	}
 }

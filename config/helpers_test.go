@@ -53,3 +53,19 @@ func wantSecret(t testing.TB, cfg *Config, key, want string) {
 // liveCells is the process's live cell count; tests that compare it run
 // sequentially.
 func liveCells() int { return secret.Stats().Live }
+
+// wantKinds checks that every key in secret is a secret key and every key
+// in plain a plain key with a value.
+func wantKinds(t *testing.T, cfg *Config, secret, plain []string) {
+	t.Helper()
+	for _, k := range secret {
+		if !cfg.IsSecret(k) {
+			t.Errorf("%s should be secret", k)
+		}
+	}
+	for _, k := range plain {
+		if cfg.IsSecret(k) || cfg.String(k) == "" {
+			t.Errorf("%s should be plain and set", k)
+		}
+	}
+}
