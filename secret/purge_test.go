@@ -158,11 +158,57 @@ func TestPurgeAtAnyMomentGivesOnlyPackageErrors(t *testing.T) {
 			check("ReadFile through a pipe", err)
 			v.Destroy()
 		}
-		// Sealing opens a work cell a Purge can end before it is used. (Not
-		// Use: a cell sealed while a Purge replaced the pre-key may read
-		// as ErrCorrupted, a separate matter.)
+		// Sealing opens a work cell a Purge can end before it is used, and
+		// a cell sealed while a Purge replaced the pre-key reads as
+		// destroyed.
 		v, err := secret.New([]byte(marker(t)), secret.Sealed())
 		check("New(Sealed)", err)
+		check("Use of a sealed cell", v.Use(func([]byte) error { return nil }))
 		v.Destroy()
+		// Freeze records the frozen length while Purge may free the cell.
+		vec, err := secret.NewVec[byte](16)
+		check("NewVec", err)
+		check("Push", vec.Push('x'))
+		frozen, err := vec.Freeze()
+		check("Freeze", err)
+		frozen.Destroy()
+	}
+}
+
+// panicReader panics on its first Read, after writing part of the secret
+// into the buffer it was given.
+type panicReader struct{ secret string }
+
+func (r panicReader) Read(b []byte) (int, error) {
+	copy(b, r.secret)
+	panic("reader gave up")
+}
+
+// A fill that panics (here a caller's io.Reader, recovered by the caller)
+// must not leave its half-written cell where no Purge can reach it.
+func TestAPanickingReaderLeavesNothingBehind(t *testing.T) {
+	for _, p := range placements {
+		t.Run(p.name, func(t *testing.T) {
+			counts := watchFrees(t)
+			m := marker(t)
+			func() {
+				defer func() {
+					if recover() == nil {
+						t.Fatal("the reader's panic did not reach the caller")
+					}
+				}()
+				_, _ = secret.Read(panicReader{m}, len(m), p.opts...)
+			}()
+			if freed, dirty := counts(); freed == 0 || dirty != 0 {
+				t.Errorf("%d regions freed, %d of them holding data; want the cell wiped and freed", freed, dirty)
+			}
+			if inArena(m) {
+				t.Error("the half-read secret is still in protected memory")
+			}
+			secret.Purge()
+			if s := secret.Stats(); s.Chunks != 0 || s.LockedBytes != 0 || s.Live != 0 {
+				t.Errorf("after Purge: %d chunks, %d bytes locked, %d live cells; want none", s.Chunks, s.LockedBytes, s.Live)
+			}
+		})
 	}
 }

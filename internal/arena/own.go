@@ -48,14 +48,22 @@ func allocOwn(n int, opts Options, fill func([]byte) (int, error)) (Ref, int, er
 	b.putCanary(b.off - canarySize)
 	gen := uint32(b.states[0].Load() >> 32)
 
+	// Until the run is published nothing else can wipe it: a fill that
+	// fails or panics abandons it here.
+	filled := false
+	defer func() {
+		if !filled {
+			abandonRun(b, gen)
+		}
+	}()
 	used, err := fill(unsafe.Slice((*byte)(unsafe.Add(b.mem.Data(), b.off)), n))
 	if err != nil || used < 0 || used > n {
-		abandonRun(b, gen)
 		if err == nil {
 			err = errors.New("arena: fill reported an impossible length")
 		}
 		return Ref{}, 0, err
 	}
+	filled = true
 	if used < n && align == 1 {
 		// Keep the end of the data against the guard page.
 		d := b.mem.Bytes()
