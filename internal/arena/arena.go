@@ -9,9 +9,9 @@
 //   - own run: a page run of its own, the data right-aligned against the
 //     trailing guard page. Guarded cells are also inaccessible (PROT_NONE)
 //     whenever no reader is inside them; cells too large for a size class
-//     get an own run without that. One freed run per size is kept for
-//     reuse, so a steady state of create and destroy costs protection
-//     changes, not mappings.
+//     get an own run without that. One freed run per size and lock mode is
+//     kept for reuse, so a steady state of creating and destroying one
+//     cell at a time costs protection changes, not mappings.
 //
 // Memory kept only for reuse (an empty chunk per class, an idle run per
 // size) goes back to the system at Purge, and when the lock limit refuses a
@@ -180,17 +180,25 @@ func allocPooled(n int, opts Options, fill func([]byte) (int, error)) (Ref, int,
 	}
 	// The slot is still dead: Purge cannot find it, and being off the free
 	// list it keeps its chunk from counting as empty while fill writes.
+	// So a fill that fails, or panics (a caller's io.Reader may), wipes
+	// it and puts it back here; nothing else ever would.
 	p := ref.b.slot(ref.idx)
+	published := false
+	defer func() {
+		if !published {
+			clear(unsafe.Slice((*byte)(p), n))
+			callFreeHook(unsafe.Slice((*byte)(p), n))
+			ref.b.pool.put(ref.b, ref.idx, ref.gen)
+		}
+	}()
 	used, err := fill(unsafe.Slice((*byte)(p), n))
 	if err != nil || used < 0 || used > n {
-		clear(unsafe.Slice((*byte)(p), n))
-		callFreeHook(unsafe.Slice((*byte)(p), n))
-		ref.b.pool.put(ref.b, ref.idx, ref.gen)
 		if err == nil {
 			err = errors.New("arena: fill reported an impossible length")
 		}
 		return Ref{}, 0, err
 	}
+	published = true
 	ref.b.lengths[ref.idx] = uint32(used)
 	stats.live.Add(1)
 	stats.bytes.Add(int64(used))
@@ -434,21 +442,8 @@ func (r Ref) Acquire() (unsafe.Pointer, error) { return r.acquire(false) }
 func (r Ref) AcquireWrite() (unsafe.Pointer, error) { return r.acquire(true) }
 
 func (r Ref) acquire(write bool) (unsafe.Pointer, error) {
-	if r.b == nil {
-		return nil, ErrGone
-	}
-	st := &r.b.states[r.idx]
-	for {
-		s := st.Load()
-		if uint32(s>>32) != r.gen || s&deadBit != 0 {
-			return nil, ErrGone
-		}
-		if s&readerMask == readerMask {
-			return nil, ErrTooMany
-		}
-		if st.CompareAndSwap(s, s+1) {
-			break
-		}
+	if err := r.pin(); err != nil {
+		return nil, err
 	}
 	b := r.b
 	if b.guarded {
@@ -463,6 +458,27 @@ func (r Ref) acquire(write bool) (unsafe.Pointer, error) {
 		return nil, ErrCorrupted
 	}
 	return b.slot(r.idx), nil
+}
+
+// pin counts one more user of the slot, so it cannot be freed (by Destroy,
+// Purge or a TTL) until the matching unref; it changes no protection.
+func (r Ref) pin() error {
+	if r.b == nil {
+		return ErrGone
+	}
+	st := &r.b.states[r.idx]
+	for {
+		s := st.Load()
+		if uint32(s>>32) != r.gen || s&deadBit != 0 {
+			return ErrGone
+		}
+		if s&readerMask == readerMask {
+			return ErrTooMany
+		}
+		if st.CompareAndSwap(s, s+1) {
+			return nil
+		}
+	}
 }
 
 // open makes a guarded run accessible for one more reader or writer.
@@ -698,9 +714,12 @@ func (b *block) used(idx uint32) int {
 // SetLen records how many bytes of the slot are in use (for Stats and leak
 // detection), when a growable cell changes its length.
 func (r Ref) SetLen(n int) {
-	if r.b == nil || !r.Alive() {
+	// Pinned, the slot cannot be freed under the write: free reads the
+	// length to take it off Stats.
+	if r.pin() != nil {
 		return
 	}
+	defer r.unref()
 	if r.b.own {
 		stats.bytes.Add(int64(n - r.b.length))
 		r.b.length = n
