@@ -319,10 +319,14 @@ func (h *handle) useSealed(consume bool, fn func([]byte) error) error {
 		h.release(consume)
 		return run(fn, nil)
 	}
+	if !prekeyLive(h.prekeyGen) {
+		h.release(consume)
+		return h.endStale()
+	}
 	var master [32]byte
 	defer wipe(&master)
 	gen, err := deriveMaster(&master)
-	stale := err == nil && gen != h.prekeyGen
+	stale := err == nil && gen != h.prekeyGen // Purge ran since the check
 	var w work
 	if err == nil && !stale {
 		w, err = openCell(unsafe.Slice((*byte)(p), h.n+sealOverhead), &master)
@@ -338,11 +342,21 @@ func (h *handle) useSealed(consume bool, fn func([]byte) error) error {
 	return run(fn, w.data())
 }
 
+// prekeyLive reports whether the pre-key a cell was sealed under is still
+// the process's. Checked before deriving anything, so a stale cell never
+// makes a new pre-key (which may not even fit under the lock limit) only
+// to find it cannot be opened with it.
+func prekeyLive(gen uint64) bool {
+	prekey.mu.Lock()
+	defer prekey.mu.Unlock()
+	return gen == prekey.gen && prekey.v.Alive()
+}
+
 // endStale ends a cell sealed under a pre-key Purge has since destroyed:
 // Purge ends every sealed cell with its pre-key, but a cell still being
 // sealed while Purge ran survives it. Such a cell can never be opened
-// again, so it reads as destroyed (and is), not as corrupted. The caller
-// must hold no read or write access to the cell.
+// again, so it reads as destroyed (and is), not as corrupted. Callers end
+// it after giving up their own access, as every other end of a cell does.
 func (h *handle) endStale() error {
 	h.end(endedDestroyed)
 	return ErrDestroyed
@@ -369,11 +383,14 @@ func (h *handle) updateSealed(fn func([]byte) error) error {
 	}
 	stale := false
 	defer func() {
-		if stale { // after releaseWrite below: ending waits for every reader and writer
+		if stale { // runs after releaseWrite below
 			h.endStale()
 		}
 	}()
 	defer h.releaseWrite()
+	if stale = !prekeyLive(h.prekeyGen); stale {
+		return ErrDestroyed
+	}
 	cell := unsafe.Slice((*byte)(p), h.n+sealOverhead)
 	var master [32]byte
 	defer wipe(&master)
@@ -381,7 +398,7 @@ func (h *handle) updateSealed(fn func([]byte) error) error {
 	if err != nil {
 		return err
 	}
-	if stale = gen != h.prekeyGen; stale {
+	if stale = gen != h.prekeyGen; stale { // Purge ran since the check
 		return ErrDestroyed
 	}
 	w, err := openCell(cell, &master)

@@ -304,6 +304,7 @@ func TestACellSealedUnderAPurgedPrekeyReadsAsDestroyed(t *testing.T) {
 	}
 	defer b.Destroy()
 	secret.DropPrekeyForTest() // as Purge does, but the cells escape it
+	guarded := secret.Stats().Guarded
 
 	called := false
 	err = v.Use(func([]byte) error { called = true; return nil })
@@ -319,6 +320,9 @@ func TestACellSealedUnderAPurgedPrekeyReadsAsDestroyed(t *testing.T) {
 	}
 	if err := b.Use(func(*[16]byte) error { return nil }); !errors.Is(err, secret.ErrDestroyed) {
 		t.Errorf("Box.Use after that: %v, want ErrDestroyed", err)
+	}
+	if g := secret.Stats().Guarded; g != guarded {
+		t.Errorf("reading stale cells made %d new guarded cells; a stale cell must not make a pre-key", g-guarded)
 	}
 
 	// A cell sealed under the new pre-key works.
