@@ -11,9 +11,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/secretmem/secretmem/internal/testchild"
 )
 
 const unreadableChildEnv = "CONFIG_UNREADABLE_CHILD"
@@ -108,25 +109,20 @@ func TestUnreadableSecretFilesGiveAClearError(t *testing.T) {
 	}
 }
 
-// runUnprivileged runs the test binary as nobody with the child variable
-// set to dir and returns its standard output. The go test binary lives in
-// a private directory, so nobody gets a copy in dir.
+// runUnprivileged runs the test binary as nobody, in dir with the child
+// variable set to dir, and returns its standard output.
 func runUnprivileged(t *testing.T, dir, run string) []byte {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cp := filepath.Join(dir, "child.test")
-	if err := copyExecutable(exe, cp); err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, cp, run, "-test.count=1")
+	cmd := exec.CommandContext(ctx, exe, run, "-test.count=1")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), unreadableChildEnv+"="+dir)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	testchild.AsNobody(t, cmd)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err = cmd.Run()
@@ -138,23 +134,6 @@ func runUnprivileged(t *testing.T, dir, run string) []byte {
 		t.Fatalf("the unprivileged child failed: %v\n%s%s", err, stdout.Bytes(), stderr.Bytes())
 	}
 	return stdout.Bytes()
-}
-
-func copyExecutable(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 func unreadableChild(dir string) {

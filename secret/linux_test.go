@@ -8,21 +8,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 	"unsafe"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/secretmem/secretmem/internal/memory"
+	"github.com/secretmem/secretmem/internal/testchild"
 	"github.com/secretmem/secretmem/secret"
+	"golang.org/x/sys/unix"
 )
 
 // Child processes: the test binary runs itself with childEnv set to a mode.
@@ -100,22 +97,7 @@ func runSelf(t *testing.T, mode string, env ...string) (stdout, stderr string, e
 	cmd := exec.CommandContext(ctx, exe, "-test.run=^$")
 	cmd.Env = append(os.Environ(), append(env, childEnv+"="+mode)...)
 	if os.Geteuid() == 0 {
-		// The go test binary lives in a private directory: give the
-		// unprivileged child a copy it can execute.
-		dir, err := os.MkdirTemp("", "secretmem-child")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.RemoveAll(dir) })
-		if err := os.Chmod(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		cp := filepath.Join(dir, "child.test")
-		if err := copyFile(exe, cp); err != nil {
-			t.Fatal(err)
-		}
-		cmd.Path, cmd.Args[0], cmd.Dir = cp, cp, dir
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		testchild.AsNobody(t, cmd)
 	}
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -132,23 +114,6 @@ func skipOnHeap(t *testing.T, what string) {
 	if onHeap() {
 		t.Skip("the heap backend has no " + what)
 	}
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 func TestTouchingAGuardedCellOutsideItsBoundsKillsTheProcess(t *testing.T) {
