@@ -13,6 +13,7 @@ import (
 	"github.com/knadh/koanf/parsers/toml/v2"
 	"github.com/knadh/koanf/providers/env/v2"
 	"github.com/knadh/koanf/v2"
+	"github.com/secretmem/secretmem/internal/wipe"
 	"github.com/secretmem/secretmem/secret"
 )
 
@@ -122,13 +123,16 @@ func (t *txn) commitEnv() {
 	if !t.s.wipes(WipeEnv) {
 		return
 	}
+	var names []string
 	for name := range t.consumed {
-		if _, ok := os.LookupEnv(name); !ok {
-			continue
+		if _, ok := os.LookupEnv(name); ok {
+			names = append(names, name)
 		}
-		if t.s.wipes(WipeEnvMemory) {
-			wipeEnvMemory(name)
-		}
+	}
+	if t.s.wipes(WipeEnvMemory) {
+		wipe.Env(names...)
+	}
+	for _, name := range names {
 		_ = os.Unsetenv(name)
 	}
 }

@@ -4,10 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"reflect"
-	"unsafe"
 
 	"github.com/knadh/koanf/v2"
+	"github.com/secretmem/secretmem/internal/wipe"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -36,7 +35,7 @@ func decodeYAML(r io.Reader) (map[string]any, error) {
 	d := yaml.NewDecoder(r)
 	var out map[string]any
 	err := d.Decode(&out)
-	wipeYAMLDecoder(d)
+	wipe.YAMLDecoder(d)
 	if errors.Is(err, io.EOF) {
 		// No document at all: yaml.Unmarshal's answer is an empty map.
 		return map[string]any{}, nil
@@ -45,61 +44,4 @@ func decodeYAML(r io.Reader) (map[string]any, error) {
 		return nil, err
 	}
 	return out, nil
-}
-
-// wipeYAMLDecoder zeroes the byte buffers a yaml.Decoder holds: the raw
-// and decoded input buffers, every slot of the token queue up to its
-// capacity (scalar values, tag prefixes and suffixes), the current event,
-// and pending comments. It reaches them by reflection because the decoder
-// exports none of them; go.mod pins the version it was written for, and
-// it reports false when it does not find the layout it knows, which the
-// package's tests turn into a failure so that an upgrade cannot silently
-// end the wiping.
-func wipeYAMLDecoder(d *yaml.Decoder) bool {
-	dv := reflect.ValueOf(d).Elem().FieldByName("parser")
-	if dv.Kind() != reflect.Pointer || dv.IsNil() {
-		return false
-	}
-	pv := dv.Elem()
-	yp := pv.FieldByName("parser")
-	if yp.Kind() != reflect.Struct {
-		return false
-	}
-	ok := true
-	for _, name := range []string{"raw_buffer", "buffer"} {
-		ok = wipeBytesField(yp, name, true) && ok
-	}
-	for _, name := range []string{"head_comment", "line_comment", "foot_comment", "tail_comment", "stem_comment"} {
-		wipeBytesField(yp, name, false)
-	}
-	tokens := yp.FieldByName("tokens")
-	if tokens.Kind() != reflect.Slice {
-		return false
-	}
-	all := tokens.Slice(0, tokens.Cap())
-	for i := 0; i < all.Len(); i++ {
-		tok := all.Index(i)
-		ok = wipeBytesField(tok, "value", true) && ok
-		wipeBytesField(tok, "prefix", false)
-		wipeBytesField(tok, "suffix", false)
-	}
-	if ev := pv.FieldByName("event"); ev.Kind() == reflect.Struct {
-		ok = wipeBytesField(ev, "value", true) && ok
-	} else {
-		ok = false
-	}
-	return ok
-}
-
-// wipeBytesField zeroes the whole capacity of the []byte field name of the
-// addressable struct v. It reports whether the field exists with that type
-// (or, when required is false, whether nothing was wrong).
-func wipeBytesField(v reflect.Value, name string, required bool) bool {
-	f := v.FieldByName(name)
-	if !f.IsValid() || f.Kind() != reflect.Slice || f.Type().Elem().Kind() != reflect.Uint8 || !f.CanAddr() {
-		return !required
-	}
-	b := *(*[]byte)(unsafe.Pointer(f.UnsafeAddr()))
-	clear(b[:cap(b)])
-	return true
 }
