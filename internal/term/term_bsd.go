@@ -1,6 +1,6 @@
-//go:build darwin || freebsd || openbsd || netbsd || dragonfly
+//go:build darwin || dragonfly || freebsd || netbsd || openbsd
 
-package secret
+package term
 
 import "golang.org/x/sys/unix"
 

@@ -1,6 +1,4 @@
-//go:build linux
-
-package secret
+package term
 
 import "golang.org/x/sys/unix"
 
