@@ -6,7 +6,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -104,7 +103,7 @@ func TestConstructors(t *testing.T) {
 	}
 }
 
-func TestReadFileFromAPipe(t *testing.T) {
+func TestReadAllFromAPipe(t *testing.T) {
 	m := marker(t)
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -115,9 +114,9 @@ func TestReadFileFromAPipe(t *testing.T) {
 		w.Close()
 	}()
 	defer r.Close()
-	v, err := secret.ReadFile("/dev/fd/" + strconv.Itoa(int(r.Fd())))
+	v, err := secret.ReadAll(r)
 	if err != nil {
-		t.Skipf("no /dev/fd here: %v", err)
+		t.Fatal(err)
 	}
 	defer v.Destroy()
 	if !holds(v, m) {
