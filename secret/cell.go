@@ -16,6 +16,7 @@ const (
 	endedDestroyed
 	endedExpired
 	endedConsumed
+	neverMade // Unavailable: there never was a cell; why says why
 )
 
 type handle struct {
@@ -29,6 +30,7 @@ type handle struct {
 	sealed   bool // the cell holds ciphertext; reads decrypt into a scratch cell
 	// prekeyGen is the pre-key a sealed cell was sealed under.
 	prekeyGen uint64
+	why       error // of an Unavailable Value
 }
 
 // init allocates the cell behind h: n bytes (plus the seal's overhead),
@@ -122,7 +124,7 @@ func (h *handle) free() {
 // acquire opens the cell for reading. consume marks a volatile cell read.
 func (h *handle) acquire(consume bool) (unsafe.Pointer, error) {
 	if s := h.state.Load(); s != alive {
-		return nil, endedErr(s)
+		return nil, h.stateErr(s)
 	}
 	if !h.expires.IsZero() && !time.Now().Before(h.expires) {
 		h.end(endedExpired)
@@ -180,7 +182,7 @@ func endedErr(s uint32) error {
 // acquireWrite opens a live cell for writing, without consuming it.
 func (h *handle) acquireWrite() (unsafe.Pointer, error) {
 	if s := h.state.Load(); s != alive {
-		return nil, endedErr(s)
+		return nil, h.stateErr(s)
 	}
 	if !h.expires.IsZero() && !time.Now().Before(h.expires) {
 		h.end(endedExpired)
