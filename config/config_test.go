@@ -285,15 +285,17 @@ func TestBrokenFilesNeverEchoTheSecretOnTheBrokenLine(t *testing.T) {
 		{name: "YAML with a stray mapping", file: "c.yaml", content: "a: 1\npassword: %s: x\n", line: 2},
 		{name: "YAML with the secret as a local tag", file: "c.yaml", content: "!%s%%000\n", line: 1, quoted: true},
 		{name: "YAML with the secret as an unknown alias", file: "c.yaml", content: "a: 1\npassword: *%s\n", line: 2, quoted: true},
-		{name: "YAML with the secret under a wrong tag", file: "c.yaml", content: "a: 1\npassword: !!int %s\n", line: 2, quoted: true},
+		// A secret keeps its text whatever its tag or size; under a plain
+		// key the parser must convert it, and fails.
+		{name: "YAML with the value under a wrong tag", file: "c.yaml", content: "a: 1\nlimit: !!int %s\n", line: 2, quoted: true},
 		{name: "JSON with an unquoted secret", file: "c.json", content: "{\n\"a\": 1,\n\"password\": %s\n}\n", line: 3},
 		{name: "JSON with a broken string", file: "c.json", content: "{\n\"password\": \"%s\n}\n", line: 2},
 		{name: "JSON that ends too soon", file: "c.json", content: "{\n\"a\": 1,\n\"password\": \"%s\"\n", line: 3},
-		{name: "JSON with the secret as an out-of-range number", file: "c.json", content: "{\n\"a\": 1,\n\"password\": %s\n}\n", line: 3, numeric: true, quoted: true},
+		{name: "JSON with the value as an out-of-range number", file: "c.json", content: "{\n\"a\": 1,\n\"limit\": %s\n}\n", line: 3, numeric: true, quoted: true},
 		{name: "TOML with an unquoted secret", file: "c.toml", content: "a = 1\npassword = %s\n", line: 2},
 		{name: "TOML with a broken string", file: "c.toml", content: "a = 1\npassword = \"%s\n", line: 2},
-		{name: "TOML with the secret as an out-of-range integer", file: "c.toml", content: "a = 1\npassword = %s\n", line: 2, numeric: true, quoted: true},
-		{name: "TOML with the secret as an out-of-range float", file: "c.toml", content: "a = 1\npassword = %s.5e999\n", line: 2, numeric: true, quoted: true},
+		{name: "TOML with the value as an out-of-range integer", file: "c.toml", content: "a = 1\nlimit = %s\n", line: 2, numeric: true, quoted: true},
+		{name: "TOML with the value as an out-of-range float", file: "c.toml", content: "a = 1\nlimit = %s.5e999\n", line: 2, numeric: true, quoted: true},
 		{name: "dotenv with an unterminated quote", file: "c.env", content: "A=1\nPASSWORD=\"%s\n", line: 2},
 		{name: "dotenv without an equals sign", file: "c.env", content: "A=1\nPASSWORD %s\n", line: 2},
 		{name: "dotenv with a bad character in the name", file: "c.env", content: "A=1\n!PASSWORD=%s\n", line: 2},
@@ -311,21 +313,17 @@ func TestBrokenFilesNeverEchoTheSecretOnTheBrokenLine(t *testing.T) {
 			content := fmt.Sprintf(tt.content, m)
 			pa, where := tt.parser, "config.bytesProvider"
 			var opt Option
+			var raw error
 			if pa == nil {
 				where = writeFile(t, filepath.Join(t.TempDir(), tt.file), content, 0o600)
 				opt = File(where)
-				var err error
-				if pa, err = parserFor(where); err != nil {
-					t.Fatal(err)
-				}
+				raw = rawParserError(where, []byte(content))
 			} else {
 				opt = Source(bytesProvider(content), pa)
+				_, raw = pa.Unmarshal([]byte(content))
 			}
-			if tt.quoted {
-				_, raw := pa.Unmarshal([]byte(content))
-				if raw == nil || !strings.Contains(raw.Error(), m) {
-					t.Fatal("the parser's own error does not quote the secret: the case proves nothing")
-				}
+			if tt.quoted && (raw == nil || !strings.Contains(raw.Error(), m)) {
+				t.Fatal("the parser's own error does not quote the secret: the case proves nothing")
 			}
 			before := liveCells()
 			_, err := Load(opt)
@@ -578,24 +576,29 @@ func TestCloseDestroysEveryCell(t *testing.T) {
 	}
 }
 
-func TestPooledCellsAreNotGuarded(t *testing.T) {
+func TestCellsArePooledUnlessGuardedIsAsked(t *testing.T) {
 	p := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"), "password: x\n", 0o600)
-	g := secret.Stats().Guarded
-	cfg, err := Load(File(p), Pooled())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
-	if secret.Stats().Guarded != g {
-		t.Error("Pooled still made a guarded cell")
-	}
-	cfg2, err := Load(File(p))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg2.Close()
-	if secret.Stats().Guarded != g+1 {
-		t.Error("the default did not make a guarded cell")
+	for _, tt := range []struct {
+		name    string
+		opts    []Option
+		guarded int
+	}{
+		{"the default makes a pooled cell", nil, 0},
+		{"Pooled makes a pooled cell", []Option{Pooled()}, 0},
+		{"Guarded makes a guarded cell", []Option{Guarded()}, 1},
+		{"the last of Pooled and Guarded wins", []Option{Guarded(), Pooled()}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			g := secret.Stats().Guarded
+			cfg, err := Load(append([]Option{File(p)}, tt.opts...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cfg.Close()
+			if got := secret.Stats().Guarded - g; got != tt.guarded {
+				t.Errorf("%d guarded cells, want %d", got, tt.guarded)
+			}
+		})
 	}
 }
 

@@ -87,7 +87,7 @@ func TestProvidersWorkWithAPlainKoanf(t *testing.T) {
 			t.Fatal("the replaced cell outlived its grace period")
 		}
 		p.mu.Lock()
-		pending := len(p.retiring.pending)
+		pending := len(p.pending)
 		p.mu.Unlock()
 		if pending != 0 {
 			t.Errorf("%d destroyed batches are still held until Close", pending)
