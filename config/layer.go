@@ -101,10 +101,10 @@ func (s *settings) cellError(key string, err error) error {
 	if !errors.Is(err, secret.ErrMemoryLock) {
 		return fmt.Errorf("config: %s: %w", key, err)
 	}
-	fix := "raise RLIMIT_MEMLOCK: ulimit -l in the shell that starts the service, LimitMEMLOCK= in its systemd unit, " +
-		"docker run --ulimit memlock=BYTES:BYTES, or in Kubernetes the container runtime's memlock limit or CAP_IPC_LOCK"
+	// secret's message names ulimit, systemd and Docker already.
+	fix := "under Kubernetes the limit is the container runtime's (containerd, CRI-O) default, or grant CAP_IPC_LOCK"
 	if s.guarded {
-		fix += "; or drop config.Guarded(): it gives every secret a locked page of its own, pooled cells share pages"
+		fix += "; or drop config.Guarded(): it locks a page of its own for every secret, where pooled cells share pages"
 	}
 	return fmt.Errorf("config: %s: %w; %s", key, err, fix)
 }

@@ -1,0 +1,270 @@
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/secretmem/secretmem/secret"
+)
+
+// The odd and hostile configurations real deployments carry, one test per
+// way the loader once changed or exposed a secret without a word.
+
+func TestASecretWrittenAsAMapOrAListIsRefusedWithoutShowingIt(t *testing.T) {
+	m := marker(t)
+	tests := []struct {
+		name, file, content, key, at string
+	}{
+		{"an unquoted YAML {secret}", "c.yaml", "a: 1\npassword: {%s}\n", "password", "c.yaml:2"},
+		{"an unquoted YAML {secret, more}", "c.yaml", "a: 1\napi:\n  token: {%s, x}\n", "api.token", "c.yaml:3"},
+		{"a YAML block map with a key and no value", "c.yaml", "password:\n  %s:\n", "password", "c.yaml:2"},
+		{"an unquoted YAML [secret]", "c.yaml", "a: 1\npassword: [%s]\n", "password", "c.yaml:2"},
+		{"a JSON map with a null entry", "c.json", "{\n\"password\": {\"%s\": null}\n}", "password", "c.json:2"},
+		{"a JSON list", "c.json", "{\n\"password\": [\"%s\"]\n}", "password", "c.json:2"},
+		{"a TOML array", "c.toml", "a = 1\npassword = [\"%s\"]\n", "password", "c.toml:2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+" is ErrSecretType naming key and line", func(t *testing.T) {
+			p := writeFile(t, filepath.Join(t.TempDir(), tt.file), fmt.Sprintf(tt.content, m), 0o600)
+			before := liveCells()
+			cfg, err := Load(File(p))
+			if err == nil {
+				// What the old loader did: show the secret as a key.
+				shown, _ := json.Marshal(cfg.Redacted())
+				leaked := strings.Contains(string(shown), m) || strings.Contains(fmt.Sprint(cfg.Keys()), m)
+				cfg.Close()
+				t.Fatalf("Load accepted it (and the secret is shown in Redacted or Keys: %v)", leaked)
+			}
+			if !errors.Is(err, ErrSecretType) {
+				t.Fatalf("err = %v, want ErrSecretType", err)
+			}
+			msg := err.Error()
+			if strings.Contains(msg, m) || strings.Contains(msg, m[:8]) {
+				t.Fatal("the error holds the secret")
+			}
+			if !strings.Contains(msg, tt.key) || !strings.Contains(msg, tt.at) {
+				t.Errorf("error %q does not name %s at %s", msg, tt.key, tt.at)
+			}
+			if after := liveCells(); after != before {
+				t.Errorf("live cells: %d before, %d after", before, after)
+			}
+		})
+	}
+	t.Run("a map of secrets under a secret name still loads", func(t *testing.T) {
+		a, b := marker(t), marker(t)
+		p := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"), "credentials:\n  aws: "+a+"\n  gcp: {key: "+b+"}\n", 0o600)
+		cfg, err := Load(File(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cfg.Close()
+		wantSecret(t, cfg, "credentials.aws", a)
+		wantSecret(t, cfg, "credentials.gcp.key", b)
+	})
+}
+
+// An env: reference to a variable the process needs reads it and leaves
+// it be; only a variable named like a secret is unset and wiped.
+func TestAnEnvReferenceToAnOrdinaryVariableLeavesItInPlace(t *testing.T) {
+	path, home := strings.Clone(os.Getenv("PATH")), strings.Clone(os.Getenv("HOME"))
+	if path == "" {
+		t.Skip("no PATH to refer to")
+	}
+	t.Cleanup(func() {
+		// The old loader unset and zeroed PATH: put it back for the other
+		// tests whatever happened.
+		os.Setenv("PATH", path)
+		os.Setenv("HOME", home)
+	})
+	m := marker(t)
+	t.Setenv("ORDINARY_UPSTREAM_TOKEN", m)
+	p := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"),
+		"tools:\n  path: env:PATH\n  home: env:HOME\napi:\n  upstream: env:ORDINARY_UPSTREAM_TOKEN\n", 0o600)
+	cfg, err := Load(File(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	if !cfg.Secret("tools.path").Equal([]byte(path)) {
+		t.Error("the cell does not hold PATH")
+	}
+	if os.Getenv("PATH") != path || os.Getenv("HOME") != home {
+		t.Fatal("PATH or HOME changed")
+	}
+	if _, set := os.LookupEnv("ORDINARY_UPSTREAM_TOKEN"); set {
+		t.Error("a variable named like a secret was left set")
+	}
+	wantSecret(t, cfg, "api.upstream", m)
+	// The process can still start programs found through PATH.
+	if runtime.GOOS != "windows" {
+		if err := exec.Command("sh", "-c", "exit 0").Run(); err != nil {
+			t.Errorf("exec after Load: %v", err)
+		}
+	}
+}
+
+// A named pipe (or a device, or a socket) where a secret file or the
+// configuration file belongs is refused at once: open(2) of a FIFO nobody
+// writes to waits for ever.
+func TestNonRegularFilesAreRefusedAtOnce(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no named pipes in the file system")
+	}
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	fifoYAML := filepath.Join(dir, "fifo.yaml")
+	if err := syscall.Mkfifo(fifoYAML, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vol := filepath.Join(dir, "vol")
+	writeFile(t, filepath.Join(vol, "ok"), "x", 0o600)
+	if err := syscall.Mkfifo(filepath.Join(vol, "db.password"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "s.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	ref := func(target string) Option {
+		return File(writeFile(t, filepath.Join(t.TempDir(), "c.yaml"), "db:\n  conn: file:"+target+"\n", 0o600))
+	}
+	tests := []struct {
+		name string
+		opts func() []Option
+		want error
+		says string
+	}{
+		{"a FIFO in a secret directory", func() []Option { return []Option{SecretDir(vol)} }, ErrSecretFile, "named pipe"},
+		{"a _FILE variable naming a FIFO", func() []Option {
+			t.Setenv("NR_DB__PASSWORD_FILE", fifo)
+			return []Option{Env("NR_")}
+		}, ErrSecretFile, "named pipe"},
+		{"a file: reference to a FIFO", func() []Option { return []Option{ref(fifo)} }, ErrSecretFile, "named pipe"},
+		{"a file: reference to a device", func() []Option { return []Option{ref("/dev/null")} }, ErrSecretFile, "device"},
+		{"a file: reference to a socket", func() []Option { return []Option{ref(sock)} }, ErrSecretFile, ""},
+		{"a configuration file that is a FIFO", func() []Option { return []Option{File(fifoYAML)} }, secret.ErrNotRegular, "named pipe"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := tt.opts()
+			done := make(chan error, 1)
+			go func() {
+				cfg, err := Load(opts...)
+				if err == nil {
+					cfg.Close()
+				}
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.says) {
+					t.Errorf("err = %v, want %v saying %q", err, tt.want, tt.says)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("Load blocked")
+			}
+		})
+	}
+}
+
+// The Value of a key that does not exist says which key, where it is
+// used, instead of "cell destroyed".
+func TestTheValueOfAMissingKeyNamesIt(t *testing.T) {
+	p := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"), "api:\n  key: "+marker(t)+"\n  host: h\n", 0o600)
+	cfg, err := Load(File(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	tests := []struct{ key, says string }{
+		{"api.keys", "api.keys is not set (did you mean api.key?)"},
+		{"nothing.like.it", "nothing.like.it is not set"},
+		{"api.host", "api.host holds a plain value, not a secret"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key, func(t *testing.T) {
+			v := cfg.Secret(tt.key)
+			err := v.Use(func([]byte) error { return nil })
+			if !errors.Is(err, ErrMissing) || !strings.Contains(err.Error(), tt.says) {
+				t.Fatalf("Use: %v, want ErrMissing saying %q", err, tt.says)
+			}
+			if !errors.Is(v.Err(), ErrMissing) || v.Alive() {
+				t.Error("Err or Alive disagree with Use")
+			}
+			if got := fmt.Sprint(v); got != "[REDACTED "+tt.key+"]" {
+				t.Errorf("printed as %q", got)
+			}
+		})
+	}
+	cfg.Close()
+	if err := cfg.Secret("api.key").Use(func([]byte) error { return nil }); !errors.Is(err, secret.ErrDestroyed) {
+		t.Errorf("after Close, a key that existed reads %v, want ErrDestroyed", err)
+	}
+}
+
+// Unmarshal hands every secret.Value field the Config's own cell, makes
+// no cell, and keeps plain and secret apart in both directions.
+func TestUnmarshalHandsOverCellsAndKeepsPlainAndSecretApart(t *testing.T) {
+	a, b := marker(t), marker(t)
+	p := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"),
+		"db:\n  host: h\n  password: "+a+"\n  timeout: 2d12h\napi:\n  token: "+b+"\n", 0o600)
+	cfg, err := Load(File(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	before := liveCells()
+	var ok struct {
+		DB struct {
+			Host     string        `koanf:"host"`
+			Password secret.Value  `koanf:"password"`
+			Timeout  time.Duration `koanf:"timeout"`
+		} `koanf:"db"`
+		API struct {
+			Token *secret.Value `koanf:"token"`
+		} `koanf:"api"`
+	}
+	if err := cfg.Unmarshal("", &ok); err != nil {
+		t.Fatal(err)
+	}
+	if liveCells() != before {
+		t.Error("Unmarshal made cells")
+	}
+	if ok.DB.Password != cfg.Secret("db.password") || ok.API.Token == nil || *ok.API.Token != cfg.Secret("api.token") {
+		t.Error("a secret field does not hold the Config's own cell")
+	}
+	if ok.DB.Host != "h" || ok.DB.Timeout != 60*time.Hour {
+		t.Errorf("plain fields: host %q, timeout %v", ok.DB.Host, ok.DB.Timeout)
+	}
+	var plainIntoSecret struct {
+		Host secret.Value `koanf:"host"`
+	}
+	if err := cfg.Unmarshal("db", &plainIntoSecret); !errors.Is(err, ErrNotSecret) {
+		t.Errorf("a plain key into a secret.Value field: %v, want ErrNotSecret", err)
+	}
+	var secretIntoBytes struct {
+		Password []byte `koanf:"password"`
+	}
+	err = cfg.Unmarshal("db", &secretIntoBytes)
+	if !errors.Is(err, ErrPlainField) || !strings.Contains(err.Error(), "db.password") || len(secretIntoBytes.Password) != 0 {
+		t.Errorf("a secret into a []byte field: %v, want ErrPlainField naming db.password and an empty field", err)
+	}
+	if liveCells() != before {
+		t.Error("a failed Unmarshal made cells")
+	}
+}
