@@ -25,16 +25,17 @@ import (
 func readDotenv(l *layer, data []byte) error {
 	c := &l.s.rules
 	err := scanDotenv(data, func(key string, v dotenvValue, line int) error {
+		p := keyPath{key} // a dot in a name is part of it, as koanf's dotenv parser has it
 		if c.references && mayBeReference(v.raw) {
 			if kind, target := parseReference(v.String()); kind != plainValue {
-				l.ref(key, kind, target, line)
+				l.ref(p, kind, target, line)
 				return nil
 			}
 		}
 		if c.secret(key) {
-			return l.secretFill(key, v.len(), v.writeTo, line)
+			return l.secretFill(p, v.len(), v.writeTo, line)
 		}
-		l.plain(key, v.String())
+		l.plain(p, v.String())
 		return nil
 	})
 	var se *dotenvError

@@ -24,7 +24,7 @@ func readJSON(l *layer, data []byte) error {
 		return syntaxError(l.name, data, err)
 	}
 	w := jsonWalker{l: l, data: data}
-	return w.object("", top, 0, 0)
+	return w.object(nil, top, 0, 0)
 }
 
 // jsonText receives a value's text: encoding/json passes an Unmarshaler
@@ -45,13 +45,14 @@ type jsonWalker struct {
 // maxJSONDepth bounds nested objects: each level is scanned again.
 const maxJSONDepth = 100
 
-func (w *jsonWalker) object(prefix string, m map[string]jsonText, parentLine, depth int) error {
+func (w *jsonWalker) object(at keyPath, m map[string]jsonText, parentLine, depth int) error {
 	if depth > maxJSONDepth {
 		return fmt.Errorf("%w: %s: objects nested more than %d deep", ErrSyntax, w.l.at(parentLine), maxJSONDepth)
 	}
 	c := &w.l.s.rules
 	for name, v := range m {
-		key := joinKey(prefix, name)
+		p := at.child(name)
+		key := p.key()
 		b := bytes.TrimSpace(v.b)
 		if len(b) == 0 {
 			continue
@@ -64,10 +65,10 @@ func (w *jsonWalker) object(prefix string, m map[string]jsonText, parentLine, de
 				return syntaxError(w.l.name, w.data, err)
 			}
 			if len(sub) == 0 {
-				w.l.plain(key, map[string]any{})
+				w.l.plain(p, map[string]any{})
 				continue
 			}
-			if err := w.object(key, sub, line, depth+1); err != nil {
+			if err := w.object(p, sub, line, depth+1); err != nil {
 				return err
 			}
 			continue
@@ -82,10 +83,10 @@ func (w *jsonWalker) object(prefix string, m map[string]jsonText, parentLine, de
 			if err := w.l.checkList(key, list, line); err != nil {
 				return err
 			}
-			w.l.plain(key, list)
+			w.l.plain(p, list)
 			continue
 		case 'n':
-			if err := w.l.null(key, prefix, parentLine); err != nil {
+			if err := w.l.null(p, parentLine); err != nil {
 				return err
 			}
 			continue
@@ -97,7 +98,7 @@ func (w *jsonWalker) object(prefix string, m map[string]jsonText, parentLine, de
 				}
 				kind, target := parseReference(s)
 				if kind != plainValue {
-					w.l.ref(key, kind, target, line)
+					w.l.ref(p, kind, target, line)
 					continue
 				}
 				if c.secret(key) {
@@ -106,14 +107,14 @@ func (w *jsonWalker) object(prefix string, m map[string]jsonText, parentLine, de
 			}
 			if c.secret(key) {
 				inner := b[1 : len(b)-1]
-				if err := w.l.secretFill(key, unescapedLen(inner), func(dst []byte) { unescape(dst, inner) }, line); err != nil {
+				if err := w.l.secretFill(p, unescapedLen(inner), func(dst []byte) { unescape(dst, inner) }, line); err != nil {
 					return err
 				}
 				continue
 			}
 		default: // a number, true or false
 			if c.secret(key) {
-				if err := w.l.secretBytes(key, b, line); err != nil {
+				if err := w.l.secretBytes(p, b, line); err != nil {
 					return err
 				}
 				continue
@@ -123,7 +124,7 @@ func (w *jsonWalker) object(prefix string, m map[string]jsonText, parentLine, de
 		if err != nil {
 			return err
 		}
-		w.l.plain(key, x)
+		w.l.plain(p, x)
 	}
 	return nil
 }

@@ -53,7 +53,7 @@ type tomlTaker struct {
 
 func (t *tomlTaker) take() error {
 	t.p.Reset(t.data)
-	var table []string
+	var table keyPath
 	inArray := false
 	arrays := make(map[string]bool)
 	for t.p.NextExpression() {
@@ -91,9 +91,9 @@ func (t *tomlTaker) take() error {
 	return nil
 }
 
-func (t *tomlTaker) keyValue(prefix []string, kv *unstable.Node) error {
-	path := append(append([]string(nil), prefix...), t.keyParts(kv.Key())...)
-	key := strings.Join(path, ".")
+func (t *tomlTaker) keyValue(prefix keyPath, kv *unstable.Node) error {
+	p := append(prefix[:len(prefix):len(prefix)], t.keyParts(kv.Key())...)
+	key := p.key()
 	line := t.lineOfKey(kv)
 	t.lines[key] = line
 	v := kv.Value()
@@ -101,7 +101,7 @@ func (t *tomlTaker) keyValue(prefix []string, kv *unstable.Node) error {
 	switch v.Kind {
 	case unstable.InlineTable:
 		for it := v.Children(); it.Next(); {
-			if err := t.keyValue(path, it.Node()); err != nil {
+			if err := t.keyValue(p, it.Node()); err != nil {
 				return err
 			}
 		}
@@ -115,7 +115,7 @@ func (t *tomlTaker) keyValue(prefix []string, kv *unstable.Node) error {
 		defer t.wipeData(v)
 		if c.references && mayBeReference(v.Data) {
 			if kind, target := parseReference(string(v.Data)); kind != plainValue {
-				t.l.ref(key, kind, target, line)
+				t.l.ref(p, kind, target, line)
 				t.blankValue(v)
 				return nil
 			}
@@ -124,7 +124,7 @@ func (t *tomlTaker) keyValue(prefix []string, kv *unstable.Node) error {
 	if !c.secret(key) {
 		return nil
 	}
-	if err := t.l.secretBytes(key, v.Data, line); err != nil {
+	if err := t.l.secretBytes(p, v.Data, line); err != nil {
 		return err
 	}
 	t.blankValue(v)

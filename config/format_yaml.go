@@ -36,7 +36,7 @@ func readYAML(l *layer, data []byte) error {
 		return syntaxError(l.name, data, err)
 	}
 	w := yamlWalker{l: l, data: data}
-	err = w.mapping("", top, nil)
+	err = w.mapping(nil, top, nil)
 	l.wipeStrings(w.taken)
 	return err
 }
@@ -54,33 +54,48 @@ func (y *yamlNode) UnmarshalYAML(n *yaml.Node) error {
 type yamlWalker struct {
 	l     *layer
 	data  []byte
-	taken []string // scalar strings that went into cells
+	taken []string            // scalar strings that went into cells
+	open  map[*yaml.Node]bool // the mappings being walked: an alias cycle
 }
 
-// mapping walks the decoded mapping m found at prefix (parent is its
-// node, nil for the document's root).
-func (w *yamlWalker) mapping(prefix string, m map[string]yamlNode, parent *yaml.Node) error {
+// mapping walks the decoded mapping m found at at (nil for the root);
+// parent is its node, nil for the root.
+func (w *yamlWalker) mapping(at keyPath, m map[string]yamlNode, parent *yaml.Node) error {
 	c := &w.l.s.rules
 	for name, v := range m {
-		key := joinKey(prefix, name)
+		p := at.child(name)
+		key := p.key()
 		n := v.n
 		if n == nil {
-			if err := w.l.null(key, prefix, parentLine(parent)); err != nil {
+			if err := w.l.null(p, parentLine(parent)); err != nil {
 				return err
 			}
 			continue
 		}
 		switch n.Kind {
 		case yaml.MappingNode:
+			if w.open[n] {
+				// Each level is decoded on its own, so yaml.v3's check
+				// for an anchor that contains itself never sees the cycle.
+				// Like every syntax error, it names no key: a key is
+				// input too.
+				return fmt.Errorf("%w: %s: an alias refers to an anchor that encloses it", ErrSyntax, w.l.at(n.Line))
+			}
 			sub, err := w.submap(n)
 			if err != nil {
 				return err
 			}
 			if len(sub) == 0 {
-				w.l.plain(key, map[string]any{})
+				w.l.plain(p, map[string]any{})
 				continue
 			}
-			if err := w.mapping(key, sub, n); err != nil {
+			if w.open == nil {
+				w.open = make(map[*yaml.Node]bool)
+			}
+			w.open[n] = true
+			err = w.mapping(p, sub, n)
+			delete(w.open, n)
+			if err != nil {
 				return err
 			}
 		case yaml.SequenceNode:
@@ -95,7 +110,7 @@ func (w *yamlWalker) mapping(prefix string, m map[string]yamlNode, parent *yaml.
 			if err := w.l.checkList(key, list, n.Line); err != nil {
 				return err
 			}
-			w.l.plain(key, list)
+			w.l.plain(p, list)
 		default: // a scalar
 			verdict, target := secretText, ""
 			switch {
@@ -106,9 +121,9 @@ func (w *yamlWalker) mapping(prefix string, m map[string]yamlNode, parent *yaml.
 			}
 			switch verdict {
 			case fileRef, envRef:
-				w.l.ref(key, verdict, target, n.Line)
+				w.l.ref(p, verdict, target, n.Line)
 			case secretText:
-				if err := w.l.secretString(key, n.Value, n.Line); err != nil {
+				if err := w.l.secretString(p, n.Value, n.Line); err != nil {
 					return err
 				}
 				w.taken = append(w.taken, n.Value)
@@ -117,7 +132,7 @@ func (w *yamlWalker) mapping(prefix string, m map[string]yamlNode, parent *yaml.
 				if err := n.Decode(&x); err != nil {
 					return syntaxError(w.l.name, w.data, err)
 				}
-				w.l.plain(key, x)
+				w.l.plain(p, x)
 			}
 		}
 	}

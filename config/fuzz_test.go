@@ -2,8 +2,15 @@ package config
 
 import (
 	"bytes"
+	"reflect"
 	"strings"
 	"testing"
+
+	kjson "github.com/knadh/koanf/parsers/json"
+	ktoml "github.com/knadh/koanf/parsers/toml/v2"
+	kyaml "github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/rawbytes"
+	"github.com/knadh/koanf/v2"
 )
 
 // fuzzFormats are the file names parse is fuzzed under, one per parser.
@@ -61,6 +68,55 @@ func FuzzParse(f *testing.F) {
 		}
 		if l == nil || len(l.cells) != 0 {
 			t.Fatalf("%s: an accepted file gave no layer, or cells without secrets", name)
+		}
+	})
+}
+
+// FuzzPlainValuesMatchKoanf checks that, with no key secret, a layer
+// loads into koanf exactly what koanf's own parser loads: the node-tree
+// YAML walk, the JSON walk and the two-pass TOML read must agree with
+// yaml.v3, encoding/json and go-toml on every document, valid or not.
+func FuzzPlainValuesMatchKoanf(f *testing.F) {
+	for _, seed := range []struct {
+		format uint8
+		data   string
+	}{
+		{0, "a: 1\nb: [x, {c: 007}]\nd: {e: 2024-01-02, 1.0: x, ~: y}\n"},
+		{0, "base: &b {x: 1, y: 2}\nchild: {<<: *b, y: 3}\nlist: [*b]\n"},
+		{0, "a: !!binary aGk=\nb: .inf\nc: 0x1F\nd:\n"},
+		{0, "e: &b {x: {y: *b}}\n"},
+		{1, `{"a": 1, "b": [1, {"c": null}], "a": 2, "d": {"e": {}}}`},
+		{1, `{"a": 1e400}`},
+		{2, "a = 1\n[b]\nc = 2024-01-02\n[[d]]\ne = 1\n"},
+		{2, "a = {b = {c = 1}}\nx.y = \"z\"\n"},
+	} {
+		f.Add(seed.format, seed.data)
+	}
+	parsers := []koanf.Parser{kyaml.Parser(), kjson.Parser(), ktoml.Parser()}
+	f.Fuzz(func(t *testing.T, format uint8, data string) {
+		if len(data) > 1<<12 {
+			t.Skip("long inputs only slow the fuzzer")
+		}
+		i := int(format) % len(parsers)
+		name := fuzzFormats[i]
+		want := koanf.New(".")
+		werr := want.Load(rawbytes.Provider([]byte(data)), parsers[i])
+		l, gerr := parseForTest(name, []byte(data), SecretNames(), NoReferences())
+		if gerr != nil {
+			if werr == nil {
+				t.Fatalf("%s: koanf accepts, the layer refuses: %v", name, gerr)
+			}
+			return
+		}
+		if werr != nil {
+			t.Fatalf("%s: the layer accepts, koanf refuses: %v", name, werr)
+		}
+		got := koanf.New(".")
+		if err := got.Load(mapProvider(l.tree()), nil); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got.All(), want.All()) {
+			t.Fatalf("%s: layer %#v, koanf %#v", name, got.All(), want.All())
 		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/secretmem/secretmem/secret"
 )
@@ -29,7 +30,29 @@ type entry struct {
 	cell   secret.Value // secretText: the bytes as they were written
 	target string       // fileRef: a path; envRef: a variable's name
 	line   int          // where it was written, when known
+	path   keyPath      // the key's levels
 }
+
+// keyPath is a key's levels. The flat key joins them with dots, as koanf
+// does; the levels are kept because a level may itself hold a dot (the
+// YAML key "a.b" is one level), and koanf's tree must get it as one.
+type keyPath []string
+
+func (p keyPath) key() string { return strings.Join(p, ".") }
+
+// child is p with one more level, sharing nothing a sibling could change.
+func (p keyPath) child(name string) keyPath { return append(p[:len(p):len(p)], name) }
+
+// parent is the key p is in, "" at the root.
+func (p keyPath) parent() string {
+	if len(p) < 2 {
+		return ""
+	}
+	return p[:len(p)-1].key()
+}
+
+// splitKey is the path of a key written with dots for levels.
+func splitKey(key string) keyPath { return strings.Split(key, ".") }
 
 func newLayer(s *settings, name string) *layer {
 	return &layer{s: s, name: name, entries: make(map[string]entry)}
@@ -41,37 +64,42 @@ func (l *layer) discard() {
 	l.cells = nil
 }
 
-func (l *layer) plain(key string, v any) { l.entries[key] = entry{kind: plainValue, plain: v} }
-
-func (l *layer) ref(key string, kind verdict, target string, line int) {
-	l.entries[key] = entry{kind: kind, target: target, line: line}
+func (l *layer) plain(p keyPath, v any) {
+	l.entries[p.key()] = entry{kind: plainValue, plain: v, path: p}
 }
 
-// secretString puts text into a new cell for key. The caller wipes text.
-func (l *layer) secretString(key, text string, line int) error {
+func (l *layer) ref(p keyPath, kind verdict, target string, line int) {
+	l.entries[p.key()] = entry{kind: kind, target: target, line: line, path: p}
+}
+
+// secretString puts text into a new cell for p. The caller wipes text.
+func (l *layer) secretString(p keyPath, text string, line int) error {
+	key := p.key()
 	c, err := secret.FromString(text, l.s.cellOptions(key, false)...)
-	return l.keep(key, c, err, line)
+	return l.keep(key, p, c, err, line)
 }
 
-// secretBytes copies b into a new cell for key. The caller wipes b.
-func (l *layer) secretBytes(key string, b []byte, line int) error {
+// secretBytes copies b into a new cell for p. The caller wipes b.
+func (l *layer) secretBytes(p keyPath, b []byte, line int) error {
+	key := p.key()
 	c, err := secret.Read(bytes.NewReader(b), len(b), l.s.cellOptions(key, false)...)
-	return l.keep(key, c, err, line)
+	return l.keep(key, p, c, err, line)
 }
 
-// secretFill makes a cell of n bytes for key and lets fill write them
+// secretFill makes a cell of n bytes for p and lets fill write them
 // straight into it.
-func (l *layer) secretFill(key string, n int, fill func([]byte), line int) error {
+func (l *layer) secretFill(p keyPath, n int, fill func([]byte), line int) error {
+	key := p.key()
 	c, err := secret.Read(fillReader(fill), n, l.s.cellOptions(key, false)...)
-	return l.keep(key, c, err, line)
+	return l.keep(key, p, c, err, line)
 }
 
-func (l *layer) keep(key string, c secret.Value, err error, line int) error {
+func (l *layer) keep(key string, p keyPath, c secret.Value, err error, line int) error {
 	if err != nil {
 		return l.s.cellError(key, err)
 	}
 	l.cells = append(l.cells, c)
-	l.entries[key] = entry{kind: secretText, cell: c, line: line}
+	l.entries[key] = entry{kind: secretText, cell: c, line: line, path: p}
 	return nil
 }
 

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/knadh/koanf/maps"
 	"github.com/knadh/koanf/v2"
 	"github.com/secretmem/secretmem/internal/wipe"
 	"github.com/secretmem/secretmem/secret"
@@ -100,17 +99,14 @@ func (t *txn) merge() (*koanf.Koanf, map[string]final, error) {
 	k := koanf.New(".")
 	finals := make(map[string]final)
 	for _, l := range t.layers {
-		flat := make(map[string]any, len(l.entries))
 		for key, e := range l.entries {
 			if e.kind == plainValue {
-				flat[key] = e.plain
 				delete(finals, key)
-				continue
+			} else {
+				finals[key] = final{e, l}
 			}
-			flat[key] = placeholder{Key: key}
-			finals[key] = final{e, l}
 		}
-		if err := k.Load(mapProvider(maps.Unflatten(flat, ".")), nil); err != nil {
+		if err := k.Load(mapProvider(l.tree()), nil); err != nil {
 			return nil, nil, fmt.Errorf("config: %s: %w", l.name, err)
 		}
 		for name, c := range l.env {
@@ -301,6 +297,42 @@ func destroyAll(cells []secret.Value) {
 	for _, v := range cells {
 		v.Destroy()
 	}
+}
+
+// tree is the layer as the nested map koanf loads, built from each key's
+// levels, with a placeholder for every secret. Keys go in shortest first,
+// so when one key is a prefix of another (APP_DB and APP_DB__PASSWORD) the
+// nested one wins, whatever the map's order.
+func (l *layer) tree() map[string]any {
+	keys := make([]string, 0, len(l.entries))
+	for key := range l.entries {
+		keys = append(keys, key)
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		if len(a) != len(b) {
+			return len(a) - len(b)
+		}
+		return strings.Compare(a, b)
+	})
+	tree := make(map[string]any)
+	for _, key := range keys {
+		e := l.entries[key]
+		var v any = placeholder{Key: key}
+		if e.kind == plainValue {
+			v = e.plain
+		}
+		m := tree
+		for _, level := range e.path[:len(e.path)-1] {
+			sub, ok := m[level].(map[string]any)
+			if !ok {
+				sub = make(map[string]any)
+				m[level] = sub
+			}
+			m = sub
+		}
+		m[e.path[len(e.path)-1]] = v
+	}
+	return tree
 }
 
 // mapProvider hands a map to koanf without the deep copy confmap makes.

@@ -43,9 +43,10 @@ func (e *envSource) read(s *settings, consumed map[string]secret.Value) (*layer,
 			return nil, fmt.Errorf("%w: %s and %s both set %s; keep one", ErrReference, other, name, key)
 		}
 		from[key] = name
+		p := splitKey(key)
 		if !isSet {
 			c := consumed[name]
-			l.entries[key] = entry{kind: secretText, cell: c}
+			l.entries[key] = entry{kind: secretText, cell: c, path: p}
 			l.env[name] = c
 			continue
 		}
@@ -54,14 +55,14 @@ func (e *envSource) read(s *settings, consumed map[string]secret.Value) (*layer,
 				l.discard()
 				return nil, fmt.Errorf("%w: %s is empty; it should name a secret file", ErrReference, name)
 			}
-			l.ref(key, fileRef, value, 0)
+			l.ref(p, fileRef, value, 0)
 			continue
 		}
 		switch verdict, target := s.rules.decide(key, value); verdict {
 		case fileRef, envRef:
-			l.ref(key, verdict, target, 0)
+			l.ref(p, verdict, target, 0)
 		case secretText:
-			if err := l.secretString(key, value, 0); err != nil {
+			if err := l.secretString(p, value, 0); err != nil {
 				l.discard()
 				return nil, err
 			}
@@ -69,7 +70,7 @@ func (e *envSource) read(s *settings, consumed map[string]secret.Value) (*layer,
 		default:
 			// A copy: an env: reference elsewhere may consume (and wipe)
 			// this very variable.
-			l.plain(key, strings.Clone(value))
+			l.plain(p, strings.Clone(value))
 		}
 	}
 	return l, nil

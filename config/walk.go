@@ -12,13 +12,6 @@ import (
 
 // What every format does with the shapes it finds, whatever its syntax.
 
-func joinKey(prefix, name string) string {
-	if prefix == "" {
-		return name
-	}
-	return prefix + "." + name
-}
-
 // null records a key written without a value (YAML ~ or nothing, JSON
 // null). Under a secret key it is an error: an entry without a value is
 // what a mistyped secret looks like (YAML password: {s3cret} is a map
@@ -26,17 +19,18 @@ func joinKey(prefix, name string) string {
 // secret, would be printed with the keys. The error names the map's key
 // and line, never the entry. A secret key that is null itself is an empty
 // secret.
-func (l *layer) null(key, parent string, parentLine int) error {
+func (l *layer) null(p keyPath, parentLine int) error {
 	c := &l.s.rules
-	if parent != "" && c.secret(parent) {
+	key, parent := p.key(), p.parent()
+	if len(p) > 1 && c.secret(parent) {
 		return fmt.Errorf("%w: %s: %s holds a map with an entry that has no value, where a secret belongs "+
 			"(an unquoted {...} is a YAML map, and its entry's name would be shown as a key: quote the secret; write \"\" for an empty one)",
 			ErrSecretType, l.at(parentLine), parent)
 	}
 	if c.secret(key) {
-		return l.secretString(key, "", parentLine)
+		return l.secretString(p, "", parentLine)
 	}
-	l.plain(key, nil)
+	l.plain(p, nil)
 	return nil
 }
 
@@ -203,7 +197,7 @@ func readTyped(m map[string]any, lines func(key string) int) format {
 	return func(l *layer, _ []byte) error {
 		maps.IntfaceKeysToStrings(m)
 		w := typedWalker{l: l, lines: lines}
-		err := w.walk("", m)
+		err := w.walk(nil, m)
 		l.wipeStrings(w.taken)
 		if l.s.wipes(WipeParserStrings) {
 			for _, v := range w.boxed {
@@ -229,39 +223,40 @@ func (w *typedWalker) line(key string) int {
 	return w.lines(key)
 }
 
-func (w *typedWalker) walk(prefix string, m map[string]any) error {
+func (w *typedWalker) walk(parent keyPath, m map[string]any) error {
 	c := &w.l.s.rules
 	for name, v := range m {
-		key := joinKey(prefix, name)
+		p := parent.child(name)
+		key := p.key()
 		if _, taken := w.l.entries[key]; taken {
 			continue
 		}
 		switch x := v.(type) {
 		case map[string]any:
 			if len(x) == 0 {
-				w.l.plain(key, x)
+				w.l.plain(p, x)
 				continue
 			}
-			if err := w.walk(key, x); err != nil {
+			if err := w.walk(p, x); err != nil {
 				return err
 			}
 			continue
 		case nil:
-			if err := w.l.null(key, prefix, w.line(prefix)); err != nil {
+			if err := w.l.null(p, w.line(p.parent())); err != nil {
 				return err
 			}
 			continue
 		case string:
 			switch verdict, target := c.decide(key, x); verdict {
 			case fileRef, envRef:
-				w.l.ref(key, verdict, target, w.line(key))
+				w.l.ref(p, verdict, target, w.line(key))
 			case secretText:
-				if err := w.l.secretString(key, x, 0); err != nil {
+				if err := w.l.secretString(p, x, 0); err != nil {
 					return err
 				}
 				w.taken = append(w.taken, x)
 			default:
-				w.l.plain(key, x)
+				w.l.plain(p, x)
 			}
 			continue
 		}
@@ -272,11 +267,11 @@ func (w *typedWalker) walk(prefix string, m map[string]any) error {
 			if err := w.l.checkList(key, v, w.line(key)); err != nil {
 				return err
 			}
-			w.l.plain(key, v)
+			w.l.plain(p, v)
 			continue
 		}
 		if !c.secret(key) {
-			w.l.plain(key, v)
+			w.l.plain(p, v)
 			continue
 		}
 		text, ok := canonicalText(v)
@@ -284,7 +279,7 @@ func (w *typedWalker) walk(prefix string, m map[string]any) error {
 			return fmt.Errorf("%w: %s: %s holds a %T, whose text this source does not keep; give the secret as a string",
 				ErrSecretType, w.l.at(w.line(key)), key, v)
 		}
-		err := w.l.secretBytes(key, text, 0)
+		err := w.l.secretBytes(p, text, 0)
 		wipe.Zero(text)
 		if err != nil {
 			return err
