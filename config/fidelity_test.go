@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -218,6 +219,47 @@ func TestPlainKeysKeepKoanfsValues(t *testing.T) {
 				if w := want.Get(k); !reflect.DeepEqual(got[k], w) {
 					t.Errorf("%s = %#v (%T), koanf gives %#v (%T)", k, got[k], got[k], w, w)
 				}
+			}
+		})
+	}
+}
+
+// Source and Protect parse the bytes of koanf's YAML, JSON and TOML
+// parsers as File does, keeping each secret's text; any other parser, and
+// a provider of maps, hands over typed values, of which only integers and
+// booleans have one sure text.
+func TestSourcesKeepTheTextWhereTheyCan(t *testing.T) {
+	tests := []struct {
+		name string
+		src  Option
+		want string
+		err  error
+	}{
+		{"koanf's YAML parser", Source(rawbytes.Provider([]byte("pin: 00123\n")), kyaml.Parser()), "00123", nil},
+		{"config.YAML", Source(rawbytes.Provider([]byte("pin: 2024-01-02\n")), YAML()), "2024-01-02", nil},
+		{"koanf's JSON parser", Source(bytesProvider(`{"pin": 12345678}`), kjson.Parser()), "12345678", nil},
+		{"koanf's TOML parser", Source(bytesProvider("pin = 0x1F\n"), ktoml.Parser()), "0x1F", nil},
+		{"a map with an integer", Source(mapProvider{"pin": 1234}, nil), "1234", nil},
+		{"a map with a boolean", Source(mapProvider{"pin": true}, nil), "true", nil},
+		{"a map with a string", Source(mapProvider{"pin": "00123"}, nil), "00123", nil},
+		{"a map with a float, whose text is lost", Source(mapProvider{"pin": 1.5}, nil), "", ErrSecretType},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Load(tt.src, SecretKeys("pin"))
+			if tt.err != nil {
+				if !errors.Is(err, tt.err) || !strings.Contains(err.Error(), "pin") {
+					t.Fatalf("err = %v, want %v naming pin", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cfg.Close()
+			got, _ := cfg.Secret("pin").Reveal() // test data, not a secret
+			if string(got) != tt.want {
+				t.Errorf("the cell holds %q, want %q", got, tt.want)
 			}
 		})
 	}

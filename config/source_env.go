@@ -29,9 +29,7 @@ func (e *envSource) read(s *settings, consumed map[string]secret.Value) (*layer,
 		}
 	}
 	slices.Sort(gone)
-	for _, name := range gone {
-		vars = append(vars, name)
-	}
+	vars = append(vars, gone...)
 	for _, kv := range vars {
 		name, value, isSet := strings.Cut(kv, "=")
 		key, file, ok := envKey(e.prefix, name)
