@@ -100,11 +100,16 @@
 // /proc/self/environ shows. NoWipe turns each kind of wiping off.
 //
 // What stays out of reach: copies a parser made internally and dropped
-// while it worked (the bytes of a YAML scalar once the decoder moved on,
-// the growth buffers of a long TOML string with escapes), which the
-// garbage collector frees without wiping. Prefer secret directories or
-// _FILE variables for the most sensitive values: their bytes go from
-// read(2) into the cell.
+// while it worked, which the garbage collector frees without wiping.
+// yaml.v3 drops each scalar's token buffer once it moved on (one copy of
+// every YAML secret until the heap reuses the memory), and for a plain
+// scalar it tries to read as a number (a 30-digit integer, a float, text
+// that starts with a digit) strconv clones the text into the errors it
+// drops (up to two more). go-toml drops the growth buffers of a long
+// string with escapes. JSON, .env and the environment leave none; the
+// proof suite counts all of them in core dumps. Prefer those formats, or
+// secret directories and _FILE variables, whose bytes go from read(2)
+// into the cell, for the most sensitive values.
 //
 // # Access
 //
