@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
@@ -129,8 +130,31 @@ func (w *jsonWalker) object(at keyPath, m map[string]jsonText, parentLine, depth
 	return nil
 }
 
-// decode decodes a plain value as koanf's parser would.
+// decode decodes a plain value as koanf's parser would. The common
+// scalars take encoding/json's own short cuts without a decoder: a string
+// without escapes that is valid UTF-8 is its bytes, a number is
+// strconv.ParseFloat's float64, true, false and null are themselves.
+// Anything else (escapes, lists, numbers out of range) goes through
+// encoding/json, errors included.
 func (w *jsonWalker) decode(b []byte) (any, error) {
+	switch b[0] {
+	case '"':
+		inner := b[1 : len(b)-1]
+		if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+			return string(inner), nil
+		}
+	case 't':
+		return true, nil
+	case 'f':
+		return false, nil
+	case 'n':
+		return nil, nil
+	case '[', '{':
+	default:
+		if f, err := strconv.ParseFloat(string(b), 64); err == nil {
+			return f, nil
+		}
+	}
 	var x any
 	if err := json.Unmarshal(b, &x); err != nil {
 		return nil, syntaxError(w.l.name, w.data, err)

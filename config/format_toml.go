@@ -1,7 +1,6 @@
 package config
 
 import (
-	"fmt"
 	"strings"
 	"unsafe"
 
@@ -31,15 +30,15 @@ func readTOML(l *layer, data []byte) error {
 		}
 		return readTyped(m, func(key string) int { return t.lines[key] })(l, b)
 	}
-	if len(t.blank) == 0 {
+	if len(t.spans) == 0 {
 		return decode(data)
 	}
-	plain, err := t.blanked()
-	if err != nil {
-		return err
-	}
-	defer plain.Destroy()
-	return plain.Use(decode)
+	// The blanked copy holds no secret value, so it may live on the heap;
+	// it is wiped all the same, for the comments it may hold.
+	plain := make([]byte, len(data))
+	defer secret.Wipe(plain)
+	t.blank(plain)
+	return decode(plain)
 }
 
 // tomlTaker is the first pass.
@@ -48,7 +47,7 @@ type tomlTaker struct {
 	data  []byte
 	p     unstable.Parser
 	lines map[string]int // where each key was written
-	blank [][2]int       // byte ranges of the secrets' values
+	spans [][2]int       // byte ranges of the secrets' values
 }
 
 func (t *tomlTaker) take() error {
@@ -160,7 +159,7 @@ func (t *tomlTaker) blankValue(v *unstable.Node) {
 		lo, hi = off, off+len(v.Data)
 	}
 	if lo >= 0 && hi <= len(t.data) {
-		t.blank = append(t.blank, [2]int{lo, hi})
+		t.spans = append(t.spans, [2]int{lo, hi})
 	}
 }
 
@@ -182,32 +181,18 @@ func (t *tomlTaker) wipeData(v *unstable.Node) {
 	}
 }
 
-// blanked copies the input into protected scratch memory with every
-// recorded value replaced: a 0 where the value began, spaces for the rest
-// of it, newlines kept, so the text stays valid TOML with every line
-// where it was.
-func (t *tomlTaker) blanked() (secret.Vec[byte], error) {
-	out, err := secret.NewVec[byte](len(t.data), secret.AllowUnlocked())
-	if err == nil {
-		err = out.Append(make([]byte, len(t.data)))
-	}
-	if err == nil {
-		err = out.Use(func(dst []byte) error {
-			copy(dst, t.data)
-			for _, r := range t.blank {
-				dst[r[0]] = '0'
-				for i := r[0] + 1; i < r[1]; i++ {
-					if dst[i] != '\n' {
-						dst[i] = ' '
-					}
-				}
+// blank writes the input into dst, of its length, with every recorded
+// value replaced: a 0 where the value began,
+// spaces for the rest of it, newlines kept, so the text stays valid TOML
+// with every line where it was.
+func (t *tomlTaker) blank(dst []byte) {
+	copy(dst, t.data)
+	for _, r := range t.spans {
+		dst[r[0]] = '0'
+		for i := r[0] + 1; i < r[1]; i++ {
+			if dst[i] != '\n' {
+				dst[i] = ' '
 			}
-			return nil
-		})
+		}
 	}
-	if err != nil {
-		out.Destroy()
-		return out, fmt.Errorf("config: %s: scratch memory for parsing: %w", t.l.name, err)
-	}
-	return out, nil
 }

@@ -300,23 +300,13 @@ func destroyAll(cells []secret.Value) {
 }
 
 // tree is the layer as the nested map koanf loads, built from each key's
-// levels, with a placeholder for every secret. Keys go in shortest first,
-// so when one key is a prefix of another (APP_DB and APP_DB__PASSWORD) the
-// nested one wins, whatever the map's order.
+// levels, with a placeholder for every secret. When one key is a prefix of
+// another (APP_DB and APP_DB__PASSWORD) the nested one wins, whatever the
+// order the entries come in: a leaf never replaces a map, and a map
+// replaces a leaf on its way.
 func (l *layer) tree() map[string]any {
-	keys := make([]string, 0, len(l.entries))
-	for key := range l.entries {
-		keys = append(keys, key)
-	}
-	slices.SortFunc(keys, func(a, b string) int {
-		if len(a) != len(b) {
-			return len(a) - len(b)
-		}
-		return strings.Compare(a, b)
-	})
 	tree := make(map[string]any)
-	for _, key := range keys {
-		e := l.entries[key]
+	for key, e := range l.entries {
 		var v any = placeholder{Key: key}
 		if e.kind == plainValue {
 			v = e.plain
@@ -330,7 +320,11 @@ func (l *layer) tree() map[string]any {
 			}
 			m = sub
 		}
-		m[e.path[len(e.path)-1]] = v
+		last := e.path[len(e.path)-1]
+		if _, isMap := m[last].(map[string]any); isMap {
+			continue // keys below it were placed; an empty map adds nothing
+		}
+		m[last] = v
 	}
 	return tree
 }
