@@ -85,14 +85,8 @@ func (v dotenvValue) writeTo(dst []byte) {
 		c := v.raw[i]
 		if v.escaped(i) {
 			i++
-			switch c = v.raw[i]; c {
-			case 'n':
-				c = '\n'
-			case 'r':
-				c = '\r'
-			case 't':
-				c = '\t'
-			} // \" \\ \$ and anything else: the character itself
+			// \n \r \t; \" \\ \$ and anything else: the character itself
+			c = unescapeControl(v.raw[i])
 		}
 		dst[j] = c
 		j++
@@ -229,4 +223,18 @@ func scanValue(b []byte, i int) (dotenvValue, int, int, string) {
 		i++
 	}
 	return dotenvValue{raw: b[start:end]}, i, 0, ""
+}
+
+// unescapeControl is the character the escape \c stands for in the
+// escapes dotenv and JSON share: \n, \r and \t, and c itself otherwise.
+func unescapeControl(c byte) byte {
+	switch c {
+	case 'n':
+		return '\n'
+	case 'r':
+		return '\r'
+	case 't':
+		return '\t'
+	}
+	return c
 }

@@ -217,14 +217,8 @@ func unescape(dst, s []byte) {
 			c = '\b'
 		case 'f':
 			c = '\f'
-		case 'n':
-			c = '\n'
-		case 'r':
-			c = '\r'
-		case 't':
-			c = '\t'
-		default: // \" \\ \/
-			c = s[i+1]
+		default: // \n \r \t, and \" \\ \/ for themselves
+			c = unescapeControl(s[i+1])
 		}
 		dst[j] = c
 		j++

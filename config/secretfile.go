@@ -26,8 +26,7 @@ func (s *settings) readSecretFile(key, path string) (secret.Value, error) {
 		return secret.Value{}, fileError(key, path, err)
 	}
 	if !fi.Mode().IsRegular() {
-		return secret.Value{}, fmt.Errorf("%w: %s (key %s) is %s, not a regular file (symbolic links to one are fine)",
-			ErrSecretFile, path, key, kindOf(fi.Mode()))
+		return secret.Value{}, fmt.Errorf("%w (key %s): %w", ErrSecretFile, key, &secret.NotRegularError{Path: path, Mode: fi.Mode()})
 	}
 	size := fi.Size()
 	if size > s.maxSecret {
@@ -95,19 +94,4 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
-}
-
-// kindOf names what a file that is not regular is.
-func kindOf(m fs.FileMode) string {
-	switch t := m.Type(); {
-	case t&fs.ModeDir != 0:
-		return "a directory"
-	case t&fs.ModeNamedPipe != 0:
-		return "a named pipe (FIFO)"
-	case t&fs.ModeSocket != 0:
-		return "a socket"
-	case t&fs.ModeDevice != 0:
-		return "a device"
-	}
-	return "not a regular file"
 }

@@ -91,7 +91,7 @@ func readPlainFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("config: reading %s: %w", path, unwrapPath(err))
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("config: reading %s: it is %s, not a regular file", path, kindOf(fi.Mode()))
+		return nil, fmt.Errorf("config: reading %s: %w", path, &secret.NotRegularError{Path: path, Mode: fi.Mode()})
 	}
 	b, err := io.ReadAll(f)
 	if err != nil {

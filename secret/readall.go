@@ -9,13 +9,25 @@ import (
 
 // ErrNotRegular: ReadFile was given something other than a regular file:
 // a named pipe, a device, a socket or a directory. It is refused without
-// reading; ReadAll reads pipes and standard input on purpose.
+// reading; ReadAll reads pipes and standard input on purpose. The error
+// is a *NotRegularError.
 var ErrNotRegular = errors.New("secret: not a regular file")
 
-// notRegular describes what path is instead of a regular file.
-func notRegular(path string, m fs.FileMode) error {
-	return fmt.Errorf("%w: %s is %s (read pipes and standard input with ReadAll)", ErrNotRegular, path, fileKind(m))
+// NotRegularError says what a path that should name a regular file names
+// instead. It matches ErrNotRegular with errors.Is. Loaders that check a
+// file themselves (config reads secret files with one fstat) return it
+// too, so the words are the same everywhere.
+type NotRegularError struct {
+	Path string
+	Mode fs.FileMode // the file's mode, from Stat
 }
+
+func (e *NotRegularError) Error() string {
+	return fmt.Sprintf("%s: %s is %s", ErrNotRegular, e.Path, fileKind(e.Mode))
+}
+
+// Is reports whether target is ErrNotRegular.
+func (e *NotRegularError) Is(target error) bool { return target == ErrNotRegular }
 
 // fileKind names the type of file m describes.
 func fileKind(m fs.FileMode) string {

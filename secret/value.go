@@ -70,7 +70,7 @@ func ReadFile(path string, opts ...Option) (Value, error) {
 		return Value{}, fmt.Errorf("secret: %w", err)
 	}
 	if !fi.Mode().IsRegular() {
-		return Value{}, notRegular(path, fi.Mode())
+		return Value{}, &NotRegularError{Path: path, Mode: fi.Mode()}
 	}
 	size := fi.Size()
 	if size == 0 {
