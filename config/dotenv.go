@@ -25,7 +25,7 @@ import (
 func readDotenv(l *layer, data []byte) error {
 	c := &l.s.rules
 	err := scanDotenv(data, func(key string, v dotenvValue, line int) error {
-		p := keyPath{key} // a dot in a name is part of it, as koanf's dotenv parser has it
+		p := oneLevel(key) // a dot in a name is part of it, as koanf's dotenv parser has it
 		if c.references && mayBeReference(v.raw) {
 			if kind, target := parseReference(v.String()); kind != plainValue {
 				l.ref(p, kind, target, line)

@@ -25,7 +25,7 @@ func readJSON(l *layer, data []byte) error {
 		return syntaxError(l.name, data, err)
 	}
 	w := jsonWalker{l: l, data: data}
-	return w.object(nil, top, 0, 0)
+	return w.object(loc{}, top, 0, 0)
 }
 
 // jsonText receives a value's text: encoding/json passes an Unmarshaler
@@ -46,14 +46,14 @@ type jsonWalker struct {
 // maxJSONDepth bounds nested objects: each level is scanned again.
 const maxJSONDepth = 100
 
-func (w *jsonWalker) object(at keyPath, m map[string]jsonText, parentLine, depth int) error {
+func (w *jsonWalker) object(at loc, m map[string]jsonText, parentLine, depth int) error {
 	if depth > maxJSONDepth {
 		return fmt.Errorf("%w: %s: objects nested more than %d deep", ErrSyntax, w.l.at(parentLine), maxJSONDepth)
 	}
 	c := &w.l.s.rules
 	for name, v := range m {
 		p := at.child(name)
-		key := p.key()
+		key := p.key
 		b := bytes.TrimSpace(v.b)
 		if len(b) == 0 {
 			continue

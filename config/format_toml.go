@@ -52,7 +52,8 @@ type tomlTaker struct {
 
 func (t *tomlTaker) take() error {
 	t.p.Reset(t.data)
-	var table keyPath
+	var table []string // the current table's key parts
+	var at loc         // and where its keys go
 	inArray := false
 	arrays := make(map[string]bool)
 	for t.p.NextExpression() {
@@ -60,6 +61,10 @@ func (t *tomlTaker) take() error {
 		switch e.Kind {
 		case unstable.Table, unstable.ArrayTable:
 			table = t.keyParts(e.Key())
+			at = loc{}
+			for _, part := range table {
+				at = at.child(part)
+			}
 			if e.Kind == unstable.ArrayTable {
 				arrays[strings.Join(table, ".")] = true
 			}
@@ -73,7 +78,7 @@ func (t *tomlTaker) take() error {
 				// one value, which the second pass checks.
 				continue
 			}
-			if err := t.keyValue(table, e); err != nil {
+			if err := t.keyValue(at, e); err != nil {
 				return err
 			}
 		}
@@ -90,9 +95,12 @@ func (t *tomlTaker) take() error {
 	return nil
 }
 
-func (t *tomlTaker) keyValue(prefix keyPath, kv *unstable.Node) error {
-	p := append(prefix[:len(prefix):len(prefix)], t.keyParts(kv.Key())...)
-	key := p.key()
+func (t *tomlTaker) keyValue(at loc, kv *unstable.Node) error {
+	p := at
+	for _, part := range t.keyParts(kv.Key()) {
+		p = p.child(part)
+	}
+	key := p.key
 	line := t.lineOfKey(kv)
 	t.lines[key] = line
 	v := kv.Value()

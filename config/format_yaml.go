@@ -36,7 +36,7 @@ func readYAML(l *layer, data []byte) error {
 		return syntaxError(l.name, data, err)
 	}
 	w := yamlWalker{l: l, data: data}
-	err = w.mapping(nil, top, nil)
+	err = w.mapping(loc{}, top, nil)
 	l.wipeStrings(w.taken)
 	return err
 }
@@ -60,11 +60,11 @@ type yamlWalker struct {
 
 // mapping walks the decoded mapping m found at at (nil for the root);
 // parent is its node, nil for the root.
-func (w *yamlWalker) mapping(at keyPath, m map[string]yamlNode, parent *yaml.Node) error {
+func (w *yamlWalker) mapping(at loc, m map[string]yamlNode, parent *yaml.Node) error {
 	c := &w.l.s.rules
 	for name, v := range m {
 		p := at.child(name)
-		key := p.key()
+		key := p.key
 		n := v.n
 		if n == nil {
 			if err := w.l.null(p, parentLine(parent)); err != nil {

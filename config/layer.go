@@ -18,6 +18,7 @@ type layer struct {
 	s       *settings
 	name    string // for errors: the file, "environment APP_", a provider's type
 	entries map[string]entry
+	levels  map[string][]string     // a key's levels, where its dots do not tell them
 	cells   []secret.Value          // every cell the layer made
 	env     map[string]secret.Value // variables whose values went into cells
 	watch   []string                // files and directories a reload depends on
@@ -30,29 +31,83 @@ type entry struct {
 	cell   secret.Value // secretText: the bytes as they were written
 	target string       // fileRef: a path; envRef: a variable's name
 	line   int          // where it was written, when known
-	path   keyPath      // the key's levels
 }
 
-// keyPath is a key's levels. The flat key joins them with dots, as koanf
-// does; the levels are kept because a level may itself hold a dot (the
-// YAML key "a.b" is one level), and koanf's tree must get it as one.
-type keyPath []string
+// A loc is where an entry goes: its flat key, which joins its levels
+// with dots as koanf does, and the levels themselves when the dots do not
+// tell them: a level may hold a dot (the YAML key "a.b" is one level,
+// which koanf keeps whole). Only then are the levels kept, so an ordinary
+// key costs one string.
+type loc struct {
+	key    string
+	levels []string // nil: the dot-separated parts of key
+	depth  int      // 0 at the root
+}
 
-func (p keyPath) key() string { return strings.Join(p, ".") }
+// flatLoc is the loc of a key whose dots separate levels (a variable's
+// key, a file in a secret directory).
+func flatLoc(key string) loc { return loc{key: key, depth: 1 + strings.Count(key, ".")} }
 
-// child is p with one more level, sharing nothing a sibling could change.
-func (p keyPath) child(name string) keyPath { return append(p[:len(p):len(p)], name) }
+// oneLevel is the loc of a key that is one level, dots and all (a .env
+// name, as koanf's dotenv parser keeps it).
+func oneLevel(key string) loc { return loc{key: key, levels: []string{key}, depth: 1} }
 
-// parent is the key p is in, "" at the root.
-func (p keyPath) parent() string {
-	if len(p) < 2 {
-		return ""
+// child is the loc one level below p.
+func (p loc) child(name string) loc {
+	c := loc{key: name, depth: p.depth + 1}
+	if p.depth > 0 {
+		c.key = p.key + "." + name
 	}
-	return p[:len(p)-1].key()
+	if p.levels != nil || strings.Contains(name, ".") {
+		base := p.levels
+		if base == nil && p.depth > 0 {
+			base = strings.Split(p.key, ".")
+		}
+		c.levels = append(base[:len(base):len(base)], name)
+	}
+	return c
 }
 
-// splitKey is the path of a key written with dots for levels.
-func splitKey(key string) keyPath { return strings.Split(key, ".") }
+// parent is the key p is in, "" at the top level.
+func (p loc) parent() string {
+	switch {
+	case p.depth < 2:
+		return ""
+	case p.levels != nil:
+		return strings.Join(p.levels[:len(p.levels)-1], ".")
+	}
+	return p.key[:strings.LastIndexByte(p.key, '.')]
+}
+
+// place puts v into tree at key's levels (levels, or the dot-separated
+// parts of key when levels is nil). When one key is a prefix of
+// another (APP_DB and APP_DB__PASSWORD) the nested one wins, whatever the
+// order: a map replaces a leaf on the way down, and a leaf never replaces
+// a map.
+func place(tree map[string]any, key string, levels []string, v any) {
+	m, rest := tree, key
+	for {
+		var level string
+		more := false
+		if levels != nil {
+			level, levels, more = levels[0], levels[1:], len(levels) > 1
+		} else {
+			level, rest, more = strings.Cut(rest, ".")
+		}
+		if !more {
+			if _, isMap := m[level].(map[string]any); !isMap {
+				m[level] = v
+			}
+			return
+		}
+		sub, ok := m[level].(map[string]any)
+		if !ok {
+			sub = make(map[string]any)
+			m[level] = sub
+		}
+		m = sub
+	}
+}
 
 func newLayer(s *settings, name string) *layer {
 	return &layer{s: s, name: name, entries: make(map[string]entry)}
@@ -64,42 +119,51 @@ func (l *layer) discard() {
 	l.cells = nil
 }
 
-func (l *layer) plain(p keyPath, v any) {
-	l.entries[p.key()] = entry{kind: plainValue, plain: v, path: p}
+func (l *layer) plain(p loc, v any) { l.put(p, entry{kind: plainValue, plain: v}) }
+
+func (l *layer) ref(p loc, kind verdict, target string, line int) {
+	l.put(p, entry{kind: kind, target: target, line: line})
 }
 
-func (l *layer) ref(p keyPath, kind verdict, target string, line int) {
-	l.entries[p.key()] = entry{kind: kind, target: target, line: line, path: p}
+// put records e at p, and p's levels when its dots do not tell them.
+func (l *layer) put(p loc, e entry) {
+	l.entries[p.key] = e
+	if p.levels != nil {
+		if l.levels == nil {
+			l.levels = make(map[string][]string)
+		}
+		l.levels[p.key] = p.levels
+	}
 }
 
 // secretString puts text into a new cell for p. The caller wipes text.
-func (l *layer) secretString(p keyPath, text string, line int) error {
-	key := p.key()
+func (l *layer) secretString(p loc, text string, line int) error {
+	key := p.key
 	c, err := secret.FromString(text, l.s.cellOptions(key, false)...)
 	return l.keep(key, p, c, err, line)
 }
 
 // secretBytes copies b into a new cell for p. The caller wipes b.
-func (l *layer) secretBytes(p keyPath, b []byte, line int) error {
-	key := p.key()
+func (l *layer) secretBytes(p loc, b []byte, line int) error {
+	key := p.key
 	c, err := secret.Read(bytes.NewReader(b), len(b), l.s.cellOptions(key, false)...)
 	return l.keep(key, p, c, err, line)
 }
 
 // secretFill makes a cell of n bytes for p and lets fill write them
 // straight into it.
-func (l *layer) secretFill(p keyPath, n int, fill func([]byte), line int) error {
-	key := p.key()
+func (l *layer) secretFill(p loc, n int, fill func([]byte), line int) error {
+	key := p.key
 	c, err := secret.Read(fillReader(fill), n, l.s.cellOptions(key, false)...)
 	return l.keep(key, p, c, err, line)
 }
 
-func (l *layer) keep(key string, p keyPath, c secret.Value, err error, line int) error {
+func (l *layer) keep(key string, p loc, c secret.Value, err error, line int) error {
 	if err != nil {
 		return l.s.cellError(key, err)
 	}
 	l.cells = append(l.cells, c)
-	l.entries[key] = entry{kind: secretText, cell: c, line: line, path: p}
+	l.put(p, entry{kind: secretText, cell: c, line: line})
 	return nil
 }
 

@@ -64,12 +64,6 @@ type txn struct {
 	watch    []string
 }
 
-// final is a secret key that survived the merge, and where it came from.
-type final struct {
-	e entry
-	l *layer
-}
-
 func (t *txn) run() (*state, error) {
 	for _, src := range t.s.sources {
 		l, err := src.read(t.s, t.consumed)
@@ -94,16 +88,17 @@ func (t *txn) run() (*state, error) {
 
 // merge applies the layers in order, as koanf merges maps: a later layer
 // overrides an earlier one key by key, and a value replaces a whole map.
-// It returns the plain values and the secret keys that are still leaves.
-func (t *txn) merge() (*koanf.Koanf, map[string]final, error) {
+// It returns the plain values, and the secret keys that are still leaves
+// with the layer each comes from.
+func (t *txn) merge() (*koanf.Koanf, map[string]*layer, error) {
 	k := koanf.New(".")
-	finals := make(map[string]final)
+	finals := make(map[string]*layer)
 	for _, l := range t.layers {
 		for key, e := range l.entries {
 			if e.kind == plainValue {
 				delete(finals, key)
 			} else {
-				finals[key] = final{e, l}
+				finals[key] = l
 			}
 		}
 		if err := k.Load(mapProvider(l.tree()), nil); err != nil {
@@ -129,7 +124,7 @@ func (t *txn) merge() (*koanf.Koanf, map[string]final, error) {
 // resolve gives every surviving secret key its cell: reading the files
 // and variables that references name. An overridden reference is never
 // read.
-func (t *txn) resolve(finals map[string]final) (map[string]secret.Value, error) {
+func (t *txn) resolve(finals map[string]*layer) (map[string]secret.Value, error) {
 	keys := make([]string, 0, len(finals))
 	for key := range finals {
 		keys = append(keys, key)
@@ -137,20 +132,21 @@ func (t *txn) resolve(finals map[string]final) (map[string]secret.Value, error) 
 	slices.Sort(keys)
 	secrets := make(map[string]secret.Value, len(finals))
 	for _, key := range keys {
-		f := finals[key]
-		switch f.e.kind {
+		l := finals[key]
+		e := l.entries[key]
+		switch e.kind {
 		case secretText:
-			secrets[key] = f.e.cell
+			secrets[key] = e.cell
 		case fileRef:
-			c, err := t.s.readSecretFile(key, f.e.target)
+			c, err := t.s.readSecretFile(key, e.target)
 			if err != nil {
 				return nil, err
 			}
 			t.made = append(t.made, c)
-			t.watch = append(t.watch, f.e.target)
+			t.watch = append(t.watch, e.target)
 			secrets[key] = c
 		case envRef:
-			c, err := t.takeEnv(key, f.e.target, f)
+			c, err := t.takeEnv(key, e.target, l.at(e.line))
 			if err != nil {
 				return nil, err
 			}
@@ -165,7 +161,7 @@ func (t *txn) resolve(finals map[string]final) (map[string]secret.Value, error) 
 // reference) shares its cell; one an earlier load took and unset is served
 // from that load's cell. Whether the variable is then unset and wiped is
 // the classifier's call (classifier.consumes).
-func (t *txn) takeEnv(key, name string, f final) (secret.Value, error) {
+func (t *txn) takeEnv(key, name, at string) (secret.Value, error) {
 	if c, ok := t.env[name]; ok {
 		return c, nil
 	}
@@ -176,7 +172,7 @@ func (t *txn) takeEnv(key, name string, f final) (secret.Value, error) {
 			return c, nil
 		}
 		return secret.Value{}, fmt.Errorf("%w: %s: %s refers to environment variable %s, which is not set",
-			ErrReference, f.l.at(f.e.line), key, name)
+			ErrReference, at, key, name)
 	}
 	c, err := secret.FromString(v, t.s.cellOptions(key, false)...)
 	if err != nil {
@@ -299,11 +295,8 @@ func destroyAll(cells []secret.Value) {
 	}
 }
 
-// tree is the layer as the nested map koanf loads, built from each key's
-// levels, with a placeholder for every secret. When one key is a prefix of
-// another (APP_DB and APP_DB__PASSWORD) the nested one wins, whatever the
-// order the entries come in: a leaf never replaces a map, and a map
-// replaces a leaf on its way.
+// tree is the layer as the nested map koanf loads, with a placeholder
+// for every secret.
 func (l *layer) tree() map[string]any {
 	tree := make(map[string]any)
 	for key, e := range l.entries {
@@ -311,20 +304,7 @@ func (l *layer) tree() map[string]any {
 		if e.kind == plainValue {
 			v = e.plain
 		}
-		m := tree
-		for _, level := range e.path[:len(e.path)-1] {
-			sub, ok := m[level].(map[string]any)
-			if !ok {
-				sub = make(map[string]any)
-				m[level] = sub
-			}
-			m = sub
-		}
-		last := e.path[len(e.path)-1]
-		if _, isMap := m[last].(map[string]any); isMap {
-			continue // keys below it were placed; an empty map adds nothing
-		}
-		m[last] = v
+		place(tree, key, l.levels[key], v)
 	}
 	return tree
 }

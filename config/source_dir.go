@@ -59,7 +59,7 @@ func (l *layer) readDir(dir, prefix string, depth int) error {
 			isDir = fi.IsDir()
 		}
 		if !isDir {
-			l.ref(splitKey(key), fileRef, p, 0)
+			l.ref(flatLoc(key), fileRef, p, 0)
 			continue
 		}
 		if depth >= maxDirDepth {

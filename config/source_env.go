@@ -41,10 +41,10 @@ func (e *envSource) read(s *settings, consumed map[string]secret.Value) (*layer,
 			return nil, fmt.Errorf("%w: %s and %s both set %s; keep one", ErrReference, other, name, key)
 		}
 		from[key] = name
-		p := splitKey(key)
+		p := flatLoc(key)
 		if !isSet {
 			c := consumed[name]
-			l.entries[key] = entry{kind: secretText, cell: c, path: p}
+			l.put(p, entry{kind: secretText, cell: c})
 			l.env[name] = c
 			continue
 		}

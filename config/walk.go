@@ -19,10 +19,10 @@ import (
 // secret, would be printed with the keys. The error names the map's key
 // and line, never the entry. A secret key that is null itself is an empty
 // secret.
-func (l *layer) null(p keyPath, parentLine int) error {
+func (l *layer) null(p loc, parentLine int) error {
 	c := &l.s.rules
-	key, parent := p.key(), p.parent()
-	if len(p) > 1 && c.secret(parent) {
+	key, parent := p.key, p.parent()
+	if p.depth > 1 && c.secret(parent) {
 		return fmt.Errorf("%w: %s: %s holds a map with an entry that has no value, where a secret belongs "+
 			"(an unquoted {...} is a YAML map, and its entry's name would be shown as a key: quote the secret; write \"\" for an empty one)",
 			ErrSecretType, l.at(parentLine), parent)
@@ -197,7 +197,7 @@ func readTyped(m map[string]any, lines func(key string) int) format {
 	return func(l *layer, _ []byte) error {
 		maps.IntfaceKeysToStrings(m)
 		w := typedWalker{l: l, lines: lines}
-		err := w.walk(nil, m)
+		err := w.walk(loc{}, m)
 		l.wipeStrings(w.taken)
 		if l.s.wipes(WipeParserStrings) {
 			for _, v := range w.boxed {
@@ -223,11 +223,11 @@ func (w *typedWalker) line(key string) int {
 	return w.lines(key)
 }
 
-func (w *typedWalker) walk(parent keyPath, m map[string]any) error {
+func (w *typedWalker) walk(parent loc, m map[string]any) error {
 	c := &w.l.s.rules
 	for name, v := range m {
 		p := parent.child(name)
-		key := p.key()
+		key := p.key
 		if _, taken := w.l.entries[key]; taken {
 			continue
 		}
