@@ -15,6 +15,14 @@ import (
 // A source reads one kind of configuration into a layer and does nothing
 // else. consumed holds the cells of environment variables earlier loads
 // took and unset: the environment no longer has them.
+//
+// A new source is one file: a type with read, which makes a layer with
+// newLayer, asks s.rules about what it finds (unless, like a secret
+// directory, everything it yields is secret), fills the layer with plain,
+// ref, secretBytes or secretFill (the bytes go from the source's own
+// buffer straight into a cell), lists in watch what a reload depends on,
+// and discards the layer if it fails; and an Option that appends it to
+// settings.sources.
 type source interface {
 	read(s *settings, consumed map[string]secret.Value) (*layer, error)
 }
