@@ -128,6 +128,11 @@ func (w *yamlWalker) mapping(at loc, m map[string]yamlNode, parent *yaml.Node) e
 				}
 				w.taken = append(w.taken, n.Value)
 			default:
+				if n.Tag == "!!str" {
+					// What yaml.v3 decodes a string to, without a decoder.
+					w.l.plain(p, n.Value)
+					continue
+				}
 				var x any
 				if err := n.Decode(&x); err != nil {
 					return syntaxError(w.l.name, w.data, err)
