@@ -25,7 +25,7 @@ func readJSON(l *layer, data []byte) error {
 		return syntaxError(l.name, data, err)
 	}
 	w := jsonWalker{l: l, data: data}
-	return w.object(loc{}, top, 0, 0)
+	return w.object(loc{}, top, func() int { return 0 }, 0)
 }
 
 // jsonText receives a value's text: encoding/json passes an Unmarshaler
@@ -46,9 +46,11 @@ type jsonWalker struct {
 // maxJSONDepth bounds nested objects: each level is scanned again.
 const maxJSONDepth = 100
 
-func (w *jsonWalker) object(at loc, m map[string]jsonText, parentLine, depth int) error {
+// object walks the decoded object m found at at; parentLine says where
+// it starts, when an error needs it.
+func (w *jsonWalker) object(at loc, m map[string]jsonText, parentLine func() int, depth int) error {
 	if depth > maxJSONDepth {
-		return fmt.Errorf("%w: %s: objects nested more than %d deep", ErrSyntax, w.l.at(parentLine), maxJSONDepth)
+		return fmt.Errorf("%w: %s: objects nested more than %d deep", ErrSyntax, w.l.at(parentLine()), maxJSONDepth)
 	}
 	c := &w.l.s.rules
 	for name, v := range m {
@@ -58,7 +60,9 @@ func (w *jsonWalker) object(at loc, m map[string]jsonText, parentLine, depth int
 		if len(b) == 0 {
 			continue
 		}
-		line := w.line(b)
+		// Where the value is, for what an error or a reference needs;
+		// counting lines for every value would cost a pass per value.
+		line := func() int { return w.line(b) }
 		switch b[0] {
 		case '{':
 			var sub map[string]jsonText
@@ -75,19 +79,19 @@ func (w *jsonWalker) object(at loc, m map[string]jsonText, parentLine, depth int
 			continue
 		case '[':
 			if c.secret(key) {
-				return w.l.listUnderSecret(key, line)
+				return w.l.listUnderSecret(key, line())
 			}
 			list, err := w.decode(b)
 			if err != nil {
 				return err
 			}
-			if err := w.l.checkList(key, list, line); err != nil {
-				return err
+			if w.l.checkList(key, list, 0) != nil {
+				return w.l.checkList(key, list, line())
 			}
 			w.l.plain(p, list)
 			continue
 		case 'n':
-			if err := w.l.null(p, parentLine); err != nil {
+			if err := w.l.null(p, parentLine()); err != nil {
 				return err
 			}
 			continue
@@ -99,7 +103,7 @@ func (w *jsonWalker) object(at loc, m map[string]jsonText, parentLine, depth int
 				}
 				kind, target := parseReference(s)
 				if kind != plainValue {
-					w.l.ref(p, kind, target, line)
+					w.l.ref(p, kind, target, line())
 					continue
 				}
 				if c.secret(key) {
@@ -108,14 +112,14 @@ func (w *jsonWalker) object(at loc, m map[string]jsonText, parentLine, depth int
 			}
 			if c.secret(key) {
 				inner := b[1 : len(b)-1]
-				if err := w.l.secretFill(p, unescapedLen(inner), func(dst []byte) { unescape(dst, inner) }, line); err != nil {
+				if err := w.l.secretFill(p, unescapedLen(inner), func(dst []byte) { unescape(dst, inner) }, 0); err != nil {
 					return err
 				}
 				continue
 			}
 		default: // a number, true or false
 			if c.secret(key) {
-				if err := w.l.secretBytes(p, b, line); err != nil {
+				if err := w.l.secretBytes(p, b, 0); err != nil {
 					return err
 				}
 				continue

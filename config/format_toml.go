@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"strings"
 	"unsafe"
 
@@ -19,7 +20,7 @@ import (
 // copy of the text in which every secret value is blanked out, so it
 // never makes a Go value of a secret.
 func readTOML(l *layer, data []byte) error {
-	t := tomlTaker{l: l, data: data, lines: make(map[string]int)}
+	t := tomlTaker{l: l, data: data, lines: make(map[string]int, bytes.Count(data, []byte{'\n'})+1)}
 	if err := t.take(); err != nil {
 		return err
 	}
@@ -28,7 +29,7 @@ func readTOML(l *layer, data []byte) error {
 		if err := toml.Unmarshal(b, &m); err != nil {
 			return syntaxError(l.name, b, err)
 		}
-		return readTyped(m, func(key string) int { return t.lines[key] })(l, b)
+		return readTyped(m, t.lines)(l, b)
 	}
 	if len(t.spans) == 0 {
 		return decode(data)
@@ -46,8 +47,11 @@ type tomlTaker struct {
 	l     *layer
 	data  []byte
 	p     unstable.Parser
-	lines map[string]int // where each key was written
-	spans [][2]int       // byte ranges of the secrets' values
+	lines map[string]int // where each key outside arrays was written
+	// The last offset a line was counted to, and its line: keys come in
+	// the order of the text, so counting goes on from there.
+	counted, countedLine int
+	spans                [][2]int // byte ranges of the secrets' values
 }
 
 func (t *tomlTaker) take() error {
@@ -152,10 +156,17 @@ func (t *tomlTaker) lineOfKey(kv *unstable.Node) int {
 	if !it.Next() {
 		return 0
 	}
-	if r := it.Node().Raw; r.Length > 0 && int(r.Offset+r.Length) <= len(t.data) {
-		return lineAt(t.data, int64(r.Offset))
+	r := it.Node().Raw
+	off := int(r.Offset)
+	if r.Length == 0 || off+int(r.Length) > len(t.data) {
+		return 0
 	}
-	return 0
+	if off < t.counted {
+		t.counted, t.countedLine = 0, 0
+	}
+	t.countedLine += bytes.Count(t.data[t.counted:off], []byte{'\n'})
+	t.counted = off
+	return t.countedLine + 1
 }
 
 // blankValue records the bytes of v's value token, quotes and all.

@@ -192,11 +192,13 @@ func unshare(v any, secrets *wipe.Spans) any {
 // decoded. Keys the layer already holds (taken from the source text
 // before decoding) are skipped. An integer or a boolean secret is written
 // in canonical form, and a secret of any other type is refused, its text
-// being lost. lines, if not nil, says where a key was written.
-func readTyped(m map[string]any, lines func(key string) int) format {
+// being lost. seen, if not nil, holds the keys a pass over the source
+// text already classified, with the line each was written on: their
+// strings are plain.
+func readTyped(m map[string]any, seen map[string]int) format {
 	return func(l *layer, _ []byte) error {
 		maps.IntfaceKeysToStrings(m)
-		w := typedWalker{l: l, lines: lines}
+		w := typedWalker{l: l, seen: seen}
 		err := w.walk(loc{}, m)
 		l.wipeStrings(w.taken)
 		if l.s.wipes(WipeParserStrings) {
@@ -210,17 +212,14 @@ func readTyped(m map[string]any, lines func(key string) int) format {
 
 type typedWalker struct {
 	l     *layer
-	lines func(key string) int
+	seen  map[string]int
 	taken []string // strings that went into cells
 	boxed []any    // other values that did
 }
 
 // line is where key was written, when the source knows.
 func (w *typedWalker) line(key string) int {
-	if w.lines == nil {
-		return 0
-	}
-	return w.lines(key)
+	return w.seen[key]
 }
 
 func (w *typedWalker) walk(parent loc, m map[string]any) error {
@@ -247,6 +246,10 @@ func (w *typedWalker) walk(parent loc, m map[string]any) error {
 			}
 			continue
 		case string:
+			if _, classified := w.seen[key]; classified {
+				w.l.plain(p, x) // neither secret nor a reference, or it would be taken
+				continue
+			}
 			switch verdict, target := c.decide(key, x); verdict {
 			case fileRef, envRef:
 				w.l.ref(p, verdict, target, w.line(key))
@@ -270,7 +273,7 @@ func (w *typedWalker) walk(parent loc, m map[string]any) error {
 			w.l.plain(p, v)
 			continue
 		}
-		if !c.secret(key) {
+		if _, classified := w.seen[key]; classified || !c.secret(key) {
 			w.l.plain(p, v)
 			continue
 		}
