@@ -56,12 +56,23 @@ type yamlWalker struct {
 	data  []byte
 	taken []string            // scalar strings that went into cells
 	open  map[*yaml.Node]bool // the mappings being walked: an alias cycle
+	// entries walked so far, against a budget: aliases to maps that hold
+	// aliases to maps multiply what a small file yields (a "billion
+	// laughs"), and each level decoded on its own escapes yaml.v3's check.
+	walked int
 }
+
+// walkBudget is how many entries a YAML document of n bytes may yield.
+func walkBudget(n int) int { return 16*n + 10000 }
 
 // mapping walks the decoded mapping m found at at (nil for the root);
 // parent is its node, nil for the root.
 func (w *yamlWalker) mapping(at loc, m map[string]yamlNode, parent *yaml.Node) error {
 	c := &w.l.s.rules
+	w.walked += len(m)
+	if w.walked > walkBudget(len(w.data)) {
+		return fmt.Errorf("%w: %s: aliases expand to more entries than a document of this size may hold", ErrSyntax, w.l.at(parentLine(parent)))
+	}
 	for name, v := range m {
 		p := at.child(name)
 		key := p.key

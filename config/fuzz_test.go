@@ -2,9 +2,12 @@ package config
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	kjson "github.com/knadh/koanf/parsers/json"
 	ktoml "github.com/knadh/koanf/parsers/toml/v2"
@@ -117,6 +120,71 @@ func FuzzPlainValuesMatchKoanf(f *testing.F) {
 		}
 		if !reflect.DeepEqual(got.All(), want.All()) {
 			t.Fatalf("%s: layer %#v, koanf %#v", name, got.All(), want.All())
+		}
+	})
+}
+
+// FuzzEverySecretPath makes every key secret, so that each format's way
+// of taking a secret (a YAML node's text, a JSON value unescaped into its
+// cell, a TOML value and its blanked copy, a .env value) meets arbitrary
+// input. The properties: no panic; a refusal is ErrSyntax or
+// ErrSecretType; an accepted file yields only secret entries, each with
+// a live cell, and a plain JSON string's cell holds what encoding/json
+// decodes (the only format with a second decoder to compare with).
+func FuzzEverySecretPath(f *testing.F) {
+	for _, seed := range []struct {
+		format uint8
+		data   string
+	}{
+		{0, "a: 00123\nb: \"x\\ty\"\nc: 'q''q'\nd: |\n  e\n"},
+		{1, `{"a": "\u00e9\ud83d\ude00\"", "b": 1e400, "c": {"d": "\ud800"}}`},
+		{2, "a = \"x\\u00e9\"\nb = 1979-05-27T07:32:00Z\n[c]\nd = '''\nz'''\n"},
+		{3, "A=\"x\\ty\"\nB='$z'\nC=plain # c\n"},
+	} {
+		f.Add(seed.format, seed.data)
+	}
+	f.Fuzz(func(t *testing.T, format uint8, data string) {
+		if len(data) > 1<<12 {
+			t.Skip("long inputs only slow the fuzzer")
+		}
+		name := fuzzFormats[int(format)%len(fuzzFormats)]
+		l, err := parseForTest(name, []byte(data), SecretKeys("*"), NoReferences())
+		if err != nil {
+			if !errors.Is(err, ErrSyntax) && !errors.Is(err, ErrSecretType) {
+				t.Fatalf("%s: refused with %v", name, err)
+			}
+			return
+		}
+		defer l.discard()
+		for key, e := range l.entries {
+			switch e.kind {
+			case secretText:
+				if !e.cell.Alive() {
+					t.Fatalf("%s: %s has no live cell", name, key)
+				}
+			case plainValue:
+				if _, isMap := e.plain.(map[string]any); !isMap {
+					t.Fatalf("%s: %s is plain though every key is secret", name, key)
+				}
+			}
+		}
+		if name != "app.json" {
+			return
+		}
+		var top map[string]json.RawMessage
+		if json.Unmarshal([]byte(data), &top) != nil {
+			return
+		}
+		for key, raw := range top {
+			var s string
+			e, ok := l.entries[key]
+			if !ok || e.kind != secretText || json.Unmarshal(raw, &s) != nil || !utf8.ValidString(s) ||
+				bytes.ContainsRune(raw, utf8.RuneError) || !utf8.Valid(raw) {
+				continue
+			}
+			if !e.cell.Equal([]byte(s)) {
+				t.Fatalf("json: %s: the cell does not hold what encoding/json decodes", key)
+			}
 		}
 	})
 }

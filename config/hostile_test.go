@@ -197,3 +197,35 @@ func TestUnmarshalHandsOverCellsAndKeepsPlainAndSecretApart(t *testing.T) {
 		t.Error("a failed Unmarshal made cells")
 	}
 }
+
+// Aliases to maps that hold aliases to maps (a "billion laughs") would
+// make the per-level YAML walk visit 9^9 entries; it is refused the way
+// yaml.v3 refuses excessive aliasing, quickly.
+func TestAYAMLAliasBombIsRefused(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("l0: &l0 {a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7, h: 8, i: 9}\n")
+	for i := 1; i < 9; i++ {
+		fmt.Fprintf(&b, "l%d: &l%d {", i, i)
+		for j := range 9 {
+			fmt.Fprintf(&b, "k%d: *l%d, ", j, i-1)
+		}
+		b.WriteString("}\n")
+	}
+	p := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"), b.String(), 0o600)
+	done := make(chan error, 1)
+	go func() {
+		cfg, err := Load(File(p))
+		if err == nil {
+			cfg.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrSyntax) {
+			t.Fatalf("err = %v, want ErrSyntax", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Load is still walking the aliases after 10 s")
+	}
+}
