@@ -2,20 +2,16 @@ package config
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/secretmem/secretmem/internal/testchild"
 	"github.com/secretmem/secretmem/secret"
 )
 
@@ -36,21 +32,8 @@ type memlockResult struct {
 // file of n secrets with or without Guarded, and returns what it saw.
 func underMemlock(t *testing.T, limit, n int, guarded bool) memlockResult {
 	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, exe, "-test.run=^TestMemlockChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d:%d:%v", memlockChildEnv, limit, n, guarded))
-	testchild.AsNobody(t, cmd)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("child: %v\n%s%s", err, stdout.Bytes(), stderr.Bytes())
-	}
-	for _, line := range bytes.Split(stdout.Bytes(), []byte("\n")) {
+	out := runUnprivileged(t, "", "-test.run=^TestMemlockChild$", fmt.Sprintf("%s=%d:%d:%v", memlockChildEnv, limit, n, guarded))
+	for _, line := range bytes.Split(out, []byte("\n")) {
 		var r memlockResult
 		if bytes.HasPrefix(line, []byte("{")) && json.Unmarshal(line, &r) == nil {
 			if r.Euid == 0 {
@@ -59,7 +42,7 @@ func underMemlock(t *testing.T, limit, n int, guarded bool) memlockResult {
 			return r
 		}
 	}
-	t.Fatalf("the child reported nothing:\n%s%s", stdout.Bytes(), stderr.Bytes())
+	t.Fatalf("the child reported nothing:\n%s", out)
 	return memlockResult{}
 }
 
