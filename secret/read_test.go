@@ -7,12 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
 	"unsafe"
 
+	"github.com/secretmem/secretmem/internal/wine"
 	"github.com/secretmem/secretmem/secret"
 )
 
@@ -87,7 +87,7 @@ func heapDuring(fn func()) uint64 {
 func TestReadFileMakesNoHeapCopy(t *testing.T) {
 	const size = 256 << 10
 	content := bytes.Repeat([]byte("0123456789abcdef"), size/16)
-	file := filepath.Join(t.TempDir(), "big-secret")
+	file := filepath.Join(wine.TempDir(t), "big-secret")
 	if err := os.WriteFile(file, content, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -120,25 +120,6 @@ func wantNoHeapCopy(t *testing.T, what string, open func() string, content []byt
 	}
 }
 
-// pipeFile returns a path that reads content through a pipe.
-func pipeFile(t *testing.T, content []byte) string {
-	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	go func() {
-		_, _ = w.Write(content)
-		w.Close()
-	}()
-	path := "/dev/fd/" + strconv.Itoa(int(r.Fd()))
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("no /dev/fd here: %v", err)
-	}
-	return path
-}
-
 func TestReadFileThroughAPipe(t *testing.T) {
 	short := []byte(marker(t))
 	grown := bytes.Repeat([]byte("a line of a certificate chain.\n"), 300) // 9300 bytes
@@ -159,7 +140,7 @@ func TestReadFileThroughAPipe(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			live := secret.Stats().Live
-			v, err := secret.ReadFile(pipeFile(t, tt.content), tt.opts...)
+			v, err := secret.ReadFile(pipePath(t, tt.content), tt.opts...)
 			if tt.err != nil {
 				if !errors.Is(err, tt.err) {
 					t.Fatalf("err %v, want %v", err, tt.err)
@@ -183,7 +164,7 @@ func TestReadFileThroughAPipe(t *testing.T) {
 
 func TestReadFileThroughAPipeMakesNoHeapCopy(t *testing.T) {
 	content := bytes.Repeat([]byte("0123456789abcdef"), 60<<10/16)
-	wantNoHeapCopy(t, "a pipe", func() string { return pipeFile(t, content) }, content)
+	wantNoHeapCopy(t, "a pipe", func() string { return pipePath(t, content) }, content)
 }
 
 // The scratch cells a pipe's bytes grow through are wiped when freed, and
@@ -192,7 +173,7 @@ func TestReadFileThroughAPipeWipesItsScratchCells(t *testing.T) {
 	counts := watchFrees(t)
 	m := marker(t)
 	content := []byte(strings.Repeat(m, 9000/len(m))) // 512 → 16384 bytes of scratch
-	v, err := secret.ReadFile(pipeFile(t, content))
+	v, err := secret.ReadFile(pipePath(t, content))
 	if err != nil {
 		t.Fatal(err)
 	}
