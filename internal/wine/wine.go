@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 )
 
@@ -56,6 +57,31 @@ func TempDir(t testing.TB) string {
 	}
 	return dir
 }
+
+// SkipWithoutSymlinks skips t under a Wine that cannot make symbolic
+// links: Wine 8's CreateSymbolicLink reports success and creates nothing,
+// so os.Symlink returns nil and the link is not there. It asks once, by
+// making a link and looking for it.
+func SkipWithoutSymlinks(t testing.TB) {
+	t.Helper()
+	if Running() && !symlinksWork() {
+		Skip(t, "os.Symlink returns nil and creates no link (CreateSymbolicLink is a stub)")
+	}
+}
+
+var symlinksWork = sync.OnceValue(func() bool {
+	dir, err := os.MkdirTemp("", "secretmem-symlink")
+	if err != nil {
+		return false
+	}
+	defer removeEach(dir)
+	link := filepath.Join(dir, "link")
+	if os.Symlink("target", link) != nil {
+		return false
+	}
+	fi, err := os.Lstat(link)
+	return err == nil && fi.Mode()&fs.ModeSymlink != 0
+})
 
 // removeEach removes dir and everything below it, deepest first, with one
 // os.Remove each.

@@ -57,3 +57,19 @@ func TestTempDirIsRemovedWithItsContents(t *testing.T) {
 		}
 	}
 }
+
+// Where SkipWithoutSymlinks lets a test run, links work.
+func TestSkipWithoutSymlinksLetsOnlyWorkingLinksThrough(t *testing.T) {
+	wine.SkipWithoutSymlinks(t)
+	dir := wine.TempDir(t)
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink("target", link); err != nil {
+		if runtime.GOOS == "windows" {
+			t.Skipf("this Windows account may not create symbolic links: %v", err)
+		}
+		t.Fatal(err)
+	}
+	if target, err := os.Readlink(link); err != nil || target != "target" {
+		t.Errorf("Readlink = %q, %v; want target", target, err)
+	}
+}
