@@ -25,6 +25,9 @@ func TestExamples(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs four programs")
 	}
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skipf("go run needs the go command: %v", err)
+	}
 	tests := []struct {
 		name     string
 		want     []string
