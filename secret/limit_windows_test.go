@@ -5,30 +5,16 @@ package secret_test
 import (
 	"errors"
 	"fmt"
-	"os"
-	"strconv"
 	"testing"
 
 	"github.com/secretmem/secretmem/internal/wine"
 	"github.com/secretmem/secretmem/secret"
 )
 
-// memlockEnv names the locked-memory limit .ci/wine-test imposes on a
-// second run of this binary (prlimit --memlock, without CAP_IPC_LOCK):
-// under Wine, VirtualLock is mlock(2) and that limit is the one it meets.
-const memlockEnv = "SECRETMEM_WINE_MEMLOCK"
-
 // At the limit, constructors refuse with ErrMemoryLock, every earlier cell
 // is intact, a freed slot is reused, and AllowUnlocked degrades visibly.
 func TestCellsAtTheLockLimit(t *testing.T) {
-	limit, _ := strconv.Atoi(os.Getenv(memlockEnv))
-	if limit <= 0 {
-		if wine.Running() {
-			t.Skipf("Wine %s: VirtualLock is mlock(2) and this process may lock without limit; "+
-				".ci/wine-test runs this test again with %s set under prlimit --memlock", wine.Version(), memlockEnv)
-		}
-		t.Skip("Windows grows the working set for locked pages until the system refuses: reaching that would lock most of RAM")
-	}
+	limit := wine.LockLimit(t)
 	cell := func(i int) []byte { return []byte(fmt.Sprintf("cell-%08d-0123456789abcdefgh", i)) }
 	var vs []secret.Value
 	defer func() {

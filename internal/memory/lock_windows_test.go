@@ -5,8 +5,6 @@ package memory
 import (
 	"errors"
 	"fmt"
-	"os"
-	"strconv"
 	"testing"
 	"unsafe"
 
@@ -184,23 +182,11 @@ func TestAQuotaErrorAfterGrowingIsErrLockLimit(t *testing.T) {
 	}
 }
 
-// memlockEnv names the locked-memory limit .ci/wine-test imposes on a
-// second run of this binary (prlimit --memlock, without CAP_IPC_LOCK):
-// under Wine, VirtualLock is mlock(2) and that limit is the one it meets.
-const memlockEnv = "SECRETMEM_WINE_MEMLOCK"
-
 // At the limit, Map refuses with ErrLockLimit, every region mapped before
 // is intact, unlocked memory is still there for AllowUnlocked, and an
 // Unmap gives its locked pages back.
 func TestMapAtTheLockLimit(t *testing.T) {
-	limit, _ := strconv.Atoi(os.Getenv(memlockEnv))
-	if limit <= 0 {
-		if wine.Running() {
-			t.Skipf("Wine %s: VirtualLock is mlock(2) and this process may lock without limit; "+
-				".ci/wine-test runs this test again with %s set under prlimit --memlock", wine.Version(), memlockEnv)
-		}
-		t.Skip("Windows grows the working set for locked pages until the system refuses: reaching that would lock most of RAM")
-	}
+	limit := wine.LockLimit(t)
 	ps := PageSize()
 	var held []*Region
 	defer func() {

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 )
@@ -56,6 +57,28 @@ func TempDir(t testing.TB) string {
 		})
 	}
 	return dir
+}
+
+// MemlockEnv names the locked-memory limit, in bytes, .ci/wine-test
+// imposes on a second run of the tests named ...AtTheLockLimit (prlimit
+// --memlock, without CAP_IPC_LOCK). Under Wine, VirtualLock is mlock(2),
+// and that limit is the one it meets.
+const MemlockEnv = "SECRETMEM_WINE_MEMLOCK"
+
+// LockLimit returns the locked-memory limit the harness set in MemlockEnv,
+// or skips t: without it, a Windows program under Wine may lock without
+// limit when Wine runs as root, and on Windows the working set grows for
+// locked pages until the system refuses, which a test cannot reach
+// without locking most of RAM.
+func LockLimit(t testing.TB) int {
+	t.Helper()
+	if limit, err := strconv.Atoi(os.Getenv(MemlockEnv)); err == nil && limit > 0 {
+		return limit
+	}
+	Skip(t, "VirtualLock is mlock(2) and this process may lock without limit; "+
+		".ci/wine-test runs this test again with "+MemlockEnv+" set under prlimit --memlock")
+	t.Skip("Windows grows the working set for locked pages until the system refuses: reaching that would lock most of RAM")
+	return 0
 }
 
 // SkipWithoutSymlinks skips t under a Wine that cannot make symbolic
