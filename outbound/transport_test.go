@@ -385,4 +385,3 @@ func lengths(ss []string) []int {
 	}
 	return n
 }
-
