@@ -22,6 +22,10 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if mode := os.Getenv("SQLCELL_DUMP_CHILD"); mode != "" {
+		dumpChild(mode)
+		return
+	}
 	c, err := pgtest.Start()
 	if err != nil {
 		skipWhy = err.Error()

@@ -125,6 +125,21 @@ func (p *Password) BeforeConnect(_ context.Context, cfg *pgx.ConnConfig) error {
 	return nil
 }
 
+// Connect opens one connection with cfg and the current password, without
+// changing cfg. Built with GOEXPERIMENT=runtimesecret (see Erasing) the
+// connect runs inside runtime/secret.Do, so everything pgx's SCRAM
+// exchange leaves on the heap (the copies the package documentation
+// lists) is erased when the garbage collector frees it; otherwise it is
+// BeforeConnect and pgx.ConnectConfig.
+func (p *Password) Connect(ctx context.Context, cfg *pgx.ConnConfig) (conn *pgx.Conn, err error) {
+	c := cfg.Copy()
+	if err := p.BeforeConnect(ctx, c); err != nil {
+		return nil, err
+	}
+	erase(func() { conn, err = pgx.ConnectConfig(ctx, c) })
+	return conn, err
+}
+
 func (p *Password) error(key string, err error) error {
 	switch {
 	case errors.Is(err, wire.ErrClosed):
