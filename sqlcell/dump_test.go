@@ -229,7 +229,7 @@ func dumpRun(t *testing.T, gdb, mode string, port int, user, pw string, needles 
 	if err != nil {
 		t.Fatal(err)
 	}
-	counts, err := coredump.Count(core, needles)
+	counts, _, err := coredump.Count(core, needles, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

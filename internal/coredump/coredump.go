@@ -39,27 +39,33 @@ func lastLine(s string) string {
 	return s[strings.LastIndex(s, "\n")+1:]
 }
 
+// Lookback is how many bytes before an occurrence a where function of
+// Count may look at (when the file has them).
+const Lookback = 512
+
 // Count counts the occurrences of each needle in the file at path,
 // streaming it (cores run to gigabytes). Overlapping occurrences count
-// once each; an empty needle counts nothing.
-func Count(path string, needles map[string][]byte) (map[string]int, error) {
+// once each; an empty needle counts nothing. where, if not nil, is asked
+// of each occurrence, with b[i:] starting it and up to Lookback bytes of
+// b before i; marked counts those for which it answered true.
+func Count(path string, needles map[string][]byte, where func(b []byte, i int) bool) (all, marked map[string]int, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
-	keep := 0
+	tail := 0 // bytes an occurrence may run past its start
 	for _, n := range needles {
-		keep = max(keep, len(n)-1)
+		tail = max(tail, len(n)-1)
 	}
-	counts := make(map[string]int, len(needles))
-	buf := make([]byte, 8<<20+keep)
-	have := 0
+	all, marked = make(map[string]int, len(needles)), make(map[string]int, len(needles))
+	buf := make([]byte, 8<<20+Lookback+tail)
+	have, from := 0, 0 // bytes carried over; of those, the ones already scanned
 	for {
 		n, err := io.ReadFull(f, buf[have:])
 		end := have + n
 		last := err != nil
-		limit := end - keep // occurrences starting here are counted with the next chunk
+		limit := end - tail // occurrences starting later are counted with the next chunk
 		if last {
 			limit = end
 		}
@@ -67,21 +73,26 @@ func Count(path string, needles map[string][]byte) (map[string]int, error) {
 			if len(nd) == 0 {
 				continue
 			}
-			for off := 0; off < limit; {
+			for off := from; off < limit; {
 				i := bytes.Index(buf[off:end], nd)
 				if i < 0 || off+i >= limit {
 					break
 				}
-				counts[name]++
+				all[name]++
+				if where != nil && where(buf[:end], off+i) {
+					marked[name]++
+				}
 				off += i + 1
 			}
 		}
 		if last {
 			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				return counts, nil
+				return all, marked, nil
 			}
-			return nil, err
+			return nil, nil, err
 		}
-		have = copy(buf, buf[limit:end])
+		keepFrom := max(0, limit-Lookback)
+		have = copy(buf, buf[keepFrom:end])
+		from = limit - keepFrom
 	}
 }
