@@ -61,7 +61,14 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL == nil || !sameOriginChain(req) {
 		return t.base.RoundTrip(req)
 	}
-	value, err := t.wire.Get(t.cred.src.Secret(t.cred.key))
+	v := t.cred.src.Secret(t.cred.key)
+	if v == (secret.Value{}) {
+		if req.Body != nil {
+			_ = req.Body.Close()
+		}
+		return nil, fmt.Errorf("outbound: credential %s: no such secret (not in the config?): %w", t.cred.key, secret.ErrDestroyed)
+	}
+	value, err := t.wire.Get(v)
 	if err != nil {
 		if req.Body != nil {
 			_ = req.Body.Close()
