@@ -47,14 +47,16 @@
 //     request on it. Over TLS the same buffer sits above the encryption;
 //     crypto/tls seals records in place and keeps no plaintext.
 //   - HTTP/2: the header block is HPACK-encoded (the value Huffman-coded,
-//     which is a copy too) into the encoder's buffer, the connection's
-//     header buffer, the framer's write buffer and the connection's
-//     bufio.Writer, once per connection and cell: later requests send only
-//     the table index, and other frames overwrite those buffers.
+//     which is a copy too) into the connection's header buffer, the
+//     framer's write buffer and the connection's bufio.Writer, once per
+//     connection and cell: later requests send only the table index, in
+//     shorter frames that overwrite only the start of those buffers. Three
+//     Huffman-coded copies per connection, no plaintext.
 //
 // The proof suite counts these in core dumps (see the README).
 //
-// Do not give the Transport a Volatile cell (the first request consumes it)
-// and mind Guarded cells only cost at formatting time. Basic's user name is
-// not secret. For databases, see the separate sqlcell module.
+// A Volatile cell does not fit (the first request consumes it). Guarded
+// and Sealed cells cost their extra only when the value is formatted, once
+// per cell. Basic's user name is not secret. For database passwords, see
+// the separate sqlcell module.
 package outbound
