@@ -11,39 +11,28 @@ import (
 	"github.com/secretmem/secretmem/secret"
 )
 
-// Secrets is where a Transport finds the cell that holds its credential,
-// asked again at every request so that a rotated secret is sent by the next
-// request. *config.Config satisfies it.
-type Secrets interface {
-	Secret(key string) secret.Value
-}
-
-// SecretsFunc adapts a function to Secrets, the way http.HandlerFunc adapts
-// one to http.Handler: for a cell of your own, or one kept by something
-// other than a *config.Config.
-type SecretsFunc func(key string) secret.Value
-
-// Secret calls f(key).
-func (f SecretsFunc) Secret(key string) secret.Value { return f(key) }
-
 // A Credential says which secret a Transport sends and how it goes into the
-// request. Build one with Bearer, Basic, APIKey or Scheme.
+// request. Build one with Bearer, Basic, APIKey or Scheme, from a
+// secret.Source and a key: the Transport asks the source for the key's
+// cell at every request, so a rotated secret is sent by the next request.
+// A *config.Config is a secret.Source; secret.SourceFunc adapts a
+// function, for a cell of your own.
 type Credential struct {
 	header string // canonical header name
 	prefix string // written before the encoded secret
 	user   string // Basic: the user name, plain
 	basic  bool
-	src    Secrets
+	src    secret.Source
 	key    string
 	err    error // a construction mistake, reported by New
 }
 
 // Bearer sends "Authorization: Bearer <secret>" (RFC 6750).
-func Bearer(s Secrets, key string) Credential { return Scheme("Bearer", s, key) }
+func Bearer(s secret.Source, key string) Credential { return Scheme("Bearer", s, key) }
 
 // Scheme sends "Authorization: <scheme> <secret>", for services with an
 // authorization scheme of their own ("Token", "ApiKey", "SSWS", ...).
-func Scheme(scheme string, s Secrets, key string) Credential {
+func Scheme(scheme string, s secret.Source, key string) Credential {
 	c := Credential{header: "Authorization", prefix: scheme + " ", src: s, key: key}
 	if !isToken(scheme) {
 		c.err = fmt.Errorf("%w: the scheme %q is not an HTTP token", ErrCredential, scheme)
@@ -54,7 +43,7 @@ func Scheme(scheme string, s Secrets, key string) Credential {
 // Basic sends "Authorization: Basic base64(user:secret)" (RFC 7617). The
 // user name is not secret; the secret is the password. The base64 is
 // encoded from the cell straight into protected memory.
-func Basic(user string, s Secrets, key string) Credential {
+func Basic(user string, s secret.Source, key string) Credential {
 	c := Credential{header: "Authorization", prefix: "Basic ", user: user, basic: true, src: s, key: key}
 	switch {
 	case strings.ContainsRune(user, ':'):
@@ -67,7 +56,7 @@ func Basic(user string, s Secrets, key string) Credential {
 
 // APIKey sends the secret as the whole value of the named header, as in
 // "X-Api-Key: <secret>".
-func APIKey(header string, s Secrets, key string) Credential {
+func APIKey(header string, s secret.Source, key string) Credential {
 	c := Credential{header: textproto.CanonicalMIMEHeaderKey(header), src: s, key: key}
 	if !isToken(header) {
 		c.err = fmt.Errorf("%w: %q is not a valid header name", ErrCredential, header)
@@ -77,7 +66,7 @@ func APIKey(header string, s Secrets, key string) Credential {
 
 func (c Credential) check() Credential {
 	if c.err == nil && c.src == nil {
-		c.err = fmt.Errorf("%w: no Secrets to read %q from", ErrCredential, c.key)
+		c.err = fmt.Errorf("%w: no secret.Source to read %q from", ErrCredential, c.key)
 	}
 	return c
 }

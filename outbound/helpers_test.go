@@ -1,8 +1,6 @@
 package outbound_test
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"io"
 	"log"
 	"net/http"
@@ -11,33 +9,20 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/secretmem/secretmem/internal/testsecret"
 	"github.com/secretmem/secretmem/outbound"
 	"github.com/secretmem/secretmem/secret"
 )
 
-// marker returns a unique random string to use as a secret: if it shows
-// up anywhere it was not meant to, it can only have come from the test.
-func marker(t testing.TB) string {
-	t.Helper()
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
-	return "ob" + hex.EncodeToString(b[:])
-}
+// marker returns a unique random secret.
+func marker(t testing.TB) string { return testsecret.Marker(t, "ob") }
 
-// cell puts s in a pooled cell that lives as long as the test.
+// cell puts s in a cell that lives as long as the test.
 func cell(t testing.TB, s string, opts ...secret.Option) secret.Value {
-	t.Helper()
-	v, err := secret.FromString(s, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(v.Destroy)
-	return v
+	return testsecret.Cell(t, s, opts...)
 }
 
-// rotating is a Secrets whose one cell can be swapped, the way a config
+// rotating is a secret.Source whose one cell can be swapped, the way a config
 // reload swaps cells.
 type rotating struct{ v atomic.Pointer[secret.Value] }
 
@@ -47,9 +32,9 @@ func newRotating(v secret.Value) *rotating {
 	return r
 }
 
-func (r *rotating) set(v secret.Value)          { r.v.Store(&v) }
-func (r *rotating) Secret(string) secret.Value  { return *r.v.Load() }
-func fixed(v secret.Value) outbound.SecretsFunc { return func(string) secret.Value { return v } }
+func (r *rotating) set(v secret.Value)         { r.v.Store(&v) }
+func (r *rotating) Secret(string) secret.Value { return *r.v.Load() }
+func fixed(v secret.Value) secret.SourceFunc   { return func(string) secret.Value { return v } }
 func newTransport(t testing.TB, base http.RoundTripper, c outbound.Credential) *outbound.Transport {
 	t.Helper()
 	rt, err := outbound.New(base, c)

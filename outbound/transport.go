@@ -15,7 +15,7 @@ import (
 // every request it sends, and passes the request to a base RoundTripper.
 // It is safe for concurrent use, like http.Transport.
 //
-// The credential is read from its Secrets at every request. The header value
+// The credential is read from its secret.Source at every request. The header value
 // is formatted once per cell into protected memory and the request carries
 // a string pointing there; see the package documentation for why, and for
 // what net/http still copies.

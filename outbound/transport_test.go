@@ -193,15 +193,15 @@ func TestASecretAHeaderCannotCarryIsRefused(t *testing.T) {
 	for _, c := range []struct {
 		name   string
 		secret string
-		cred   func(outbound.Secrets) outbound.Credential
+		cred   func(secret.Source) outbound.Credential
 		ok     bool
 	}{
-		{"a trailing newline", m + "\n", func(s outbound.Secrets) outbound.Credential { return outbound.Bearer(s, "k") }, false},
-		{"a CR LF in the middle", m[:4] + "\r\nX-Evil: 1", func(s outbound.Secrets) outbound.Credential { return outbound.APIKey("X-Key", s, "k") }, false},
-		{"DEL", m + "\x7f", func(s outbound.Secrets) outbound.Credential { return outbound.Bearer(s, "k") }, false},
-		{"a tab (allowed)", m + "\tx", func(s outbound.Secrets) outbound.Credential { return outbound.Bearer(s, "k") }, true},
-		{"a newline in a Basic password (base64 carries it)", m + "\n", func(s outbound.Secrets) outbound.Credential { return outbound.Basic("u", s, "k") }, true},
-		{"empty", "", func(s outbound.Secrets) outbound.Credential { return outbound.Bearer(s, "k") }, false},
+		{"a trailing newline", m + "\n", func(s secret.Source) outbound.Credential { return outbound.Bearer(s, "k") }, false},
+		{"a CR LF in the middle", m[:4] + "\r\nX-Evil: 1", func(s secret.Source) outbound.Credential { return outbound.APIKey("X-Key", s, "k") }, false},
+		{"DEL", m + "\x7f", func(s secret.Source) outbound.Credential { return outbound.Bearer(s, "k") }, false},
+		{"a tab (allowed)", m + "\tx", func(s secret.Source) outbound.Credential { return outbound.Bearer(s, "k") }, true},
+		{"a newline in a Basic password (base64 carries it)", m + "\n", func(s secret.Source) outbound.Credential { return outbound.Basic("u", s, "k") }, true},
+		{"empty", "", func(s secret.Source) outbound.Credential { return outbound.Bearer(s, "k") }, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var v secret.Value

@@ -16,7 +16,7 @@ import (
 // config by hand, and through the hook.
 func BenchmarkConnect(b *testing.B) {
 	user, pw := role(b)
-	p := sqlcell.New(sqlcell.SecretsFunc(func(string) secret.Value { return cell(b, pw) }), "db.password")
+	p := sqlcell.New(secret.SourceFunc(func(string) secret.Value { return cell(b, pw) }), "db.password")
 	base := pg(b).Config(user)
 	for _, c := range []struct {
 		name string
@@ -46,7 +46,7 @@ func BenchmarkConnect(b *testing.B) {
 // wire string, and the tracer that clears the password after connect.
 func BenchmarkBeforeConnect(b *testing.B) {
 	v := cell(b, "correct horse battery staple")
-	p := sqlcell.New(sqlcell.SecretsFunc(func(string) secret.Value { return v }), "db.password")
+	p := sqlcell.New(secret.SourceFunc(func(string) secret.Value { return v }), "db.password")
 	base := &pgx.ConnConfig{}
 	b.ReportAllocs()
 	for b.Loop() {

@@ -45,14 +45,14 @@ type wrapped struct {
 }
 
 func (w wrapped) Connect(ctx context.Context) (driver.Conn, error) {
-	pw, err := w.p.pw.Get(w.p.src.Secret(w.p.key))
+	pw, err := w.p.get(w.p.pw, w.p.key)
 	if err != nil {
-		return nil, w.p.error(w.p.key, err)
+		return nil, err
 	}
 	var user string
 	if w.p.user != nil {
-		if user, err = w.p.user.Get(w.p.src.Secret(w.p.userKey)); err != nil {
-			return nil, w.p.error(w.p.userKey, err)
+		if user, err = w.p.get(w.p.user, w.p.userKey); err != nil {
+			return nil, err
 		}
 	}
 	var c driver.Conn

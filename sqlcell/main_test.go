@@ -2,14 +2,13 @@ package sqlcell_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/secretmem/secretmem/internal/testsecret"
 	"github.com/secretmem/secretmem/secret"
 	"github.com/secretmem/secretmem/sqlcell/internal/pgtest"
 )
@@ -58,14 +57,7 @@ func ctx(t testing.TB) context.Context {
 }
 
 // marker returns a unique random password.
-func marker(t testing.TB) string {
-	t.Helper()
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
-	return "pw" + hex.EncodeToString(b[:])
-}
+func marker(t testing.TB) string { return testsecret.Marker(t, "pw") }
 
 var roles atomic.Int64
 
@@ -81,18 +73,10 @@ func role(t testing.TB) (string, string) {
 	return name, pw
 }
 
-// cell puts s in a pooled cell; destroy it yourself or let the test end.
-func cell(t testing.TB, s string) secret.Value {
-	t.Helper()
-	v, err := secret.FromString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(v.Destroy)
-	return v
-}
+// cell puts s in a cell that lives as long as the test.
+func cell(t testing.TB, s string) secret.Value { return testsecret.Cell(t, s) }
 
-// rotating is a Secrets whose cells can be swapped, as a config reload
+// rotating is a secret.Source whose cells can be swapped, as a config reload
 // swaps them.
 type rotating struct {
 	cells atomic.Pointer[map[string]secret.Value]

@@ -12,19 +12,6 @@ import (
 	"github.com/secretmem/secretmem/secret"
 )
 
-// Secrets is where a Password finds the cell that holds the password,
-// asked again for each new connection so that a rotated password is used
-// by the next one. *config.Config satisfies it.
-type Secrets interface {
-	Secret(key string) secret.Value
-}
-
-// SecretsFunc adapts a function to Secrets.
-type SecretsFunc func(key string) secret.Value
-
-// Secret calls f(key).
-func (f SecretsFunc) Secret(key string) secret.Value { return f(key) }
-
 // An Option configures a Password.
 type Option func(*Password)
 
@@ -40,15 +27,17 @@ func User(key string) Option {
 // the string the driver gets points into protected memory (see the package
 // documentation). It is safe for concurrent use.
 type Password struct {
-	src     Secrets
+	src     secret.Source
 	key     string
 	userKey string
 	pw      *wire.Cache[secret.Value]
 	user    *wire.Cache[secret.Value]
 }
 
-// New returns a Password that reads key from s at each connection.
-func New(s Secrets, key string, opts ...Option) *Password {
+// New returns a Password that reads key's cell from s at each connection,
+// so a rotated password is used by the next one. A *config.Config is a
+// secret.Source; secret.SourceFunc adapts a function.
+func New(s secret.Source, key string, opts ...Option) *Password {
 	p := &Password{src: s, key: key}
 	for _, o := range opts {
 		o(p)
@@ -104,14 +93,14 @@ var (
 // with a NUL byte (ErrCredential), when no locked memory is left
 // (secret.ErrMemoryLock), or after Close.
 func (p *Password) BeforeConnect(_ context.Context, cfg *pgx.ConnConfig) error {
-	pw, err := p.pw.Get(p.src.Secret(p.key))
+	pw, err := p.get(p.pw, p.key)
 	if err != nil {
-		return p.error(p.key, err)
+		return err
 	}
 	if p.user != nil {
-		user, err := p.user.Get(p.src.Secret(p.userKey))
+		user, err := p.get(p.user, p.userKey)
 		if err != nil {
-			return p.error(p.userKey, err)
+			return err
 		}
 		cfg.User = user
 	}
@@ -138,6 +127,19 @@ func (p *Password) Connect(ctx context.Context, cfg *pgx.ConnConfig) (conn *pgx.
 	}
 	erase(func() { conn, err = pgx.ConnectConfig(ctx, c) })
 	return conn, err
+}
+
+// get reads key's cell through its wire cache.
+func (p *Password) get(c *wire.Cache[secret.Value], key string) (string, error) {
+	v := p.src.Secret(key)
+	if v == (secret.Value{}) {
+		return "", fmt.Errorf("sqlcell: %s: no such secret (not in the config?): %w", key, secret.ErrDestroyed)
+	}
+	s, err := c.Get(v)
+	if err != nil {
+		return "", p.error(key, err)
+	}
+	return s, nil
 }
 
 func (p *Password) error(key string, err error) error {

@@ -187,7 +187,7 @@ func TestAWrongPasswordErrorNeverContainsIt(t *testing.T) {
 	c := ctx(t)
 	user, _ := role(t)
 	wrong := marker(t)
-	pw := sqlcell.New(sqlcell.SecretsFunc(func(string) secret.Value { return cell(t, wrong) }), "db.password")
+	pw := sqlcell.New(secret.SourceFunc(func(string) secret.Value { return cell(t, wrong) }), "db.password")
 
 	cfg := pg(t).Config(user)
 	if err := pw.BeforeConnect(c, cfg); err != nil {
@@ -230,7 +230,7 @@ func TestAWrongPasswordErrorNeverContainsIt(t *testing.T) {
 func TestTheConfigsPgxKeepsHoldNoPassword(t *testing.T) {
 	c := ctx(t)
 	user, pw := role(t)
-	p := sqlcell.New(sqlcell.SecretsFunc(func(string) secret.Value { return cell(t, pw) }), "db.password")
+	p := sqlcell.New(secret.SourceFunc(func(string) secret.Value { return cell(t, pw) }), "db.password")
 
 	pool := newPool(t, user, p)
 	conn, err := pool.Acquire(c)
@@ -275,7 +275,7 @@ func TestAUsersTracerStillSeesTheConnect(t *testing.T) {
 	cfg := pg(t).Config(user)
 	tr := &countingTracer{}
 	cfg.Tracer = tr
-	if err := sqlcell.New(sqlcell.SecretsFunc(func(string) secret.Value { return cell(t, pw) }), "k").BeforeConnect(c, cfg); err != nil {
+	if err := sqlcell.New(secret.SourceFunc(func(string) secret.Value { return cell(t, pw) }), "k").BeforeConnect(c, cfg); err != nil {
 		t.Fatal(err)
 	}
 	conn, err := pgx.ConnectConfig(c, cfg)
@@ -320,7 +320,7 @@ func TestUnusableSecretsFailBeforeConnecting(t *testing.T) {
 		{"with a NUL byte", cell(t, m[:4]+"\x00"+m[4:]), sqlcell.ErrCredential},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			p := sqlcell.New(sqlcell.SecretsFunc(func(string) secret.Value { return c.v }), "db.password")
+			p := sqlcell.New(secret.SourceFunc(func(string) secret.Value { return c.v }), "db.password")
 			err := p.BeforeConnect(context.Background(), &pgx.ConnConfig{})
 			if !errors.Is(err, c.want) {
 				t.Fatalf("error %v, want %v", err, c.want)
@@ -331,7 +331,7 @@ func TestUnusableSecretsFailBeforeConnecting(t *testing.T) {
 		})
 	}
 	t.Run("after Close", func(t *testing.T) {
-		p := sqlcell.New(sqlcell.SecretsFunc(func(string) secret.Value { return cell(t, m) }), "db.password")
+		p := sqlcell.New(secret.SourceFunc(func(string) secret.Value { return cell(t, m) }), "db.password")
 		_ = p.Close()
 		if err := p.BeforeConnect(context.Background(), &pgx.ConnConfig{}); err == nil || !strings.Contains(err.Error(), "closed") {
 			t.Errorf("after Close: %v", err)
