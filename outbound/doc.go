@@ -26,6 +26,14 @@
 // wipe after the round trip. When the cell is replaced (a rotation), the
 // old value stays intact until the old cell is destroyed (the config's
 // grace period), so requests still in flight finish, and is then wiped.
+// The byte it started at is never written again (the next value goes one
+// byte further on): the HPACK table of an HTTP/2 connection that sent the
+// old value keeps its string as a map key for the connection's life, and
+// a later credential written over it would make that table find an entry
+// the server has long evicted (Go's encoder panics on it) or send the
+// server's copy of the old credential. A wiped string starts with a NUL,
+// which no header value can hold, so the table never matches it again;
+// it keeps one dead map entry per rotation until the connection closes.
 //
 // A string that points into memory which changes is unusual, and it is
 // done on purpose: net/http keeps the header value after RoundTrip returns.

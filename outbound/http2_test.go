@@ -16,12 +16,16 @@ import (
 )
 
 // h2Server runs f over HTTP/2 and TLS on 127.0.0.1 and counts the bytes
-// clients send it (TLS records included).
-func h2Server(t *testing.T, f http.HandlerFunc) (*httptest.Server, *atomic.Int64) {
+// clients send it (TLS records included). conf, if given, is the server's
+// HTTP/2 configuration.
+func h2Server(t *testing.T, f http.HandlerFunc, conf ...*http.HTTP2Config) (*httptest.Server, *atomic.Int64) {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(f)
 	srv.EnableHTTP2 = true
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	if len(conf) > 0 {
+		srv.Config.HTTP2 = conf[0]
+	}
 	read := &atomic.Int64{}
 	srv.Listener = countingListener{srv.Listener, read}
 	srv.StartTLS()

@@ -19,9 +19,30 @@
 // returns a different cell (a rotation), the new one is formatted and the
 // old string is kept intact until its own cell dies (the config's grace
 // period), so requests and connections still in flight with it finish
-// normally; then it is wiped. The pages go back to a pool for reuse by the
-// same Cache, or, after Close (or once the Cache is unreachable) and a
-// quarantine, by any Cache.
+// normally; then it is wiped, and retired for good.
+//
+// Retired for good, because a wiped string can still be in use as a map
+// key: the HPACK table of a connection that sent the old credential keeps
+// it for the connection's life. Were a later string written over the same
+// bytes, that stale key would read as the new credential, and the first
+// time the map rehashed (it grows by a dead entry at each rotation) or a
+// hash collided, a lookup of the new credential would find the old entry:
+// Go's encoder then sends the index of an entry the server evicted long
+// ago (it panics on that, in a goroutine of its own, so the process dies)
+// or of the server's copy of an old credential. So no byte a string ever
+// started at is written again: retiring a string wipes it and moves the
+// start of its slot on by one byte, the next string goes there, and every
+// string handed out once reads, from its retirement to the end of the
+// process, as a NUL followed by whatever. No header value and no password
+// holds a NUL (HTTP refuses control characters, PostgreSQL's protocol ends
+// strings at NUL), so no lookup can match a retired string again. A slot
+// costs one byte per rotation: a page serves about 4,000 rotations of a
+// 100-byte credential, so a year of hourly rotations takes three pages and
+// the two alive at a time.
+//
+// Pages go back to a pool for reuse by the same Cache, or, after Close (or
+// once the Cache is unreachable) and a quarantine, by any Cache, with the
+// same rule.
 package wire
 
 import (
@@ -67,34 +88,47 @@ type Cache[S Source] struct {
 
 	mu      sync.Mutex
 	retired []*entry[S]
-	pages   *pages // regions this Cache owns, free or in use
+	pages   *pages // slots this Cache owns, free or in use
 	closed  bool
 }
 
 type entry[S Source] struct {
 	src S
 	s   string
-	r   *memory.Region
+	sl  *slot
 }
+
+// A slot is a region that holds at most one wire string at a time, at
+// its start. Its first dead bytes are where retired strings started: they
+// are zero and are never written again.
+type slot struct {
+	r     *memory.Region
+	start int
+}
+
+// room is the size of the longest string the slot can take.
+func (sl *slot) room() int { return sl.r.Size() - sl.start }
 
 // pages is the memory of one Cache, kept apart from the Cache so that a
 // cleanup can return it when the Cache becomes unreachable.
 type pages struct {
-	mu   sync.Mutex
-	free []*memory.Region
-	used map[*memory.Region]struct{}
+	mu    sync.Mutex
+	free  []*slot
+	used  map[*slot]int // slot -> length of the string it holds
+	taken int           // slots taken over the Cache's life, for tests
 }
 
 // New returns a Cache that formats with f.
 func New[S Source](f Format) *Cache[S] {
-	c := &Cache[S]{format: f, pages: &pages{used: map[*memory.Region]struct{}{}}}
+	c := &Cache[S]{format: f, pages: &pages{used: map[*slot]int{}}}
 	runtime.AddCleanup(c, func(p *pages) { p.release() }, c.pages)
 	return c
 }
 
 // Get returns the wire form of src, formatting it on first use. The string
-// stays readable and unchanged while src is alive; the caller must not
-// keep it beyond that. Get fails with src's own error (destroyed, expired,
+// reads unchanged while src is alive; once src has died (and Get or Close
+// has noticed), it reads as a NUL followed by other bytes, for good. It
+// stays readable either way, since its memory is never unmapped. Get fails with src's own error (destroyed, expired,
 // consumed) when src cannot be read, with Format.Write's error, with
 // memory.ErrLockLimit when no locked page can be had, or with ErrClosed.
 func (c *Cache[S]) Get(src S) (string, error) {
@@ -122,16 +156,16 @@ func (c *Cache[S]) slow(src S) (string, error) {
 	var e *entry[S]
 	err := src.Use(func(b []byte) error {
 		n := c.format.Len(len(b))
-		r, err := c.pages.take(n)
+		sl, err := c.pages.take(n)
 		if err != nil {
 			return err
 		}
-		dst := r.Bytes()[:n]
+		dst := sl.r.Bytes()[sl.start : sl.start+n]
 		if err := c.format.Write(dst, b); err != nil {
-			c.pages.put(r)
+			c.pages.put(sl, false) // never handed out
 			return err
 		}
-		e = &entry[S]{src: src, r: r}
+		e = &entry[S]{src: src, sl: sl}
 		if n > 0 {
 			e.s = unsafe.String(&dst[0], n)
 		}
@@ -172,11 +206,12 @@ func (c *Cache[S]) sweepLocked() {
 	c.retiring.Store(int32(len(kept)))
 }
 
-func (c *Cache[S]) wipe(e *entry[S]) { c.pages.put(e.r) }
+func (c *Cache[S]) wipe(e *entry[S]) { c.pages.put(e.sl, true) }
 
-// Close wipes every wire string of the Cache and returns its pages for
-// reuse; later Gets fail with ErrClosed. Strings handed out before must no
-// longer be in use.
+// Close wipes and retires every wire string of the Cache and returns its
+// pages for reuse (by another Cache, after a quarantine); later Gets fail
+// with ErrClosed. Strings handed out before read as a NUL followed by
+// other bytes from now on: they must no longer be sent.
 func (c *Cache[S]) Close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -198,95 +233,122 @@ func (c *Cache[S]) Live() int {
 	return len(c.pages.used)
 }
 
-// take returns a region of at least n bytes: one of this Cache's free
+// take returns a slot with room for n bytes: one of this Cache's free
 // ones, one from the shared pool, or a new mapping.
-func (p *pages) take(n int) (*memory.Region, error) {
+func (p *pages) take(n int) (*slot, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for i, r := range p.free {
-		if r.Size() >= n {
+	for i, sl := range p.free {
+		if sl.room() >= n {
 			p.free = append(p.free[:i], p.free[i+1:]...)
-			p.used[r] = struct{}{}
-			return r, nil
+			p.used[sl] = n
+			return sl, nil
 		}
 	}
-	r := shared.take(n)
-	if r == nil {
-		var err error
-		r, err = memory.Map(max(n, 1), memory.MustLock)
+	sl := shared.take(n)
+	if sl == nil {
+		r, err := memory.Map(max(n, 1), memory.MustLock)
 		if err != nil {
 			return nil, err
 		}
+		sl = &slot{r: r}
 	}
-	p.used[r] = struct{}{}
-	return r, nil
+	p.taken++
+	p.used[sl] = n
+	return sl, nil
 }
 
-// put wipes r and keeps it for this Cache's next wire string.
-func (p *pages) put(r *memory.Region) {
+// put wipes the string sl holds and keeps sl for this Cache's next one.
+// A string that was handed out is retired: the byte it started at is
+// never written again, so sl's next string starts one byte further on,
+// and a slot with no room left is dropped (its memory stays mapped and
+// zero: strings handed out from it may still be read).
+func (p *pages) put(sl *slot, handedOut bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if _, ok := p.used[r]; !ok {
+	n, ok := p.used[sl]
+	if !ok {
 		return
 	}
-	clear(r.Bytes())
-	delete(p.used, r)
-	p.free = append(p.free, r)
+	delete(p.used, sl)
+	sl.retire(n, handedOut)
+	if sl.room() > 0 {
+		p.free = append(p.free, sl)
+	}
 }
 
-// release wipes every region and hands them all to the shared pool.
+// retire wipes the n-byte string at sl's start and, if it was handed out
+// (a string of no bytes never is), moves the start past its first byte.
+func (sl *slot) retire(n int, handedOut bool) {
+	clear(sl.r.Bytes()[sl.start : sl.start+n])
+	if handedOut && n > 0 {
+		sl.start++
+	}
+}
+
+// owned reports how many slots the Cache has taken, for tests.
+func (p *pages) owned() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.taken
+}
+
+// release wipes and retires every string and hands every slot with room
+// left to the shared pool.
 func (p *pages) release() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := time.Now()
-	for r := range p.used {
-		clear(r.Bytes())
-		shared.put(r, now)
+	for sl, n := range p.used {
+		sl.retire(n, true)
+		p.free = append(p.free, sl)
 	}
-	for _, r := range p.free {
-		shared.put(r, now)
+	for _, sl := range p.free {
+		if sl.room() > 0 {
+			shared.put(sl, now)
+		}
 	}
 	clear(p.used)
 	p.free = nil
 }
 
-// quarantine is how long a region released by one Cache rests before
+// quarantine is how long a slot released by one Cache rests before
 // another Cache may reuse it. A request or connection attempt that its
 // library was still writing when the owner was closed (net/http's write
 // loop after a cancelled round trip) would otherwise read another
-// credential's bytes. Nothing in flight outlives its connection's failure
-// by this long.
+// credential's bytes after the NUL its string now starts with. Nothing in
+// flight outlives its connection's failure by this long.
 const quarantine = 10 * time.Second
 
-// shared holds the regions of closed or unreachable Caches. Regions are
+// shared holds the slots of closed or unreachable Caches. Regions are
 // never unmapped: a string the HPACK table of a live HTTP/2 connection
 // still holds must stay readable for the connection's life.
 var shared pool
 
 type pool struct {
-	mu      sync.Mutex
-	regions []released
+	mu    sync.Mutex
+	slots []released
 }
 
 type released struct {
-	r  *memory.Region
+	sl *slot
 	at time.Time
 }
 
-func (p *pool) put(r *memory.Region, at time.Time) {
+func (p *pool) put(sl *slot, at time.Time) {
 	p.mu.Lock()
-	p.regions = append(p.regions, released{r, at})
+	p.slots = append(p.slots, released{sl, at})
 	p.mu.Unlock()
 }
 
-func (p *pool) take(n int) *memory.Region {
+func (p *pool) take(n int) *slot {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := time.Now()
-	for i, x := range p.regions {
-		if x.r.Size() >= n && now.Sub(x.at) >= quarantine {
-			p.regions = append(p.regions[:i], p.regions[i+1:]...)
-			return x.r
+	for i, x := range p.slots {
+		if x.sl.room() >= n && now.Sub(x.at) >= quarantine {
+			p.slots = append(p.slots[:i], p.slots[i+1:]...)
+			return x.sl
 		}
 	}
 	return nil

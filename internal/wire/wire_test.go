@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"unsafe"
+
+	"github.com/secretmem/secretmem/internal/memory"
 )
 
 // cell is a Source for these tests: a secret that lives until killed.
@@ -75,8 +77,13 @@ func TestAWireStringLivesAsLongAsItsCell(t *testing.T) {
 	}
 	d := newCell("three")
 	s3, _ := c.Get(d)
-	if unsafe.StringData(s3) != unsafe.StringData(s1) {
-		t.Error("the wiped region was not reused for the next value")
+	// The page is reused, but not the byte s1 started at: s1 must never
+	// read as a value again.
+	if unsafe.StringData(s3) != (*byte)(unsafe.Add(unsafe.Pointer(unsafe.StringData(s1)), 1)) {
+		t.Error("the next value did not go one byte past the retired one")
+	}
+	if s1[0] != 0 {
+		t.Error("a retired string's first byte was written again")
 	}
 	b.kill()
 	d.kill()
@@ -160,4 +167,70 @@ func TestConcurrentGetsDuringRotations(t *testing.T) {
 		}
 	}
 	wg.Wait()
+}
+
+// A wire string can outlive its cell: the HPACK encoder of a long-lived
+// HTTP/2 connection keeps the credential string it indexed as a map key
+// and compares later header values against it. Once retired, a string
+// must never again read as a value anyone could send, whatever is
+// formatted after it: its first byte stays NUL for good.
+func TestARetiredStringNeverReadsAsAValueAgain(t *testing.T) {
+	c := New[cell](prefixed)
+	type handed struct {
+		c cell
+		s string
+	}
+	var all []handed
+	prev := newCell("v0")
+	s, err := c.Get(prev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all = append(all, handed{prev, s})
+	for i := 1; i <= 3000; i++ {
+		v := newCell("v" + strings.Repeat("x", i%5) + "y") // lengths vary a little
+		s, err := c.Get(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, handed{v, s})
+		prev.kill()
+		prev = v
+		if _, err := c.Get(v); err != nil { // sweeps the killed cell's string
+			t.Fatal(err)
+		}
+		for j, h := range all {
+			if !h.c.Alive() && (h.s == "" || h.s[0] != 0) {
+				t.Fatalf("after %d rotations the string of rotation %d, whose cell is dead, does not start with a NUL", i, j)
+			}
+		}
+		all = all[max(0, len(all)-64):] // older ones were checked often enough
+	}
+}
+
+// Retired strings cost one byte each, so rotations cost almost no locked
+// memory: 10,000 of them (more than a year of hourly rotations), each old
+// cell alive until the next rotation, fit in a few pages.
+func TestTenThousandRotationsFitInAFewPages(t *testing.T) {
+	c := New[cell](prefixed)
+	prev := newCell(strings.Repeat("a", 40))
+	if _, err := c.Get(prev); err != nil {
+		t.Fatal(err)
+	}
+	for range 10000 {
+		v := newCell(strings.Repeat("b", 40))
+		if _, err := c.Get(v); err != nil {
+			t.Fatal(err)
+		}
+		prev.kill()
+		prev = v
+	}
+	// Each page serves about 4,050 strings of 44 bytes; two strings are
+	// alive at a time.
+	if n, want := c.pages.owned(), 10000/(memory.PageSize()-44)+3; n > want {
+		t.Errorf("10,000 rotations took %d pages, want at most %d", n, want)
+	}
+	if c.Live() > 2 {
+		t.Errorf("%d strings live, want at most 2", c.Live())
+	}
 }
