@@ -56,7 +56,9 @@ func New(base http.RoundTripper, c Credential) (*Transport, error) {
 // RoundTrip fails, closing req.Body, when the credential's cell cannot be
 // read (the error wraps secret.ErrDestroyed, ErrExpired or ErrConsumed and
 // names the key), when the secret cannot go in a header (ErrCredential),
-// when no locked memory is left (secret.ErrMemoryLock), or after Close.
+// when no locked memory is left (secret.ErrMemoryLock), when the source
+// keeps 64 different versions of the secret alive at once (it must return
+// the same cell until the secret changes), or after Close.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL == nil || !sameOriginChain(req) {
 		return t.base.RoundTrip(req)

@@ -385,3 +385,31 @@ func lengths(ss []string) []int {
 	}
 	return n
 }
+
+// A secret.SourceFunc that makes a new cell at every call (from a
+// variable it keeps as a string, say) sends the same secret each time: it
+// must cost neither a formatted copy nor a locked page per request.
+func TestASourceThatMakesANewCellPerCallCostsNothingPerRequest(t *testing.T) {
+	m := marker(t)
+	src := secret.SourceFunc(func(string) secret.Value {
+		v, err := secret.FromString(m)
+		if err != nil {
+			t.Error(err)
+		}
+		return v // never destroyed: left to its cleanup
+	})
+	cap := &capture{}
+	rt := newTransport(t, cap, outbound.Bearer(src, "k"))
+	for range 300 {
+		req, _ := http.NewRequest("GET", "http://example.test/", nil)
+		if _, err := rt.RoundTrip(req); err != nil {
+			t.Fatal(err)
+		}
+		if cap.header("Authorization") != "Bearer "+m {
+			t.Fatal("the wrong credential was sent")
+		}
+	}
+	if n := outbound.WireLive(rt); n != 1 {
+		t.Errorf("%d formatted credentials held after 300 requests, want 1", n)
+	}
+}

@@ -91,7 +91,9 @@ var (
 // It fails when a cell cannot be read (the error wraps secret.ErrDestroyed,
 // ErrExpired or ErrConsumed and names the key), for an empty secret or one
 // with a NUL byte (ErrCredential), when no locked memory is left
-// (secret.ErrMemoryLock), or after Close.
+// (secret.ErrMemoryLock), when the source keeps 64 different versions of
+// the secret alive at once (it must return the same cell until the secret
+// changes), or after Close.
 func (p *Password) BeforeConnect(_ context.Context, cfg *pgx.ConnConfig) error {
 	pw, err := p.get(p.pw, p.key)
 	if err != nil {

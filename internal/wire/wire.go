@@ -46,6 +46,7 @@
 package wire
 
 import (
+	"crypto/subtle"
 	"errors"
 	"runtime"
 	"sync"
@@ -76,6 +77,19 @@ type Format struct {
 
 // ErrClosed is returned by Get after Close.
 var ErrClosed = errors.New("closed")
+
+// ErrTooManyLive is returned by Get for a new version of the secret while
+// maxLive versions, each with a live cell, are held already: a source that
+// hands out a new cell with a different secret at every call, and keeps
+// the old ones alive, would otherwise take a locked page per call.
+var ErrTooManyLive = errors.New("too many versions of the secret are alive at once " +
+	"(does the source make a new cell at every call? it must return the same cell until the secret changes)")
+
+// maxLive bounds the strings a Cache holds at once: the current one and
+// those whose replaced cells are still alive. A config swaps cells at a
+// reload and destroys the old ones after a grace period; 64 reloads that
+// each changed the secret within one grace period is a bug.
+const maxLive = 64
 
 // A Cache hands out the wire form of the current cell of one credential.
 // It is safe for concurrent use.
@@ -128,9 +142,15 @@ func New[S Source](f Format) *Cache[S] {
 // Get returns the wire form of src, formatting it on first use. The string
 // reads unchanged while src is alive; once src has died (and Get or Close
 // has noticed), it reads as a NUL followed by other bytes, for good. It
-// stays readable either way, since its memory is never unmapped. Get fails with src's own error (destroyed, expired,
-// consumed) when src cannot be read, with Format.Write's error, with
-// memory.ErrLockLimit when no locked page can be had, or with ErrClosed.
+// stays readable either way, since its memory is never unmapped.
+//
+// A new cell with the same wire form as the current one (a reload that
+// did not change the secret) gets the current string, which from then on
+// lives as long as the new cell.
+//
+// Get fails with src's own error (destroyed, expired, consumed) when src
+// cannot be read, with Format.Write's error, with memory.ErrLockLimit when
+// no locked page can be had, with ErrTooManyLive, or with ErrClosed.
 func (c *Cache[S]) Get(src S) (string, error) {
 	if e := c.cur.Load(); e != nil && e.src == src && src.Alive() {
 		if c.retiring.Load() != 0 && c.mu.TryLock() {
@@ -150,7 +170,13 @@ func (c *Cache[S]) slow(src S) (string, error) {
 	}
 	c.sweepLocked()
 	cur := c.cur.Load()
-	if cur != nil && cur.src == src && src.Alive() {
+	if cur != nil && !cur.src.Alive() {
+		// A cell that can no longer be read takes its wire form along.
+		c.cur.Store(nil)
+		c.wipe(cur)
+		cur = nil
+	}
+	if cur != nil && cur.src == src {
 		return cur.s, nil
 	}
 	var e *entry[S]
@@ -165,6 +191,20 @@ func (c *Cache[S]) slow(src S) (string, error) {
 			c.pages.put(sl, false) // never handed out
 			return err
 		}
+		if cur != nil && subtle.ConstantTimeCompare(dst, unsafe.Slice(unsafe.StringData(cur.s), len(cur.s))) == 1 {
+			// The same secret in a new cell (a reload that did not
+			// change it, or a source that makes a cell per call): the
+			// string stays, and now lives as long as the newest cell.
+			// Keeping every cell that ever asked for it alive would
+			// cost a page per call.
+			c.pages.put(sl, false)
+			e = &entry[S]{src: src, s: cur.s, sl: cur.sl}
+			return nil
+		}
+		if len(c.retired) >= maxLive-1 && cur != nil {
+			c.pages.put(sl, false)
+			return ErrTooManyLive
+		}
 		e = &entry[S]{src: src, sl: sl}
 		if n > 0 {
 			e.s = unsafe.String(&dst[0], n)
@@ -172,21 +212,12 @@ func (c *Cache[S]) slow(src S) (string, error) {
 		return nil
 	})
 	if err != nil {
-		// A cell that can no longer be read takes its wire form along.
-		if cur != nil && !cur.src.Alive() {
-			c.cur.Store(nil)
-			c.wipe(cur)
-		}
 		return "", err
 	}
 	c.cur.Store(e)
-	if cur != nil {
-		if cur.src.Alive() {
-			c.retired = append(c.retired, cur)
-			c.retiring.Store(int32(len(c.retired)))
-		} else {
-			c.wipe(cur)
-		}
+	if cur != nil && cur.sl != e.sl {
+		c.retired = append(c.retired, cur)
+		c.retiring.Store(int32(len(c.retired)))
 	}
 	return e.s, nil
 }

@@ -234,3 +234,75 @@ func TestTenThousandRotationsFitInAFewPages(t *testing.T) {
 		t.Errorf("%d strings live, want at most 2", c.Live())
 	}
 }
+
+// A source that hands out a new cell at every call, all holding the same
+// secret and all kept alive (by this test here; by a Cache that held each
+// one, in the field), must not cost a string, and a page, per call.
+func TestANewCellWithTheSameSecretReusesTheString(t *testing.T) {
+	c := New[cell](prefixed)
+	first := newCell("same")
+	s, err := c.Get(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cells []cell
+	for range 500 {
+		v := newCell("same")
+		cells = append(cells, v)
+		got, err := c.Get(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if unsafe.StringData(got) != unsafe.StringData(s) {
+			t.Fatal("a new cell with the same secret got a new string")
+		}
+	}
+	if c.Live() != 1 {
+		t.Errorf("%d strings live, want 1", c.Live())
+	}
+	// The string now belongs to the newest cell: the older ones dying
+	// changes nothing; the newest dying wipes it.
+	first.kill()
+	for _, v := range cells[:len(cells)-1] {
+		v.kill()
+	}
+	if got, err := c.Get(cells[len(cells)-1]); err != nil || got != "pre same" {
+		t.Fatalf("after the older cells died: %v", err)
+	}
+	cells[len(cells)-1].kill()
+	if _, err := c.Get(newCell("other")); err != nil {
+		t.Fatal(err)
+	}
+	if s[0] != 0 || c.Live() != 1 {
+		t.Error("the string outlived the last cell it belonged to")
+	}
+}
+
+// A source that hands out a different secret in a new cell at every call,
+// keeping them all alive, would take a page per call until the lock limit
+// (and every other secret in the process) ran out. The Cache refuses with
+// a clear error once too many versions are alive at once, and loses
+// nothing it holds.
+func TestTooManyLiveVersionsAreRefused(t *testing.T) {
+	c := New[cell](prefixed)
+	var got []string
+	for i := range maxLive {
+		s, err := c.Get(newCell("v" + strings.Repeat("x", i)))
+		if err != nil {
+			t.Fatalf("version %d: %v", i, err)
+		}
+		got = append(got, s)
+	}
+	_, err := c.Get(newCell("one too many"))
+	if !errors.Is(err, ErrTooManyLive) {
+		t.Fatalf("error %v, want ErrTooManyLive", err)
+	}
+	if c.Live() != maxLive {
+		t.Errorf("%d strings live, want %d", c.Live(), maxLive)
+	}
+	for i, s := range got {
+		if s != "pre v"+strings.Repeat("x", i) {
+			t.Fatalf("version %d changed after the refusal", i)
+		}
+	}
+}
