@@ -106,3 +106,8 @@ func get(t testing.TB, rt http.RoundTripper, url string) *http.Response {
 	_ = resp.Body.Close()
 	return resp
 }
+
+// roundTripFunc adapts a function to http.RoundTripper.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

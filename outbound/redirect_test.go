@@ -2,6 +2,7 @@ package outbound_test
 
 import (
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
@@ -124,4 +125,82 @@ func TestNetHTTPKeepsACallersAuthorizationAcrossPorts(t *testing.T) {
 	if got := hops(); len(got) != 2 || !got[1].credential {
 		t.Errorf("hops %v: net/http no longer sends a caller's Authorization to another port; update the package documentation", got)
 	}
+}
+
+// scripted is a base RoundTripper that answers from a script of 307
+// redirects keyed by URL and records every request's URL and
+// Authorization header: redirects no pair of real servers can make (a
+// scheme change on one host and port, userinfo in Location) without a
+// network.
+type scripted struct {
+	to   map[string]string // URL -> Location
+	urls []string
+	auth []string
+}
+
+func (s *scripted) RoundTrip(req *http.Request) (*http.Response, error) {
+	s.urls = append(s.urls, req.URL.String())
+	s.auth = append(s.auth, req.Header.Get("Authorization"))
+	if req.Body != nil {
+		_ = req.Body.Close()
+	}
+	resp := &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: http.NoBody, Request: req}
+	if loc, ok := s.to[req.URL.String()]; ok {
+		resp.StatusCode = http.StatusTemporaryRedirect
+		resp.Header.Set("Location", loc)
+	}
+	return resp, nil
+}
+
+func TestRedirectsThatChangeSchemeOrCarryUserinfo(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		from, to string
+		second   bool // the credential goes to the second hop
+	}{
+		{"https to http on the same host and port", "https://api.test:8443/a", "http://api.test:8443/b", false},
+		{"https to http on the default ports", "https://api.test/a", "http://api.test/b", false},
+		{"http to https (an upgrade is another origin too)", "http://api.test/a", "https://api.test/b", false},
+		{"an explicit default port and another case: the same origin", "https://api.test/a", "HTTPS://API.test:443/b", true},
+		{"a trailing dot: another host (stricter is safer)", "https://api.test/a", "https://api.test./b", false},
+		{"userinfo for the same origin: ours replaces it", "https://api.test/a", "https://u:p@api.test/b", true},
+		{"userinfo for another host: net/http's Basic from it, never ours", "https://api.test/a", "https://u:p@evil.test/b", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			base := &scripted{to: map[string]string{c.from: c.to}}
+			m := marker(t)
+			client := &http.Client{Transport: newTransport(t, base, outbound.Bearer(fixed(cell(t, m)), "k"))}
+			resp, err := client.Post(c.from, "text/plain", strings.NewReader("body"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = resp.Body.Close()
+			if len(base.urls) != 2 {
+				t.Fatalf("%d hops, want 2", len(base.urls))
+			}
+			if base.auth[0] != "Bearer "+m {
+				t.Error("the first hop went without the credential")
+			}
+			if got := base.auth[1] == "Bearer "+m; got != c.second {
+				t.Errorf("the second hop (%s) carried the credential: %v, want %v", base.urls[1], got, c.second)
+			}
+			if strings.Contains(base.auth[1], m) && !c.second {
+				t.Error("the second hop carried the credential in another form")
+			}
+		})
+	}
+	t.Run("a same-origin loop keeps it until the client gives up", func(t *testing.T) {
+		base := &scripted{to: map[string]string{"https://api.test/a": "https://api.test/a"}}
+		m := marker(t)
+		client := &http.Client{Transport: newTransport(t, base, outbound.Bearer(fixed(cell(t, m)), "k"))}
+		_, err := client.Get("https://api.test/a")
+		if err == nil || strings.Contains(err.Error(), m) {
+			t.Fatalf("a redirect loop: %v", err)
+		}
+		for i, a := range base.auth {
+			if a != "Bearer "+m {
+				t.Errorf("hop %d of %d went without the credential", i, len(base.auth))
+			}
+		}
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -411,5 +412,84 @@ func TestASourceThatMakesANewCellPerCallCostsNothingPerRequest(t *testing.T) {
 	}
 	if n := outbound.WireLive(rt); n != 1 {
 		t.Errorf("%d formatted credentials held after 300 requests, want 1", n)
+	}
+}
+
+// Requests, rotations and Close at once, under -race: every request either
+// goes out with a whole credential (unless it was still in flight when
+// Close began) or fails with the closed error, and nothing is left
+// formatted after Close.
+func TestCloseDuringRequestsAndRotations(t *testing.T) {
+	var valid sync.Map
+	newCell := func() secret.Value {
+		m := marker(t)
+		valid.Store("Bearer "+m, true)
+		return cell(t, m)
+	}
+	src := newRotating(newCell())
+	var bad atomic.Int64
+	var closing atomic.Bool
+	base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		h := strings.Clone(r.Header.Get("Authorization"))
+		// Read before Close began, the value must be whole; a request
+		// still in flight during Close may see it wiped, as documented.
+		if _, ok := valid.Load(h); !ok && !closing.Load() {
+			bad.Add(1)
+		}
+		return &http.Response{StatusCode: http.StatusNoContent, Body: http.NoBody, Header: http.Header{}, Request: r}, nil
+	})
+	rt, err := outbound.New(base, outbound.Bearer(src, "k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var closedErrs, sent atomic.Int64
+	var unexpected atomic.Value
+	stop := make(chan struct{})
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				req, _ := http.NewRequest("GET", "http://example.test/", nil)
+				_, err := rt.RoundTrip(req)
+				switch {
+				case err == nil:
+					sent.Add(1)
+				case strings.Contains(err.Error(), "closed"):
+					closedErrs.Add(1)
+				default:
+					unexpected.Store(err.Error())
+					sent.Add(1) // keep the rotations below moving
+				}
+			}
+		}()
+	}
+	for range 50 { // fewer than the 64 versions a Transport keeps alive at once
+		src.set(newCell()) // old cells live until the test ends: no grace period runs out
+		for n := sent.Load(); sent.Load() < n+4; {
+			runtime.Gosched()
+		}
+	}
+	closing.Store(true)
+	_ = rt.Close()
+	for closedErrs.Load() == 0 {
+		runtime.Gosched()
+	}
+	close(stop)
+	wg.Wait()
+	if e := unexpected.Load(); e != nil {
+		t.Errorf("a request failed: %s", e)
+	}
+	if bad.Load() != 0 {
+		t.Errorf("%d of %d requests sent before Close carried no whole credential", bad.Load(), sent.Load())
+	}
+	if n := outbound.WireLive(rt); n != 0 {
+		t.Errorf("%d formatted credentials left after Close", n)
 	}
 }

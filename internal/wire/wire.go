@@ -179,6 +179,13 @@ func (c *Cache[S]) slow(src S) (string, error) {
 	if cur != nil && cur.src == src {
 		return cur.s, nil
 	}
+	for _, r := range c.retired {
+		// A caller that got the old cell just before a rotation: its
+		// string is still good, and it does not become current again.
+		if r.src == src {
+			return r.s, nil
+		}
+	}
 	var e *entry[S]
 	err := src.Use(func(b []byte) error {
 		n := c.format.Len(len(b))

@@ -306,3 +306,24 @@ func TestTooManyLiveVersionsAreRefused(t *testing.T) {
 		}
 	}
 }
+
+// A caller that got the old cell from its source just before a rotation
+// asks for it after: it gets the old string back, which does not become
+// current again, and nothing is formatted twice.
+func TestALateCallerOfTheOldCellGetsItsString(t *testing.T) {
+	c := New[cell](prefixed)
+	a, b := newCell("one"), newCell("two")
+	sa, _ := c.Get(a)
+	sb, _ := c.Get(b)
+	for range 10 {
+		if s, err := c.Get(a); err != nil || unsafe.StringData(s) != unsafe.StringData(sa) {
+			t.Fatalf("the old cell got another string (%v)", err)
+		}
+		if s, err := c.Get(b); err != nil || unsafe.StringData(s) != unsafe.StringData(sb) {
+			t.Fatalf("the current cell got another string (%v)", err)
+		}
+	}
+	if c.Live() != 2 {
+		t.Errorf("%d strings live, want 2", c.Live())
+	}
+}
