@@ -23,9 +23,11 @@ func User(key string) Option {
 }
 
 // Password hands a database password from a cell to each new connection.
-// It holds no password itself: the cell is looked up at every connect, and
-// the string the driver gets points into protected memory (see the package
-// documentation). It is safe for concurrent use.
+// The cell is looked up at every connect. The string the driver gets is
+// formatted once per cell into protected memory (see the package
+// documentation), which is the only copy a Password keeps: it is wiped
+// once its cell has died and the next connect or Close notices. It is
+// safe for concurrent use.
 type Password struct {
 	src     secret.Source
 	key     string

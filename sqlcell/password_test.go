@@ -338,3 +338,62 @@ func TestUnusableSecretsFailBeforeConnecting(t *testing.T) {
 		}
 	})
 }
+
+// A connect that read the password before a rotation, still under way
+// when the old cell dies and other connects wipe the old string: that
+// connect fails with PostgreSQL's invalid-password error, naming no
+// password however it is printed. It must not authenticate with a later
+// password written where the old one was (the string pgx holds would
+// read as that password if its bytes were reused).
+func TestAConnectWhoseCellDiedMidwayFailsCleanly(t *testing.T) {
+	c := ctx(t)
+	user, pw1 := role(t)
+	old, err := secret.FromString(pw1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := newRotating(map[string]secret.Value{"db.password": old})
+	p := sqlcell.New(src, "db.password")
+	t.Cleanup(func() { _ = p.Close() })
+
+	midway := pg(t).Config(user)
+	if err := p.BeforeConnect(c, midway); err != nil {
+		t.Fatal(err)
+	}
+	// Before pgx reads midway.Password: two rotations, each with the end
+	// of the old cell's grace period and a new connection.
+	var pw2 string
+	for range 2 {
+		pw2 = marker(t)
+		if err := pg(t).SetPassword(c, user, pw2); err != nil {
+			t.Fatal(err)
+		}
+		next, err := secret.FromString(pw2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src.set("db.password", next)
+		old.Destroy()
+		old = next
+		conn, err := p.Connect(c, pg(t).Config(user))
+		if err != nil {
+			t.Fatalf("a new connection after the rotation: %v", err)
+		}
+		_ = conn.Close(c)
+	}
+	defer old.Destroy()
+
+	_, err = pgx.ConnectConfig(c, midway)
+	if err == nil {
+		t.Fatal("the connect whose cell died authenticated")
+	}
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "28P01" {
+		t.Errorf("want SQLSTATE 28P01 (invalid_password), got %v", err)
+	}
+	for _, f := range []string{"%v", "%+v", "%#v", "%s", "%q"} {
+		if s := fmt.Sprintf(f, err); strings.Contains(s, pw1) || strings.Contains(s, pw2) || strings.Contains(s, pw2[:len(pw2)-1]) {
+			t.Errorf("the error printed with %s contains a password", f)
+		}
+	}
+}
