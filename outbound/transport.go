@@ -120,14 +120,16 @@ type call struct {
 }
 
 // withHeader returns a shallow copy of req whose Header is a copy of
-// req.Header with name set to value alone. Like Header.Clone, the copy
-// shares one backing array for all values.
+// req.Header with name set to value alone: a key that differs from name
+// only in case (a map filled by hand) is dropped too, since net/http sends
+// every key. Like Header.Clone, the copy shares one backing array for all
+// values.
 func withHeader(req *http.Request, name, value string) *http.Request {
 	c := new(call)
 	c.r = *req
 	n := 1
 	for k, vv := range req.Header {
-		if k != name {
+		if !sameKey(k, name) {
 			n += len(vv)
 		}
 	}
@@ -137,7 +139,7 @@ func withHeader(req *http.Request, name, value string) *http.Request {
 	}
 	h := make(http.Header, len(req.Header)+1)
 	for k, vv := range req.Header {
-		if k == name {
+		if sameKey(k, name) {
 			continue
 		}
 		m := copy(vs, vv)
@@ -149,6 +151,8 @@ func withHeader(req *http.Request, name, value string) *http.Request {
 	c.r.Header = h
 	return &c.r
 }
+
+func sameKey(k, name string) bool { return len(k) == len(name) && strings.EqualFold(k, name) }
 
 // maxHops bounds the redirect chain sameOriginChain walks; http.Client
 // stops at 10.

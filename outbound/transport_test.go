@@ -493,3 +493,36 @@ func TestCloseDuringRequestsAndRotations(t *testing.T) {
 		t.Errorf("%d formatted credentials left after Close", n)
 	}
 }
+
+// A header map filled by hand can hold the credential's header under a
+// key net/http did not canonicalise ("authorization"); net/http sends
+// every key. The server must still see one value, the credential.
+func TestACallersHeaderUnderAnotherCaseIsReplacedToo(t *testing.T) {
+	srv, s := recorder(t)
+	m := marker(t)
+	for _, c := range []struct {
+		name   string
+		cred   outbound.Credential
+		header string
+	}{
+		{"authorization", outbound.Bearer(fixed(cell(t, m)), "k"), "Authorization"},
+		{"x-api-key", outbound.APIKey("X-Api-Key", fixed(cell(t, m)), "k"), "X-Api-Key"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", srv.URL, nil)
+			req.Header[c.name] = []string{"caller-set"}
+			resp, err := newTransport(t, nil, c.cred).RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = resp.Body.Close()
+			got := s.last(t).Values(c.header)
+			if len(got) != 1 || !strings.HasSuffix(got[0], m) {
+				t.Errorf("the server saw %d values of %s (lengths %v), want the credential alone", len(got), c.header, lengths(got))
+			}
+			if req.Header[c.name][0] != "caller-set" {
+				t.Error("the caller's header changed")
+			}
+		})
+	}
+}
