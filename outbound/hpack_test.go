@@ -77,3 +77,38 @@ func TestManyRotationsOnOneHTTP2ConnectionSendOnlyTheCurrentCredential(t *testin
 		})
 	}
 }
+
+// What a rotation costs a long-lived HTTP/2 connection: the encoder's map
+// keeps one dead entry per rotation (its key was wiped, so the eviction
+// that should delete it cannot find it) until the connection closes. The
+// README states the figure this logs; the bound catches a cost per
+// request, or a leak far larger than one map entry.
+func TestARotationCostsAnHTTP2ConnectionOneMapEntry(t *testing.T) {
+	srv, _ := h2Server(t, func(http.ResponseWriter, *http.Request) {})
+	src := newRotating(secret.Value{})
+	rt := newTransport(t, h2Client(srv), outbound.Bearer(src, "k"))
+	var old secret.Value
+	rotate := func(n int) {
+		for range n {
+			v, err := secret.FromString(marker(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			src.set(v)
+			old.Destroy()
+			old = v
+			get(t, rt, srv.URL)
+			get(t, rt, srv.URL)
+		}
+	}
+	rotate(200)
+	before := heapInUse()
+	const n = 3000
+	rotate(n)
+	grown := float64(heapInUse()-before) / n
+	old.Destroy()
+	t.Logf("heap growth per rotation on one HTTP/2 connection: %.0f bytes", grown)
+	if grown > 1024 {
+		t.Errorf("the connection grew by %.0f bytes per rotation", grown)
+	}
+}

@@ -42,7 +42,7 @@ type outboundCase struct {
 
 func TestOutboundCredentialsInDumps(t *testing.T) {
 	heavy(t)
-	for _, c := range []outboundCase{{"h1", "bearer", memfd}, {"h1", "basic", memfd}, {"h2", "bearer", memfd}} {
+	for _, c := range []outboundCase{{"h1", "bearer", memfd}, {"h1", "basic", memfd}, {"h2", "bearer", memfd}, {"h2", "basic", memfd}} {
 		for _, mode := range []string{"transport", "by-hand"} {
 			t.Run(c.proto+"/"+c.scheme+"/"+mode, func(t *testing.T) { proveOutbound(t, c, mode) })
 		}
@@ -85,7 +85,10 @@ func proveOutbound(t *testing.T, c outboundCase, mode string) {
 	needles := map[string][]byte{"plaintext": []byte(token)}
 	kinds := []string{"plaintext"}
 	if c.scheme == "basic" {
-		needles["base64"] = []byte(value[len("Basic "):])
+		// "proof:" is two whole base64 groups, so the password's own
+		// base64 is a substring of the header's: searching for it also
+		// finds a copy that lost the user name's part.
+		needles["base64"] = []byte(base64.StdEncoding.EncodeToString([]byte(token)))
 		kinds = append(kinds, "base64")
 	}
 	if c.proto == "h2" {
@@ -113,7 +116,13 @@ func proveOutbound(t *testing.T, c outboundCase, mode string) {
 			return
 		}
 		want, limit := outboundExpected(c)
-		ok := memory <= limit && regs <= 2*threads && (c.scheme == "bearer" && c.proto == "h1" || all["plaintext"]-inRegs["plaintext"] == 0)
+		ok := memory <= limit && regs <= 2*threads
+		if c.scheme != "bearer" || c.proto != "h1" {
+			ok = ok && all["plaintext"]-inRegs["plaintext"] == 0
+		}
+		if c.scheme == "basic" && c.proto == "h2" { // only the Huffman code crosses the connection
+			ok = ok && all["base64"]-inRegs["base64"] == 0
+		}
 		record(t, test, want, found, ok)
 		if !ok {
 			t.Errorf("%s: %s; expected %s", test, found, want)
@@ -147,7 +156,11 @@ func proveOutbound(t *testing.T, c outboundCase, mode string) {
 func outboundExpected(c outboundCase) (string, int) {
 	regs := "; <= 2 per thread in saved registers"
 	if c.proto == "h2" {
-		return fmt.Sprintf("<= %d Huffman-coded (4 buffers per connection), no plaintext", 4*outboundConns) + regs, 4 * outboundConns
+		none := "no plaintext"
+		if c.scheme == "basic" {
+			none = "no plaintext or base64"
+		}
+		return fmt.Sprintf("<= %d Huffman-coded (4 buffers per connection), %s", 4*outboundConns, none) + regs, 4 * outboundConns
 	}
 	if c.scheme == "basic" {
 		return fmt.Sprintf("<= %d base64 (1 per connection's write buffer), no plaintext", outboundConns) + regs, outboundConns

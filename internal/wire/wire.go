@@ -37,8 +37,8 @@
 // holds a NUL (HTTP refuses control characters, PostgreSQL's protocol ends
 // strings at NUL), so no lookup can match a retired string again. A slot
 // costs one byte per rotation: a page serves about 4,000 rotations of a
-// 100-byte credential, so a year of hourly rotations takes three pages and
-// the two alive at a time.
+// 100-byte credential, and a year of hourly rotations (8,760) of a
+// credential of up to 1,000 bytes takes four pages in all.
 //
 // Pages go back to a pool for reuse by the same Cache, or, after Close (or
 // once the Cache is unreachable) and a quarantine, by any Cache, with the
