@@ -16,7 +16,8 @@ import (
 // config by hand, and through the hook.
 func BenchmarkConnect(b *testing.B) {
 	user, pw := role(b)
-	p := sqlcell.New(secret.SourceFunc(func(string) secret.Value { return cell(b, pw) }), "db.password")
+	v := cell(b, pw)
+	p := sqlcell.New(secret.SourceFunc(func(string) secret.Value { return v }), "db.password")
 	base := pg(b).Config(user)
 	for _, c := range []struct {
 		name string

@@ -109,13 +109,29 @@ func (p *Password) BeforeConnect(_ context.Context, cfg *pgx.ConnConfig) error {
 		cfg.User = user
 	}
 	cfg.Password = pw
-	s := &scrub{hook: cfg}
-	if cfg.Tracer == nil {
-		cfg.Tracer = s
-	} else {
-		cfg.Tracer = multitracer.New(cfg.Tracer, s)
-	}
+	cfg.Tracer = withScrub(cfg.Tracer, &scrub{hook: cfg})
 	return nil
+}
+
+// withScrub returns t with s added. A t that already holds a scrub (the
+// hook prepared this config before) gets s in its place, so a config
+// prepared again and again does not pile tracers up.
+func withScrub(t pgx.QueryTracer, s *scrub) pgx.QueryTracer {
+	switch t := t.(type) {
+	case nil, *scrub:
+		return s
+	case *multitracer.Tracer:
+		var rest []pgx.QueryTracer
+		for _, x := range t.QueryTracers {
+			if _, ours := x.(*scrub); !ours {
+				rest = append(rest, x)
+			}
+		}
+		if len(rest) < len(t.QueryTracers) { // a multitracer this hook made
+			return multitracer.New(append(rest, s)...)
+		}
+	}
+	return multitracer.New(t, s)
 }
 
 // Connect opens one connection with cfg and the current password, without

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/multitracer"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -396,4 +397,56 @@ func TestAConnectWhoseCellDiedMidwayFailsCleanly(t *testing.T) {
 			t.Errorf("the error printed with %s contains a password", f)
 		}
 	}
+}
+
+// A config prepared by the hook again and again (called by hand on a
+// long-lived config, not on pgx's per-connect copy) must not pile up
+// tracers: every query of every later connection would pass through
+// them all.
+func TestPreparingOneConfigAgainDoesNotStackTracers(t *testing.T) {
+	c := ctx(t)
+	user, pw := role(t)
+	p := sqlcell.New(secret.SourceFunc(func(string) secret.Value { return cell(t, pw) }), "db.password")
+	for _, withOwn := range []bool{false, true} {
+		cfg := pg(t).Config(user)
+		tr := &countingTracer{}
+		if withOwn {
+			cfg.Tracer = tr
+		}
+		for range 50 {
+			if err := p.BeforeConnect(c, cfg); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, want := leaves(cfg.Tracer), map[bool]int{false: 1, true: 2}[withOwn]; n != want {
+			t.Errorf("own tracer %v: %d tracers after 50 preparations, want %d", withOwn, n, want)
+		}
+		conn, err := pgx.ConnectConfig(c, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.Exec(c, "SELECT 1"); err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.Close(c)
+		if withOwn && (tr.connects != 1 || tr.queries != 1) {
+			t.Errorf("the user's tracer saw %d connects and %d queries, want 1 and 1", tr.connects, tr.queries)
+		}
+		if cfg.Password != "" {
+			t.Error("the config still holds the password after the connect")
+		}
+	}
+}
+
+// leaves counts the tracers in t, through nested multitracers.
+func leaves(t pgx.QueryTracer) int {
+	mt, ok := t.(*multitracer.Tracer)
+	if !ok {
+		return 1
+	}
+	n := 0
+	for _, x := range mt.QueryTracers {
+		n += leaves(x)
+	}
+	return n
 }
