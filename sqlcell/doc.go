@@ -33,8 +33,8 @@
 // derived from it. SaltedPassword and ClientKey log in as well as the
 // password does (to this server, while the salt stays). They are garbage
 // once the connection is up and stay in memory until the allocator reuses
-// them: after 200 connections a core dump holds about 120-140 copies of
-// the password and 20-50 of each derived key, whether the password came
+// them: after 200 connections a core dump holds about 110-150 copies of
+// the password and 10-50 of each derived key, whether the password came
 // from this package or from a plain string.
 //
 // Built with GOEXPERIMENT=runtimesecret (Go 1.26, linux/amd64 and arm64;
