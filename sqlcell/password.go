@@ -17,7 +17,11 @@ type Option func(*Password)
 
 // User reads the user name from the secret key too, at each connection,
 // for credentials issued as a pair (Vault's database secrets engine).
-// Without it the user name is whatever the connection config says.
+// Without it the user name is whatever the connection config says. The
+// user name is kept out of core dumps like the password, but it is not
+// secret to pgx or PostgreSQL: their connect errors name it, and the
+// configs pgx keeps go on referring to it (it is not cleared after the
+// connect, as Password is).
 func User(key string) Option {
 	return func(p *Password) { p.userKey = key }
 }
