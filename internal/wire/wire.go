@@ -193,7 +193,7 @@ func (c *Cache[S]) slow(src S) (string, error) {
 		if err != nil {
 			return err
 		}
-		dst := sl.r.Bytes()[sl.start : sl.start+n]
+		dst := sl.r.Bytes()[sl.start : sl.start+n : sl.start+n] // no room to write past it
 		if err := c.format.Write(dst, b); err != nil {
 			c.pages.put(sl, false) // never handed out
 			return err
