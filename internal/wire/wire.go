@@ -107,9 +107,10 @@ type Cache[S Source] struct {
 }
 
 type entry[S Source] struct {
-	src S
-	s   string
-	sl  *slot
+	src  S
+	prev S // the cell the string belonged to before src took it over, if any
+	s    string
+	sl   *slot
 }
 
 // A slot is a region that holds at most one wire string at a time, at
@@ -176,7 +177,10 @@ func (c *Cache[S]) slow(src S) (string, error) {
 		c.wipe(cur)
 		cur = nil
 	}
-	if cur != nil && cur.src == src {
+	var none S
+	if cur != nil && (cur.src == src || cur.prev != none && cur.prev == src) {
+		// cur.prev: a late caller of the cell an unchanged reload
+		// replaced gets the string without taking it back.
 		return cur.s, nil
 	}
 	for _, r := range c.retired {
@@ -205,7 +209,7 @@ func (c *Cache[S]) slow(src S) (string, error) {
 			// Keeping every cell that ever asked for it alive would
 			// cost a page per call.
 			c.pages.put(sl, false)
-			e = &entry[S]{src: src, s: cur.s, sl: cur.sl}
+			e = &entry[S]{src: src, prev: cur.src, s: cur.s, sl: cur.sl}
 			return nil
 		}
 		if len(c.retired) >= maxLive-1 && cur != nil {

@@ -329,3 +329,25 @@ func TestALateCallerOfTheOldCellGetsItsString(t *testing.T) {
 		t.Errorf("%d strings live, want 2", c.Live())
 	}
 }
+
+// After a reload that did not change the secret, the string belongs to
+// the new cell; a late caller of the old cell must not take it back, or
+// the old cell's death (its grace period ending) would wipe a string the
+// new cell's callers are using.
+func TestALateCallerOfAnUnchangedOldCellDoesNotTakeTheStringBack(t *testing.T) {
+	c := New[cell](prefixed)
+	a, b := newCell("same"), newCell("same")
+	s, _ := c.Get(a)
+	_, _ = c.Get(b) // the reload
+	if got, err := c.Get(a); err != nil || unsafe.StringData(got) != unsafe.StringData(s) {
+		t.Fatalf("the late caller got another string (%v)", err)
+	}
+	a.kill() // the old cell's grace period ends
+	got, err := c.Get(b)
+	if err != nil || unsafe.StringData(got) != unsafe.StringData(s) || s != "pre same" {
+		t.Fatalf("the old cell's death took the new cell's string (%v)", err)
+	}
+	if c.Live() != 1 {
+		t.Errorf("%d strings live, want 1", c.Live())
+	}
+}
