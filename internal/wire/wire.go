@@ -40,9 +40,11 @@
 // 100-byte credential, and a year of hourly rotations (8,760) of a
 // credential of up to 1,000 bytes takes four pages in all.
 //
-// Pages go back to a pool for reuse by the same Cache, or, after Close (or
-// once the Cache is unreachable) and a quarantine, by any Cache, with the
-// same rule.
+// A Cache reuses its own slots that way. After Close (or once the Cache is
+// unreachable) its slots go to other Caches, whose strings start past
+// every byte the closed one handed out: a string of the closed Cache that
+// is still written out somewhere reads as zeros, never as part of another
+// credential.
 package wire
 
 import (
@@ -51,7 +53,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"time"
 	"unsafe"
 
 	"github.com/secretmem/secretmem/internal/memory"
@@ -119,6 +120,7 @@ type entry[S Source] struct {
 type slot struct {
 	r     *memory.Region
 	start int
+	end   int // the end of the furthest string the slot handed out
 }
 
 // room is the size of the longest string the slot can take.
@@ -251,8 +253,7 @@ func (c *Cache[S]) sweepLocked() {
 func (c *Cache[S]) wipe(e *entry[S]) { c.pages.put(e.sl, true) }
 
 // Close wipes and retires every wire string of the Cache and returns its
-// pages for reuse (by another Cache, after a quarantine); later Gets fail
-// with ErrClosed. Strings handed out before read as a NUL followed by
+// pages for reuse by other Caches; later Gets fail with ErrClosed. Strings handed out before read as a NUL followed by
 // other bytes from now on: they must no longer be sent.
 func (c *Cache[S]) Close() {
 	c.mu.Lock()
@@ -324,6 +325,7 @@ func (p *pages) put(sl *slot, handedOut bool) {
 func (sl *slot) retire(n int, handedOut bool) {
 	clear(sl.r.Bytes()[sl.start : sl.start+n])
 	if handedOut && n > 0 {
+		sl.end = max(sl.end, sl.start+n)
 		sl.start++
 	}
 }
@@ -336,31 +338,29 @@ func (p *pages) owned() int {
 }
 
 // release wipes and retires every string and hands every slot with room
-// left to the shared pool.
+// left to the shared pool, for other Caches. Their strings start past
+// every byte this Cache handed out: a string of this one that is written
+// out after Close (a request that was still waiting for a connection)
+// reads as zeros, never as part of another credential. Within one Cache
+// a retired string may read as a NUL and part of a later version of the
+// same credential, which only a caller that ignored the grace period
+// could send, and only where the same credential goes.
 func (p *pages) release() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	now := time.Now()
 	for sl, n := range p.used {
 		sl.retire(n, true)
 		p.free = append(p.free, sl)
 	}
 	for _, sl := range p.free {
+		sl.start = max(sl.start, sl.end)
 		if sl.room() > 0 {
-			shared.put(sl, now)
+			shared.put(sl)
 		}
 	}
 	clear(p.used)
 	p.free = nil
 }
-
-// quarantine is how long a slot released by one Cache rests before
-// another Cache may reuse it. A request or connection attempt that its
-// library was still writing when the owner was closed (net/http's write
-// loop after a cancelled round trip) would otherwise read another
-// credential's bytes after the NUL its string now starts with. Nothing in
-// flight outlives its connection's failure by this long.
-const quarantine = 10 * time.Second
 
 // shared holds the slots of closed or unreachable Caches. Regions are
 // never unmapped: a string the HPACK table of a live HTTP/2 connection
@@ -369,28 +369,22 @@ var shared pool
 
 type pool struct {
 	mu    sync.Mutex
-	slots []released
+	slots []*slot
 }
 
-type released struct {
-	sl *slot
-	at time.Time
-}
-
-func (p *pool) put(sl *slot, at time.Time) {
+func (p *pool) put(sl *slot) {
 	p.mu.Lock()
-	p.slots = append(p.slots, released{sl, at})
+	p.slots = append(p.slots, sl)
 	p.mu.Unlock()
 }
 
 func (p *pool) take(n int) *slot {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	now := time.Now()
-	for i, x := range p.slots {
-		if x.sl.room() >= n && now.Sub(x.at) >= quarantine {
+	for i, sl := range p.slots {
+		if sl.room() >= n {
 			p.slots = append(p.slots[:i], p.slots[i+1:]...)
-			return x.sl
+			return sl
 		}
 	}
 	return nil
