@@ -22,8 +22,8 @@
 // This Transport writes the header value once per cell, straight from the
 // cell into a page of locked memory that is kept out of core dumps
 // (memfd_secret on Linux), and every request carries a Go string pointing
-// there. Nothing is built on the heap per request, so there is nothing to
-// wipe after the round trip. When the cell is replaced (a rotation), the
+// there. No copy of the credential is built on the heap per request, so
+// there is nothing to wipe after the round trip. When the cell is replaced (a rotation), the
 // old value stays intact until the old cell is destroyed (the config's
 // grace period), so requests still in flight finish, and is then wiped.
 // The byte it started at is never written again (the next value goes one
@@ -34,6 +34,10 @@
 // server's copy of the old credential. A wiped string starts with a NUL,
 // which no header value can hold, so the table never matches it again;
 // it keeps one dead map entry per rotation until the connection closes.
+// A request that outlives the grace period before net/http writes its
+// headers (one waiting that long for a connection) sends that NUL and
+// part of the newer credential, which the server refuses; make the grace
+// period longer than any request may wait.
 //
 // A string that points into memory which changes is unusual, and it is
 // done on purpose: net/http keeps the header value after RoundTrip returns.
