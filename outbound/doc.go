@@ -58,15 +58,13 @@
 //     sent. One plaintext copy per open connection, overwritten by the next
 //     request on it. Over TLS the same buffer sits above the encryption;
 //     crypto/tls seals records in place and keeps no plaintext.
-//   - HTTP/2: the field is HPACK-encoded (the value Huffman-coded, which
-//     is a copy too) into the encoder's field buffer, then the header
-//     block buffer, the framer's write buffer and the connection's
-//     bufio.Writer, once per connection and cell: later requests send
-//     only the table index, in shorter frames that overwrite only the
-//     start of those buffers. Three or four Huffman-coded copies per
-//     connection (the field buffer keeps it unless another literal field
-//     of that first request was encoded after it, and net/http encodes
-//     headers in map order), no plaintext.
+//   - HTTP/2: the header block is HPACK-encoded (the value Huffman-coded,
+//     which is a copy too) into the connection's header buffer, the
+//     framer's write buffer and the connection's bufio.Writer, once per
+//     connection and cell: later requests send only the table index, in
+//     shorter frames that overwrite only the start of those buffers.
+//     Three Huffman-coded copies per connection, at times a fourth (see
+//     the README), no plaintext.
 //   - GODEBUG=http2debug=2 makes net/http log every header it encodes,
 //     the credential included. Do not set it where logs are kept.
 //
