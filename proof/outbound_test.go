@@ -147,9 +147,10 @@ func proveOutbound(t *testing.T, c outboundCase, mode string) {
 // outboundExpected is what the Transport may leave in memory, and why
 // (README): HTTP/1.1 keeps the last request in each connection's write
 // buffer; over HTTP/2 the value is sent once per connection (later
-// requests send its HPACK index), and its Huffman code stays in up to four
-// buffers of that connection (the encoder's, the header block, the
-// framer's, the bufio writer's) until other frames overwrite them. Beyond
+// requests send its HPACK index), and its Huffman code stays in three
+// buffers of that connection (the header block, the framer's, the bufio
+// writer's) until other frames overwrite them, and on some connections in
+// a fourth place not yet located (README): up to four per connection. Beyond
 // memory, a thread whose last copy moved the header through vector
 // registers keeps it in its register state, which a core dump records
 // twice per thread (NT_PRFPREG and NT_X86_XSTATE): at most 2 per thread.
