@@ -129,10 +129,9 @@ func (sl *slot) room() int { return sl.r.Size() - sl.start }
 // pages is the memory of one Cache, kept apart from the Cache so that a
 // cleanup can return it when the Cache becomes unreachable.
 type pages struct {
-	mu    sync.Mutex
-	free  []*slot
-	used  map[*slot]int // slot -> length of the string it holds
-	taken int           // slots taken over the Cache's life, for tests
+	mu   sync.Mutex
+	free []*slot
+	used map[*slot]int // slot -> length of the string it holds
 }
 
 // New returns a Cache that formats with f.
@@ -294,9 +293,9 @@ func (p *pages) take(n int) (*slot, error) {
 		if err != nil {
 			return nil, err
 		}
+		mapped.Add(1)
 		sl = &slot{r: r}
 	}
-	p.taken++
 	p.used[sl] = n
 	return sl, nil
 }
@@ -330,12 +329,8 @@ func (sl *slot) retire(n int, handedOut bool) {
 	}
 }
 
-// owned reports how many slots the Cache has taken, for tests.
-func (p *pages) owned() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.taken
-}
+// mapped counts the regions all Caches have mapped, for tests.
+var mapped atomic.Int64
 
 // release wipes and retires every string and hands every slot with room
 // left to the shared pool, for other Caches. Their strings start past
