@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"fmt"
+	"golang.org/x/crypto/chacha20"
 	"runtime/debug"
 	"testing"
 	"unsafe"
@@ -42,6 +43,12 @@ func operations(t *testing.T) map[string]func() {
 		}
 		ops["Stream.Verify/"+c.h.String()] = func() { _, _ = s.verify(d, tag) }
 	}
+	var key [KeySize]byte
+	var nonce [NonceSize]byte
+	var tag [TagSize]byte
+	ad, data := filled(16, 1), filled(1024, 2)
+	ops["XChaCha20-Poly1305 Seal"] = func() { seal(&key, &nonce, ad, data, &tag) }
+	ops["XChaCha20-Poly1305 Open"] = func() { _ = open(&key, &nonce, ad, data, &tag) }
 	return ops
 }
 
@@ -304,4 +311,90 @@ func TestGrowStackReservesWhatErasingNeeds(t *testing.T) {
 func useStack() {
 	var b [wipeDepth + growHeadroom - stackGap]byte
 	escapeNothing(unsafe.Pointer(&b))
+}
+
+// pieces splits v into 8-byte needles.
+func pieces(v []byte) [][]byte {
+	var p [][]byte
+	for i := 0; i+8 <= len(v); i += 8 {
+		p = append(p, v[i:i+8])
+	}
+	return p
+}
+
+// After sealing or opening, neither the dead stack nor the registers hold
+// the key, the HChaCha20 subkey, the Poly1305 key or the key stream; with
+// the wipe skipped, the scan finds some of them.
+func TestNoCipherStateOutlivesACall(t *testing.T) {
+	var key [KeySize]byte
+	var nonce [NonceSize]byte
+	copy(key[:], filled(KeySize, 0x61))
+	copy(nonce[:], filled(NonceSize, 0x17))
+	ad, pt := filled(16, 5), filled(200, 6)
+	sub, err := chacha20.HChaCha20(key[:], nonce[:16])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inner [12]byte
+	copy(inner[4:], nonce[16:])
+	c, err := chacha20.NewUnauthenticatedCipher(sub, inner[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream := make([]byte, 64+len(pt))
+	c.XORKeyStream(stream, stream)
+	polyKey := stream[:32]
+	r := bytes.Clone(polyKey[:16]) // as Poly1305 clamps it
+	for _, i := range []int{3, 7, 11, 15} {
+		r[i] &= 15
+	}
+	for _, i := range []int{4, 8, 12} {
+		r[i] &= 252
+	}
+	nd := map[string][][]byte{
+		"key":              pieces(key[:]),
+		"HChaCha20 subkey": pieces(sub),
+		"Poly1305 key":     append(pieces(r), pieces(polyKey[16:])...),
+		"key stream":       pieces(stream[64:]),
+	}
+	var tag [TagSize]byte
+	ct := bytes.Clone(pt)
+	Seal(&key, &nonce, ad, ct, &tag)
+	for _, op := range []struct {
+		name string
+		f    func()
+	}{
+		{"Seal", func() { Seal(&key, &nonce, ad, bytes.Clone(pt), &tag) }},
+		{"Open", func() { _ = Open(&key, &nonce, ad, bytes.Clone(ct), &tag) }},
+	} {
+		t.Run(op.name, func(t *testing.T) {
+			run := func() (stack []byte, regs [RegisterFileSize]byte) {
+				stack = make([]byte, 8<<10)
+				probe(t, func() {
+					DeadStackForTest(op.f, stack)
+					SpillRegistersForTest(&regs)
+				})
+				return stack, regs
+			}
+			stack, regs := run()
+			if name, at := find(stack, nd); at >= 0 {
+				t.Errorf("the %s is on the dead stack, %d bytes below the caller", name, len(stack)-at)
+			}
+			if name, _ := find(regs[:], nd); name != "" {
+				t.Errorf("the %s is in a register", name)
+			}
+			if RuntimeErases {
+				return
+			}
+			restore := SkipWipesForTest()
+			stack, regs = run()
+			restore()
+			name, _ := find(stack, nd)
+			rname, _ := find(regs[:], nd)
+			t.Logf("without the wipe: the stack holds the %q, the registers the %q", name, rname)
+			if name == "" && rname == "" {
+				t.Error("without the wipe the scan finds nothing: it cannot see")
+			}
+		})
+	}
 }
