@@ -25,6 +25,7 @@ const (
 	optTrimNewline
 	optSealed
 	optScoped
+	optUnregistered
 )
 
 type options struct {
@@ -35,6 +36,7 @@ type options struct {
 	sealed        bool
 	own           bool // internal: an own run that stays writable (Vec)
 	scoped        bool
+	unregistered  bool // internal: never entered in the live-secret registry
 	ttl           time.Duration
 	label         string
 }
@@ -97,6 +99,8 @@ func collect(opts []Option) (options, error) {
 			o.sealed = true
 		case optScoped:
 			o.scoped = true
+		case optUnregistered:
+			o.unregistered = true
 		}
 	}
 	return o, nil
