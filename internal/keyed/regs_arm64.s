@@ -1,0 +1,125 @@
+#include "textflag.h"
+
+// Must equal wipeDepth+growHeadroom in erase.go (checked by
+// TestGrowStackReservesWhatErasingNeeds).
+#define GROW 5120
+
+// func growStack()
+// No NOSPLIT: the assembler adds the stack check for the frame size, and
+// morestack grows the stack when it fails. The frame itself is not used.
+TEXT ·growStack(SB), 0, $GROW-0
+	RET
+
+// func wipeRegisters()
+// R18 is the platform register, R26 the closure context, R27 the
+// assembler's temporary, R28 g, R29 the frame pointer, R30 the link
+// register: none is ours to clear, and none holds computed data.
+TEXT ·wipeRegisters(SB), NOSPLIT, $0-0
+	MOVD	ZR, R0
+	MOVD	ZR, R1
+	MOVD	ZR, R2
+	MOVD	ZR, R3
+	MOVD	ZR, R4
+	MOVD	ZR, R5
+	MOVD	ZR, R6
+	MOVD	ZR, R7
+	MOVD	ZR, R8
+	MOVD	ZR, R9
+	MOVD	ZR, R10
+	MOVD	ZR, R11
+	MOVD	ZR, R12
+	MOVD	ZR, R13
+	MOVD	ZR, R14
+	MOVD	ZR, R15
+	MOVD	ZR, R16
+	MOVD	ZR, R17
+	MOVD	ZR, R19
+	MOVD	ZR, R20
+	MOVD	ZR, R21
+	MOVD	ZR, R22
+	MOVD	ZR, R23
+	MOVD	ZR, R24
+	MOVD	ZR, R25
+	VEOR	V0.B16, V0.B16, V0.B16
+	VEOR	V1.B16, V1.B16, V1.B16
+	VEOR	V2.B16, V2.B16, V2.B16
+	VEOR	V3.B16, V3.B16, V3.B16
+	VEOR	V4.B16, V4.B16, V4.B16
+	VEOR	V5.B16, V5.B16, V5.B16
+	VEOR	V6.B16, V6.B16, V6.B16
+	VEOR	V7.B16, V7.B16, V7.B16
+	VEOR	V8.B16, V8.B16, V8.B16
+	VEOR	V9.B16, V9.B16, V9.B16
+	VEOR	V10.B16, V10.B16, V10.B16
+	VEOR	V11.B16, V11.B16, V11.B16
+	VEOR	V12.B16, V12.B16, V12.B16
+	VEOR	V13.B16, V13.B16, V13.B16
+	VEOR	V14.B16, V14.B16, V14.B16
+	VEOR	V15.B16, V15.B16, V15.B16
+	VEOR	V16.B16, V16.B16, V16.B16
+	VEOR	V17.B16, V17.B16, V17.B16
+	VEOR	V18.B16, V18.B16, V18.B16
+	VEOR	V19.B16, V19.B16, V19.B16
+	VEOR	V20.B16, V20.B16, V20.B16
+	VEOR	V21.B16, V21.B16, V21.B16
+	VEOR	V22.B16, V22.B16, V22.B16
+	VEOR	V23.B16, V23.B16, V23.B16
+	VEOR	V24.B16, V24.B16, V24.B16
+	VEOR	V25.B16, V25.B16, V25.B16
+	VEOR	V26.B16, V26.B16, V26.B16
+	VEOR	V27.B16, V27.B16, V27.B16
+	VEOR	V28.B16, V28.B16, V28.B16
+	VEOR	V29.B16, V29.B16, V29.B16
+	VEOR	V30.B16, V30.B16, V30.B16
+	VEOR	V31.B16, V31.B16, V31.B16
+	RET
+
+// func SpillRegistersForTest(p *[RegisterFileSize]byte)
+TEXT ·SpillRegistersForTest(SB), NOSPLIT, $0-8
+	// R27 is free for the assembler; R0 is saved before it holds p.
+	MOVD	R0, R27
+	MOVD	p+0(FP), R0
+	MOVD	R27, 0(R0)
+	MOVD	R1, 8(R0)
+	MOVD	R2, 16(R0)
+	MOVD	R3, 24(R0)
+	MOVD	R4, 32(R0)
+	MOVD	R5, 40(R0)
+	MOVD	R6, 48(R0)
+	MOVD	R7, 56(R0)
+	MOVD	R8, 64(R0)
+	MOVD	R9, 72(R0)
+	MOVD	R10, 80(R0)
+	MOVD	R11, 88(R0)
+	MOVD	R12, 96(R0)
+	MOVD	R13, 104(R0)
+	MOVD	R14, 112(R0)
+	MOVD	R15, 120(R0)
+	MOVD	R16, 128(R0)
+	MOVD	R17, 136(R0)
+	MOVD	R19, 144(R0)
+	MOVD	R20, 152(R0)
+	MOVD	R21, 160(R0)
+	MOVD	R22, 168(R0)
+	MOVD	R23, 176(R0)
+	MOVD	R24, 184(R0)
+	MOVD	R25, 192(R0)
+	MOVD	g, 200(R0)
+	ADD	$208, R0
+	VST1.P	[V0.B16, V1.B16], 32(R0)
+	VST1.P	[V2.B16, V3.B16], 32(R0)
+	VST1.P	[V4.B16, V5.B16], 32(R0)
+	VST1.P	[V6.B16, V7.B16], 32(R0)
+	VST1.P	[V8.B16, V9.B16], 32(R0)
+	VST1.P	[V10.B16, V11.B16], 32(R0)
+	VST1.P	[V12.B16, V13.B16], 32(R0)
+	VST1.P	[V14.B16, V15.B16], 32(R0)
+	VST1.P	[V16.B16, V17.B16], 32(R0)
+	VST1.P	[V18.B16, V19.B16], 32(R0)
+	VST1.P	[V20.B16, V21.B16], 32(R0)
+	VST1.P	[V22.B16, V23.B16], 32(R0)
+	VST1.P	[V24.B16, V25.B16], 32(R0)
+	VST1.P	[V26.B16, V27.B16], 32(R0)
+	VST1.P	[V28.B16, V29.B16], 32(R0)
+	VST1.P	[V30.B16, V31.B16], 32(R0)
+	RET
