@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/awnumar/memguard"
@@ -155,4 +156,54 @@ func Read(b *testing.B) {
 		}
 		Sink.Byte = s
 	})
+}
+
+// SealedRead reads an encrypted-at-rest secret of 32 bytes and of 1 KiB:
+// secretmem's Sealed cells (pooled and guarded) against memguard's
+// Enclave, whose Open decrypts into a fresh LockedBuffer that must be
+// destroyed after reading.
+func SealedRead(b *testing.B) {
+	for _, n := range []int{32, 1024} {
+		src := make([]byte, n)
+		for _, c := range []struct {
+			name string
+			opts []secret.Option
+		}{
+			{"lib=secretmem-sealed", []secret.Option{secret.Sealed()}},
+			{"lib=secretmem-sealed-guarded", []secret.Option{secret.Sealed(), secret.Guarded()}},
+		} {
+			b.Run(fmt.Sprintf("size=%dB/%s", n, c.name), func(b *testing.B) {
+				copy(src, pattern)
+				v, err := secret.New(src, c.opts...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer v.Destroy()
+				var s byte
+				fn := func(p []byte) error { s ^= p[0]; return nil }
+				b.ReportAllocs()
+				for b.Loop() {
+					if err := v.Use(fn); err != nil {
+						b.Fatal(err)
+					}
+				}
+				Sink.Byte = s
+			})
+		}
+		b.Run(fmt.Sprintf("size=%dB/lib=memguard-enclave-open", n), func(b *testing.B) {
+			copy(src, pattern)
+			e := memguard.NewEnclave(src)
+			var s byte
+			b.ReportAllocs()
+			for b.Loop() {
+				lb, err := e.Open()
+				if err != nil {
+					b.Fatal(err)
+				}
+				s ^= lb.Bytes()[0]
+				lb.Destroy()
+			}
+			Sink.Byte = s
+		})
+	}
 }
