@@ -2,7 +2,6 @@ package secret
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"sync/atomic"
@@ -68,7 +67,7 @@ func (s *sealing) ad(count uint64, ad *[adSize]byte) {
 // workHeader starts a work cell: everything a seal or an open computes
 // with, in protected memory. The data follows it.
 type workHeader struct {
-	key   [keyed.KeySize]byte // only while a seal or open runs
+	key   [keyed.KeySize]byte // SHA-256(pre-key), only while a seal or open runs
 	nonce [nonceSize]byte
 	tag   [tagSize]byte
 	ad    [adSize]byte
@@ -115,16 +114,11 @@ func (w work) close() {
 // can never be opened again; callers end it and report ErrDestroyed.
 var errStale = errors.New("secret: the cell's pre-key is gone")
 
-// withKey derives the cell key from pk into the header, calls f, and
-// wipes the key, all inside keyed.Erase: the pre-key's hash state is on
-// the erased stack.
-func (pk *prekey) withKey(hd *workHeader, f func()) error {
+// withPrekey calls f with the pre-key's bytes. A pre-key Purge destroyed
+// reports errStale.
+func (pk *prekey) withPrekey(f func(pre []byte)) error {
 	err := pk.v.Use(func(pre []byte) error {
-		keyed.Erase(func() {
-			hd.key = sha256.Sum256(pre)
-			f()
-			hd.key = [keyed.KeySize]byte{}
-		})
+		f(pre)
 		return nil
 	})
 	switch {
@@ -154,8 +148,8 @@ func (w work) seal(s *sealing, count uint64, n int) error {
 		}
 	}
 	s.ad(count, &hd.ad)
-	return s.pk.withKey(hd, func() {
-		keyed.Seal(&hd.key, &hd.nonce, hd.ad[:], w.data()[:n], &hd.tag)
+	return s.pk.withPrekey(func(pre []byte) {
+		keyed.SealDerived(pre, &hd.key, &hd.nonce, hd.ad[:], w.data()[:n], &hd.tag)
 	})
 }
 
@@ -232,8 +226,8 @@ func (h *handle) open(cell []byte) (work, error) {
 	copy(w.data(), cell[sealOverhead:])
 	s.ad(s.count.Load(), &hd.ad)
 	ok := false
-	err = s.pk.withKey(hd, func() {
-		ok = keyed.Open(&hd.key, &hd.nonce, hd.ad[:], w.data(), &hd.tag)
+	err = s.pk.withPrekey(func(pre []byte) {
+		ok = keyed.OpenDerived(pre, &hd.key, &hd.nonce, hd.ad[:], w.data(), &hd.tag)
 	})
 	if err == nil && !ok {
 		err = errTag

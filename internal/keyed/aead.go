@@ -1,6 +1,7 @@
 package keyed
 
 import (
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/binary"
 
@@ -50,6 +51,30 @@ func seal(key *[KeySize]byte, nonce *[NonceSize]byte, ad, data []byte, tag *[Tag
 	authenticate(&polyKey, ad, data, tag)
 	*c = chacha20.Cipher{}
 	polyKey = [32]byte{}
+}
+
+// SealDerived seals as Seal does under the key SHA-256(secret), which it
+// computes into *key, a buffer the caller keeps in protected memory, and
+// zeroes again. The hash's state and the cipher's are erased together:
+// Erase calls cannot nest (an inner one may grow the stack and leave the
+// outer call's dead frames in the old one).
+func SealDerived(secret []byte, key *[KeySize]byte, nonce *[NonceSize]byte, ad, data []byte, tag *[TagSize]byte) {
+	Erase(func() {
+		*key = sha256.Sum256(secret)
+		seal(key, nonce, ad, data, tag)
+		*key = [KeySize]byte{}
+	})
+}
+
+// OpenDerived opens as Open does under the key SHA-256(secret), computed
+// into *key (in protected memory) and zeroed again, in one Erase.
+func OpenDerived(secret []byte, key *[KeySize]byte, nonce *[NonceSize]byte, ad, data []byte, tag *[TagSize]byte) (ok bool) {
+	Erase(func() {
+		*key = sha256.Sum256(secret)
+		ok = open(key, nonce, ad, data, tag)
+		*key = [KeySize]byte{}
+	})
+	return ok
 }
 
 // Open checks tag against ad and data under key and nonce, in constant

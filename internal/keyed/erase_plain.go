@@ -10,8 +10,11 @@ const RuntimeErases = false
 // Erase calls f, then overwrites what f left on the goroutine's stack
 // (wipeDepth bytes below Erase's frame) and in registers. Run every
 // computation that touches key material inside it. f must not use more
-// than wipeDepth bytes of stack; the package's tests measure every
-// operation that runs in an Erase.
+// than wipeDepth bytes of stack (the package's tests measure every
+// operation that runs in an Erase) and must not call Erase: the inner
+// call's growStack could move the stack and leave f's dead frames behind
+// in the old one. So the package's exported functions each run one Erase
+// and call only unexported helpers inside it.
 //
 //go:noinline
 func Erase(f func()) {

@@ -3,6 +3,7 @@ package keyed
 import (
 	"bytes"
 	"crypto/hmac"
+	"crypto/sha256"
 	"fmt"
 	"golang.org/x/crypto/chacha20"
 	"runtime/debug"
@@ -49,6 +50,15 @@ func operations(t *testing.T) map[string]func() {
 	ad, data := filled(16, 1), filled(1024, 2)
 	ops["XChaCha20-Poly1305 Seal"] = func() { seal(&key, &nonce, ad, data, &tag) }
 	ops["XChaCha20-Poly1305 Open"] = func() { _ = open(&key, &nonce, ad, data, &tag) }
+	pre := filled(16<<10, 3)
+	ops["SealDerived (16 KiB secret)"] = func() {
+		key = sha256.Sum256(pre)
+		seal(&key, &nonce, ad, data, &tag)
+	}
+	ops["OpenDerived (16 KiB secret)"] = func() {
+		key = sha256.Sum256(pre)
+		_ = open(&key, &nonce, ad, data, &tag)
+	}
 	return ops
 }
 

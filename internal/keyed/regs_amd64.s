@@ -1,13 +1,10 @@
 #include "textflag.h"
-
-// Must equal wipeDepth+growHeadroom in erase.go (checked by
-// TestGrowStackReservesWhatErasingNeeds).
-#define GROW 5120
+#include "go_asm.h"
 
 // func growStack()
 // No NOSPLIT: the assembler adds the stack check for the frame size, and
 // morestack grows the stack when it fails. The frame itself is not used.
-TEXT ·growStack(SB), 0, $GROW-0
+TEXT ·growStack(SB), 0, $const_growSize-0
 	RET
 
 // func wipeRegisters()
