@@ -3,7 +3,6 @@ package secret_test
 import (
 	"bytes"
 	"crypto/sha256"
-	"runtime/debug"
 	"testing"
 
 	"golang.org/x/crypto/chacha20"
@@ -18,28 +17,8 @@ import (
 // it, the HChaCha20 subkey, the Poly1305 key, the key stream, the
 // plaintext.
 
-// afterCall runs f with the garbage collector off (so the stack the probe
-// grew cannot shrink under it) and returns the dead stack below the
-// caller's frame and the registers, as f left them.
-func afterCall(f func()) (stack []byte, regs [keyed.RegisterFileSize]byte) {
-	stack = make([]byte, 12<<10)
-	defer debug.SetGCPercent(debug.SetGCPercent(-1))
-	keyed.GrowStackForTest(64 << 10)
-	keyed.DeadStackForTest(f, stack)
-	keyed.SpillRegistersForTest(&regs)
-	return stack, regs
-}
-
-func eightByteNeedles(v []byte) [][]byte {
-	var p [][]byte
-	for i := 0; i+8 <= len(v); i += 8 {
-		p = append(p, v[i:i+8])
-	}
-	return p
-}
-
 // sealNeedles computes what the cell's latest seal computed.
-func sealNeedles(t *testing.T, v secret.Value, pt []byte) map[string][][]byte {
+func sealNeedles(t *testing.T, v secret.Value, pt []byte) keyed.NeedlesForTest {
 	t.Helper()
 	pre, err := secret.PrekeyForTest(v).Reveal()
 	if err != nil {
@@ -70,14 +49,15 @@ func sealNeedles(t *testing.T, v secret.Value, pt []byte) map[string][][]byte {
 	for _, i := range []int{4, 8, 12} {
 		r[i] &= 252
 	}
-	return map[string][][]byte{
-		"pre-key":          eightByteNeedles(pre),
-		"cell key":         eightByteNeedles(key[:]),
-		"HChaCha20 subkey": eightByteNeedles(sub),
-		"Poly1305 key":     append(eightByteNeedles(r), eightByteNeedles(stream[16:32])...),
-		"key stream":       eightByteNeedles(stream[64:]),
-		"plaintext":        eightByteNeedles(pt),
-	}
+	n := keyed.NeedlesForTest{}
+	n.Add("pre-key", pre)
+	n.Add("cell key", key[:])
+	n.Add("HChaCha20 subkey", sub)
+	n.Add("Poly1305 key", r)
+	n.Add("Poly1305 key", stream[16:32])
+	n.Add("key stream", stream[64:])
+	n.Add("plaintext", pt)
+	return n
 }
 
 func xor(a, b []byte) []byte {
@@ -86,28 +66,6 @@ func xor(a, b []byte) []byte {
 		out[i] = a[i] ^ b[i]
 	}
 	return out
-}
-
-func merge(ms ...map[string][][]byte) map[string][][]byte {
-	out := map[string][][]byte{}
-	for _, m := range ms {
-		for k, v := range m {
-			out[k] = append(out[k], v...)
-		}
-	}
-	return out
-}
-
-// findNeedle reports which needle has a piece in hay, and where.
-func findNeedle(hay []byte, needles map[string][][]byte) (string, int) {
-	for name, pieces := range needles {
-		for _, p := range pieces {
-			if at := bytes.Index(hay, p); at >= 0 {
-				return name, at
-			}
-		}
-	}
-	return "", -1
 }
 
 func TestSealedCallsLeaveNothingOnTheStack(t *testing.T) {
@@ -129,40 +87,44 @@ func TestSealedCallsLeaveNothingOnTheStack(t *testing.T) {
 				call func()
 				// needles is called after the call: a seal's nonce is known
 				// only then.
-				needles func() map[string][][]byte
+				needles func() keyed.NeedlesForTest
 			}{
 				{"New", func() {
 					var err error
 					if v, err = secret.New(bytes.Clone(pt), opts...); err != nil {
 						t.Error(err)
 					}
-				}, func() map[string][][]byte { return sealNeedles(t, v, pt) }},
+				}, func() keyed.NeedlesForTest { return sealNeedles(t, v, pt) }},
 				{"Use", func() { _ = v.Use(func([]byte) error { return nil }) },
-					func() map[string][][]byte { return sealNeedles(t, v, pt) }},
+					func() keyed.NeedlesForTest { return sealNeedles(t, v, pt) }},
 				{"Equal", func() { _ = v.Equal(pt) },
-					func() map[string][][]byte { return sealNeedles(t, v, pt) }},
+					func() keyed.NeedlesForTest { return sealNeedles(t, v, pt) }},
 				{"Box.Use", func() { _ = box.Use(func(*[56]byte) error { return nil }) },
-					func() map[string][][]byte { return sealNeedles(t, bv, pt) }},
+					func() keyed.NeedlesForTest { return sealNeedles(t, bv, pt) }},
 			}
-			var before map[string][][]byte
+			var before keyed.NeedlesForTest
 			calls = append(calls, struct {
 				name    string
 				call    func()
-				needles func() map[string][][]byte
+				needles func() keyed.NeedlesForTest
 			}{"Box.Update", func() {
 				_ = box.Update(func(*[56]byte) error { return nil })
-			}, func() map[string][][]byte { return merge(before, sealNeedles(t, bv, pt)) }})
+			}, func() keyed.NeedlesForTest {
+				n := sealNeedles(t, bv, pt)
+				n.Merge(before)
+				return n
+			}})
 			for _, c := range calls {
 				t.Run(c.name, func(t *testing.T) {
 					if c.name == "Box.Update" {
 						before = sealNeedles(t, bv, pt)
 					}
-					stack, regs := afterCall(c.call)
+					stack, regs := keyed.AfterCallForTest(c.call, 12<<10)
 					nd := c.needles()
-					if name, at := findNeedle(stack, nd); at >= 0 {
+					if name, at := nd.Find(stack); at >= 0 {
 						t.Errorf("the %s is on the dead stack, %d bytes below the caller", name, len(stack)-at)
 					}
-					if name, _ := findNeedle(regs[:], nd); name != "" {
+					if name, at := nd.Find(regs[:]); at >= 0 {
 						t.Errorf("the %s is in a register", name)
 					}
 					if keyed.RuntimeErases {
@@ -172,11 +134,11 @@ func TestSealedCallsLeaveNothingOnTheStack(t *testing.T) {
 						v.Destroy() // the call below makes another
 					}
 					restore := keyed.SkipWipesForTest()
-					stack, regs = afterCall(c.call)
+					stack, regs = keyed.AfterCallForTest(c.call, 12<<10)
 					restore()
 					nd = c.needles()
-					sname, _ := findNeedle(stack, nd)
-					rname, _ := findNeedle(regs[:], nd)
+					sname, _ := nd.Find(stack)
+					rname, _ := nd.Find(regs[:])
 					t.Logf("without the wipe: the stack holds the %q, the registers the %q", sname, rname)
 					if sname == "" && rname == "" {
 						t.Error("without the wipe the scan finds nothing: it cannot see")

@@ -82,60 +82,52 @@ func TestEveryOperationFitsTheWipe(t *testing.T) {
 
 // needles are the secrets a key leaves in an HMAC computation: the key
 // padded with ipad and opad, and the hash's chaining values after each
-// (the midstates). A chaining value is searched for word by word, in both
-// byte orders, because SHA-NI code keeps its words permuted across
-// registers.
-func needles(t *testing.T, h Hash, key []byte) map[string][][]byte {
+// (the midstates), as words.
+func needles(t *testing.T, h Hash, key []byte) NeedlesForTest {
 	d := mustDigest(t, h)
 	bs := h.BlockSize()
-	word := 4
-	if h == SHA512 {
-		word = 8
-	}
 	pad := make([]byte, bs)
 	copy(pad, key)
-	n := map[string][][]byte{}
+	n := NeedlesForTest{}
 	for name, x := range map[string]byte{"inner": 0x36, "outer": 0x5c} {
 		p := make([]byte, bs)
 		for i := range p {
 			p[i] = pad[i] ^ x
 		}
-		for i := 0; i+8 <= len(p); i += 8 {
-			n[name+" padded key"] = append(n[name+" padded key"], p[i:i+8])
-		}
+		n.Add(name+" padded key", p)
 		d.h.Write(p)
 		var s state
 		d.save(&s)
 		d.wipe()
-		n[name+" midstate"] = words(nil, s[4:4+8*word], word)
+		n.AddWords(name+" midstate", s[4:4+h.Size()], h.Size()/8)
 	}
 	return n
 }
 
-// find reports which needle has a piece in hay, and where.
-func find(hay []byte, needles map[string][][]byte) (string, int) {
-	for name, pieces := range needles {
-		for _, p := range pieces {
-			if at := bytes.Index(hay, p); at >= 0 {
-				return name, at
-			}
-		}
+// checkErased runs f and scans what it left: nothing of needles may be on
+// the dead stack or in registers. Then it runs f with the wipe skipped
+// and requires the scan to find something, so that it can see.
+func checkErased(t *testing.T, f func(), needles NeedlesForTest) {
+	t.Helper()
+	stack, regs := AfterCallForTest(f, 8<<10)
+	if name, at := needles.Find(stack); at >= 0 {
+		t.Errorf("the %s is on the dead stack, %d bytes below the caller", name, len(stack)-at)
 	}
-	return "", -1
-}
-
-// words adds the words of v (4 or 8 bytes) to pieces, in both byte
-// orders.
-func words(pieces [][]byte, v []byte, word int) [][]byte {
-	for i := 0; i+word <= len(v); i += word {
-		w := bytes.Clone(v[i : i+word])
-		r := make([]byte, word)
-		for j := range w {
-			r[j] = w[word-1-j]
-		}
-		pieces = append(pieces, w, r)
+	if name, at := needles.Find(regs[:]); at >= 0 {
+		t.Errorf("the %s is in a register", name)
 	}
-	return pieces
+	if RuntimeErases {
+		return // runtime/secret erases; there is no wipe to skip
+	}
+	restore := SkipWipesForTest()
+	stack, regs = AfterCallForTest(f, 8<<10)
+	restore()
+	name, _ := needles.Find(stack)
+	rname, _ := needles.Find(regs[:])
+	t.Logf("without the wipe: the stack holds the %q, the registers the %q", name, rname)
+	if name == "" && rname == "" {
+		t.Error("without the wipe the scan finds nothing: it cannot see")
+	}
 }
 
 // After an HMAC call, neither the dead stack below the caller nor the
@@ -160,16 +152,16 @@ func TestNoKeyMaterialOutlivesACall(t *testing.T) {
 		inner.Write(msg)
 
 		setNeedles := needles(t, c.h, hashed.Sum(nil))
-		setNeedles["hashed long key"] = words(nil, hashed.Sum(nil), word)
+		setNeedles.AddWords("hashed long key", hashed.Sum(nil), word)
 		sumNeedles := needles(t, c.h, short)
-		sumNeedles["inner hash"] = words(nil, inner.Sum(nil), word)
-		sumNeedles["output"] = words(nil, refHMAC(c.new, short, msg), word)
+		sumNeedles.AddWords("inner hash", inner.Sum(nil), word)
+		sumNeedles.AddWords("output", refHMAC(c.new, short, msg), word)
 
 		var k2 Key
 		for _, op := range []struct {
 			name    string
 			f       func()
-			needles map[string][][]byte
+			needles NeedlesForTest
 		}{
 			{"Set with a long key", func() { k2.Set(d, long) }, setNeedles},
 			{"Sum", func() { _, _ = k.Sum(d, nil, msg) }, sumNeedles},
@@ -179,35 +171,7 @@ func TestNoKeyMaterialOutlivesACall(t *testing.T) {
 				_, _ = s.Sum(d, nil)
 			}, sumNeedles},
 		} {
-			t.Run(c.h.String()+"/"+op.name, func(t *testing.T) {
-				run := func() (stack []byte, regs [RegisterFileSize]byte) {
-					stack = make([]byte, 8<<10)
-					probe(t, func() {
-						DeadStackForTest(op.f, stack)
-						SpillRegistersForTest(&regs)
-					})
-					return stack, regs
-				}
-				stack, regs := run()
-				if name, at := find(stack, op.needles); at >= 0 {
-					t.Errorf("the %s is on the dead stack, %d bytes below the caller", name, len(stack)-at)
-				}
-				if name, _ := find(regs[:], op.needles); name != "" {
-					t.Errorf("the %s is in a register", name)
-				}
-				if RuntimeErases {
-					return // runtime/secret erases; there is no wipe to skip
-				}
-				restore := SkipWipesForTest()
-				stack, regs = run()
-				restore()
-				name, _ := find(stack, op.needles)
-				rname, _ := find(regs[:], op.needles)
-				t.Logf("without the wipe: the stack holds the %q, the registers the %q", name, rname)
-				if name == "" && rname == "" {
-					t.Error("without the wipe the scan finds nothing: it cannot see")
-				}
-			})
+			t.Run(c.h.String()+"/"+op.name, func(t *testing.T) { checkErased(t, op.f, op.needles) })
 		}
 	}
 }
@@ -323,15 +287,6 @@ func useStack() {
 	escapeNothing(unsafe.Pointer(&b))
 }
 
-// pieces splits v into 8-byte needles.
-func pieces(v []byte) [][]byte {
-	var p [][]byte
-	for i := 0; i+8 <= len(v); i += 8 {
-		p = append(p, v[i:i+8])
-	}
-	return p
-}
-
 // After sealing or opening, neither the dead stack nor the registers hold
 // the key, the HChaCha20 subkey, the Poly1305 key or the key stream; with
 // the wipe skipped, the scan finds some of them.
@@ -361,12 +316,12 @@ func TestNoCipherStateOutlivesACall(t *testing.T) {
 	for _, i := range []int{4, 8, 12} {
 		r[i] &= 252
 	}
-	nd := map[string][][]byte{
-		"key":              pieces(key[:]),
-		"HChaCha20 subkey": pieces(sub),
-		"Poly1305 key":     append(pieces(r), pieces(polyKey[16:])...),
-		"key stream":       pieces(stream[64:]),
-	}
+	nd := NeedlesForTest{}
+	nd.Add("key", key[:])
+	nd.Add("HChaCha20 subkey", sub)
+	nd.Add("Poly1305 key", r)
+	nd.Add("Poly1305 key", polyKey[16:])
+	nd.Add("key stream", stream[64:])
 	var tag [TagSize]byte
 	ct := bytes.Clone(pt)
 	Seal(&key, &nonce, ad, ct, &tag)
@@ -377,34 +332,6 @@ func TestNoCipherStateOutlivesACall(t *testing.T) {
 		{"Seal", func() { Seal(&key, &nonce, ad, bytes.Clone(pt), &tag) }},
 		{"Open", func() { _ = Open(&key, &nonce, ad, bytes.Clone(ct), &tag) }},
 	} {
-		t.Run(op.name, func(t *testing.T) {
-			run := func() (stack []byte, regs [RegisterFileSize]byte) {
-				stack = make([]byte, 8<<10)
-				probe(t, func() {
-					DeadStackForTest(op.f, stack)
-					SpillRegistersForTest(&regs)
-				})
-				return stack, regs
-			}
-			stack, regs := run()
-			if name, at := find(stack, nd); at >= 0 {
-				t.Errorf("the %s is on the dead stack, %d bytes below the caller", name, len(stack)-at)
-			}
-			if name, _ := find(regs[:], nd); name != "" {
-				t.Errorf("the %s is in a register", name)
-			}
-			if RuntimeErases {
-				return
-			}
-			restore := SkipWipesForTest()
-			stack, regs = run()
-			restore()
-			name, _ := find(stack, nd)
-			rname, _ := find(regs[:], nd)
-			t.Logf("without the wipe: the stack holds the %q, the registers the %q", name, rname)
-			if name == "" && rname == "" {
-				t.Error("without the wipe the scan finds nothing: it cannot see")
-			}
-		})
+		t.Run(op.name, func(t *testing.T) { checkErased(t, op.f, nd) })
 	}
 }

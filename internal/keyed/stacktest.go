@@ -1,6 +1,10 @@
 package keyed
 
-import "unsafe"
+import (
+	"bytes"
+	"runtime/debug"
+	"unsafe"
+)
 
 // Test support: reading the dead stack. These functions are used by this
 // package's tests and by package secret's; the linker drops them from
@@ -62,4 +66,62 @@ func StackDepthForTest(f func(), span int) int {
 		}
 	}
 	return 0
+}
+
+// AfterCallForTest calls f with the garbage collector off (so that the
+// stack it grows for the probe cannot shrink under it) and returns the
+// span bytes of dead stack below the probe's frame and the registers, as
+// f left them.
+func AfterCallForTest(f func(), span int) (stack []byte, regs [RegisterFileSize]byte) {
+	stack = make([]byte, span)
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	GrowStackForTest(span + 32<<10)
+	DeadStackForTest(f, stack)
+	SpillRegistersForTest(&regs)
+	return stack, regs
+}
+
+// NeedlesForTest are what a scan of the stack and registers looks for:
+// named secrets, each cut in pieces short enough to survive in a register
+// or a partly overwritten frame.
+type NeedlesForTest map[string][][]byte
+
+// Add adds v in 8-byte pieces.
+func (n NeedlesForTest) Add(name string, v []byte) {
+	for i := 0; i+8 <= len(v); i += 8 {
+		n[name] = append(n[name], v[i:i+8:i+8])
+	}
+}
+
+// AddWords adds v as words of the given size (4 or 8 bytes) in both byte
+// orders: hash code keeps chaining values as machine words, SHA-NI
+// permuted across registers.
+func (n NeedlesForTest) AddWords(name string, v []byte, word int) {
+	for i := 0; i+word <= len(v); i += word {
+		w := append([]byte(nil), v[i:i+word]...)
+		r := make([]byte, word)
+		for j := range w {
+			r[j] = w[word-1-j]
+		}
+		n[name] = append(n[name], w, r)
+	}
+}
+
+// Merge adds every needle of o.
+func (n NeedlesForTest) Merge(o NeedlesForTest) {
+	for name, pieces := range o {
+		n[name] = append(n[name], pieces...)
+	}
+}
+
+// Find reports which needle has a piece in hay, and where (-1 for none).
+func (n NeedlesForTest) Find(hay []byte) (name string, at int) {
+	for name, pieces := range n {
+		for _, p := range pieces {
+			if at := bytes.Index(hay, p); at >= 0 {
+				return name, at
+			}
+		}
+	}
+	return "", -1
 }
