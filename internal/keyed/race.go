@@ -4,4 +4,4 @@ package keyed
 
 // raceDepth is how much deeper the race detector's instrumentation makes
 // this package's calls.
-const raceDepth = 1 << 10
+const raceDepth = 1280

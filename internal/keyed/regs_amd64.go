@@ -5,7 +5,7 @@ import "golang.org/x/sys/cpu"
 // Read by the assembly: which register files exist to be wiped.
 var (
 	hasAVX    = cpu.X86.HasAVX     //lint:ignore U1000 read by regs_amd64.s
-	hasAVX512 = cpu.X86.HasAVX512F //lint:ignore U1000 read by regs_amd64.s
+	hasAVX512 = cpu.X86.HasAVX512F //lint:ignore U1000 read by regs_amd64.s (SpillRegistersForTest)
 )
 
 // growStack makes sure the goroutine's stack has wipeDepth+growHeadroom
@@ -15,8 +15,7 @@ var (
 func growStack()
 
 // wipeRegisters zeroes the general-purpose registers a Go function may
-// clobber and every vector register (X, Y and Z, with AVX-512 also
-// Z16-Z31).
+// clobber and the vector registers X/Y/Z0-15.
 func wipeRegisters()
 
 // RegisterFileSize is the size of what SpillRegistersForTest writes.
