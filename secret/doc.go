@@ -54,10 +54,13 @@
 // state exist only while a seal or open runs, in protected memory and on
 // a stack that is zeroed, with the registers, before the call returns
 // (by runtime/secret with GOEXPERIMENT=runtimesecret on linux/amd64 and
-// linux/arm64). Without runtime/secret two gaps remain: registers are
-// zeroed on amd64 and arm64 only, and a garbage collection that shrinks
-// the goroutine's stack while a seal runs leaves a copy of its frames in
-// the old stack. A sealed read or write starts no goroutine.
+// linux/arm64). Without runtime/secret three gaps remain: registers are
+// zeroed on amd64 and arm64 only; a garbage collection that shrinks the
+// goroutine's stack while a seal runs leaves a copy of its frames in the
+// old stack; and a signal (the runtime's preemption signal, most often)
+// that arrives while a seal runs saves the registers on the thread's
+// signal stack, where they stay until the next signal on that thread. A
+// sealed read or write starts no goroutine.
 //
 // The tag binds the ciphertext to its cell and to its number of
 // Box.Updates. Any change to a sealed cell's bytes makes reads fail with
