@@ -21,8 +21,8 @@
 //   - What a call leaves on its goroutine's stack (the digest copy that Sum
 //     makes, the block function's frames, a cipher's state) and in
 //     registers is erased by [Erase] before the call returns. Every exported
-//     operation runs inside it; callers composing several operations may
-//     wrap the whole in one Erase.
+//     operation runs inside one Erase of its own, so none may be called
+//     from inside another Erase.
 //
 // An HMAC keyed from a cell, as package secret can expose one (a Stream
 // is pointer-free, so it can live in a cell as a Box's value does):
