@@ -185,6 +185,18 @@ func BenchmarkSealed(b *testing.B) {
 			s.Destroy()
 		}
 	})
+	// What a new pre-key costs (one per secret.CellsPerPrekeyForTest
+	// sealed cells): a guarded 16 KiB cell from crypto/rand.
+	b.Run("MakePrekey/16KiB", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			v, err := secret.Random(secret.PrekeySizeForTest, secret.Guarded())
+			if err != nil {
+				b.Fatal(err)
+			}
+			v.Destroy()
+		}
+	})
 	b.Run("Update/32B", func(b *testing.B) {
 		box, err := secret.NewBox([32]byte{1}, secret.Sealed())
 		if err != nil {
