@@ -16,6 +16,7 @@ require (
 	github.com/lmittmann/tint v1.2.1
 	github.com/pelletier/go-toml/v2 v2.2.2
 	go.yaml.in/yaml/v3 v3.0.3
+	golang.org/x/crypto v0.45.0
 	golang.org/x/sys v0.41.0
 )
 

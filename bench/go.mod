@@ -12,7 +12,7 @@ require (
 
 require (
 	github.com/awnumar/memcall v0.4.0 // indirect
-	golang.org/x/crypto v0.41.0 // indirect
+	golang.org/x/crypto v0.45.0 // indirect
 )
 
 replace github.com/secretmem/secretmem => ../

@@ -129,8 +129,8 @@
 // it quotes. Missing or empty required keys are listed together
 // (ErrMissing). Secret files that are too large (MaxSecretSize, default
 // 1 MiB), not regular files, or unreadable give ErrSecretFile; a
-// world-readable one is a warning, or an error with Strict (Unix only:
-// Windows grants access through ACLs, which are not checked yet).
+// world-readable one (by its mode bits, or on Windows its DACL) is a
+// warning, or an error with Strict.
 //
 // # Rotation
 //

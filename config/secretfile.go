@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 
+	"github.com/secretmem/secretmem/internal/fileperm"
 	"github.com/secretmem/secretmem/secret"
 )
 
@@ -13,7 +14,9 @@ import (
 // one open and one fstat: the open does not wait (a named pipe nobody
 // writes to opens at once), the fstat refuses anything but a regular file
 // before a byte is read, and the size it reports is checked against
-// MaxSecretSize and is exactly what is read. Symbolic links are followed,
+// MaxSecretSize and is exactly what is read. Whether every user may read
+// the file is asked of the open file (internal/fileperm: the mode bits on
+// Unix, the DACL on Windows). Symbolic links are followed,
 // as Kubernetes' ..data layout needs.
 func (s *settings) readSecretFile(key, path string) (secret.Value, error) {
 	f, err := openNoBlock(path)
@@ -33,7 +36,7 @@ func (s *settings) readSecretFile(key, path string) (secret.Value, error) {
 		return secret.Value{}, fmt.Errorf("%w: %s (key %s) holds %d bytes, more than the limit of %d (see MaxSecretSize)",
 			ErrSecretFile, path, key, size, s.maxSecret)
 	}
-	if readableByEveryone(fi) {
+	if world, _ := fileperm.WorldReadable(f); world {
 		if s.strict {
 			return secret.Value{}, fmt.Errorf("%w: %s (key %s) is readable by every user; chmod o-r it", ErrSecretFile, path, key)
 		}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -480,6 +481,9 @@ func TestTokensScrub(t *testing.T) {
 		{"over HTTP/2 WithScrub leaves the HPACK-shared string alone", []middleware.Option{middleware.WithScrub()}, true, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			if c.wantClean && runtime.GOOS != "linux" {
+				t.Skip("WithScrub is a no-op outside Linux, where it cannot tell the executable's image from the heap (scrub_other.go)")
+			}
 			tok := marker(t)
 			done := make(chan struct{}, 1)
 			var orig string

@@ -68,6 +68,8 @@ func runChild(mode string) int {
 		return memlockPipeChild()
 	case "fork":
 		return forkChild()
+	case "prekey-registry":
+		return prekeyRegistryChild()
 	case "harden":
 		if err := secret.HardenProcess(); err != nil {
 			fmt.Fprintln(os.Stderr, "child:", err)

@@ -144,16 +144,7 @@ func TestPurgeAtAnyMomentGivesOnlyPackageErrors(t *testing.T) {
 	long := []byte(strings.Repeat(marker(t), 100)) // 2800 bytes: pooled scratch cells, then a run
 	for range 300 {
 		for _, content := range [][]byte{short, long} {
-			r, w, err := os.Pipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			go func() {
-				_, _ = w.Write(content)
-				w.Close()
-			}()
-			v, err := secret.ReadAll(r)
-			r.Close()
+			v, err := secret.ReadAll(pipe(t, content))
 			check("ReadAll through a pipe", err)
 			v.Destroy()
 		}

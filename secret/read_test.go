@@ -12,6 +12,7 @@ import (
 	"testing/iotest"
 	"unsafe"
 
+	"github.com/secretmem/secretmem/internal/wine"
 	"github.com/secretmem/secretmem/secret"
 )
 
@@ -86,7 +87,7 @@ func heapDuring(fn func()) uint64 {
 func TestReadFileMakesNoHeapCopy(t *testing.T) {
 	const size = 256 << 10
 	content := bytes.Repeat([]byte("0123456789abcdef"), size/16)
-	file := filepath.Join(t.TempDir(), "big-secret")
+	file := filepath.Join(wine.TempDir(t), "big-secret")
 	if err := os.WriteFile(file, content, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -119,19 +120,17 @@ func wantNoHeapCopy(t *testing.T, what string, read func() (secret.Value, error)
 	}
 }
 
-// pipe returns the reading end of a pipe that delivers content.
-func pipe(t *testing.T, content []byte) *os.File {
+// pipe returns an open file that reads content through a pipe: the
+// path pipePath gives (/dev/fd/N of an os.Pipe, a Windows named pipe),
+// opened as a program would open it, for ReadAll.
+func pipe(t testing.TB, content []byte) *os.File {
 	t.Helper()
-	r, w, err := os.Pipe()
+	f, err := os.Open(pipePath(t, content))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { r.Close() })
-	go func() {
-		_, _ = w.Write(content)
-		w.Close()
-	}()
-	return r
+	t.Cleanup(func() { f.Close() })
+	return f
 }
 
 func TestReadAllThroughAPipe(t *testing.T) {

@@ -2,7 +2,9 @@ package secret
 
 // Unavailable returns a Value that stands for a secret that could not be
 // had: it holds nothing, every read (Use, Reveal) fails with err, Equal
-// matches nothing, Len is 0, Alive is false and Err returns err. Loaders
+// matches nothing, Len is 0, Alive is false and Err returns err. The
+// error also matches ErrDestroyed, as the zero Value's does, so code that
+// treats ErrDestroyed as "this key cannot be used" keeps working. Loaders
 // hand it out for a key that does not exist, so that the error names the
 // key where the Value is finally used rather than saying "destroyed".
 // Label is the only option with an effect: it names the Value in
@@ -12,7 +14,7 @@ func Unavailable(err error, opts ...Option) Value {
 		err = ErrDestroyed
 	}
 	o, _ := collect(opts)
-	h := &handle{why: err, redacted: labelText(o.label)}
+	h := &handle{why: &unavailable{err}, redacted: labelText(o.label)}
 	h.state.Store(neverMade)
 	return Value{h: h}
 }
@@ -44,3 +46,10 @@ func (h *handle) stateErr(s uint32) error {
 	}
 	return endedErr(s)
 }
+
+// unavailable is an Unavailable Value's error: the loader's, which it
+// prints, and ErrDestroyed for errors.Is.
+type unavailable struct{ err error }
+
+func (u *unavailable) Error() string   { return u.err.Error() }
+func (u *unavailable) Unwrap() []error { return []error{u.err, ErrDestroyed} }

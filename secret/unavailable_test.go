@@ -24,8 +24,8 @@ func TestAnUnavailableValueFailsEveryReadWithItsError(t *testing.T) {
 	if called {
 		t.Error("Use called fn without a secret")
 	}
-	if !errors.Is(v.Err(), errNoSuchKey) {
-		t.Errorf("Err = %v, want the Value's error", v.Err())
+	if !errors.Is(v.Err(), errNoSuchKey) || !errors.Is(v.Err(), secret.ErrDestroyed) || v.Err().Error() != errNoSuchKey.Error() {
+		t.Errorf("Err = %v, want the Value's error, matching ErrDestroyed too", v.Err())
 	}
 	if v.Alive() || v.Len() != 0 || v.Equal(nil) || v.Equal([]byte{}) {
 		t.Error("an unavailable Value looks alive, long, or equal to something")

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/secretmem/secretmem/internal/wine"
 	"github.com/secretmem/secretmem/secret"
 )
 
@@ -56,7 +57,7 @@ func TestNewCopiesTheSecretAndWipesTheInput(t *testing.T) {
 
 func TestConstructors(t *testing.T) {
 	m := marker(t)
-	dir := t.TempDir()
+	dir := wine.TempDir(t)
 	file := filepath.Join(dir, "secret")
 	if err := os.WriteFile(file, []byte(m+"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -105,16 +106,7 @@ func TestConstructors(t *testing.T) {
 
 func TestReadAllFromAPipe(t *testing.T) {
 	m := marker(t)
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		_, _ = w.WriteString(m)
-		w.Close()
-	}()
-	defer r.Close()
-	v, err := secret.ReadAll(r)
+	v, err := secret.ReadAll(pipe(t, []byte(m)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +141,7 @@ func TestRandomFillsDistinctCells(t *testing.T) {
 func TestBadInputIsRefusedWithClearErrors(t *testing.T) {
 	live := secret.Stats().Live
 	m := marker(t)
-	dir := t.TempDir()
+	dir := wine.TempDir(t)
 	big := filepath.Join(dir, "big")
 	f, err := os.Create(big)
 	if err != nil {

@@ -1,3 +1,8 @@
+//go:build unix
+
+// The end-to-end tests build the server with the go command and stop it
+// with SIGTERM and SIGINT, which os.Process.Signal cannot send on Windows.
+
 package main
 
 import (

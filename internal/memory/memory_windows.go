@@ -5,6 +5,7 @@ package memory
 import (
 	"errors"
 	"os"
+	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -47,28 +48,61 @@ func mapRegion(n int, mode Mode) (*Region, error) {
 	return r, nil
 }
 
-// lockPages locks the pages, growing the process working set once when the
-// quota is what stands in the way.
+// virtualLock is windows.VirtualLock; tests replace it to make it answer
+// ERROR_WORKING_SET_QUOTA, which Wine never does.
+var virtualLock = windows.VirtualLock
+
+// growMu serializes the working-set growth: two goroutines that grew it
+// from the same starting size at once would grow it only once between
+// them, and one of them would fail to lock.
+var growMu sync.Mutex
+
+// lockPages locks the pages. Windows counts locked pages against the
+// process's minimum working set (about 200 KiB by default); when that
+// quota stands in the way, the working set grows by what the pages need
+// and the lock is tried again.
 func lockPages(addr, n uintptr) error {
-	err := windows.VirtualLock(addr, n)
+	err := virtualLock(addr, n)
 	if err == nil {
 		return nil
 	}
 	if !errors.Is(err, windows.ERROR_WORKING_SET_QUOTA) {
 		return lockError("VirtualLock", err)
 	}
+	growMu.Lock()
+	defer growMu.Unlock()
+	// Another goroutine may have grown the working set while this one
+	// waited.
+	if virtualLock(addr, n) == nil {
+		return nil
+	}
 	proc := windows.CurrentProcess()
-	var minWS, maxWS uintptr
-	var flags uint32
-	windows.GetProcessWorkingSetSizeEx(proc, &minWS, &maxWS, &flags)
+	minWS, maxWS, flags, err := workingSetSize(proc)
+	if err != nil {
+		return lockError("GetProcessWorkingSetSizeEx", err)
+	}
 	grow := n + uintptr(pageSize)*16
 	if err := windows.SetProcessWorkingSetSizeEx(proc, minWS+grow, maxWS+grow, flags); err != nil {
 		return lockError("SetProcessWorkingSetSizeEx", err)
 	}
-	if err := windows.VirtualLock(addr, n); err != nil {
+	if err := virtualLock(addr, n); err != nil {
 		return lockError("VirtualLock", err)
 	}
 	return nil
+}
+
+var procGetProcessWorkingSetSizeEx = windows.NewLazySystemDLL("kernel32.dll").NewProc("GetProcessWorkingSetSizeEx")
+
+// workingSetSize is GetProcessWorkingSetSizeEx with its error: x/sys drops
+// it, and sizes left at zero on a failure would make the growth above
+// shrink the working set instead.
+func workingSetSize(proc windows.Handle) (minWS, maxWS uintptr, flags uint32, err error) {
+	r, _, e := procGetProcessWorkingSetSizeEx.Call(uintptr(proc),
+		uintptr(unsafe.Pointer(&minWS)), uintptr(unsafe.Pointer(&maxWS)), uintptr(unsafe.Pointer(&flags)))
+	if r == 0 {
+		return 0, 0, 0, e
+	}
+	return minWS, maxWS, flags, nil
 }
 
 func protect(r *Region, p Prot) error {

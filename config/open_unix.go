@@ -3,14 +3,9 @@
 package config
 
 import (
-	"io/fs"
 	"os"
 	"syscall"
 )
-
-// readableByEveryone reports whether the file's mode lets every user of
-// the system read it.
-func readableByEveryone(fi fs.FileInfo) bool { return fi.Mode().Perm()&0o004 != 0 }
 
 // openNoBlock opens path for reading without waiting for a writer, so
 // that a named pipe opens at once and its fstat can refuse it. Reading a
