@@ -6,13 +6,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/secretmem/secretmem/internal/wine"
 )
 
 // BenchmarkLoad100Secrets loads 100 secret keys (and 100 plain ones)
 // from each kind of source, with each cell placement, and closes the
 // Config: the figure the pipeline rebuild must not make worse.
 func BenchmarkLoad100Secrets(b *testing.B) {
-	dir := b.TempDir()
+	dir := wine.TempDir(b)
 	var yml, jsn, tml, env strings.Builder
 	jsn.WriteString("{")
 	for i := range 100 {

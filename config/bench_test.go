@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/secretmem/secretmem/internal/wine"
 )
 
 // BenchmarkLoad1000Secrets loads a YAML file with 1,000 secret keys (and
@@ -16,7 +18,7 @@ func BenchmarkLoad1000Secrets(b *testing.B) {
 	for i := range 1000 {
 		fmt.Fprintf(&sb, "svc%04d:\n  token: %s\n  host: h%d\n", i, marker(b), i)
 	}
-	p := writeFile(b, filepath.Join(b.TempDir(), "c.yaml"), sb.String(), 0o600)
+	p := writeFile(b, filepath.Join(wine.TempDir(b), "c.yaml"), sb.String(), 0o600)
 	for _, bc := range []struct {
 		name string
 		opts []Option
@@ -50,7 +52,7 @@ func BenchmarkLoad1000Secrets(b *testing.B) {
 // BenchmarkReadASecret is the cost of the read a service makes on every
 // request, in each placement: why config's cells are pooled by default.
 func BenchmarkReadASecret(b *testing.B) {
-	p := writeFile(b, filepath.Join(b.TempDir(), "c.yaml"), "api:\n  key: "+marker(b)+"\n", 0o600)
+	p := writeFile(b, filepath.Join(wine.TempDir(b), "c.yaml"), "api:\n  key: "+marker(b)+"\n", 0o600)
 	for _, bc := range []struct {
 		name string
 		opts []Option

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/secretmem/secretmem/internal/wine"
 	"github.com/secretmem/secretmem/secret"
 )
 
@@ -67,7 +68,7 @@ func TestEverySourceRoundTripsIntoCells(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			m := marker(t)
 			before := liveCells()
-			cfg, err := Load(tt.setup(t, t.TempDir(), m)...)
+			cfg, err := Load(tt.setup(t, wine.TempDir(t), m)...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -97,6 +98,7 @@ func TestEverySourceRoundTripsIntoCells(t *testing.T) {
 // key through ..data.
 func kubeVolume(t *testing.T, dir string, files map[string]string) string {
 	t.Helper()
+	wine.Skip(t, "symbolic links made with os.Symlink do not show in a directory listing")
 	vol := filepath.Join(dir, "vol")
 	ts := "..2024_05_01_10_00_00.123456789"
 	for name, content := range files {
@@ -134,7 +136,7 @@ func TestKeysAreSecretByRuleAndOption(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"), yaml, 0o600)
+			p := writeFile(t, filepath.Join(wine.TempDir(t), "c.yaml"), yaml, 0o600)
 			cfg, err := Load(append([]Option{File(p)}, tt.opts...)...)
 			if err != nil {
 				t.Fatal(err)
@@ -146,7 +148,7 @@ func TestKeysAreSecretByRuleAndOption(t *testing.T) {
 }
 
 func TestLaterSourcesOverrideEarlierOnes(t *testing.T) {
-	dir := t.TempDir()
+	dir := wine.TempDir(t)
 	a, b := marker(t), marker(t)
 	f := writeFile(t, filepath.Join(dir, "c.yaml"), "db:\n  password: "+a+"\n  port: 1\n", 0o600)
 	t.Setenv("OV_DB__PASSWORD", b)
@@ -168,7 +170,7 @@ func TestLaterSourcesOverrideEarlierOnes(t *testing.T) {
 }
 
 func TestFailedLoadsLeaveNothingBehind(t *testing.T) {
-	dir := t.TempDir()
+	dir := wine.TempDir(t)
 	good := writeFile(t, filepath.Join(dir, "good.yaml"), "db:\n  password: "+marker(t)+"\n", 0o600)
 	bad := writeFile(t, filepath.Join(dir, "bad.json"), `{"a": }`, 0o600)
 	m := marker(t)
@@ -210,7 +212,7 @@ func TestFailedLoadsLeaveNothingBehind(t *testing.T) {
 }
 
 func TestRequireListsEveryMissingKey(t *testing.T) {
-	p := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"), "a: 1\n", 0o600)
+	p := writeFile(t, filepath.Join(wine.TempDir(t), "c.yaml"), "a: 1\n", 0o600)
 	_, err := Load(File(p), Require("a", "db.password", "api.key"))
 	if !errors.Is(err, ErrMissing) {
 		t.Fatalf("err = %v, want ErrMissing", err)
@@ -222,7 +224,7 @@ func TestRequireListsEveryMissingKey(t *testing.T) {
 
 func TestRequireRefusesKeysSetButEmpty(t *testing.T) {
 	const marker = "req-empty-neighbour-6d1f"
-	dir := t.TempDir()
+	dir := wine.TempDir(t)
 	p := writeFile(t, filepath.Join(dir, "c.yaml"),
 		"db:\n  password: \"\"\n  user: \"\"\n  hosts: []\n  opts: {}\n  none: null\n"+
 			"svc:\n  token: "+marker+"\n  port: 0\n  debug: false\n", 0o600)
@@ -265,7 +267,7 @@ func TestRequireRefusesKeysSetButEmpty(t *testing.T) {
 
 func TestPrintingTheConfigNeverShowsASecret(t *testing.T) {
 	m := marker(t)
-	p := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"), "db:\n  password: "+m+"\n  host: h\nlevel: debug\n", 0o600)
+	p := writeFile(t, filepath.Join(wine.TempDir(t), "c.yaml"), "db:\n  password: "+m+"\n  host: h\nlevel: debug\n", 0o600)
 	cfg, err := Load(File(p))
 	if err != nil {
 		t.Fatal(err)
@@ -315,7 +317,7 @@ func TestPrintingTheConfigNeverShowsASecret(t *testing.T) {
 }
 
 func TestCloseDestroysEveryCell(t *testing.T) {
-	dir := t.TempDir()
+	dir := wine.TempDir(t)
 	writeFile(t, filepath.Join(dir, "s", "a_token"), "x", 0o400)
 	t.Setenv("CL_DB__PASSWORD", marker(t))
 	before := liveCells()
@@ -338,7 +340,7 @@ func TestCloseDestroysEveryCell(t *testing.T) {
 }
 
 func TestCellsArePooledUnlessGuardedIsAsked(t *testing.T) {
-	p := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"), "password: x\n", 0o600)
+	p := writeFile(t, filepath.Join(wine.TempDir(t), "c.yaml"), "password: x\n", 0o600)
 	for _, tt := range []struct {
 		name    string
 		opts    []Option
@@ -364,7 +366,7 @@ func TestCellsArePooledUnlessGuardedIsAsked(t *testing.T) {
 }
 
 func TestPlainListsOfMapsLoad(t *testing.T) {
-	p := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"),
+	p := writeFile(t, filepath.Join(wine.TempDir(t), "c.yaml"),
 		"servers:\n  - name: a\n    port: 1\n  - name: b\n    password_hash_algo: argon2\n", 0o600)
 	cfg, err := Load(File(p), PlainKeys("servers.password_hash_algo"))
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	kyaml "github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/rawbytes"
 	"github.com/knadh/koanf/v2"
+	"github.com/secretmem/secretmem/internal/wine"
 )
 
 // A fidelityCase is one way of writing a value, and the bytes a secret
@@ -147,7 +148,7 @@ func TestSecretsKeepTheTextTheyWereWrittenWith(t *testing.T) {
 			if format == "json" {
 				text = "{" + strings.Join(lines, ",\n") + "}"
 			}
-			opts = []Option{File(writeFile(t, filepath.Join(t.TempDir(), "c."+format), text, 0o600))}
+			opts = []Option{File(writeFile(t, filepath.Join(wine.TempDir(t), "c."+format), text, 0o600))}
 		}
 		cfg, err := Load(opts...)
 		if err != nil {
@@ -198,7 +199,7 @@ func TestPlainKeysKeepKoanfsValues(t *testing.T) {
 			text = "{" + strings.Join(lines, ",\n") + "}"
 		}
 		t.Run(format, func(t *testing.T) {
-			p := writeFile(t, filepath.Join(t.TempDir(), "c."+format), text, 0o600)
+			p := writeFile(t, filepath.Join(wine.TempDir(t), "c."+format), text, 0o600)
 			cfg, err := Load(File(p), SecretNames())
 			if err != nil {
 				t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/secretmem/secretmem/internal/wine"
 	"github.com/secretmem/secretmem/secret"
 )
 
@@ -33,7 +34,7 @@ func TestASecretWrittenAsAMapOrAListIsRefusedWithoutShowingIt(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+" is ErrSecretType naming key and line", func(t *testing.T) {
-			p := writeFile(t, filepath.Join(t.TempDir(), tt.file), fmt.Sprintf(tt.content, m), 0o600)
+			p := writeFile(t, filepath.Join(wine.TempDir(t), tt.file), fmt.Sprintf(tt.content, m), 0o600)
 			before := liveCells()
 			cfg, err := Load(File(p))
 			if err == nil {
@@ -60,7 +61,7 @@ func TestASecretWrittenAsAMapOrAListIsRefusedWithoutShowingIt(t *testing.T) {
 	}
 	t.Run("a map of secrets under a secret name still loads", func(t *testing.T) {
 		a, b := marker(t), marker(t)
-		p := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"), "credentials:\n  aws: "+a+"\n  gcp: {key: "+b+"}\n", 0o600)
+		p := writeFile(t, filepath.Join(wine.TempDir(t), "c.yaml"), "credentials:\n  aws: "+a+"\n  gcp: {key: "+b+"}\n", 0o600)
 		cfg, err := Load(File(p))
 		if err != nil {
 			t.Fatal(err)
@@ -78,16 +79,21 @@ func TestAnEnvReferenceToAnOrdinaryVariableLeavesItInPlace(t *testing.T) {
 	if path == "" {
 		t.Skip("no PATH to refer to")
 	}
+	refs := "tools:\n  path: env:PATH\n"
+	if home != "" { // Windows has no HOME
+		refs += "  home: env:HOME\n"
+	}
 	t.Cleanup(func() {
 		// The old loader unset and zeroed PATH: put it back for the other
 		// tests whatever happened.
 		os.Setenv("PATH", path)
-		os.Setenv("HOME", home)
+		if home != "" {
+			os.Setenv("HOME", home)
+		}
 	})
 	m := marker(t)
 	t.Setenv("ORDINARY_UPSTREAM_TOKEN", m)
-	p := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"),
-		"tools:\n  path: env:PATH\n  home: env:HOME\napi:\n  upstream: env:ORDINARY_UPSTREAM_TOKEN\n", 0o600)
+	p := writeFile(t, filepath.Join(wine.TempDir(t), "c.yaml"), refs+"api:\n  upstream: env:ORDINARY_UPSTREAM_TOKEN\n", 0o600)
 	cfg, err := Load(File(p))
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +120,7 @@ func TestAnEnvReferenceToAnOrdinaryVariableLeavesItInPlace(t *testing.T) {
 // The Value of a key that does not exist says which key, where it is
 // used, instead of "cell destroyed".
 func TestTheValueOfAMissingKeyNamesIt(t *testing.T) {
-	p := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"), "api:\n  key: "+marker(t)+"\n  host: h\n", 0o600)
+	p := writeFile(t, filepath.Join(wine.TempDir(t), "c.yaml"), "api:\n  key: "+marker(t)+"\n  host: h\n", 0o600)
 	cfg, err := Load(File(p))
 	if err != nil {
 		t.Fatal(err)
@@ -150,7 +156,7 @@ func TestTheValueOfAMissingKeyNamesIt(t *testing.T) {
 // no cell, and keeps plain and secret apart in both directions.
 func TestUnmarshalHandsOverCellsAndKeepsPlainAndSecretApart(t *testing.T) {
 	a, b := marker(t), marker(t)
-	p := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"),
+	p := writeFile(t, filepath.Join(wine.TempDir(t), "c.yaml"),
 		"db:\n  host: h\n  password: "+a+"\n  timeout: 2d12h\napi:\n  token: "+b+"\n", 0o600)
 	cfg, err := Load(File(p))
 	if err != nil {
@@ -211,7 +217,7 @@ func TestAYAMLAliasBombIsRefused(t *testing.T) {
 		}
 		b.WriteString("}\n")
 	}
-	p := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"), b.String(), 0o600)
+	p := writeFile(t, filepath.Join(wine.TempDir(t), "c.yaml"), b.String(), 0o600)
 	done := make(chan error, 1)
 	go func() {
 		cfg, err := Load(File(p))

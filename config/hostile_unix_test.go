@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/secretmem/secretmem/internal/wine"
 	"github.com/secretmem/secretmem/secret"
 )
 
@@ -18,7 +19,7 @@ import (
 // configuration file belongs is refused at once: open(2) of a FIFO nobody
 // writes to waits for ever.
 func TestNonRegularFilesAreRefusedAtOnce(t *testing.T) {
-	dir := t.TempDir()
+	dir := wine.TempDir(t)
 	fifo := filepath.Join(dir, "fifo")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Skipf("mkfifo: %v", err)
@@ -39,7 +40,7 @@ func TestNonRegularFilesAreRefusedAtOnce(t *testing.T) {
 	}
 	defer ln.Close()
 	ref := func(target string) Option {
-		return File(writeFile(t, filepath.Join(t.TempDir(), "c.yaml"), "db:\n  conn: file:"+target+"\n", 0o600))
+		return File(writeFile(t, filepath.Join(wine.TempDir(t), "c.yaml"), "db:\n  conn: file:"+target+"\n", 0o600))
 	}
 	tests := []struct {
 		name string

@@ -2,6 +2,7 @@ package config
 
 import (
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -34,11 +35,22 @@ func TestEnvNamesMapToKeys(t *testing.T) {
 }
 
 func TestReferencesHaveAStrictSyntax(t *testing.T) {
-	tests := []struct {
+	type refCase struct {
 		name, in, target string
 		kind             verdict
-	}{
+	}
+	// An absolute path is one as the system defines it.
+	abs := []refCase{
 		{"an absolute file path is a file reference", "file:/run/secrets/db", "/run/secrets/db", fileRef},
+	}
+	if runtime.GOOS == "windows" {
+		abs = []refCase{
+			{"a drive path is a file reference", `file:C:\secrets\db`, `C:\secrets\db`, fileRef},
+			{"a UNC path is a file reference", `file:\\server\share\db`, `\\server\share\db`, fileRef},
+			{"a path without a drive is not", "file:/run/secrets/db", "", plainValue},
+		}
+	}
+	tests := append(abs, []refCase{
 		{"a relative path is not", "file:secrets/db", "", plainValue},
 		{"a file URL is not", "file:///etc/passwd", "", plainValue},
 		{"a POSIX variable name is an env reference", "env:DB_PASSWORD", "DB_PASSWORD", envRef},
@@ -46,7 +58,7 @@ func TestReferencesHaveAStrictSyntax(t *testing.T) {
 		{"a tag like env:prod-eu is not", "env:prod-eu", "", plainValue},
 		{"an empty name is not", "env:", "", plainValue},
 		{"plain text is not", "hello", "", plainValue},
-	}
+	}...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			kind, target := parseReference(tt.in)

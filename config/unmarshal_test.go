@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/secretmem/secretmem/internal/wine"
 	"github.com/secretmem/secretmem/secret"
 )
 
@@ -25,7 +26,7 @@ type appConfig struct {
 
 func TestUnmarshalFillsSecretValueFields(t *testing.T) {
 	a, b, c := marker(t), marker(t), marker(t)
-	p := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"),
+	p := writeFile(t, filepath.Join(wine.TempDir(t), "c.yaml"),
 		"db:\n  host: h\n  port: 5432\n  password: "+a+"\ntokens:\n  github_token: "+b+"\ntimeout: 3s\nextra:\n  secret_sauce: "+c+"\n", 0o600)
 	cfg, err := Load(File(p))
 	if err != nil {
@@ -74,7 +75,7 @@ func TestUnmarshalFillsSecretValueFields(t *testing.T) {
 }
 
 func TestUnmarshalRefusesSecretsInPlainFields(t *testing.T) {
-	p := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"), "db:\n  password: "+marker(t)+"\n", 0o600)
+	p := writeFile(t, filepath.Join(wine.TempDir(t), "c.yaml"), "db:\n  password: "+marker(t)+"\n", 0o600)
 	cfg, err := Load(File(p))
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/knadh/koanf/parsers/json"
+	"github.com/secretmem/secretmem/internal/wine"
 )
 
 func requireLinux(t *testing.T) {
@@ -42,7 +43,7 @@ func TestParserStringsOfSecretsAreWiped(t *testing.T) {
 			var seen []string
 			wipedString = func(s string) { seen = append(seen, s) }
 			defer func() { wipedString = nil }()
-			p := writeFile(t, filepath.Join(t.TempDir(), tt.file), fmt.Sprintf(tt.content, m), 0o600)
+			p := writeFile(t, filepath.Join(wine.TempDir(t), tt.file), fmt.Sprintf(tt.content, m), 0o600)
 			cfg, err := Load(File(p))
 			if err != nil {
 				t.Fatal(err)
@@ -66,7 +67,7 @@ func TestParserStringsOfSecretsAreWiped(t *testing.T) {
 
 func TestAPlainAliasOfASecretKeepsItsValue(t *testing.T) {
 	m := marker(t)
-	p := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"), "user: &x "+m+"\npassword: *x\n", 0o600)
+	p := writeFile(t, filepath.Join(wine.TempDir(t), "c.yaml"), "user: &x "+m+"\npassword: *x\n", 0o600)
 	cfg, err := Load(File(p))
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +163,7 @@ func environChild(t *testing.T) {
 		t.Fatal("the secrets are not in the initial environment block; the test proves nothing")
 	}
 	kv := findEnv(t, "EB_DB__PASSWORD=")
-	p := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"), "api:\n  upstream: env:EB_UPSTREAM_TOKEN\n", 0o600)
+	p := writeFile(t, filepath.Join(wine.TempDir(t), "c.yaml"), "api:\n  upstream: env:EB_UPSTREAM_TOKEN\n", 0o600)
 	cfg, err := Load(Env("EB_"), File(p))
 	if err != nil {
 		t.Fatal(err)
@@ -208,7 +209,7 @@ type wipesSeen struct {
 func loadAndWatchWipes(t *testing.T, opts ...Option) wipesSeen {
 	t.Helper()
 	m1, m2, m3 := marker(t), marker(t), marker(t)
-	file := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"), "api:\n  token: "+m1+"\n", 0o600)
+	file := writeFile(t, filepath.Join(wine.TempDir(t), "c.yaml"), "api:\n  token: "+m1+"\n", 0o600)
 	raw := []byte(`{"svc": {"password": "` + m2 + `"}}`)
 	t.Setenv("NW_DB__PASSWORD", m3)
 	kv := findEnv(t, "NW_DB__PASSWORD=")
