@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/secretmem/secretmem/internal/wine"
 )
 
 // Occurrences around the first read's edges count once each, a where
@@ -22,7 +24,7 @@ func TestCountFindsEveryOccurrenceOnce(t *testing.T) {
 	put(first+7, needle)         // ...this one, in the second
 	put(len(b)-len(needle), needle)
 	put(first+1000, []byte("aaaa"))
-	path := filepath.Join(t.TempDir(), "core")
+	path := filepath.Join(wine.TempDir(t), "core")
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
 	}

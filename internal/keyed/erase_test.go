@@ -227,40 +227,65 @@ func BenchmarkHMAC(b *testing.B) {
 
 // Erase grows the stack before f runs, so f never triggers the copy that
 // would leave its frames behind in the old stack. Fresh goroutines start
-// with a small stack, which the deepest operations outgrow.
+// with a small stack, which the deepest operations outgrow; how small
+// differs by system (Windows adds room for its own calls), so each
+// operation also runs below frames that use up part of the stack, at
+// every depth up to 16 KiB.
 func TestErasingNeverMovesTheStack(t *testing.T) {
-	inFreshGoroutine := func(f func()) {
+	inFreshGoroutine := func(depth int, f func()) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			f()
+			belowFrames(depth, f)
 		}()
 		<-done
 	}
 	anyMoved := false
 	for name, op := range operations(t) {
-		var moved, movedBare bool
-		watch := func(moved *bool) func() {
-			return func() {
-				var local byte
-				before := uintptr(unsafe.Pointer(&local))
-				op()
-				*moved = uintptr(unsafe.Pointer(&local)) != before
+		movedBareAt := -1
+		for depth := 0; depth <= 64; depth++ {
+			var moved, movedBare bool
+			watch := func(moved *bool) func() {
+				return func() {
+					var local byte
+					before := uintptr(unsafe.Pointer(&local))
+					op()
+					*moved = uintptr(unsafe.Pointer(&local)) != before
+				}
+			}
+			inFreshGoroutine(depth, func() { Erase(watch(&moved)) })
+			inFreshGoroutine(depth, watch(&movedBare))
+			// runtime/secret.Do erases an old stack itself.
+			if moved && !RuntimeErases {
+				t.Errorf("%s moved the stack inside Erase, below %d frames", name, depth)
+			}
+			if movedBare && movedBareAt < 0 {
+				movedBareAt = depth
 			}
 		}
-		inFreshGoroutine(func() { Erase(watch(&moved)) })
-		inFreshGoroutine(watch(&movedBare))
-		// runtime/secret.Do erases an old stack itself.
-		if moved && !RuntimeErases {
-			t.Errorf("%s moved the stack inside Erase", name)
-		}
-		t.Logf("%s, run in a fresh goroutine without Erase, moved the stack: %v", name, movedBare)
-		anyMoved = anyMoved || movedBare
+		t.Logf("%s, run in a fresh goroutine without Erase, first moved the stack below %d frames (-1: never)", name, movedBareAt)
+		anyMoved = anyMoved || movedBareAt >= 0
 	}
 	if !anyMoved {
 		t.Error("no operation outgrew a fresh goroutine's stack without Erase: the test cannot see a move")
 	}
 }
+
+// belowFrames calls f below depth frames of about 256 bytes each.
+//
+//go:noinline
+func belowFrames(depth int, f func()) {
+	var pad [256]byte
+	if depth == 0 {
+		f()
+		return
+	}
+	pad[depth%len(pad)] = byte(depth)
+	belowFrames(depth-1, f)
+	stackSink = pad[depth%len(pad)]
+}
+
+var stackSink byte
 
 // After growStack, a call as deep as Erase allows runs without moving the
 // stack, even in a fresh goroutine, whose stack starts smaller.
