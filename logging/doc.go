@@ -5,8 +5,8 @@
 //
 //	logger := logging.New(os.Stderr, &logging.Options{Level: slog.LevelInfo})
 //	slog.SetDefault(logger)
-//	slog.Info("connecting", "dsn", "postgres://app:hunter2@db/app")
-//	// dsn=postgres://app:[REDACTED]@db/app
+//	slog.Info("connecting", "db", "postgres://app:hunter2@db/app")
+//	// db=postgres://app:[REDACTED]@db/app
 //
 // Redact wraps any slog.Handler with the same protection:
 //
@@ -23,10 +23,12 @@
 //     configuration type whose LogValue returns a group of its settings is
 //     checked setting by setting. LogValuers that panic, return themselves
 //     or nest without end become placeholders.
-//   - Keys: an attribute whose key contains one of the key words (see
-//     DefaultKeys; "db_password", "X-Api-Key" and "apiKey" match) has its
-//     value replaced, whatever its kind, and so has every attribute below a
-//     group or WithGroup with such a name.
+//   - Keys: an attribute whose key names a credential (see DefaultKeys:
+//     "db_password", "X-Api-Key", "apiKey" and "access_token" do,
+//     "max_tokens" and "token_count" do not) has its value replaced,
+//     whatever its kind, and so has every attribute below a group or
+//     WithGroup with such a name. The word list and the rule are the ones
+//     config and middleware use.
 //   - Patterns: strings, []byte values, error texts (with their wrapped
 //     chain, as Error prints it), and the JSON and %+v text of other
 //     values are searched for credentials: see Pattern. Only the secret

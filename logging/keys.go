@@ -1,34 +1,31 @@
 package logging
 
-import "sync/atomic"
+import (
+	"sync/atomic"
 
-// DefaultKeys returns the attribute keys redacted by default. A key matches
-// when, after dropping everything but letters and digits and folding case,
-// it contains one of these: "db_password", "DBPassword", "X-Api-Key" and
-// "apiKey" all match. The result is a fresh slice; append to it to extend
-// the defaults.
-func DefaultKeys() []string {
-	return []string{
-		"password", "passwd", "pwd", "passphrase", "secret", "token",
-		"api_key", "apikey", "access_key", "accountkey", "private_key",
-		"signing_key", "encryption_key", "authorization", "cookie",
-		"set-cookie", "credentials", "session", "bearer", "jwt",
-	}
-}
+	"github.com/secretmem/secretmem/internal/secretname"
+)
 
-// keyMatcher finds configured key words inside attribute keys. Keys are
-// short and most share no two-byte start with any word, so match rejects
-// them in one pass without copying; only a possible match is normalized.
+// DefaultKeys returns the words that mark an attribute key as secret by
+// default: the toolkit's one list, which config's name rule and the
+// request logger use too. A key is read as words ("db_password",
+// "DBPassword", "X-Api-Key" and "apiKey" all hold one), and a word of six
+// letters or more matches anywhere in it, a shorter one only where it (or
+// its plural) ends a word of the key: "access_token" and "X-Auth-Token"
+// match, "tokenizer" does not. A word starting with "=" must be the whole
+// key ("=key" matches "key" and "KEY", not "cache_key"). A match the key
+// qualifies as data about a credential is not one: "token_count",
+// "max_tokens", "password_length" and a file name such as "tokens.go" are
+// plain. The result is a fresh slice; append to it to extend the
+// defaults.
+func DefaultKeys() []string { return secretname.Default() }
+
+// keyMatcher decides which attribute keys are secret: secretname's rule,
+// with an allow list, and a cache of verdicts for the few keys that come
+// back on every record.
 type keyMatcher struct {
-	byFirst [256][]string // normalized words, indexed by their first byte
-	// starts has a bit for the hash of the first three bytes of each word
-	// (the first two for two-byte words, which set pairs too).
-	starts [1 << 16 / 64]uint64
-	// first marks the key bytes that fold to the first byte of a word:
-	// no word can start before the first of them.
-	first [256]bool
-	pairs bool     // some word has two bytes only
-	allow []string // normalized keys exempt from matching
+	words *secretname.Matcher
+	allow []string // folded keys exempt from matching
 	// seen remembers verdicts on attribute keys, which are few and come
 	// back on every record: see secretKey.
 	seen [keyCacheSize]atomic.Pointer[keyVerdict]
@@ -107,116 +104,34 @@ func (v *keyVerdict) is(key string) bool {
 	return int(v.n) == len(key) && string(v.key[:v.n]) == key
 }
 
-// tri hashes up to three normalized bytes into the starts bitset; c is 0
-// for a two-byte prefix.
-func tri(a, b, c byte) uint32 {
-	return (uint32(a)*0x9E3779B1 ^ uint32(b)*0x85EBCA77 ^ uint32(c)*0xC2B2AE3D) >> 16
-}
-
-const maxKeyBuf = 128
-
-// fold maps a key byte to its normalized form: ASCII letters lowercased,
-// digits and non-ASCII bytes kept, everything else dropped (0).
-var fold = func() (t [256]byte) {
-	for c := range 256 {
-		switch {
-		case c >= 'A' && c <= 'Z':
-			t[c] = byte(c) + 'a' - 'A'
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c >= 0x80:
-			t[c] = byte(c)
-		}
-	}
-	return t
-}()
-
-// newKeyMatcher compiles key words. Words shorter than two bytes after
-// normalization would match almost every key and are ignored.
+// newKeyMatcher compiles key words (see DefaultKeys for how they match)
+// and the keys exempt from them.
 func newKeyMatcher(keys, allow []string) *keyMatcher {
-	m := &keyMatcher{}
-	for _, k := range keys {
-		n := normalizeString(k)
-		if len(n) < 2 {
-			continue
-		}
-		m.byFirst[n[0]] = append(m.byFirst[n[0]], n)
-		for c := range 256 {
-			if fold[c] == n[0] {
-				m.first[c] = true
-			}
-		}
-		var p uint32
-		if len(n) == 2 {
-			p, m.pairs = tri(n[0], n[1], 0), true
-		} else {
-			p = tri(n[0], n[1], n[2])
-		}
-		m.starts[p/64] |= 1 << (p % 64)
-	}
+	m := &keyMatcher{words: secretname.Compile(keys)}
 	for _, k := range allow {
-		m.allow = append(m.allow, normalizeString(k))
+		m.allow = append(m.allow, secretname.Fold(k))
 	}
 	return m
 }
 
-func normalizeKey(dst []byte, key string) []byte {
-	for i := 0; i < len(key); i++ {
-		if c := fold[key[i]]; c != 0 {
-			dst = append(dst, c)
-		}
-	}
-	return dst
-}
-
-func normalizeString(s string) string { return string(normalizeKey(nil, s)) }
-
 // match reports whether key names a secret.
 func (m *keyMatcher) match(key string) bool {
-	// Skip what cannot start a word, cheaply: keys in text are often
-	// numbers ("10.0.0.1:8080", "12:30").
-	i := 0
-	for i < len(key) && !m.first[key[i]] {
-		i++
+	return m.words.Match(key) && !m.allowed(key)
+}
+
+func (m *keyMatcher) allowed(key string) bool {
+	if len(m.allow) == 0 {
+		return false
 	}
-	var a, b byte // the two normalized bytes before key[i]
-	for ; i < len(key); i++ {
-		c := fold[key[i]]
-		if c == 0 {
-			continue
+	f := secretname.Fold(key)
+	for _, a := range m.allow {
+		if f == a {
+			return true
 		}
-		if a != 0 {
-			if p := tri(a, b, c); m.starts[p/64]&(1<<(p%64)) != 0 {
-				return m.matchSlow(key)
-			}
-		}
-		if m.pairs && b != 0 {
-			if p := tri(b, c, 0); m.starts[p/64]&(1<<(p%64)) != 0 {
-				return m.matchSlow(key)
-			}
-		}
-		a, b = b, c
 	}
 	return false
 }
 
-func (m *keyMatcher) matchSlow(key string) bool {
-	var buf [maxKeyBuf]byte
-	var n []byte
-	if len(key) <= maxKeyBuf {
-		n = normalizeKey(buf[:0], key)
-	} else {
-		n = normalizeKey(make([]byte, 0, len(key)), key)
-	}
-	for _, a := range m.allow {
-		if string(n) == a {
-			return false
-		}
-	}
-	for i := range n {
-		for _, w := range m.byFirst[n[i]] {
-			if len(n)-i >= len(w) && string(n[i:i+len(w)]) == w {
-				return true
-			}
-		}
-	}
-	return false
-}
+// maxKeyBuf is the longest key in log text that keyValue reads back from
+// a '=' or ':'.
+const maxKeyBuf = 128

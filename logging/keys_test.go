@@ -6,32 +6,29 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/secretmem/secretmem/internal/secretname"
+	"github.com/secretmem/secretmem/internal/secretname/secretnametest"
 )
 
-// referenceMatch is the definition match implements: after normalizing,
-// the key is not allowed and contains a word.
+// referenceMatch is the definition match implements: the key is not
+// allowed and secretname's rule matches it.
 func referenceMatch(words, allow []string, key string) bool {
-	n := normalizeString(key)
 	for _, a := range allow {
-		if n == normalizeString(a) {
+		if secretname.Fold(key) == secretname.Fold(a) {
 			return false
 		}
 	}
-	for _, w := range words {
-		if w := normalizeString(w); len(w) >= 2 && strings.Contains(n, w) {
-			return true
-		}
-	}
-	return false
+	return secretname.Match(words, key)
 }
 
 func TestMatchAgreesWithTheDefinition(t *testing.T) {
 	words := append(DefaultKeys(), "pin", "x9")
-	allow := []string{"max_tokens"}
+	allow := []string{"max_tokens", "db-password"}
 	m := newKeyMatcher(words, allow)
 	parts := []string{
 		"pass", "word", "pwd", "tok", "en", "api", "_", "-", ".", "Key", "SECRET", "x", "9", "10",
-		"1.2", ":", "sess", "ion", "jw", "t", "cookie", "é", "\xff", "P", "in", "max", "s",
+		"1.2", ":", "sess", "ion", "jw", "t", "cookie", "é", "\xff", "P", "in", "max", "s", "db",
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	matched := 0
@@ -51,6 +48,25 @@ func TestMatchAgreesWithTheDefinition(t *testing.T) {
 	}
 	if matched < 1000 {
 		t.Fatalf("only %d of the generated keys match: the test says little about matches", matched)
+	}
+}
+
+// TestKeysFollowTheSharedTable runs the table config and middleware run
+// too, on attribute keys, on WithGroup names and on keys inside text.
+func TestKeysFollowTheSharedTable(t *testing.T) {
+	c := compile(nil)
+	for _, tc := range secretnametest.Cases(t) {
+		want := tc.SecretFor(false)
+		if got := c.keys.secretKey(tc.Name); got != want {
+			t.Errorf("secretKey(%q) = %v, want %v", tc.Name, got, want)
+		}
+		const v = "Zq7Rr2Vw9"
+		for _, text := range []string{tc.Name + "=" + v, `"` + tc.Name + `": "` + v + `"`, "at " + tc.Name + ":" + v} {
+			out, _ := c.text(text)
+			if redacted := !strings.Contains(out, v); redacted != want {
+				t.Errorf("in %q the value was redacted: %v, want %v", text, redacted, want)
+			}
+		}
 	}
 }
 

@@ -26,9 +26,9 @@ type RedactOptions struct {
 	// DefaultKeys for how they match). Nil means DefaultKeys; an empty,
 	// non-nil slice turns key matching off.
 	Keys []string
-	// AllowKeys are keys that never match, compared after the same
-	// normalization: for example "max_tokens" when "token" is a key word.
-	// Their values are still checked by pattern.
+	// AllowKeys are keys that never match, compared after folding as in
+	// DefaultKeys ("X-Key" is "xkey"): for example "key" in a service that
+	// logs cache keys under it. Their values are still checked by pattern.
 	AllowKeys []string
 	// Disable turns built-in value checks off.
 	Disable Pattern
