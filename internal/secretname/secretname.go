@@ -56,7 +56,7 @@ var defaultWords = []string{
 	"password", "passwd", "pwd", "passphrase", "secret", "token",
 	"api_key", "access_key", "account_key", "private_key", "signing_key",
 	"encryption_key", "session_key", "master_key", "auth_key", "cookie_key",
-	"authorization", "credential", "cookie", "session", "bearer", "jwt",
+	"authorization", "credential", "cookie", "session", "sid", "bearer", "jwt",
 	"dsn", "connection_string", "database_url", "salt", "pepper",
 	"=key", "=pass", "=pin", "=otp",
 }
