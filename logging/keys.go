@@ -3,6 +3,7 @@ package logging
 import (
 	"sync/atomic"
 
+	"github.com/secretmem/secretmem/internal/fingerprint"
 	"github.com/secretmem/secretmem/internal/secretname"
 )
 
@@ -36,34 +37,41 @@ type keyMatcher struct {
 // bounded whatever keys it is given.
 const (
 	keyCacheSize = 256
-	maxCachedKey = 46 // a keyVerdict fills a 48-byte allocation
+	maxCachedKey = 46 // with n and secret, 48 bytes; clean makes it 56
 )
 
 // secretKey is match for attribute and group names, which are few and
 // come back on every record: a remembered verdict costs a hash of three
 // bytes and a comparison, about half what matching costs.
 func (m *keyMatcher) secretKey(key string) bool {
-	if v := m.seen[keySlot(key, 0)].Load(); v != nil && v.is(key) {
-		return v.secret
-	}
-	return m.secretKeySlow(key)
+	_, secret := m.lookup(key)
+	return secret
 }
 
-// secretKeySlow looks in a key's second slot, and failing that matches
+// lookup returns the remembered verdict on key (nil for a key that is not
+// remembered) and whether key names a secret.
+func (m *keyMatcher) lookup(key string) (*keyVerdict, bool) {
+	if v := m.seen[keySlot(key, 0)].Load(); v != nil && v.is(key) {
+		return v, v.secret
+	}
+	return m.lookupSlow(key)
+}
+
+// lookupSlow looks in a key's second slot, and failing that matches
 // it and remembers the verdict in a free slot. A slot is filled once and
 // never replaced, so the cache stops allocating when its slots are full,
 // never allocates for a key it has seen, and cannot thrash; a key that
 // finds both its slots taken by others is matched every time, as if there
 // were no cache. Entries are compared by content, never by address, so a
 // verdict cannot be applied to a different key.
-func (m *keyMatcher) secretKeySlow(key string) bool {
+func (m *keyMatcher) lookupSlow(key string) (*keyVerdict, bool) {
 	if len(key) == 0 || len(key) > maxCachedKey {
-		return m.match(key)
+		return nil, m.match(key)
 	}
 	s1, s2 := &m.seen[keySlot(key, 0)], &m.seen[keySlot(key, 1)]
 	v2 := s2.Load()
 	if v2 != nil && v2.is(key) {
-		return v2.secret
+		return v2, v2.secret
 	}
 	secret := m.match(key)
 	v1 := s1.Load()
@@ -71,11 +79,32 @@ func (m *keyMatcher) secretKeySlow(key string) bool {
 		v := &keyVerdict{n: uint8(len(key)), secret: secret}
 		copy(v.key[:], key)
 		// Losing a race to another key only leaves this one unremembered.
-		if v1 != nil || !s1.CompareAndSwap(nil, v) {
-			s2.CompareAndSwap(nil, v)
+		if v1 == nil && s1.CompareAndSwap(nil, v) || v2 == nil && s2.CompareAndSwap(nil, v) {
+			return v, secret
 		}
 	}
-	return secret
+	return nil, secret
+}
+
+// key returns the text to print for an attribute key or group name, and
+// whether the name is secret. A key can hold a secret itself (a token
+// used as a map key, a live secret pasted into a group name), so its text
+// is redacted like any string; that it needs no redaction is remembered
+// with the verdict until a new secret goes live.
+func (c *compiled) key(k string) (text string, secretName, changed bool) {
+	v, secretName := c.keys.lookup(k)
+	if len(k) < c.minText {
+		return k, secretName, false
+	}
+	g := fingerprint.Generation() + 1
+	if v != nil && v.clean.Load() == g {
+		return k, secretName, false
+	}
+	text, changed = c.text(k)
+	if !changed && v != nil {
+		v.clean.Store(g)
+	}
+	return text, secretName, changed
 }
 
 // keySlot picks slot way (0 or 1) of seen for key from its length and its
@@ -98,6 +127,9 @@ type keyVerdict struct {
 	n      uint8
 	secret bool
 	key    [maxCachedKey]byte
+	// clean is fingerprint.Generation()+1 when the key's text was last
+	// found to need no redaction, 0 before.
+	clean atomic.Uint64
 }
 
 func (v *keyVerdict) is(key string) bool {

@@ -325,6 +325,10 @@ func scrub(s string, repl string) (string, bool) {
 	return unsafe.String(unsafe.SliceData(out), len(out)), true
 }
 
+// Live reports whether any secret is registered: one atomic load, for
+// callers that prepare text for Spans only when it could match.
+func Live() bool { return live.Load() != 0 }
+
 // Spans appends to dst the byte ranges of s that spell a live secret
 // (merged where they overlap, in order), for callers that map them back
 // to text s was decoded from.
