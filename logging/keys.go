@@ -40,50 +40,44 @@ const (
 	maxCachedKey = 46 // with n and secret, 48 bytes; clean makes it 56
 )
 
-// secretKey is match for attribute and group names, which are few and
-// come back on every record: a remembered verdict costs a hash of three
-// bytes and a comparison, about half what matching costs.
-func (m *keyMatcher) secretKey(key string) bool {
-	_, secret := m.lookup(key)
-	return secret
-}
-
 // lookup returns the remembered verdict on key (nil for a key that is not
 // remembered) and whether key names a secret.
 func (m *keyMatcher) lookup(key string) (*keyVerdict, bool) {
 	if v := m.seen[keySlot(key, 0)].Load(); v != nil && v.is(key) {
 		return v, v.secret
 	}
-	return m.lookupSlow(key)
-}
-
-// lookupSlow looks in a key's second slot, and failing that matches
-// it and remembers the verdict in a free slot. A slot is filled once and
-// never replaced, so the cache stops allocating when its slots are full,
-// never allocates for a key it has seen, and cannot thrash; a key that
-// finds both its slots taken by others is matched every time, as if there
-// were no cache. Entries are compared by content, never by address, so a
-// verdict cannot be applied to a different key.
-func (m *keyMatcher) lookupSlow(key string) (*keyVerdict, bool) {
-	if len(key) == 0 || len(key) > maxCachedKey {
-		return nil, m.match(key)
-	}
-	s1, s2 := &m.seen[keySlot(key, 0)], &m.seen[keySlot(key, 1)]
-	v2 := s2.Load()
-	if v2 != nil && v2.is(key) {
-		return v2, v2.secret
-	}
-	secret := m.match(key)
-	v1 := s1.Load()
-	if v1 == nil || v2 == nil {
-		v := &keyVerdict{n: uint8(len(key)), secret: secret}
-		copy(v.key[:], key)
-		// Losing a race to another key only leaves this one unremembered.
-		if v1 == nil && s1.CompareAndSwap(nil, v) || v2 == nil && s2.CompareAndSwap(nil, v) {
-			return v, secret
+	if len(key) > 0 && len(key) <= maxCachedKey {
+		if v := m.seen[keySlot(key, 1)].Load(); v != nil && v.is(key) {
+			return v, v.secret
 		}
 	}
-	return nil, secret
+	return nil, m.match(key)
+}
+
+// remember stores the verdict secret on key in a free slot of its two. A
+// slot is filled once and never replaced, so the cache stops allocating
+// when its slots are full, never allocates for a key it has seen, and
+// cannot thrash; a key that finds both its slots taken by others is
+// matched every time, as if there were no cache. Entries are compared by
+// content, never by address, so a verdict cannot be applied to a
+// different key. The entry holds a copy of the key: callers remember only
+// keys whose text holds no secret.
+func (m *keyMatcher) remember(key string, secret bool) *keyVerdict {
+	if len(key) == 0 || len(key) > maxCachedKey {
+		return nil
+	}
+	s1, s2 := &m.seen[keySlot(key, 0)], &m.seen[keySlot(key, 1)]
+	v1, v2 := s1.Load(), s2.Load()
+	if v1 != nil && v2 != nil {
+		return nil
+	}
+	v := &keyVerdict{n: uint8(len(key)), secret: secret}
+	copy(v.key[:], key)
+	// Losing a race to another key only leaves this one unremembered.
+	if v1 == nil && s1.CompareAndSwap(nil, v) || v2 == nil && s2.CompareAndSwap(nil, v) {
+		return v
+	}
+	return nil
 }
 
 // key returns the text to print for an attribute key or group name, and
@@ -93,18 +87,24 @@ func (m *keyMatcher) lookupSlow(key string) (*keyVerdict, bool) {
 // with the verdict until a new secret goes live.
 func (c *compiled) key(k string) (text string, secretName, changed bool) {
 	v, secretName := c.keys.lookup(k)
-	if len(k) < c.minText {
-		return k, secretName, false
-	}
 	g := fingerprint.Generation() + 1
-	if v != nil && v.clean.Load() == g {
+	if v != nil && (len(k) < c.minText || v.clean.Load() == g) {
 		return k, secretName, false
 	}
-	text, changed = c.text(k)
-	if !changed && v != nil {
+	text = k
+	if len(k) >= c.minText {
+		text, changed = c.text(k)
+	}
+	if changed {
+		return text, secretName, true // never remembered: the entry would copy the secret
+	}
+	if v == nil {
+		v = c.keys.remember(k, secretName)
+	}
+	if v != nil {
 		v.clean.Store(g)
 	}
-	return text, secretName, changed
+	return k, secretName, false
 }
 
 // keySlot picks slot way (0 or 1) of seen for key from its length and its

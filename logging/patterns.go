@@ -414,12 +414,17 @@ func isBasicCredential(t string) bool {
 	if len(t) > 128 {
 		return true // too long to be prose; decoding it would cost more than it proves
 	}
-	var buf [96]byte
-	n, err := base64.StdEncoding.Decode(buf[:], unsafe.Slice(unsafe.StringData(t), len(t)))
+	// Scratch on the heap, wiped: a stack that grew meanwhile would leave
+	// the decoded credential behind.
+	sc := getScratch()
+	defer sc.release()
+	sc.dec.grow(base64.StdEncoding.DecodedLen(len(t)))
+	buf := sc.dec.b[:cap(sc.dec.b)]
+	n, err := base64.StdEncoding.Decode(buf, unsafe.Slice(unsafe.StringData(t), len(t)))
+	sc.dec.b = buf // all of it is wiped: the decoder writes in 8-byte steps
 	ok := err == nil && n > 0
 	for _, c := range buf[:n] {
 		ok = ok && c >= 0x20 && c < 0x7f
 	}
-	wipe(buf[:n])
 	return ok
 }

@@ -54,38 +54,55 @@ func view(x any) reflect.Value {
 	return reflect.NewAt(v.Type(), data).Elem()
 }
 
+var (
+	errorType         = reflect.TypeFor[error]()
+	stringerType      = reflect.TypeFor[fmt.Stringer]()
+	jsonMarshalerType = reflect.TypeFor[json.Marshaler]()
+	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
+)
+
 // methodText returns what a handler would print for v through its own
 // methods (Error, String, MarshalText, MarshalJSON), and whether it has
-// any. A method that panics counts as dirty output.
+// any. A method that panics counts as dirty output. The method is called
+// through a pointer where v is addressable: boxing the value itself would
+// copy it, secret bytes and all, to the heap.
 func methodText(v reflect.Value) (out []string, has, panicked bool) {
-	if !v.CanInterface() || v.Kind() == reflect.Pointer && v.IsNil() || v.Kind() == reflect.Interface {
+	t := v.Type()
+	if t.Kind() == reflect.Interface || t.NumMethod() == 0 || !v.CanInterface() ||
+		v.Kind() == reflect.Pointer && v.IsNil() {
 		return nil, false, false
 	}
-	x := v.Interface()
+	isErr, isStr := t.Implements(errorType), t.Implements(stringerType)
+	isJSON, isText := t.Implements(jsonMarshalerType), t.Implements(textMarshalerType)
+	if !isErr && !isStr && !isJSON && !isText {
+		return nil, false, false
+	}
+	var x any
+	if v.CanAddr() && t.Kind() != reflect.Pointer {
+		x = v.Addr().Interface()
+	} else {
+		x = v.Interface()
+	}
 	defer func() {
 		if recover() != nil {
 			panicked = true
 		}
 	}()
-	if e, ok := x.(error); ok {
-		out, has = append(out, e.Error()), true
-	} else if s, ok := x.(fmt.Stringer); ok {
-		out, has = append(out, s.String()), true
+	if isErr {
+		out = append(out, x.(error).Error())
+	} else if isStr {
+		out = append(out, x.(fmt.Stringer).String())
 	}
-	if m, ok := x.(json.Marshaler); ok {
-		b, err := m.MarshalJSON()
-		if err == nil {
+	if isJSON {
+		if b, err := x.(json.Marshaler).MarshalJSON(); err == nil {
 			out = append(out, unsafe.String(unsafe.SliceData(b), len(b)))
 		}
-		has = true
-	} else if m, ok := x.(encoding.TextMarshaler); ok {
-		b, err := m.MarshalText()
-		if err == nil {
+	} else if isText {
+		if b, err := x.(encoding.TextMarshaler).MarshalText(); err == nil {
 			out = append(out, unsafe.String(unsafe.SliceData(b), len(b)))
 		}
-		has = true
 	}
-	return out, has, false
+	return out, true, false
 }
 
 // dirty reports whether redaction would change v: a string or bytes that

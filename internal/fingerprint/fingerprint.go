@@ -177,11 +177,10 @@ func Add(b []byte, confirm func(candidate []byte) bool) ID {
 	}
 	initKeys()
 	k := keys
-	var stack [512]byte
-	scratch := stack[:0]
-	if need := 6 * len(b); need > len(stack) {
-		scratch = make([]byte, 0, need) // the JSON form's worst case
-	}
+	// Heap scratch, wiped below: the stack would leave a copy behind if it
+	// grew meanwhile. 6 bytes per byte is the JSON form's worst case, and
+	// no form grows past it.
+	scratch := make([]byte, 0, 6*len(b))
 	var es []*entry
 	for f := range numForms {
 		spelled, ok := f.encode(scratch[:0], b)
@@ -195,9 +194,8 @@ func Add(b []byte, confirm func(candidate []byte) bool) ID {
 				confirm: confirm,
 			})
 		}
-		wipeBytes(spelled[:cap(spelled)])
+		wipeBytes(spelled)
 	}
-	wipeBytes(stack[:])
 	mu.Lock()
 	r := reg
 	r.next++

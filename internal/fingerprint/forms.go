@@ -3,6 +3,7 @@ package fingerprint
 import (
 	"encoding/base64"
 	"encoding/hex"
+	"sync"
 
 	"github.com/secretmem/secretmem/internal/jsonstr"
 )
@@ -143,23 +144,28 @@ func letterCases(p []byte) (lower, upper bool) {
 }
 
 // confirmSpelled asks e's cell whether candidate, spelled in e's form, is
-// its secret. The decoded plaintext lives in a stack buffer (or, for long
-// secrets, a heap one) that is wiped before returning.
+// its secret. The decoded plaintext lives in a pooled heap buffer that is
+// wiped before it goes back: not on the stack, which the runtime copies
+// (and frees unwiped) when it grows.
 func confirmSpelled(e *entry, candidate []byte) bool {
 	if e.form == formPlain {
 		return e.confirm(candidate)
 	}
-	var stack [256]byte
-	buf := stack[:0]
-	if len(candidate) > len(stack) {
-		buf = make([]byte, 0, len(candidate))
+	bp := decodePool.Get().(*[]byte)
+	if cap(*bp) < len(candidate) {
+		*bp = make([]byte, 0, len(candidate))
 	}
-	p, ok := e.form.decode(buf, candidate)
+	p, ok := e.form.decode((*bp)[:0], candidate)
 	ok = ok && e.confirm(p)
-	wipeBytes(p[:cap(p)])
-	wipeBytes(stack[:])
+	wipeBytes(p)
+	decodePool.Put(bp)
 	return ok
 }
+
+// decodePool holds the buffers confirmSpelled decodes into; every one is
+// wiped before it is put back. Decoding never grows past the candidate's
+// length, so a buffer never leaves a copy behind by growing.
+var decodePool = sync.Pool{New: func() any { b := make([]byte, 0, 128); return &b }}
 
 // wipeBytes zeroes b. It is not inlined, so the stores cannot be dropped
 // as dead.
