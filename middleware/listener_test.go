@@ -317,3 +317,48 @@ func TestTokensOverHTTP2(t *testing.T) {
 		t.Fatalf("HTTP/%d, token found %v", proto, got == tok)
 	}
 }
+
+// TestNoMiddlewareWritesIntoHeaderStrings pins the WithScrub finding: an
+// earlier middleware that kept the Authorization header (here as a map
+// key) must find it as it was, whatever Tokens and Listener do.
+func TestNoMiddlewareWritesIntoHeaderStrings(t *testing.T) {
+	tok := marker(t)
+	for _, listener := range []bool{false, true} {
+		seenBy := map[string]int{}
+		var kept string
+		keep := func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				kept = r.Header.Get("Authorization") // the same bytes, not a copy
+				seenBy[kept]++
+				next.ServeHTTP(w, r)
+			})
+		}
+		h := keep(middleware.Tokens(middleware.WithAPIKeys("X-Api-Key"), middleware.WithCookies("session"))(
+			http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: h}
+		var l net.Listener = ln
+		if listener {
+			l = middleware.Listener(ln)
+		}
+		go func() { _ = srv.Serve(l) }()
+		req, _ := http.NewRequest(http.MethodGet, "http://"+ln.Addr().String()+"/", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		_ = srv.Close()
+		want := "Bearer " + tok
+		if listener {
+			want = kept // a placeholder, which must stay as it was too
+		}
+		if strings.Trim(kept, "\x00") == "" || kept != want || seenBy[want] != 1 {
+			t.Errorf("listener %v: the string an earlier middleware kept was changed", listener)
+		}
+	}
+}
