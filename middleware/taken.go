@@ -28,9 +28,11 @@ const (
 	largeBuf = maxLine
 )
 
-// scoped cells are destroyed by their owner on every path; they need no
-// finalizer.
-var scoped = []secret.Option{secret.Scoped()}
+// bufferOpts are the read buffer's options: destroyed by its owner on
+// every path (no finalizer), and volatile, which keeps it out of the
+// live-secret registry: fingerprinting 2 KiB on every request would cost
+// more than the request, and the buffer is never printed.
+var bufferOpts = []secret.Option{secret.Volatile(), secret.Scoped()}
 
 func (b *readBuffer) empty() bool { return b.n == 0 }
 
@@ -49,11 +51,22 @@ func (b *readBuffer) update(fn func(a []byte) error) error {
 	return b.small.Update(func(a *[smallBuf]byte) error { return fn(a[:]) })
 }
 
+// idleBuffers keeps a few small buffers, wiped, for the next header
+// section: taking a slot, zeroing 2 KiB into it and wiping it again on
+// every request costs more than the rewriting itself. The locked memory
+// kept idle is bounded by the channel's size.
+var idleBuffers = make(chan secret.Box[[smallBuf]byte], 32)
+
 // start allocates the buffer and puts the first byte into it.
 func (b *readBuffer) start(first byte) error {
-	box, err := secret.NewBox([smallBuf]byte{}, scoped...)
-	if err != nil {
-		return err
+	var box secret.Box[[smallBuf]byte]
+	select {
+	case box = <-idleBuffers:
+	default:
+		var err error
+		if box, err = secret.NewBox([smallBuf]byte{}, bufferOpts...); err != nil {
+			return err
+		}
 	}
 	b.small, b.isLarge, b.live, b.n = box, false, true, 0
 	return b.update(func(a []byte) error {
@@ -97,7 +110,7 @@ func (b *readBuffer) grow() bool {
 	if b.isLarge {
 		return false
 	}
-	large, err := secret.NewBox([largeBuf]byte{}, scoped...)
+	large, err := secret.NewBox([largeBuf]byte{}, bufferOpts...)
 	if err != nil {
 		return false
 	}
@@ -112,13 +125,22 @@ func (b *readBuffer) grow() bool {
 	return true
 }
 
-// release destroys the buffer, wiping it.
+// release wipes the buffer and keeps the small one for reuse, or
+// destroys it when enough are kept.
 func (b *readBuffer) release() {
-	if b.live {
-		b.small.Destroy()
-		b.large.Destroy()
-		*b = readBuffer{}
+	if !b.live {
+		return
 	}
+	if !b.isLarge && b.small.Update(func(a *[smallBuf]byte) error { clear(a[:b.n]); return nil }) == nil {
+		select {
+		case idleBuffers <- b.small:
+			b.small = secret.Box[[smallBuf]byte]{}
+		default:
+		}
+	}
+	b.small.Destroy()
+	b.large.Destroy()
+	*b = readBuffer{}
 }
 
 // takenSet is one connection's credentials taken out of its stream,
