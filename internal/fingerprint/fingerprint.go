@@ -181,12 +181,13 @@ func Add(b []byte, confirm func(candidate []byte) bool) ID {
 	// grew meanwhile. 6 bytes per byte is the JSON form's worst case, and
 	// no form grows past it.
 	scratch := make([]byte, 0, 6*len(b))
-	var es []*entry
+	// One allocation for the entries and one for the list of them.
+	ents := make([]entry, 0, numForms)
 	for f := range numForms {
 		spelled, ok := f.encode(scratch[:0], b)
 		if ok && len(spelled) >= minLen {
 			h := filterHash(binary.LittleEndian.Uint64(spelled), k[0], k[1])
-			es = append(es, &entry{
+			ents = append(ents, entry{
 				n:       len(spelled),
 				tag:     sipHash(k[2], k[3], spelled),
 				top:     uint32(h >> (64 - maxFilterBits)),
@@ -195,6 +196,10 @@ func Add(b []byte, confirm func(candidate []byte) bool) ID {
 			})
 		}
 		wipeBytes(spelled)
+	}
+	es := make([]*entry, len(ents))
+	for i := range ents {
+		es[i] = &ents[i]
 	}
 	mu.Lock()
 	r := reg

@@ -79,6 +79,9 @@ func (f form) encode(dst, p []byte) (out []byte, ok bool) {
 		clear(dst[start:])
 		return dst[:start], false
 	case formJSON, formJSONHTML:
+		if !needsEscape(p, f == formJSONHTML) {
+			return dst, false // the plain form already covers it
+		}
 		dst, ok = jsonstr.AppendEscaped(dst, p, f == formJSONHTML)
 		if !ok || len(dst)-start == len(p) {
 			// Nothing escaped: the plain form already covers it. For
@@ -133,6 +136,18 @@ func (f form) decode(dst, c []byte) (out []byte, ok bool) {
 		return jsonstr.AppendUnescaped(dst, c)
 	}
 	return dst, false
+}
+
+// needsEscape reports whether JSON escapes some byte of p: a quote, a
+// backslash, a control byte, a byte outside ASCII (U+2028, U+2029 and
+// invalid UTF-8), and with html '<', '>' and '&'.
+func needsEscape(p []byte, html bool) bool {
+	for _, c := range p {
+		if c < 0x20 || c == '"' || c == '\\' || c >= 0x80 || html && (c == '<' || c == '>' || c == '&') {
+			return true
+		}
+	}
+	return false
 }
 
 func letterCases(p []byte) (lower, upper bool) {
