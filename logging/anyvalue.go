@@ -26,12 +26,15 @@ func (c *compiled) anyValue(v slog.Value) (slog.Value, bool) {
 		}
 		return v, false
 	case error:
-		text, ok := errorText(x)
-		if !ok {
+		stable := stableError(x)
+		text, ok := "", true
+		if stable {
+			text = x.Error() // a field read: it cannot panic
+		} else if text, ok = errorText(x); !ok {
 			return slog.StringValue(errorPanic), true
 		}
 		s, changed := c.text(text)
-		if !changed && stableError(x) {
+		if !changed && stable {
 			return v, false
 		}
 		return slog.AnyValue(redactedError(s)), true
@@ -52,11 +55,7 @@ func (c *compiled) anyChanges(v slog.Value) bool {
 		if !stableError(x) {
 			return true
 		}
-		text, ok := errorText(x)
-		if !ok {
-			return true
-		}
-		_, changed := c.text(text)
+		_, changed := c.text(x.Error()) // a field read: it cannot panic
 		return changed
 	}
 	return true

@@ -43,10 +43,13 @@ const (
 // lookup returns the remembered verdict on key (nil for a key that is not
 // remembered) and whether key names a secret.
 func (m *keyMatcher) lookup(key string) (*keyVerdict, bool) {
-	if v := m.seen[keySlot(key, 0)].Load(); v != nil && v.is(key) {
+	v := m.seen[keySlot(key, 0)].Load()
+	if v != nil && v.is(key) {
 		return v, v.secret
 	}
-	if len(key) > 0 && len(key) <= maxCachedKey {
+	// Slots are filled first-slot-first and never emptied: a key whose
+	// first slot is empty is in neither.
+	if v != nil && len(key) > 0 && len(key) <= maxCachedKey {
 		if v := m.seen[keySlot(key, 1)].Load(); v != nil && v.is(key) {
 			return v, v.secret
 		}
@@ -87,8 +90,11 @@ func (m *keyMatcher) remember(key string, secret bool) *keyVerdict {
 // with the verdict until a new secret goes live.
 func (c *compiled) key(k string) (text string, secretName, changed bool) {
 	v, secretName := c.keys.lookup(k)
+	if v != nil && len(k) < c.minText {
+		return k, secretName, false
+	}
 	g := fingerprint.Generation() + 1
-	if v != nil && (len(k) < c.minText || v.clean.Load() == g) {
+	if v != nil && v.clean.Load() == g {
 		return k, secretName, false
 	}
 	text = k

@@ -47,7 +47,7 @@ func (c *compiled) text(s string) (string, bool) {
 // MaxLen+truncOverlap bytes.
 func (c *compiled) redactText(s string) (string, bool) {
 	changed := false
-	if c.disable&PatternLiveSecret == 0 {
+	if c.disable&PatternLiveSecret == 0 && fingerprint.Live() {
 		if out, ok := fingerprint.Scrub(s, secret.Redacted); ok {
 			s, changed = out, true
 		}
