@@ -48,18 +48,8 @@ func TestMatchAgreesWithTheDefinition(t *testing.T) {
 	words := append(DefaultKeys(), "pin", "x9")
 	allow := []string{"max_tokens", "db-password"}
 	m := newKeyMatcher(words, allow)
-	parts := []string{
-		"pass", "word", "pwd", "tok", "en", "api", "_", "-", ".", "Key", "SECRET", "x", "9", "10",
-		"1.2", ":", "sess", "ion", "jw", "t", "cookie", "é", "\xff", "P", "in", "max", "s", "db",
-	}
-	r := rand.New(rand.NewPCG(1, 2))
 	matched := 0
-	for range 20000 {
-		var b strings.Builder
-		for range 1 + r.IntN(6) {
-			b.WriteString(parts[r.IntN(len(parts))])
-		}
-		key := b.String()
+	for _, key := range secretnametest.RandomNames(2, 20000) {
 		want := referenceMatch(words, allow, key)
 		if got := m.match(key); got != want {
 			t.Fatalf("match(%q) = %v, want %v", key, got, want)

@@ -125,7 +125,7 @@ func lineValue(s, key string, v int) (span, bool) {
 	for end > v && (s[end-1] == ' ' || s[end-1] == '\t') {
 		end--
 	}
-	if k := len(key); k >= len("authorization") && equalFold(key[k-len("authorization"):], "authorization") {
+	if k := len(key); k >= len("authorization") && strings.EqualFold(key[k-len("authorization"):], "authorization") {
 		if sp := strings.IndexByte(s[v:end], ' '); sp > 0 && sp <= 16 && isLetters(s[v:v+sp]) {
 			v += sp + 1
 		}
@@ -163,19 +163,6 @@ func endsField(s string, e int) bool {
 func isLetters(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if !letters[s[i]] {
-			return false
-		}
-	}
-	return true
-}
-
-func equalFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i]|0x20, b[i]|0x20
-		if x != y {
 			return false
 		}
 	}

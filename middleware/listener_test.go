@@ -191,8 +191,8 @@ func TestPlaceholdersCannotBeForged(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer victim.Close()
-	// The victim's request stays unanswered... its handler runs, though,
-	// and claims its own cell; a forger guessing names gets nothing.
+	// The victim's handler claims its own cell; a forger guessing
+	// placeholders on other connections gets nothing.
 	_, _ = io.WriteString(victim, "GET / HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "+tok+"\r\n\r\n")
 	<-found
 	for _, forged := range []string{"secretmem-taken.000000000000000000000000.1.0", "Bearer secretmem-taken.x.1.0"} {

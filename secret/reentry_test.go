@@ -46,6 +46,30 @@ func newPair(t *testing.T, opts []secret.Option) secret.Box[pair] {
 	return b
 }
 
+// call runs Use or Update of b with fn.
+func call(b secret.Box[pair], op string, fn func(*pair) error) error {
+	if op == "Use" {
+		return b.Use(fn)
+	}
+	return b.Update(fn)
+}
+
+// nest calls inner inside outer's callback, both on b, and returns both
+// errors. The inner callback checks the value and changes nothing.
+func nest(b secret.Box[pair], outer, inner string) error {
+	var innerErr error
+	err := call(b, outer, func(*pair) error {
+		innerErr = call(b, inner, func(p *pair) error {
+			if p.A != 1 {
+				return errors.New("wrong value")
+			}
+			return nil
+		})
+		return nil
+	})
+	return errors.Join(err, innerErr)
+}
+
 // TestReentrantCallsNeverDeadlock pins the Box.Update-inside-Use deadlock
 // and its relatives: every call made inside a callback of the same box
 // returns at once, with ErrBusy where it conflicts.
@@ -53,52 +77,19 @@ func TestReentrantCallsNeverDeadlock(t *testing.T) {
 	for _, k := range boxKinds {
 		t.Run(k.name, func(t *testing.T) {
 			for _, c := range []struct {
-				name string
-				call func(b secret.Box[pair]) error
-				want error // from the inner call
+				name         string
+				outer, inner string
+				want         error // from the inner call
 			}{
-				{"Update inside Use returns ErrBusy", func(b secret.Box[pair]) error {
-					var inner error
-					err := b.Use(func(*pair) error {
-						inner = b.Update(func(p *pair) error { p.A = 9; return nil })
-						return nil
-					})
-					return errors.Join(err, inner)
-				}, secret.ErrBusy},
-				{"Update inside Update returns ErrBusy", func(b secret.Box[pair]) error {
-					var inner error
-					err := b.Update(func(*pair) error {
-						inner = b.Update(func(p *pair) error { p.A = 9; return nil })
-						return nil
-					})
-					return errors.Join(err, inner)
-				}, secret.ErrBusy},
-				{"Use inside Update returns ErrBusy", func(b secret.Box[pair]) error {
-					var inner error
-					err := b.Update(func(*pair) error {
-						inner = b.Use(func(*pair) error { return nil })
-						return nil
-					})
-					return errors.Join(err, inner)
-				}, secret.ErrBusy},
-				{"Use inside Use reads", func(b secret.Box[pair]) error {
-					var inner error
-					err := b.Use(func(*pair) error {
-						inner = b.Use(func(p *pair) error {
-							if p.A != 1 {
-								return errors.New("wrong value")
-							}
-							return nil
-						})
-						return nil
-					})
-					return errors.Join(err, inner)
-				}, nil},
+				{"Update inside Use returns ErrBusy", "Use", "Update", secret.ErrBusy},
+				{"Update inside Update returns ErrBusy", "Update", "Update", secret.ErrBusy},
+				{"Use inside Update returns ErrBusy", "Update", "Use", secret.ErrBusy},
+				{"Use inside Use reads", "Use", "Use", nil},
 			} {
 				t.Run(c.name, func(t *testing.T) {
 					b := newPair(t, k.opts)
 					var err error
-					noHang(t, func() { err = c.call(b) })
+					noHang(t, func() { err = nest(b, c.outer, c.inner) })
 					if c.want == nil && err != nil || c.want != nil && !errors.Is(err, c.want) {
 						t.Fatalf("got %v, want %v", err, c.want)
 					}
@@ -124,14 +115,7 @@ func TestReentrantCallsNeverDeadlock(t *testing.T) {
 				for _, outer := range []string{"Use", "Update"} {
 					b := newPair(t, k.opts)
 					var err error
-					noHang(t, func() {
-						in := func(*pair) error { b.Destroy(); return nil }
-						if outer == "Use" {
-							err = b.Use(in)
-						} else {
-							err = b.Update(in)
-						}
-					})
+					noHang(t, func() { err = call(b, outer, func(*pair) error { b.Destroy(); return nil }) })
 					if err != nil {
 						t.Errorf("%s: %v", outer, err)
 					}

@@ -1,7 +1,6 @@
 package secretname_test
 
 import (
-	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -37,19 +36,8 @@ func TestTheNameTable(t *testing.T) {
 func TestCompiledAgreesWithMatch(t *testing.T) {
 	words := append(secretname.Request(), "x9", "=z", "=ab")
 	m := secretname.Compile(words)
-	parts := []string{
-		"pass", "word", "Pwd", "tok", "en", "s", "api", "_", "-", ".", "Key", "SECRET", "x", "9", "10",
-		"1.2", ":", "sess", "ion", "jw", "t", "cookie", "é", "\xff", "P", "in", "max", "count", "go",
-		"z", "ab", "Id", "ttl", "name", "a", "B", "auth", "or",
-	}
-	r := rand.New(rand.NewPCG(1, 2))
 	matched := 0
-	for range 50000 {
-		var b strings.Builder
-		for range 1 + r.IntN(6) {
-			b.WriteString(parts[r.IntN(len(parts))])
-		}
-		name := b.String()
+	for _, name := range secretnametest.RandomNames(1, 50000) {
 		want := secretname.Match(words, name)
 		if got := m.Match(name); got != want {
 			t.Fatalf("compiled Match(%q) = %v, Match says %v", name, got, want)

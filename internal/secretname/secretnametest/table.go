@@ -6,6 +6,7 @@ package secretnametest
 
 import (
 	"bufio"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -64,4 +65,28 @@ func Cases(t testing.TB) []Case {
 		t.Fatalf("the name table has %d rows: it says little", len(cases))
 	}
 	return cases
+}
+
+// Fragments are pieces of names that land near every edge of the rule:
+// word parts, separators, case changes, digits, qualifiers and bytes
+// outside ASCII.
+var Fragments = []string{
+	"pass", "word", "Pwd", "pwd", "tok", "en", "s", "api", "_", "-", ".", "Key", "SECRET", "x", "9",
+	"10", "1.2", ":", "sess", "ion", "jw", "t", "cookie", "é", "\xff", "P", "in", "max", "count",
+	"go", "z", "ab", "Id", "ttl", "name", "a", "B", "auth", "or", "db", "sid",
+}
+
+// RandomNames returns n names made of one to six Fragments each, the same
+// for the same seed.
+func RandomNames(seed uint64, n int) []string {
+	r := rand.New(rand.NewPCG(seed, seed+1))
+	names := make([]string, n)
+	for i := range names {
+		var b strings.Builder
+		for range 1 + r.IntN(6) {
+			b.WriteString(Fragments[r.IntN(len(Fragments))])
+		}
+		names[i] = b.String()
+	}
+	return names
 }
