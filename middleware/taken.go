@@ -51,22 +51,11 @@ func (b *readBuffer) update(fn func(a []byte) error) error {
 	return b.small.Update(func(a *[smallBuf]byte) error { return fn(a[:]) })
 }
 
-// idleBuffers keeps a few small buffers, wiped, for the next header
-// section: taking a slot, zeroing 2 KiB into it and wiping it again on
-// every request costs more than the rewriting itself. The locked memory
-// kept idle is bounded by the channel's size.
-var idleBuffers = make(chan secret.Box[[smallBuf]byte], 32)
-
 // start allocates the buffer and puts the first byte into it.
 func (b *readBuffer) start(first byte) error {
-	var box secret.Box[[smallBuf]byte]
-	select {
-	case box = <-idleBuffers:
-	default:
-		var err error
-		if box, err = secret.NewBox([smallBuf]byte{}, bufferOpts...); err != nil {
-			return err
-		}
+	box, err := secret.NewBox([smallBuf]byte{}, bufferOpts...)
+	if err != nil {
+		return err
 	}
 	b.small, b.isLarge, b.live, b.n = box, false, true, 0
 	return b.update(func(a []byte) error {
@@ -125,22 +114,13 @@ func (b *readBuffer) grow() bool {
 	return true
 }
 
-// release wipes the buffer and keeps the small one for reuse, or
-// destroys it when enough are kept.
+// release destroys the buffer, wiping it.
 func (b *readBuffer) release() {
-	if !b.live {
-		return
+	if b.live {
+		b.small.Destroy()
+		b.large.Destroy()
+		*b = readBuffer{}
 	}
-	if !b.isLarge && b.small.Update(func(a *[smallBuf]byte) error { clear(a[:b.n]); return nil }) == nil {
-		select {
-		case idleBuffers <- b.small:
-			b.small = secret.Box[[smallBuf]byte]{}
-		default:
-		}
-	}
-	b.small.Destroy()
-	b.large.Destroy()
-	*b = readBuffer{}
 }
 
 // takenSet is one connection's credentials taken out of its stream,
