@@ -47,8 +47,10 @@ import (
 //
 // A connection holds protected memory only while it reads a request's
 // header section (2 KiB, or 16 KiB for a long line): an idle keep-alive
-// connection holds none. It costs one extra read system call per request,
-// to wait for the request without holding that memory.
+// connection holds none. Up to 32 wiped buffers (and never more than
+// connections are open) wait for the next header section. Listener costs
+// one extra read system call per request, to wait for the request
+// without holding that memory.
 func Listener(ln net.Listener, opts ...Option) net.Listener {
 	c := collect(opts)
 	names := &credentialNames{cookies: c.cookies}
@@ -84,9 +86,11 @@ type takingConn struct {
 	outPos  int
 	pending error // from the underlying Read, returned after the bytes read with it
 	taken   *takenSet
+	closed  bool
 }
 
 func newTakingConn(c net.Conn, names *credentialNames) *takingConn {
+	opened()
 	return &takingConn{Conn: c, w: rewriter{names: names}, taken: newTakenSet()}
 }
 
@@ -193,9 +197,13 @@ func (c *takingConn) take(value []byte) []byte {
 func (c *takingConn) Close() error {
 	err := c.Conn.Close()
 	c.mu.Lock()
-	c.buf.release()
+	if !c.closed {
+		c.closed = true
+		c.buf.release()
+		c.taken.close()
+		defer closed()
+	}
 	c.mu.Unlock()
-	c.taken.close()
 	return err
 }
 
