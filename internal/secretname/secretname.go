@@ -91,12 +91,29 @@ var before = setOf(
 	"allow",
 )
 
-func setOf(words ...string) map[string]bool {
-	m := make(map[string]bool, len(words))
+// wordSet is a small set of short words, looked up without hashing: the
+// words of each length, compared byte by byte. The sets above hold a few
+// dozen words, so this beats a map on the matcher's slow path.
+type wordSet [16][]string
+
+func setOf(words ...string) *wordSet {
+	var s wordSet
 	for _, w := range words {
-		m[w] = true
+		s[len(w)] = append(s[len(w)], w)
 	}
-	return m
+	return &s
+}
+
+func (s *wordSet) has(w []byte) bool {
+	if len(w) == 0 || len(w) >= len(s) {
+		return false
+	}
+	for _, x := range s[len(w)] {
+		if x[0] == w[0] && string(w) == x {
+			return true
+		}
+	}
+	return false
 }
 
 // Normalize returns the form a word is matched in: folded as names are,
@@ -309,10 +326,10 @@ func matchAt(n *folded, w string, i int) bool {
 			return false
 		}
 	}
-	if i > 0 && before[string(s[n.prevStart(i):i])] {
+	if i > 0 && before.has(s[n.prevStart(i):i]) {
 		return false
 	}
-	return e == len(s) || !after[string(s[e:n.nextStart(e)])]
+	return e == len(s) || !after.has(s[e:n.nextStart(e)])
 }
 
 // index is strings.Index over bytes without converting either.
