@@ -116,7 +116,7 @@ func kubeVolume(t *testing.T, dir string, files map[string]string) string {
 }
 
 func TestKeysAreSecretByRuleAndOption(t *testing.T) {
-	yaml := "db:\n  password: a\n  host: h\napi:\n  api_key: b\n  token_ttl: 5m\nsvc:\n  one:\n    bearer: c\ntls:\n  key: d\n  cert: e\nname: n\n"
+	yaml := "db:\n  password: a\n  host: h\napi:\n  api_key: b\n  token_ttl: 5m\nsvc:\n  one:\n    handle: c\ntls:\n  key: d\n  cert: e\nname: n\n"
 	tests := []struct {
 		name   string
 		opts   []Option
@@ -124,9 +124,9 @@ func TestKeysAreSecretByRuleAndOption(t *testing.T) {
 		plain  []string
 	}{
 		{"the default name rule protects passwords, api keys, tokens and tls keys", nil,
-			[]string{"db.password", "api.api_key", "api.token_ttl", "tls.key"}, []string{"db.host", "tls.cert", "name", "svc.one.bearer"}},
-		{"SecretKeys adds glob patterns that stop at a level", []Option{SecretKeys("svc.*.bearer", "tls")},
-			[]string{"svc.one.bearer", "tls.cert", "tls.key"}, []string{"db.host", "name"}},
+			[]string{"db.password", "api.api_key", "api.token_ttl", "tls.key"}, []string{"db.host", "tls.cert", "name", "svc.one.handle"}},
+		{"SecretKeys adds glob patterns that stop at a level", []Option{SecretKeys("svc.*.handle", "tls")},
+			[]string{"svc.one.handle", "tls.cert", "tls.key"}, []string{"db.host", "name"}},
 		{"PlainKeys exempts a key the name rule would take", []Option{PlainKeys("api.token_ttl")},
 			[]string{"db.password", "api.api_key"}, []string{"api.token_ttl"}},
 		{"SecretNames with no words turns the name rule off", []Option{SecretNames()},

@@ -3,45 +3,39 @@ package config
 import (
 	"path"
 	"strings"
+
+	"github.com/secretmem/secretmem/internal/secretname"
 )
 
-// defaultSecretNames is the name rule's word list. It errs on the side of
-// protection: a plain value mistaken for a secret is redacted and easy to
-// exempt with PlainKeys; a secret mistaken for a plain value leaks.
-var defaultSecretNames = []string{
-	"password", "passwd", "passphrase", "secret", "token", "apikey", "api_key",
-	"private_key", "privatekey", "credential", "access_key", "signing_key",
-	"encryption_key", "session_key", "master_key", "auth_key", "dsn",
-	"connection_string", "database_url", "cookie_key", "salt", "pepper",
-	"=key", "=pass", "=pwd", "=pin", "=otp",
-}
+// defaultSecretNames is the name rule's word list: the toolkit's one list
+// (internal/secretname), shared with the log redactor and the request
+// logger. It errs on the side of protection: a plain value mistaken for a
+// secret is redacted and easy to exempt with PlainKeys; a secret mistaken
+// for a plain value leaks.
+var defaultSecretNames = secretname.Default()
 
 // DefaultSecretNames returns the name rule's default word list, for
 // callers that want to extend it with SecretNames.
 func DefaultSecretNames() []string { return append([]string(nil), defaultSecretNames...) }
 
+// normalizeNames puts words in the form the rule matches them in and
+// drops those that match nothing (empty, "=", one letter).
 func normalizeNames(words []string) []string {
 	out := make([]string, 0, len(words))
 	for _, w := range words {
-		w = strings.ReplaceAll(strings.ToLower(w), "-", "_")
-		if w != "" && w != "=" {
-			out = append(out, w)
+		if n := secretname.Normalize(w); n != "" {
+			out = append(out, n)
 		}
 	}
 	return out
 }
 
+// nameRule applies secretname's rule to each level of key: a level is a
+// name of its own, and "=word" must equal a whole level.
 func nameRule(words []string, key string) bool {
 	for level := range strings.SplitSeq(key, ".") {
-		level = strings.ReplaceAll(strings.ToLower(level), "-", "_")
-		for _, w := range words {
-			if exact, ok := strings.CutPrefix(w, "="); ok {
-				if level == exact {
-					return true
-				}
-			} else if strings.Contains(level, w) {
-				return true
-			}
+		if secretname.Match(words, level) {
+			return true
 		}
 	}
 	return false

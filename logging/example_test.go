@@ -22,9 +22,9 @@ func ExampleNew() {
 	// On a terminal this is coloured tint text; here stdout is not one,
 	// so it is JSON. Only the password of the DSN is redacted.
 	logger := logging.New(os.Stdout, &logging.Options{Format: logging.FormatJSON, TimeFormat: "-"})
-	logger.Info("connecting", "dsn", "postgres://app:hunter22@db/app")
+	logger.Info("connecting", "db", "postgres://app:hunter22@db/app")
 	// Output:
-	// {"time":"-","level":"INFO","msg":"connecting","dsn":"postgres://app:[REDACTED]@db/app"}
+	// {"time":"-","level":"INFO","msg":"connecting","db":"postgres://app:[REDACTED]@db/app"}
 }
 
 func ExampleRedact() {

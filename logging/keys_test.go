@@ -6,41 +6,50 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/secretmem/secretmem/internal/secretname"
+	"github.com/secretmem/secretmem/internal/secretname/secretnametest"
 )
 
-// referenceMatch is the definition match implements: after normalizing,
-// the key is not allowed and contains a word.
+// referenceMatch is the definition match implements: the key is not
+// allowed and secretname's rule matches it.
 func referenceMatch(words, allow []string, key string) bool {
-	n := normalizeString(key)
 	for _, a := range allow {
-		if n == normalizeString(a) {
+		if secretname.Fold(key) == secretname.Fold(a) {
 			return false
 		}
 	}
-	for _, w := range words {
-		if w := normalizeString(w); len(w) >= 2 && strings.Contains(n, w) {
-			return true
+	return secretname.Match(words, key)
+}
+
+func secretName(c *compiled, k string) bool {
+	_, s, _ := c.key(k)
+	return s
+}
+
+// TestASecretKeyIsNeverRemembered: the cache holds a copy of each key it
+// remembers, so a key whose text holds a live secret is not remembered.
+func TestASecretKeyIsNeverRemembered(t *testing.T) {
+	m := liveSecret(t)
+	c := compile(nil)
+	for range 3 {
+		if text, _, changed := c.key(m); !changed || strings.Contains(text, m) {
+			t.Fatal("a live secret used as a key was not redacted")
 		}
 	}
-	return false
+	for i := range c.keys.seen {
+		if v := c.keys.seen[i].Load(); v != nil && string(v.key[:v.n]) == m {
+			t.Fatal("the verdict cache holds a copy of the secret")
+		}
+	}
 }
 
 func TestMatchAgreesWithTheDefinition(t *testing.T) {
 	words := append(DefaultKeys(), "pin", "x9")
-	allow := []string{"max_tokens"}
+	allow := []string{"max_tokens", "db-password"}
 	m := newKeyMatcher(words, allow)
-	parts := []string{
-		"pass", "word", "pwd", "tok", "en", "api", "_", "-", ".", "Key", "SECRET", "x", "9", "10",
-		"1.2", ":", "sess", "ion", "jw", "t", "cookie", "é", "\xff", "P", "in", "max", "s",
-	}
-	r := rand.New(rand.NewPCG(1, 2))
 	matched := 0
-	for range 20000 {
-		var b strings.Builder
-		for range 1 + r.IntN(6) {
-			b.WriteString(parts[r.IntN(len(parts))])
-		}
-		key := b.String()
+	for _, key := range secretnametest.RandomNames(2, 20000) {
 		want := referenceMatch(words, allow, key)
 		if got := m.match(key); got != want {
 			t.Fatalf("match(%q) = %v, want %v", key, got, want)
@@ -54,6 +63,25 @@ func TestMatchAgreesWithTheDefinition(t *testing.T) {
 	}
 }
 
+// TestKeysFollowTheSharedTable runs the table config and middleware run
+// too, on attribute keys, on WithGroup names and on keys inside text.
+func TestKeysFollowTheSharedTable(t *testing.T) {
+	c := compile(nil)
+	for _, tc := range secretnametest.Cases(t) {
+		want := tc.SecretFor(false)
+		if got := secretName(c, tc.Name); got != want {
+			t.Errorf("key(%q) names a secret: %v, want %v", tc.Name, got, want)
+		}
+		const v = "Zq7Rr2Vw9"
+		for _, text := range []string{tc.Name + "=" + v, `"` + tc.Name + `": "` + v + `"`, "at " + tc.Name + ":" + v} {
+			out, _ := c.text(text)
+			if redacted := !strings.Contains(out, v); redacted != want {
+				t.Errorf("in %q the value was redacted: %v, want %v", text, redacted, want)
+			}
+		}
+	}
+}
+
 func TestSecretKeyAgreesWithMatch(t *testing.T) {
 	keys := []string{
 		"", "method", "password", "db_password", "X-Api-Key", "apiKey", "max_tokens",
@@ -61,11 +89,11 @@ func TestSecretKeyAgreesWithMatch(t *testing.T) {
 		strings.Repeat("a", maxCachedKey), strings.Repeat("a", maxCachedKey-5) + "token",
 		strings.Repeat("a", maxCachedKey+1), strings.Repeat("x", 200) + "secret",
 	}
-	m := newKeyMatcher(DefaultKeys(), []string{"max_tokens"})
+	c := compile(&RedactOptions{AllowKeys: []string{"max_tokens"}})
 	for round := range 3 { // the first sight of each key, then remembered verdicts
 		for _, k := range keys {
-			if got, want := m.secretKey(k), m.match(k); got != want {
-				t.Errorf("round %d: secretKey(%q) = %v, match says %v", round, k, got, want)
+			if got, want := secretName(c, k), c.keys.match(k); got != want {
+				t.Errorf("round %d: key(%q) names a secret: %v, match says %v", round, k, got, want)
 			}
 		}
 	}
@@ -81,10 +109,10 @@ func TestKeysThatShareSlotsGetTheirOwnVerdicts(t *testing.T) {
 		}
 	}
 	for _, order := range [][]string{{secretKey, plainKey}, {plainKey, secretKey}} {
-		m := newKeyMatcher(DefaultKeys(), nil)
+		c := compile(nil)
 		for range 2 {
 			for _, k := range order {
-				if got, want := m.secretKey(k), k == secretKey; got != want {
+				if got, want := secretName(c, k), k == secretKey; got != want {
 					t.Errorf("after %q, secretKey(%q) = %v, want %v", order[0], k, got, want)
 				}
 			}
@@ -93,7 +121,8 @@ func TestKeysThatShareSlotsGetTheirOwnVerdicts(t *testing.T) {
 }
 
 func TestKeyCacheStopsGrowingWhenFull(t *testing.T) {
-	m := newKeyMatcher(DefaultKeys(), nil)
+	c := compile(nil)
+	m := c.keys
 	r := rand.New(rand.NewPCG(3, 4))
 	randomKey := func() string {
 		b := make([]byte, 3+r.IntN(12))
@@ -114,7 +143,7 @@ func TestKeyCacheStopsGrowingWhenFull(t *testing.T) {
 		if i > 100*keyCacheSize {
 			t.Fatal("random keys did not fill every slot")
 		}
-		m.secretKey(randomKey())
+		c.key(randomKey())
 	}
 	fresh := make([]string, 200)
 	for i := range fresh {
@@ -124,8 +153,8 @@ func TestKeyCacheStopsGrowingWhenFull(t *testing.T) {
 	allocs := testing.AllocsPerRun(100, func() {
 		k := fresh[i%len(fresh)]
 		i++
-		if m.secretKey(k) != m.match(k) {
-			t.Errorf("secretKey(%q) disagrees with match", k)
+		if secretName(c, k) != m.match(k) {
+			t.Errorf("key(%q) disagrees with match", k)
 		}
 	})
 	if allocs != 0 {
@@ -138,10 +167,10 @@ func TestSecretKeyIsSafeConcurrently(t *testing.T) {
 	for i := range 300 {
 		keys = append(keys, "key"+strconv.Itoa(i))
 	}
-	m := newKeyMatcher(DefaultKeys(), nil)
+	c := compile(nil)
 	want := make([]bool, len(keys))
 	for i, k := range keys {
-		want[i] = m.match(k)
+		want[i] = c.keys.match(k)
 	}
 	var wg sync.WaitGroup
 	for g := range 8 {
@@ -150,8 +179,8 @@ func TestSecretKeyIsSafeConcurrently(t *testing.T) {
 			defer wg.Done()
 			for n := range 20 * len(keys) {
 				i := (n*7 + g*13) % len(keys)
-				if m.secretKey(keys[i]) != want[i] {
-					t.Errorf("secretKey(%q) != %v", keys[i], want[i])
+				if secretName(c, keys[i]) != want[i] {
+					t.Errorf("key(%q) names a secret: not %v", keys[i], want[i])
 					return
 				}
 			}

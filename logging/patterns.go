@@ -76,39 +76,6 @@ var (
 	authorityEn = makeClass("\x00~ ", `/?#"'<>`, "\x7f")
 )
 
-// tokenRule is one vendor token format: a literal prefix followed by at
-// least min bytes of class.
-type tokenRule struct {
-	prefix string
-	class  *charClass
-	min    int
-}
-
-var tokenRules = []tokenRule{
-	{"AKIA", upperDigit, 16}, {"ASIA", upperDigit, 16}, {"AGPA", upperDigit, 16},
-	{"AIDA", upperDigit, 16}, {"AROA", upperDigit, 16}, {"AIPA", upperDigit, 16},
-	{"ANPA", upperDigit, 16}, {"ANVA", upperDigit, 16}, {"ABIA", upperDigit, 16},
-	{"ACCA", upperDigit, 16},
-	{"AIza", b64url, 30},
-	{"ya29.", b64url, 20},
-	{"ghp_", alnum, 30}, {"gho_", alnum, 30}, {"ghu_", alnum, 30},
-	{"ghs_", alnum, 30}, {"ghr_", alnum, 30}, {"github_pat_", alnumUnder, 22},
-	{"glpat-", b64url, 20}, {"gldt-", b64url, 20}, {"glrt-", b64url, 20},
-	{"glptt-", b64url, 20}, {"glsoat-", b64url, 20}, {"gloas-", b64url, 20},
-	{"xoxb-", alnumDash, 10}, {"xoxp-", alnumDash, 10}, {"xoxa-", alnumDash, 10},
-	{"xoxr-", alnumDash, 10}, {"xoxs-", alnumDash, 10}, {"xoxo-", alnumDash, 10},
-	{"xoxe-", alnumDash, 10}, {"xoxe.", alnumDash, 10}, {"xapp-", alnumDash, 10},
-	{"sk_live_", alnum, 16}, {"sk_test_", alnum, 16}, {"rk_live_", alnum, 16},
-	{"rk_test_", alnum, 16}, {"whsec_", alnum, 16},
-	{"sk-ant-", b64url, 20}, {"sk-proj-", b64url, 20}, {"sk-", b64url, 32},
-	{"npm_", alnum, 30}, {"pypi-", b64url, 50}, {"hf_", letters, 30},
-	{"SG.", b64urlDot, 40}, {"dop_v1_", hexDigit, 64}, {"doo_v1_", hexDigit, 64},
-	{"dor_v1_", hexDigit, 64}, {"hvs.", b64url, 24}, {"hvb.", b64url, 24},
-	{"hvr.", b64url, 24}, {"shpat_", hexDigit, 32}, {"shpss_", hexDigit, 32},
-	{"shpca_", hexDigit, 32}, {"shppa_", hexDigit, 32},
-	{"sq0atp-", b64url, 22}, {"sq0csp-", b64url, 22},
-}
-
 // Trigger kinds: the bytes at which some check may start. The scan loop
 // looks at nothing else, and at word-start triggers only where a word
 // starts, which skips most letters of ordinary text.
@@ -155,7 +122,7 @@ func init() {
 	for _, p := range []string{"ey", "Ba", "be", "bE", "Be", "BE"} {
 		startPairs.add(p[0], p[1])
 	}
-	for _, c := range []byte(":=-@") {
+	for _, c := range []byte(":=-@%") {
 		trigger[c] = anywhere
 	}
 }
@@ -182,6 +149,13 @@ func next(s string, i int) int {
 // and is followed by a byte that can continue a check.
 func wordStartAt(s string, i int) bool {
 	return (i == 0 || !alnum[s[i-1]]) && i+1 < len(s) && startPairs.has(s[i], s[i+1])
+}
+
+// afterEscape reports whether s[i] follows a percent-escape: in
+// "?q=%22eyJ..." and "Bearer%20eyJ..." a word starts after "%22" and
+// "%20".
+func afterEscape(s string, i int) bool {
+	return i >= 3 && s[i-3] == '%' && hexDigit[s[i-2]] && hexDigit[s[i-1]]
 }
 
 // scan appends the spans of s that the enabled checks find, in order,
@@ -225,6 +199,12 @@ func (c *compiled) scan(s string, from int, spans []span) []span {
 			if on&PatternAuthHeader != 0 {
 				sp, ok = authHeader(s, i)
 			}
+		case '%':
+			// A word starts after a percent-escape: "?q=%22eyJ...",
+			// "Bearer%20eyJ...". Its checks run from there.
+			if j := i + 3; j+1 < len(s) && hexDigit[s[i+1]] && hexDigit[s[i+2]] && startPairs.has(s[j], s[j+1]) {
+				sp, ok = c.escapedStart(s, j)
+			}
 		}
 		if !ok && trigger[b] == wordStart && on&PatternToken != 0 && i+1 < len(s) && rulePairs.has(b, s[i+1]) {
 			sp, ok = vendorToken(s, i)
@@ -240,25 +220,32 @@ func (c *compiled) scan(s string, from int, spans []span) []span {
 	return spans
 }
 
+// escapedStart runs the word-start checks at j, just after a
+// percent-escape.
+func (c *compiled) escapedStart(s string, j int) (span, bool) {
+	on := ^c.disable
+	if on&PatternJWT != 0 && s[j] == 'e' {
+		if sp, ok, _ := jwt(s, j); ok {
+			return sp, true
+		}
+	}
+	if on&PatternAuthHeader != 0 && (s[j] == 'B' || s[j] == 'b') {
+		if sp, ok := authHeader(s, j); ok {
+			return sp, true
+		}
+	}
+	if on&PatternToken != 0 && rulePairs.has(s[j], s[j+1]) {
+		return vendorToken(s, j)
+	}
+	return span{}, false
+}
+
 func run(s string, i int, class *charClass) int {
 	j := i
 	for j < len(s) && class[s[j]] {
 		j++
 	}
 	return j
-}
-
-func vendorToken(s string, i int) (span, bool) {
-	for _, r := range rulesByFirst[s[i]] {
-		if !strings.HasPrefix(s[i:], r.prefix) {
-			continue
-		}
-		body := i + len(r.prefix)
-		if end := run(s, body, r.class); end-body >= r.min {
-			return span{i, end}, true
-		}
-	}
-	return span{}, false
 }
 
 // urlPassword finds the password of the userinfo that starts at p, just
@@ -274,10 +261,32 @@ func urlPassword(s string, p int) (span, bool) {
 		return span{}, false
 	}
 	colon := strings.IndexByte(s[p:p+at], ':')
-	if colon < 0 || colon+1 == at {
+	if colon < 0 {
+		// https://TOKEN@host: a user name that looks like a credential
+		// is one ("git@" and "app@" stay).
+		if tokenUser(s[p : p+at]) {
+			return span{p, p + at}, true
+		}
+		return span{}, false
+	}
+	if colon+1 == at {
 		return span{}, false
 	}
 	return span{p + colon + 1, p + at}, true
+}
+
+// tokenUser reports whether a URL user name without a password is a
+// credential: 20 bytes or more, or 8 or more mixing letters and digits.
+func tokenUser(u string) bool {
+	if len(u) >= 20 {
+		return true
+	}
+	var letter, digit bool
+	for i := 0; i < len(u); i++ {
+		letter = letter || letters[u[i]]
+		digit = digit || '0' <= u[i] && u[i] <= '9'
+	}
+	return len(u) >= 8 && letter && digit
 }
 
 // mysqlPassword finds user:password@tcp(host)/db, the go-sql-driver/mysql
@@ -297,64 +306,6 @@ func mysqlPassword(s string, at int) (span, bool) {
 		return span{}, false
 	}
 	return span{start + colon + 1, at}, true
-}
-
-// keyValue handles a '=' or ':' at i: when the key before it names a
-// secret, the value after it is the span.
-func (c *compiled) keyValue(s string, i int) (span, bool) {
-	quotedKey := false
-	end := i
-	for end > 0 && end > i-4 && s[end-1] == ' ' {
-		end--
-	}
-	if end > 0 && (s[end-1] == '"' || s[end-1] == '\'') {
-		quotedKey = true
-		end--
-	}
-	start, limit := end, max(0, end-maxKeyBuf)
-	for start > limit && keyChar[s[start-1]] {
-		start--
-	}
-	if start == end {
-		return span{}, false
-	}
-	v := i + 1
-	if s[i] == ':' {
-		// "password: too short" is prose; "password:x" and a quoted key
-		// ("password": "x") are data.
-		if !quotedKey && (v == len(s) || s[v] == ' ' || s[v] == '/' || s[v] == ':') {
-			return span{}, false
-		}
-	}
-	for v < len(s) && s[v] == ' ' {
-		v++
-	}
-	// The key is checked before the value is measured, so text full of
-	// '=' and quotes costs linear time, not quadratic.
-	if v == len(s) || strings.HasPrefix(s[v:], "[REDACTED") || !c.keys.match(s[start:end]) {
-		return span{}, false
-	}
-	var vEnd int
-	if q := s[v]; q == '"' || q == '\'' {
-		v++
-		vEnd = v
-		for vEnd < len(s) && s[vEnd] != q {
-			if s[vEnd] == '\\' {
-				vEnd++
-			}
-			vEnd++
-		}
-		vEnd = min(vEnd, len(s))
-	} else {
-		vEnd = v
-		for vEnd < len(s) && !valueStop[s[vEnd]] {
-			vEnd++
-		}
-	}
-	if vEnd == v {
-		return span{}, false
-	}
-	return span{v, vEnd}, true
 }
 
 func privateKey(s string, i int) (span, bool) {
@@ -400,7 +351,7 @@ func jwt(s string, i int) (span, bool, int) {
 }
 
 func authHeader(s string, i int) (span, bool) {
-	if i > 0 && letters[s[i-1]] {
+	if i > 0 && letters[s[i-1]] && !afterEscape(s, i) {
 		return span{}, false
 	}
 	basic := false
@@ -413,11 +364,17 @@ func authHeader(s string, i int) (span, bool) {
 	default:
 		return span{}, false
 	}
-	if s[i] != ' ' {
+	if s[i] != ' ' && !strings.HasPrefix(s[i:], "%20") {
 		return span{}, false
 	}
-	for i < len(s) && s[i] == ' ' {
-		i++
+	for i < len(s) {
+		if s[i] == ' ' {
+			i++
+		} else if strings.HasPrefix(s[i:], "%20") {
+			i += 3
+		} else {
+			break
+		}
 	}
 	end := run(s, i, token68)
 	for end < len(s) && s[end] == '=' {
@@ -450,17 +407,24 @@ func looksLikeToken(t string) bool {
 	return lower && upper
 }
 
-// isBasicCredential reports whether t is base64 of "user:password".
+// isBasicCredential reports whether t is base64 of a credential: printable
+// text, "user:password" or (as some clients send) a bare token without a
+// colon. Prose ("Basic settings") decodes to bytes that are not text.
 func isBasicCredential(t string) bool {
 	if len(t) > 128 {
 		return true // too long to be prose; decoding it would cost more than it proves
 	}
-	var buf [96]byte
-	n, err := base64.StdEncoding.Decode(buf[:], unsafe.Slice(unsafe.StringData(t), len(t)))
-	if err != nil {
-		return false
+	// Scratch on the heap, wiped: a stack that grew meanwhile would leave
+	// the decoded credential behind.
+	sc := getScratch()
+	defer sc.release()
+	sc.dec.grow(base64.StdEncoding.DecodedLen(len(t)))
+	buf := sc.dec.b[:cap(sc.dec.b)]
+	n, err := base64.StdEncoding.Decode(buf, unsafe.Slice(unsafe.StringData(t), len(t)))
+	sc.dec.b = buf // all of it is wiped: the decoder writes in 8-byte steps
+	ok := err == nil && n > 0
+	for _, c := range buf[:n] {
+		ok = ok && c >= 0x20 && c < 0x7f
 	}
-	ok := strings.IndexByte(string(buf[:n]), ':') >= 0
-	clear(buf[:n])
 	return ok
 }

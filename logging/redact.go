@@ -1,16 +1,10 @@
 package logging
 
 import (
-	"cmp"
 	"context"
-	"encoding/json"
-	"fmt"
 	"log/slog"
 	"reflect"
 	"regexp"
-	"slices"
-	"strconv"
-	"unsafe"
 
 	"github.com/lmittmann/tint"
 
@@ -26,9 +20,9 @@ type RedactOptions struct {
 	// DefaultKeys for how they match). Nil means DefaultKeys; an empty,
 	// non-nil slice turns key matching off.
 	Keys []string
-	// AllowKeys are keys that never match, compared after the same
-	// normalization: for example "max_tokens" when "token" is a key word.
-	// Their values are still checked by pattern.
+	// AllowKeys are keys that never match, compared after folding as in
+	// DefaultKeys ("X-Key" is "xkey"): for example "key" in a service that
+	// logs cache keys under it. Their values are still checked by pattern.
 	AllowKeys []string
 	// Disable turns built-in value checks off.
 	Disable Pattern
@@ -47,6 +41,9 @@ type RedactOptions struct {
 
 const (
 	defaultMaxLen = 64 << 10
+	// minBuiltin is the length of the shortest text a built-in check
+	// redacts: "pwd=x".
+	minBuiltin = 5
 	// maxDepth bounds nested groups, and maxNodes the attributes visited
 	// per record or With call, so a LogValuer that returns itself inside a
 	// group costs bounded time.
@@ -73,6 +70,7 @@ type compiled struct {
 	disable Pattern
 	extra   []*regexp.Regexp
 	maxLen  int
+	minText int // the shortest text any check can change
 }
 
 func compile(o *RedactOptions) *compiled {
@@ -95,6 +93,10 @@ func compile(o *RedactOptions) *compiled {
 	}
 	if c.maxLen <= 0 {
 		c.maxLen = defaultMaxLen
+	}
+	c.minText = minBuiltin
+	if len(c.extra) > 0 {
+		c.minText = 1
 	}
 	return c
 }
@@ -154,7 +156,8 @@ func (h *handler) WithGroup(name string) slog.Handler {
 	if name == "" {
 		return h
 	}
-	return &handler{next: h.next.WithGroup(name), c: h.c, all: h.all || h.c.keys.secretKey(name)}
+	text, secretName, _ := h.c.key(name)
+	return &handler{next: h.next.WithGroup(text), c: h.c, all: h.all || secretName}
 }
 
 // Handle redacts r and passes it on.
@@ -198,16 +201,20 @@ func (c *compiled) changes(a slog.Attr, all bool, budget *int) bool {
 		return changed
 	}
 	*budget--
-	if *budget < 0 || a.Key != "" && (all || c.keys.secretKey(a.Key)) {
+	if *budget < 0 {
 		return true
+	}
+	if a.Key != "" {
+		if _, secretName, changed := c.key(a.Key); changed || all || secretName {
+			return true
+		}
 	}
 	switch k {
 	case slog.KindString:
 		_, changed := c.text(a.Value.String())
 		return changed
 	case slog.KindAny:
-		_, changed := c.anyValue(a.Value)
-		return changed
+		return c.anyChanges(a.Value)
 	}
 	return false
 }
@@ -225,15 +232,23 @@ func (c *compiled) attr(a slog.Attr, depth int, all bool, budget *int) (slog.Att
 	if k == slog.KindLogValuer {
 		return c.resolvedAttr(a, depth, all, budget)
 	}
-	if a.Key != "" && (all || c.keys.secretKey(a.Key)) {
-		return keyRedacted(a.Key, a.Value, k, false)
+	key, keyChanged := a.Key, false
+	if key != "" {
+		var secretName bool
+		if key, secretName, keyChanged = c.key(key); all || secretName {
+			ra, changed := c.keyRedacted(key, a.Value, k, depth, budget)
+			return ra, changed || keyChanged
+		}
 	}
 	if k == slog.KindString { // the commonest kind, one call shorter
 		if s, changed := c.text(a.Value.String()); changed {
-			return slog.String(a.Key, s), true
+			return slog.String(key, s), true
 		}
 	} else if v, changed := c.value(a.Value, k, depth, all, budget); changed {
-		return slog.Attr{Key: a.Key, Value: v}, true
+		return slog.Attr{Key: key, Value: v}, true
+	}
+	if keyChanged {
+		return slog.Attr{Key: key, Value: a.Value}, true
 	}
 	return a, false
 }
@@ -244,8 +259,16 @@ func (c *compiled) resolvedAttr(a slog.Attr, depth int, all bool, budget *int) (
 	v, color, tinted := unwrapTint(a.Value)
 	v = resolve(v)
 	k := v.Kind()
-	if a.Key != "" && (all || c.keys.secretKey(a.Key)) {
-		return keyRedacted(a.Key, v, k, true)
+	key := a.Key
+	if key != "" {
+		var secretName bool
+		if key, secretName, _ = c.key(key); all || secretName {
+			ra, _ := c.keyRedacted(key, v, k, depth, budget)
+			if tinted {
+				ra = tint.Attr(color, ra)
+			}
+			return ra, true
+		}
 	}
 	if nv, changed := c.value(v, k, depth, all, budget); changed {
 		v = nv
@@ -253,18 +276,31 @@ func (c *compiled) resolvedAttr(a slog.Attr, depth int, all bool, budget *int) (
 	if tinted {
 		// Keep tint's colour: the wrapper only returns v, already
 		// resolved and redacted, to any handler that resolves it.
-		return tint.Attr(color, slog.Attr{Key: a.Key, Value: v}), true
+		return tint.Attr(color, slog.Attr{Key: key, Value: v}), true
 	}
-	return slog.Attr{Key: a.Key, Value: v}, true
+	return slog.Attr{Key: key, Value: v}, true
 }
 
-// keyRedacted is the attribute for a key that names a secret and its
-// value v, of kind k, resolved from a LogValuer or not.
-func keyRedacted(key string, v slog.Value, k slog.Kind, resolved bool) (slog.Attr, bool) {
-	if k == slog.KindGroup && len(v.Group()) == 0 {
-		return slog.Attr{Key: key, Value: v}, resolved // handlers drop it
+// keyRedacted is the attribute for a key that names a secret (or lies
+// below one) and its value v, of kind k. A group stays a group, with
+// every value in it redacted, so the output keeps its shape; an empty
+// group is left for handlers to drop.
+func (c *compiled) keyRedacted(key string, v slog.Value, k slog.Kind, depth int, budget *int) (slog.Attr, bool) {
+	if k != slog.KindGroup {
+		return slog.String(key, secret.Redacted), true
 	}
-	return slog.String(key, secret.Redacted), true
+	g := v.Group()
+	if len(g) == 0 {
+		return slog.Attr{Key: key, Value: v}, false
+	}
+	if depth >= maxDepth {
+		return slog.String(key, tooDeep), true
+	}
+	out := make([]slog.Attr, len(g))
+	for i, a := range g {
+		out[i], _ = c.attr(a, depth+1, true, budget)
+	}
+	return slog.Attr{Key: key, Value: slog.GroupValue(out...)}, true
 }
 
 var tintValueType = reflect.TypeOf(tint.Attr(0, slog.Attr{}).Value.Any())
@@ -322,71 +358,6 @@ func (c *compiled) value(v slog.Value, k slog.Kind, depth int, all bool, budget 
 	return v, false
 }
 
-// anyValue checks the text a handler would print for x.
-func (c *compiled) anyValue(v slog.Value) (slog.Value, bool) {
-	switch x := v.Any().(type) {
-	case nil:
-		return v, false
-	case []byte:
-		if s, ok := c.text(unsafe.String(unsafe.SliceData(x), len(x))); ok {
-			return slog.StringValue(s), true
-		}
-		return v, false
-	case error:
-		text, ok := errorText(x)
-		if !ok {
-			return slog.StringValue(errorPanic), true
-		}
-		if s, ok := c.text(text); ok {
-			return slog.AnyValue(redactedError(s)), true
-		}
-		return v, false
-	}
-	// JSON is what JSON handlers print; %+v is what text handlers print
-	// for types without MarshalText. Whichever needs redaction is what the
-	// handler receives instead, as a string.
-	js, fm, ok := render(v.Any())
-	if !ok {
-		return slog.StringValue(renderFailure), true
-	}
-	if s, ok := c.text(js); ok {
-		return slog.StringValue(s), true
-	}
-	if s, ok := c.text(fm); ok {
-		return slog.StringValue(s), true
-	}
-	return v, false
-}
-
-// render formats x as encoding/json and fmt would, recovering from panics
-// in the value's methods.
-func render(x any) (js, fm string, ok bool) {
-	defer func() {
-		if recover() != nil {
-			ok = false
-		}
-	}()
-	if b, err := json.Marshal(x); err == nil {
-		js = string(b)
-	}
-	return js, fmt.Sprintf("%+v", x), true
-}
-
-// redactedError carries an error's redacted text; it has no Unwrap, so a
-// handler cannot reach the original chain through it.
-type redactedError string
-
-func (e redactedError) Error() string { return string(e) }
-
-func errorText(err error) (s string, ok bool) {
-	defer func() {
-		if recover() != nil {
-			ok = false
-		}
-	}()
-	return err.Error(), true
-}
-
 // resolve calls LogValue until the value is not a LogValuer, at most
 // maxResolve times, and recovers from panics.
 func resolve(v slog.Value) slog.Value {
@@ -412,106 +383,4 @@ func logValue(lv slog.LogValuer) (v slog.Value, ok bool) {
 		}
 	}()
 	return lv.LogValue(), true
-}
-
-// truncOverlap is how far past MaxLen text looks before it cuts: a secret
-// the cut would split is found whole and redacted, so no prefix of it is
-// printed. It keeps the cost per string bounded by MaxLen+truncOverlap.
-const truncOverlap = 8 << 10
-
-// text redacts one string and reports whether it changed. A string over
-// MaxLen is redacted first (up to truncOverlap bytes past MaxLen) and cut
-// afterwards, never the other way round: cutting first could split a
-// secret so that neither its fingerprint nor a pattern matches the part
-// left before the cut.
-func (c *compiled) text(s string) (string, bool) {
-	if len(s) <= c.maxLen {
-		return c.redactText(s)
-	}
-	total := len(s)
-	scanned := s[:min(total, c.maxLen+truncOverlap)]
-	r, _ := c.redactText(scanned)
-	cut := min(c.maxLen, len(r))
-	if cut < len(r) {
-		for i := cut; i > cut-256 && i > 0; i-- {
-			if r[i-1] == ' ' || r[i-1] == '\n' {
-				cut = i
-				break
-			}
-		}
-	}
-	dropped := len(r) - cut + total - len(scanned)
-	if dropped == 0 {
-		return r, true // redaction alone brought it under MaxLen
-	}
-	return r[:cut] + "[TRUNCATED " + strconv.Itoa(dropped) + " bytes]", true
-}
-
-// redactText applies the enabled checks to s, which is at most
-// MaxLen+truncOverlap bytes.
-func (c *compiled) redactText(s string) (string, bool) {
-	changed := false
-	if c.disable&PatternLiveSecret == 0 {
-		if out, ok := fingerprint.Scrub(s, secret.Redacted); ok {
-			s, changed = out, true
-		}
-	}
-	// "pwd=x" is the shortest text any built-in check redacts.
-	if len(s) >= 5 {
-		// Most strings have no byte at which a check could start; they
-		// cost next's loop and no call of scan.
-		if i := next(s, 0); i < len(s) {
-			var buf [4]span
-			if spans := c.scan(s, i, buf[:0]); len(spans) > 0 {
-				s, changed = replaceSpans(s, spans), true
-			}
-		}
-	}
-	for _, re := range c.extra {
-		if out, ok := replaceRegexp(s, re); ok {
-			s, changed = out, true
-		}
-	}
-	return s, changed
-}
-
-func replaceSpans(s string, spans []span) string {
-	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.start, b.start) })
-	out := make([]byte, 0, len(s)+len(spans)*len(secret.Redacted))
-	prev := 0
-	for _, sp := range spans {
-		if sp.end <= prev {
-			continue // inside what is already redacted
-		}
-		if sp.start < prev {
-			prev = sp.end // overlapping spans merge into one marker
-			continue
-		}
-		out = append(out, s[prev:sp.start]...)
-		out = append(out, secret.Redacted...)
-		prev = sp.end
-	}
-	out = append(out, s[prev:]...)
-	return string(out)
-}
-
-func replaceRegexp(s string, re *regexp.Regexp) (string, bool) {
-	matches := re.FindAllStringSubmatchIndex(s, -1)
-	if len(matches) == 0 {
-		return s, false
-	}
-	spans := make([]span, 0, len(matches))
-	for _, m := range matches {
-		sp := span{m[0], m[1]}
-		if len(m) >= 4 && m[2] >= 0 {
-			sp = span{m[2], m[3]}
-		}
-		if sp.end > sp.start {
-			spans = append(spans, sp)
-		}
-	}
-	if len(spans) == 0 {
-		return s, false
-	}
-	return replaceSpans(s, spans), true
 }

@@ -18,8 +18,8 @@
 //		...
 //	})
 //
-// Token, APIKey and Cookie read the cells; each is volatile, so it can be
-// read once (Value.Equal does not count), and a copy kept past the
+// Token, BasicAuth, ProxyToken, ProxyBasicAuth, APIKey and Cookie read
+// the cells; each is volatile, so it can be read once (Value.Equal does not count), and a copy kept past the
 // response reports secret.ErrDestroyed rather than faulting. Ephemeral
 // adds cells of the handler's own that die with the response.
 //
@@ -36,7 +36,15 @@
 // (MaxCredentialSize), non-ASCII, wrong-scheme and repeated credentials
 // are treated as absent, never echoed, and never cause a panic.
 //
-// What this cannot protect: the bytes net/http read from the connection
-// before any middleware ran (its read buffer, and the header strings
-// themselves unless WithScrub is set), and copies a handler makes.
+// Middleware runs after net/http has read the request: the credential
+// has passed through net/http's connection read buffer, where the last
+// request's bytes stay until the next request overwrites them, and its
+// header strings, which linger until the garbage collector reuses them.
+// Listener closes that gap for HTTP/1.x: it wraps the net.Listener and
+// takes the credentials out of the byte stream into cells before net/http
+// reads it, leaving placeholders that Tokens resolves.
+//
+// What this cannot protect: HTTP/2 requests (net/http parses them; see
+// Listener), bytes a TLS layer decrypted, credentials in the URL or the
+// body, and copies a handler makes.
 package middleware

@@ -3,7 +3,9 @@ package middleware_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -147,4 +149,53 @@ func ExampleLogger() {
 	h.ServeHTTP(httptest.NewRecorder(), req)
 	// Output:
 	// level=INFO msg="http request" method=GET path=/search query="q=go&api_key=[REDACTED]" status=200 bytes=2 request_id=req-1 headers.User-Agent=example
+}
+
+// Basic credentials come out as a user name and a password cell.
+func ExampleBasicAuth() {
+	h := middleware.Tokens()(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pw, ok := middleware.BasicAuth(r.Context())
+		fmt.Println(ok, user, pw.Equal([]byte("opensesame")))
+		fmt.Println("Authorization header left:", r.Header.Get("Authorization") != "")
+	}))
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.SetBasicAuth("alice", "opensesame")
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	// Output:
+	// true alice true
+	// Authorization header left: false
+}
+
+// Listener takes the credentials out of the connection's bytes before
+// net/http reads them; Tokens then finds them behind placeholders. Give
+// both the same options.
+func ExampleListener() {
+	opts := []middleware.Option{middleware.WithAPIKeys("X-Api-Key")}
+	r := chi.NewRouter()
+	r.Use(middleware.Tokens(opts...))
+	r.Get("/me", func(w http.ResponseWriter, r *http.Request) {
+		_, ok := middleware.APIKey(r.Context(), "X-Api-Key")
+		fmt.Fprintln(w, "key presented:", ok)
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	srv := &http.Server{Handler: r}
+	go func() { _ = srv.Serve(middleware.Listener(ln, opts...)) }()
+	defer srv.Close()
+
+	req, _ := http.NewRequest(http.MethodGet, "http://"+ln.Addr().String()+"/me", nil)
+	req.Header.Set("X-Api-Key", "k-123")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Print(string(body))
+	// Output:
+	// key presented: true
 }

@@ -3,6 +3,7 @@ package middleware
 import (
 	"net/http"
 	"strings"
+	"unsafe"
 
 	"github.com/secretmem/secretmem/secret"
 )
@@ -19,7 +20,6 @@ type extractor struct {
 	scheme  string
 	apiKeys []string
 	cookies []string
-	scrub   bool
 	slots   int
 }
 
@@ -29,7 +29,6 @@ func newExtractor(c config) *extractor {
 		scheme:  c.scheme,
 		apiKeys: c.apiKeys,
 		cookies: c.cookies,
-		scrub:   c.scrub,
 	}
 	if e.scheme == "" {
 		e.scheme = "Bearer"
@@ -44,38 +43,98 @@ func newExtractor(c config) *extractor {
 // begin creates the request scope and moves the credentials into it.
 func (e *extractor) begin(r *http.Request) *scope {
 	s := newScope(r.Context(), e.slots)
-	e.take(s, r.Header, e.scrub && scrubbable(r))
+	e.take(s, r.Header)
 	return s
 }
 
 // take moves the configured credentials out of h into cells in s. Every
 // configured credential gets a slot, present or not, so that lookups can
-// tell "absent" from "not looked for".
-func (e *extractor) take(s *scope, h http.Header, scrub bool) {
+// tell "absent" from "not looked for"; Basic and proxy credentials get a
+// slot only when present.
+func (e *extractor) take(s *scope, h http.Header) {
 	if e.bearer {
 		vals := h["Authorization"]
 		delete(h, "Authorization")
 		sl := slot{kind: kindBearer}
 		if len(vals) == 1 {
-			if tok, ok := bearerToken(vals[0], e.scheme); ok {
-				sl.v, sl.ok = cell(tok)
-			}
+			withValue(vals[0], func(b []byte) {
+				if tok, ok := schemeCredential(b, e.scheme); ok {
+					sl.v, sl.ok = cell(tok)
+				} else if cred, ok := schemeCredential(b, "Basic"); ok {
+					s.addBasic(kindBasic, cred)
+				}
+			})
 		}
 		s.slots = append(s.slots, sl)
-		scrubAll(vals, scrub)
+		dropAll(vals, len(vals) == 1)
+	}
+	if vals := h["Proxy-Authorization"]; vals != nil {
+		delete(h, "Proxy-Authorization")
+		if len(vals) == 1 {
+			withValue(vals[0], func(b []byte) {
+				if tok, ok := schemeCredential(b, "Bearer"); ok {
+					sl := slot{kind: kindProxyBearer}
+					if sl.v, sl.ok = cell(tok); sl.ok {
+						s.slots = append(s.slots, sl)
+					}
+				} else if cred, ok := schemeCredential(b, "Basic"); ok {
+					s.addBasic(kindProxyBasic, cred)
+				}
+			})
+		}
+		dropAll(vals, len(vals) == 1)
 	}
 	for _, name := range e.apiKeys {
 		vals := h[name]
 		delete(h, name)
 		sl := slot{kind: kindAPIKey, name: name}
-		if len(vals) == 1 && validCredential(vals[0]) {
-			sl.v, sl.ok = cell(vals[0])
+		if len(vals) == 1 {
+			withValue(vals[0], func(b []byte) {
+				if validCredential(b) {
+					sl.v, sl.ok = cell(b)
+				}
+			})
 		}
 		s.slots = append(s.slots, sl)
-		scrubAll(vals, scrub)
+		dropAll(vals, len(vals) == 1)
 	}
 	if len(e.cookies) > 0 {
-		e.takeCookies(s, h, scrub)
+		e.takeCookies(s, h)
+	}
+}
+
+// withValue calls fn with the bytes of a header value: the value itself,
+// or, when a Listener put a placeholder in its place, the cell the
+// credential went into (read once, and destroyed). A placeholder that
+// claims nothing calls fn with nothing: the credential is absent.
+func withValue(v string, fn func([]byte)) {
+	c, ok, isPlaceholder := claim(v)
+	switch {
+	case !isPlaceholder:
+		fn(unsafe.Slice(unsafe.StringData(v), len(v)))
+	case ok:
+		_ = c.Use(func(b []byte) error {
+			fn(b)
+			return nil
+		})
+		c.Destroy()
+	default:
+		fn(nil)
+	}
+}
+
+// dropAll destroys the cells behind the placeholders among vals that were
+// not read: a header repeated (and so refused) still gives up its cells
+// now rather than when the connection closes. skip says whether the only
+// value was read already.
+func dropAll(vals []string, skip bool) {
+	if skip {
+		return
+	}
+	for _, v := range vals {
+		if c, ok, _ := claim(v); ok {
+			c.Destroy()
+		}
 	}
 }
 
@@ -85,7 +144,7 @@ type cookieHit struct {
 	val string
 }
 
-func (e *extractor) takeCookies(s *scope, h http.Header, scrub bool) {
+func (e *extractor) takeCookies(s *scope, h http.Header) {
 	lines := h["Cookie"]
 	var buf [8]cookieHit
 	hits := buf[:0]
@@ -101,7 +160,9 @@ func (e *extractor) takeCookies(s *scope, h http.Header, scrub bool) {
 			part, rest, _ = strings.Cut(rest, ";")
 			name, val, _ := strings.Cut(trimOWS(part), "=")
 			if i := indexOf(e.cookies, trimOWS(name)); i >= 0 {
-				hits[i].n++
+				if hits[i].n++; hits[i].n > 1 {
+					dropAll([]string{hits[i].val, val}, false)
+				}
 				hits[i].val = val
 			}
 		}
@@ -109,19 +170,18 @@ func (e *extractor) takeCookies(s *scope, h http.Header, scrub bool) {
 	for i, name := range e.cookies {
 		sl := slot{kind: kindCookie, name: name}
 		if hits[i].n == 1 {
-			if v, ok := cookieValue(hits[i].val); ok {
-				sl.v, sl.ok = cell(v)
-			}
+			withValue(hits[i].val, func(b []byte) {
+				if v, ok := cookieValue(b); ok {
+					sl.v, sl.ok = cell(v)
+				}
+			})
 		}
 		s.slots = append(s.slots, sl)
 	}
 	// Second pass: rewrite the lines without the configured cookies.
 	kept := lines[:0]
 	for _, line := range lines {
-		stripped, changed := stripCookies(line, e.cookies)
-		if changed && scrub {
-			scrubString(line)
-		}
+		stripped, _ := stripCookies(line, e.cookies)
 		if stripped != "" {
 			kept = append(kept, stripped)
 		}
@@ -169,36 +229,45 @@ func stripCookies(line string, names []string) (string, bool) {
 
 // cell copies a credential into a volatile pooled cell. A cell that
 // cannot be created (the system refused to lock memory) leaves the
-// credential absent: the request fails closed.
-func cell(s string) (secret.Value, bool) {
-	v, err := secret.FromString(s, volatile...)
+// credential absent: the request fails closed. b may be a view of a
+// string or of another cell; it is copied, never changed.
+func cell(b []byte) (secret.Value, bool) {
+	if len(b) == 0 {
+		return secret.Value{}, false
+	}
+	v, err := secret.FromString(unsafe.String(unsafe.SliceData(b), len(b)), volatile...)
 	return v, err == nil
 }
 
-// bearerToken returns the credential of an Authorization value in the
-// given scheme: the scheme (any case), one or more spaces, the token.
-func bearerToken(v, scheme string) (string, bool) {
+// schemeCredential returns the credential of an Authorization value in the
+// given scheme: the scheme (any case), one or more spaces, the credential.
+func schemeCredential(v []byte, scheme string) ([]byte, bool) {
 	n := len(scheme)
-	if len(v) <= n || v[n] != ' ' || !equalFoldASCII(v[:n], scheme) {
-		return "", false
+	if len(v) <= n || v[n] != ' ' || !equalFoldASCII(string(v[:n]), scheme) {
+		return nil, false
 	}
-	tok := strings.TrimLeft(v[n:], " ")
+	tok := v[n:]
+	for len(tok) > 0 && tok[0] == ' ' {
+		tok = tok[1:]
+	}
 	return tok, validCredential(tok)
 }
 
 // cookieValue unquotes a cookie value and checks it.
-func cookieValue(raw string) (string, bool) {
+func cookieValue(raw []byte) ([]byte, bool) {
 	if len(raw) > 1 && raw[0] == '"' && raw[len(raw)-1] == '"' {
 		raw = raw[1 : len(raw)-1]
 	}
-	if strings.ContainsAny(raw, "\"\\") {
-		return "", false
+	for _, c := range raw {
+		if c == '"' || c == '\\' {
+			return nil, false
+		}
 	}
 	return raw, validCredential(raw)
 }
 
 // validCredential: 1 to MaxCredentialSize visible ASCII characters.
-func validCredential(s string) bool {
+func validCredential[T string | []byte](s T) bool {
 	if len(s) == 0 || len(s) > MaxCredentialSize {
 		return false
 	}
@@ -253,11 +322,3 @@ func indexOf(list []string, s string) int {
 }
 
 func canonicalHeader(name string) string { return http.CanonicalHeaderKey(name) }
-
-func scrubAll(vals []string, scrub bool) {
-	if scrub {
-		for _, v := range vals {
-			scrubString(v)
-		}
-	}
-}

@@ -28,6 +28,11 @@ func FuzzTokens(f *testing.F) {
 		{"Bearer " + strings.Repeat("x", 8193), "", strings.Repeat("y", 8193), "sid=" + strings.Repeat("z", 8193)},
 		{"", "", "", " session = spaced ; sid=ok"},
 		{"Bearer a b", "", "", "session\t=tab;\r\nsid=crlf"},
+		{"Basic dXNlcg==", "", "", ""},   // Basic without a colon
+		{"Basic dXNlcjo=", "", "", ""},   // an empty password
+		{"Basic !!!!", "", "", ""},       // not base64
+		{"basic   YTpiOmM=", "", "", ""}, // a colon in the password
+		{"secretmem-taken.00.1.0", "", "secretmem-taken.x", "session=secretmem-taken.a.b.c"},
 	} {
 		f.Add(seed.auth, seed.auth2, seed.apiKey, seed.cookie)
 	}
@@ -41,11 +46,12 @@ func FuzzTokens(f *testing.F) {
 		}
 		req.Header["X-Api-Key"] = []string{apiKey}
 		req.Header["Cookie"] = []string{cookie}
+		req.Header["Proxy-Authorization"] = []string{auth2}
 
 		ran := false
 		tokens(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ran = true
-			for _, name := range []string{"Authorization", "X-Api-Key"} {
+			for _, name := range []string{"Authorization", "X-Api-Key", "Proxy-Authorization"} {
 				if _, ok := r.Header[name]; ok {
 					t.Errorf("%s is still in r.Header", name)
 				}
@@ -56,7 +62,8 @@ func FuzzTokens(f *testing.F) {
 				}
 			}
 			if dump, err := httputil.DumpRequest(r, false); err == nil &&
-				(bytes.Contains(dump, []byte("\nAuthorization:")) || bytes.Contains(dump, []byte("\nX-Api-Key:"))) {
+				(bytes.Contains(dump, []byte("\nAuthorization:")) || bytes.Contains(dump, []byte("\nX-Api-Key:")) ||
+					bytes.Contains(dump, []byte("\nProxy-Authorization:"))) {
 				t.Error("the dump still shows a credential header")
 			}
 			ctx := r.Context()
@@ -78,6 +85,14 @@ func FuzzTokens(f *testing.F) {
 				if c.ok {
 					wellFormed(t, c.what, c.v, c.from)
 				}
+			}
+			if _, pw, ok := middleware.BasicAuth(ctx); ok && pw.Len() > len(auth) {
+				// The password came out of the base64 in auth, so it is not
+				// in auth as text: only its bounds can be checked.
+				t.Error("a Basic password longer than its header")
+			}
+			if ptok, ok := middleware.ProxyToken(ctx); ok {
+				wellFormed(t, "proxy token", ptok, auth2)
 			}
 		})).ServeHTTP(httptest.NewRecorder(), req)
 		if !ran {

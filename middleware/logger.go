@@ -8,6 +8,8 @@ import (
 	"time"
 
 	chimw "github.com/go-chi/chi/v5/middleware"
+
+	"github.com/secretmem/secretmem/internal/secretname"
 )
 
 // Logger logs one record per request when the handler returns: method,
@@ -127,21 +129,13 @@ func requestID(r *http.Request) string {
 	return id
 }
 
-// secretWords are fragments of header and parameter names that suggest a
-// credential. Over-redaction is the safe mistake.
-var secretWords = []string{
-	"auth", "token", "key", "secret", "pass", "pwd", "session", "sess",
-	"sig", "cred", "cookie", "jwt", "bearer", "otp", "code", "private", "csrf", "xsrf",
-}
+// requestNames decides which header and parameter names look secret:
+// the toolkit's one word list and rule (internal/secretname), with the
+// fragments that mark credentials in requests. Over-redaction is the safe
+// mistake.
+var requestNames = secretname.Compile(secretname.Request())
 
-func looksSecret(lowerName string) bool {
-	for _, w := range secretWords {
-		if strings.Contains(lowerName, w) {
-			return true
-		}
-	}
-	return false
-}
+func looksSecret(name string) bool { return requestNames.Match(name) }
 
 // sensitiveHeader reports whether a header must never be logged.
 func sensitiveHeader(canonical string, apiKeys []string) bool {
@@ -149,7 +143,7 @@ func sensitiveHeader(canonical string, apiKeys []string) bool {
 	case "Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie":
 		return true
 	}
-	return indexOf(apiKeys, canonical) >= 0 || looksSecret(strings.ToLower(canonical))
+	return indexOf(apiKeys, canonical) >= 0 || looksSecret(canonical)
 }
 
 // redactQuery returns the raw query with the values of secret-looking
@@ -175,8 +169,7 @@ func redactQuery(raw string, extra []string) string {
 			b.WriteString("[REDACTED]")
 			continue
 		}
-		name = strings.ToLower(name)
-		if !looksSecret(name) && indexOf(extra, name) < 0 {
+		if !looksSecret(name) && indexOf(extra, strings.ToLower(name)) < 0 {
 			b.WriteString(pair)
 			continue
 		}

@@ -6,18 +6,17 @@ import (
 	"strings"
 )
 
-// Option configures Tokens, NewGuard and Logger. Each option's doc says
-// which of them it affects; the others ignore it.
+// Option configures Tokens, NewGuard, Logger and Listener. Each option's
+// doc says which of them it affects; the others ignore it.
 type Option func(*config)
 
 // config is the union of every middleware's settings. Its zero value is
-// the default: take the bearer token, nothing else, no scrubbing.
+// the default: take the bearer token (and Basic and proxy credentials).
 type config struct {
 	scheme        string   // bearer scheme, "Bearer" when empty
 	noBearer      bool     // Tokens leaves Authorization alone
 	apiKeys       []string // canonical header names
 	cookies       []string // cookie names, case-sensitive
-	scrub         bool
 	onFailure     http.Handler
 	logHeaders    []string // canonical header names Logger may print
 	secretParams  []string // lower-case query parameter names to redact
@@ -54,15 +53,17 @@ func WithScheme(scheme string) Option {
 	}
 }
 
-// WithoutBearer makes Tokens leave the Authorization header alone, for
-// services that only take API keys or cookies. Affects Tokens.
+// WithoutBearer makes Tokens (and Listener) leave the Authorization header
+// alone, for services that only take API keys or cookies. Affects Tokens
+// and Listener.
 func WithoutBearer() Option {
 	return func(c *config) { c.noBearer = true }
 }
 
 // WithAPIKeys names request headers that carry API keys ("X-Api-Key").
-// Tokens moves them into cells (read them with APIKey); Logger never
-// prints them. Affects Tokens and Logger.
+// Tokens moves them into cells (read them with APIKey), Listener takes
+// them out of the byte stream; Logger never prints them. Affects Tokens,
+// Listener and Logger.
 func WithAPIKeys(headers ...string) Option {
 	return func(c *config) {
 		for _, h := range headers {
@@ -76,7 +77,7 @@ func WithAPIKeys(headers ...string) Option {
 // WithCookies names cookies that carry credentials ("session"). Tokens
 // moves them into cells (read them with Cookie) and removes them from the
 // Cookie header, keeping the other cookies. Names are case-sensitive, as
-// cookie names are. Affects Tokens.
+// cookie names are. Affects Tokens and Listener.
 func WithCookies(names ...string) Option {
 	return func(c *config) {
 		for _, n := range names {
@@ -85,28 +86,6 @@ func WithCookies(names ...string) Option {
 			}
 		}
 	}
-}
-
-// WithScrub makes Tokens overwrite, with zeros, the bytes of the original
-// header strings it took credentials from, so the request's plaintext does
-// not wait in the heap for the garbage collector. It is off by default
-// because Go strings are meant to be immutable:
-//
-//   - It only touches HTTP/1.x requests parsed by net/http's server, whose
-//     header strings are fresh heap copies owned by that request. HTTP/2
-//     header strings are shared with the connection's HPACK table, and
-//     requests built in code may hold strings the program still uses.
-//   - It never writes into the executable's own image (string literals),
-//     and it writes with debug.SetPanicOnFault, recovering if the memory
-//     turns out to be read-only, in which case it leaves the bytes as they
-//     were.
-//   - It is a no-op on systems other than Linux, where it cannot tell the
-//     executable's image apart.
-//
-// It does not reach the connection's read buffer, which net/http owns.
-// Affects Tokens.
-func WithScrub() Option {
-	return func(c *config) { c.scrub = true }
 }
 
 // WithFailureHandler replaces the default 401 response of a guard. The

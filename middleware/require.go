@@ -14,7 +14,7 @@ import (
 
 // Guard builds middlewares that refuse requests without an accepted
 // credential. Its zero value is ready to use and is what RequireBearer and
-// RequireAPIKey use; NewGuard sets options (WithScheme, WithScrub,
+// RequireAPIKey use; NewGuard sets options (WithScheme,
 // WithFailureHandler, WithLogger), which cannot share a variadic list
 // with the keys.
 type Guard struct{ cfg config }

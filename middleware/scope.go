@@ -34,6 +34,9 @@ const (
 	kindBearer kind = iota
 	kindAPIKey
 	kindCookie
+	kindBasic
+	kindProxyBearer
+	kindProxyBasic
 )
 
 // slot is one credential a scope was told to look for. Slots are written
@@ -41,6 +44,7 @@ const (
 // no lock.
 type slot struct {
 	name string // canonical header name or cookie name; "" for the bearer
+	user string // the user name of Basic credentials
 	v    secret.Value
 	kind kind
 	ok   bool // a well-formed credential was presented

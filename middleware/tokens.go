@@ -12,17 +12,25 @@ import (
 //
 // By default it takes the bearer token from the Authorization header
 // (scheme matched without regard to case; see WithScheme and
-// WithoutBearer). WithAPIKeys and WithCookies add named headers and
-// cookies. Read them with Token, APIKey and Cookie; each cell can be read
-// once (Value.Equal and Value.EqualValue do not count).
+// WithoutBearer), Basic credentials from the same header, and the
+// Proxy-Authorization header (Bearer or Basic). WithAPIKeys and
+// WithCookies add named headers and cookies. Read them with Token,
+// BasicAuth, ProxyToken, ProxyBasicAuth, APIKey and Cookie; each cell can
+// be read once (Value.Equal and Value.EqualValue do not count).
 //
 // Tokens removes what it takes from r.Header, so no handler, logger or
-// httputil.DumpRequest downstream sees it. It owns the Authorization
-// header: the header is removed whatever its scheme, because a value that
-// did not parse is still probably a credential. Other cookies stay in the
-// Cookie header. Credentials that are empty, malformed, of another scheme,
-// longer than MaxCredentialSize, not printable ASCII, or presented more
-// than once are treated as absent (and still removed).
+// httputil.DumpRequest downstream sees it. It owns the Authorization and
+// Proxy-Authorization headers: they are removed whatever their scheme,
+// because a value that did not parse is still probably a credential.
+// Other cookies stay in the Cookie header. Credentials that are empty,
+// malformed (Basic credentials without the colon between user and
+// password included), of another scheme, longer than MaxCredentialSize,
+// not printable ASCII, or presented more than once are treated as absent
+// (and still removed).
+//
+// Behind a Listener, the headers hold placeholders instead of the
+// credentials, which never reached net/http; Tokens hands the request the
+// cells they stand for.
 //
 // The header map is the request's own and is changed in place; requests
 // that share it (shallow copies made with WithContext) see the change too,

@@ -25,6 +25,10 @@
 // test). A bearer token sent by a client lands in net/http's per-connection
 // read buffer (a bufio.Reader of 4 KiB) before any handler runs; the next
 // request on the connection overwrites it, so at most the last token of
-// each open connection survives. The middleware moves the token into a
-// cell and overwrites the header string, so no other copy may remain.
+// each open connection survives. The testserver serves through
+// middleware.Listener, which takes the token out of the byte stream into
+// a cell before net/http reads it, so no copy may remain at all
+// (listener_test.go measures both ways). The redactor's own dump
+// (redact_dump_test.go, with the logsvc program) allows no copy of a
+// live secret it logged, in any encoding.
 package proof

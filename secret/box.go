@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
-	"sync"
 	"unsafe"
 )
 
@@ -15,12 +14,18 @@ import (
 // would not be protected anyway. NewBox rejects such types.
 //
 // A Box is a handle like Value: copies refer to the same cell. Use and
-// Update may be called from many goroutines; Update excludes readers.
+// Update may be called from many goroutines; Update excludes readers and
+// other writers, and waits for them. A call made inside a Use or Update
+// callback never waits: Update (or Use) of a box the callback's goroutine
+// or another goroutine holds in a conflicting way returns ErrBusy at
+// once, so no sequence of calls can deadlock. (A callback that waits for
+// another goroutine which calls Update on the box the callback reads
+// still waits forever, as with any lock: do not block inside callbacks.)
 type Box[T any] struct{ h *boxHandle }
 
 type boxHandle struct {
 	handle // first: the finalizer is set on the start of the allocation
-	mu     sync.RWMutex
+	lock   boxLock
 }
 
 // ErrType reports a type that cannot live in protected memory.
@@ -97,16 +102,27 @@ var kindWords = map[reflect.Kind]string{
 
 // Use calls fn with a pointer to the value. The pointer is valid only inside
 // fn; the value must not be modified through it (use Update). A volatile
-// box is consumed by the first Use.
+// box is consumed by the first Use. Update on the same box inside fn
+// returns ErrBusy; Destroy inside fn is allowed and wipes the box when fn
+// returns.
 func (b Box[T]) Use(fn func(*T) error) error {
 	if b.h == nil {
 		return ErrDestroyed
 	}
-	b.h.mu.RLock()
-	defer b.h.mu.RUnlock()
-	return b.h.view(true, func(p []byte) error {
+	return b.h.read(func(p []byte) error {
 		return fn((*T)(unsafe.Pointer(unsafe.SliceData(p))))
 	})
+}
+
+// read runs every Use callback: insideCallback finds it on the stack.
+//
+//go:noinline
+func (h *boxHandle) read(fn func([]byte) error) error {
+	if err := h.lock.rlock(); err != nil {
+		return err
+	}
+	defer h.lock.runlock()
+	return h.view(true, fn)
 }
 
 // Update calls fn with a pointer through which it may change the value.
@@ -115,27 +131,34 @@ func (b Box[T]) Use(fn func(*T) error) error {
 // guarded box is writable only during fn; a sealed box is decrypted into a
 // scratch cell and sealed again under a fresh nonce afterwards. Update does
 // not consume a volatile box. If fn returns an error the changes it made
-// are kept, as with any pointer.
+// are kept, as with any pointer. Called inside a Use or Update of the
+// same box it returns ErrBusy at once.
 func (b Box[T]) Update(fn func(*T) error) error {
-	h := b.h
-	if h == nil {
+	if b.h == nil {
 		return ErrDestroyed
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	return b.h.write(func(p []byte) error {
+		return fn((*T)(unsafe.Pointer(unsafe.SliceData(p))))
+	})
+}
+
+// write runs every Update callback: insideCallback finds it on the stack.
+//
+//go:noinline
+func (h *boxHandle) write(fn func([]byte) error) error {
+	if err := h.lock.lock(); err != nil {
+		return err
+	}
+	defer h.lock.unlock()
 	if h.sealed {
-		return h.updateSealed(func(p []byte) error {
-			return fn((*T)(unsafe.Pointer(unsafe.SliceData(p))))
-		})
+		return h.updateSealed(fn)
 	}
 	p, err := h.acquireWrite()
 	if err != nil {
 		return err
 	}
 	defer h.releaseWrite()
-	return run(func(b []byte) error {
-		return fn((*T)(unsafe.Pointer(unsafe.SliceData(b))))
-	}, unsafe.Slice((*byte)(p), h.n))
+	return run(fn, unsafe.Slice((*byte)(p), h.n))
 }
 
 // Destroy wipes the box. Idempotent and safe on the zero Box.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -28,6 +29,11 @@ type vecHandle struct {
 	size     int  // bytes per element
 	frozen   bool // handed over to a Value by Freeze
 	opts     options
+	// using counts the Use calls in flight. A Vec is not for concurrent
+	// mutation, so one in flight during a change is the changer's own
+	// enclosing Use: the change gets ErrBusy rather than moving the bytes
+	// out from under it.
+	using atomic.Int32
 }
 
 // ErrFrozen: the Vec was turned into a Value by Freeze and no longer grows.
@@ -133,6 +139,9 @@ func (v Vec[T]) mutable() (*vecHandle, error) {
 	if h.frozen {
 		return nil, ErrFrozen
 	}
+	if h.using.Load() > 0 {
+		return nil, ErrBusy
+	}
 	return h, nil
 }
 
@@ -218,12 +227,16 @@ func (v Vec[T]) Cap() int {
 }
 
 // Use calls fn with the elements. The slice is valid only inside fn and
-// must not be kept. A volatile Vec is consumed by the first Use.
+// must not be kept. A volatile Vec is consumed by the first Use. Push,
+// Append, Truncate and Freeze called inside fn return ErrBusy; Destroy is
+// allowed and wipes the Vec when fn returns.
 func (v Vec[T]) Use(fn func([]T) error) error {
 	if v.h == nil {
 		return ErrDestroyed
 	}
 	size := v.h.size
+	v.h.using.Add(1)
+	defer v.h.using.Add(-1)
 	return v.h.view(true, func(b []byte) error {
 		return fn(unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/size))
 	})

@@ -54,11 +54,11 @@ func startUpstream(cfg *config.Config, logger *slog.Logger) (*upstream, error) {
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"service": "upstream", "authenticated": true})
 	})
-	h := middleware.Tokens(middleware.WithScrub())(middleware.RequireBearer(cfg.Secret("upstream.token"))(mux))
+	h := middleware.Tokens()(middleware.RequireBearer(cfg.Secret("upstream.token"))(mux))
 	u.own = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	u.url = "http://" + ln.Addr().String()
-	go func() { _ = u.own.Serve(ln) }()
+	go func() { _ = u.own.Serve(middleware.Listener(ln)) }()
 	logger.Info("upstream listening", "addr", ln.Addr().String())
 	return u, nil
 }

@@ -25,7 +25,7 @@ func main() {
 
 	logger.Info("by type", "password_cell", pw)
 	logger.Info("by key", "api_key", "plain-string-key", "user", "app")
-	logger.Info("by pattern", "dsn", "postgres://app:hunter2-pattern@db:5432/app",
+	logger.Info("by pattern", "db", "postgres://app:hunter2-pattern@db:5432/app",
 		"header", "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkZW1vIn0.c2lnbmF0dXJlLWRlbW8")
 
 	// A bug copied the plaintext into an ordinary string: the logger still

@@ -3,17 +3,20 @@
 // before it reaches a log, without the registry holding a copy of any
 // secret.
 //
-// Each registered secret leaves two things behind:
+// Each registered secret leaves two things behind for each of its
+// spellings (the plaintext, its hex and base64 encodings, its JSON-escaped
+// text and, for single-case secrets, the other case; see form):
 //
 //   - a filter bit chosen by the top bits of a keyed multiplicative hash of
 //     its first 8 bytes (at most 24 bits of that hash are stored), and
-//   - a 64-bit SipHash-2-4 tag of the whole secret under a second key.
+//   - a 64-bit SipHash-2-4 tag of the whole spelling under a second key.
 //
 // Scrub slides an 8-byte window over the input, one unaligned load and one
 // multiply per byte; only windows whose filter bit is set are hashed with
 // SipHash over the candidate length, and only a matching tag reaches the
-// cell's own confirm function, which compares in constant time against the
-// live cell. So the registry never redacts text that is not the secret, and
+// cell's own confirm function (after decoding the spelling into a scratch
+// buffer that is wiped), which compares in constant time against the live
+// cell. So the registry never redacts text that is not the secret, and
 // a destroyed cell stops matching as soon as Remove runs (or, before that,
 // as soon as its confirm refuses).
 //
@@ -58,25 +61,29 @@ const (
 // ID names one registered secret. The zero ID is "not registered".
 type ID uint64
 
+// entry is one spelling (form) of a registered secret.
 type entry struct {
 	id      ID
-	n       int
-	tag     uint64 // SipHash-2-4 of the whole secret under keys[2:4]
-	top     uint32 // top 24 bits of the filter hash of the first 8 bytes
-	confirm func(candidate []byte) bool
+	n       int    // length of the spelling
+	tag     uint64 // SipHash-2-4 of the whole spelling under keys[2:4]
+	top     uint32 // top 24 bits of the filter hash of its first 8 bytes
+	form    form
+	confirm func(candidate []byte) bool // of the plaintext
 }
 
 type registry struct {
 	bits    []uint64 // filter bitset
 	shift   uint     // 64 - filter bits: the filter slot is hash >> shift
 	buckets map[uint32][]*entry
-	byID    map[ID]*entry
+	byID    map[ID][]*entry // every spelling of a secret
+	entries int
 	next    ID
 }
 
 var (
 	active  atomic.Bool
-	live    atomic.Int64 // registered entries; Scrub's lock-free fast path
+	live    atomic.Int64  // registered secrets; Scrub's lock-free fast path
+	gen     atomic.Uint64 // counts Add calls: see Generation
 	keyOnce sync.Once
 	keys    *[4]uint64 // k0, k1 (filter hash), s0, s1 (SipHash); never rewritten after keyOnce
 	mu      sync.RWMutex
@@ -92,7 +99,7 @@ func newRegistry(filterBits uint) *registry {
 		bits:    make([]uint64, 1<<filterBits/64),
 		shift:   64 - filterBits,
 		buckets: make(map[uint32][]*entry),
-		byID:    make(map[ID]*entry),
+		byID:    make(map[ID][]*entry),
 	}
 }
 
@@ -160,31 +167,62 @@ func filterHash(w, k0, k1 uint64) uint64 { return (w ^ k0) * k1 }
 // of an immutable string), and must return false once the cell is gone.
 // Secrets shorter than 8 bytes are not registered (see the package doc) and
 // return the zero ID.
+//
+// Besides the plaintext, Add registers the other spellings of the secret
+// (see form): hex, base64, JSON-escaped and case-changed. Computing them
+// takes scratch memory, which is wiped before Add returns.
 func Add(b []byte, confirm func(candidate []byte) bool) ID {
 	if len(b) < minLen || confirm == nil {
 		return 0
 	}
 	initKeys()
 	k := keys
-	h := filterHash(binary.LittleEndian.Uint64(b), k[0], k[1])
-	e := &entry{
-		n:       len(b),
-		tag:     sipHash(k[2], k[3], b),
-		top:     uint32(h >> (64 - maxFilterBits)),
-		confirm: confirm,
+	// Heap scratch, wiped below: the stack would leave a copy behind if it
+	// grew meanwhile. 6 bytes per byte is the JSON form's worst case, and
+	// no form grows past it.
+	scratch := make([]byte, 0, 6*len(b))
+	// One allocation for the entries and one for the list of them.
+	ents := make([]entry, 0, numForms)
+	for f := range numForms {
+		spelled, ok := f.encode(scratch[:0], b)
+		if ok && len(spelled) >= minLen {
+			h := filterHash(binary.LittleEndian.Uint64(spelled), k[0], k[1])
+			ents = append(ents, entry{
+				n:       len(spelled),
+				tag:     sipHash(k[2], k[3], spelled),
+				top:     uint32(h >> (64 - maxFilterBits)),
+				form:    f,
+				confirm: confirm,
+			})
+		}
+		wipeBytes(spelled)
+	}
+	es := make([]*entry, len(ents))
+	for i := range ents {
+		es[i] = &ents[i]
 	}
 	mu.Lock()
 	r := reg
 	r.next++
-	e.id = r.next
-	r.insert(e)
-	if len(r.byID) > len(r.bits) && 64-r.shift < maxFilterBits { // over one set bit in 64
+	for _, e := range es {
+		e.id = r.next
+		r.insert(e)
+	}
+	r.byID[r.next] = es
+	if r.entries > len(r.bits) && 64-r.shift < maxFilterBits { // over one set bit in 64
 		reg = r.grown()
 	}
+	id := r.next
 	mu.Unlock()
 	live.Add(1)
-	return e.id
+	gen.Add(1)
+	return id
 }
+
+// Generation changes whenever a secret is added. A verdict that a text
+// holds no live secret stays true until it changes (removing secrets only
+// takes matches away), so callers may remember such verdicts with it.
+func Generation() uint64 { return gen.Load() }
 
 func (r *registry) slot(e *entry) uint32 {
 	return e.top >> (maxFilterBits - (64 - r.shift))
@@ -192,7 +230,7 @@ func (r *registry) slot(e *entry) uint32 {
 
 func (r *registry) insert(e *entry) {
 	s := r.slot(e)
-	r.byID[e.id] = e
+	r.entries++
 	r.buckets[s] = append(r.buckets[s], e)
 	r.bits[s/64] |= 1 << (s % 64)
 }
@@ -202,8 +240,11 @@ func (r *registry) insert(e *entry) {
 func (r *registry) grown() *registry {
 	g := newRegistry(64 - r.shift + 1)
 	g.next = r.next
-	for _, e := range r.byID {
-		g.insert(e)
+	for id, es := range r.byID {
+		for _, e := range es {
+			g.insert(e)
+		}
+		g.byID[id] = es
 	}
 	return g
 }
@@ -216,29 +257,36 @@ func Remove(id ID) {
 	}
 	mu.Lock()
 	r := reg
-	e, ok := r.byID[id]
+	es, ok := r.byID[id]
 	if ok {
 		delete(r.byID, id)
-		s := r.slot(e)
-		b := r.buckets[s]
-		for i, x := range b {
-			if x == e {
-				b[i] = b[len(b)-1]
-				b[len(b)-1] = nil
-				b = b[:len(b)-1]
-				break
-			}
-		}
-		if len(b) == 0 {
-			delete(r.buckets, s)
-			r.bits[s/64] &^= 1 << (s % 64)
-		} else {
-			r.buckets[s] = b
+		for _, e := range es {
+			r.remove(e)
 		}
 	}
 	mu.Unlock()
 	if ok {
 		live.Add(-1)
+	}
+}
+
+func (r *registry) remove(e *entry) {
+	s := r.slot(e)
+	b := r.buckets[s]
+	for i, x := range b {
+		if x == e {
+			b[i] = b[len(b)-1]
+			b[len(b)-1] = nil
+			b = b[:len(b)-1]
+			r.entries--
+			break
+		}
+	}
+	if len(b) == 0 {
+		delete(r.buckets, s)
+		r.bits[s/64] &^= 1 << (s % 64)
+	} else {
+		r.buckets[s] = b
 	}
 }
 
@@ -260,15 +308,49 @@ func Scrub(s string, repl string) (string, bool) {
 }
 
 func scrub(s string, repl string) (string, bool) {
+	var spans [8][2]int
+	merged := findSpans(s, spans[:0])
+	if len(merged) == 0 {
+		return s, false
+	}
+	size := len(s)
+	for _, m := range merged {
+		size += len(repl) - (m[1] - m[0])
+	}
+	out := make([]byte, 0, size)
+	prev := 0
+	for _, m := range merged {
+		out = append(out, s[prev:m[0]]...)
+		out = append(out, repl...)
+		prev = m[1]
+	}
+	out = append(out, s[prev:]...)
+	return unsafe.String(unsafe.SliceData(out), len(out)), true
+}
+
+// Live reports whether any secret is registered: one atomic load, for
+// callers that prepare text for Spans only when it could match.
+func Live() bool { return live.Load() != 0 }
+
+// Spans appends to dst the byte ranges of s that spell a live secret
+// (merged where they overlap, in order), for callers that map them back
+// to text s was decoded from.
+func Spans(s string, dst [][2]int) [][2]int {
+	if live.Load() == 0 || len(s) < minLen {
+		return dst
+	}
+	return findSpans(s, dst)
+}
+
+func findSpans(s string, merged [][2]int) [][2]int {
 	var buf [8]candidate
 	cands := collect(s, buf[:0])
 	if len(cands) == 0 {
-		return s, false
+		return merged
 	}
+	first := len(merged)
 	// The registry lock is not held here: confirm reads a cell, and a cell
 	// may be ending (and calling Remove) at this moment.
-	var spans [8][2]int
-	merged := spans[:0]
 	var seen [8]struct {
 		e   *entry
 		pos int
@@ -288,7 +370,7 @@ func scrub(s string, repl string) (string, bool) {
 			}
 		}
 		if !found {
-			ok = c.e.confirm(unsafe.Slice(unsafe.StringData(s[c.pos:]), c.e.n))
+			ok = confirmSpelled(c.e, unsafe.Slice(unsafe.StringData(s[c.pos:]), c.e.n))
 			verdicts = append(verdicts, struct {
 				e   *entry
 				pos int
@@ -299,28 +381,13 @@ func scrub(s string, repl string) (string, bool) {
 			continue
 		}
 		start, end := c.pos, c.pos+c.e.n
-		if m := len(merged); m > 0 && start <= merged[m-1][1] {
+		if m := len(merged); m > first && start <= merged[m-1][1] {
 			merged[m-1][1] = max(merged[m-1][1], end)
 		} else {
 			merged = append(merged, [2]int{start, end})
 		}
 	}
-	if len(merged) == 0 {
-		return s, false
-	}
-	size := len(s)
-	for _, m := range merged {
-		size += len(repl) - (m[1] - m[0])
-	}
-	out := make([]byte, 0, size)
-	prev := 0
-	for _, m := range merged {
-		out = append(out, s[prev:m[0]]...)
-		out = append(out, repl...)
-		prev = m[1]
-	}
-	out = append(out, s[prev:]...)
-	return unsafe.String(unsafe.SliceData(out), len(out)), true
+	return merged
 }
 
 // collect scans s under the read lock and returns the windows whose
