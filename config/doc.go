@@ -47,9 +47,14 @@
 //     absolute path as the system defines it, C:\ and \\server\share on
 //     Windows) or "env:NAME" (turn references off with NoReferences);
 //   - keys matching SecretKeys patterns ("db.password", "*.token");
-//   - keys with a level whose name contains a secret word: password,
-//     passwd, secret, token, api_key, apikey, private_key, credential and
-//     more (see DefaultSecretNames). The rule errs on the side of
+//   - keys with a level that names a credential by the toolkit's one
+//     word rule, the same the log redactor and the request logger apply:
+//     a level is read as words (db_password, apiKey, X-Api-Key); long
+//     words (password, secret, api_key, private_key, credential) match
+//     anywhere, short ones (token, pwd, jwt) where they end a word
+//     (access_token, tokens, not tokenizer), and a match qualified as data
+//     about a credential (token_count, max_tokens, password_length) is
+//     not one. See DefaultSecretNames. The rule errs on the side of
 //     protection; exempt plain keys with PlainKeys, or replace the words
 //     with SecretNames.
 //

@@ -219,9 +219,11 @@ func PlainKeys(patterns ...string) Option {
 }
 
 // SecretNames replaces the name rule's word list. A key is secret when one
-// of its levels, lower-cased and with '-' read as '_', contains one of the
-// words; a word starting with '=' must equal a whole level instead
-// ("=key" matches tls.key but not cache_key). SecretNames() with no words
+// of its levels names a credential by the rule the package doc describes
+// (words of six letters or more anywhere in the level, shorter ones where
+// they end a word, qualifiers such as _count or max_ excepted); a word
+// starting with '=' must equal a whole level instead ("=key" matches
+// tls.key but not cache_key). SecretNames() with no words
 // turns the name rule off. The default list (see DefaultSecretNames) errs
 // on the side of protection.
 func SecretNames(words ...string) Option {
