@@ -38,10 +38,10 @@ func (s *settings) readSecretFile(key, path string) (secret.Value, error) {
 	}
 	if world, _ := fileperm.WorldReadable(f); world {
 		if s.strict {
-			return secret.Value{}, fmt.Errorf("%w: %s (key %s) is readable by every user; chmod o-r it", ErrSecretFile, path, key)
+			return secret.Value{}, fmt.Errorf("%w: %s (key %s) is readable by every user; %s", ErrSecretFile, path, key, fileperm.Fix)
 		}
-		s.warn("config: secret file is readable by every user; chmod o-r it (Strict makes this an error)",
-			"path", path, "key", key)
+		s.warn("config: secret file is readable by every user (Strict makes this an error)",
+			"path", path, "key", key, "fix", fileperm.Fix)
 	}
 	opts := s.cellOptions(key, true)
 	if size == 0 {

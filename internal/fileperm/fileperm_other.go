@@ -4,6 +4,10 @@ package fileperm
 
 import "os"
 
+// Fix says how to make a file WorldReadable reports readable by every
+// user readable by its owner alone.
+const Fix = "chmod o-r it"
+
 // WorldReadable reports whether every user of the system may read f: here,
 // whether the "other" read bit of its mode is set.
 func WorldReadable(f *os.File) (bool, error) {

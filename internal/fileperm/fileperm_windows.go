@@ -9,6 +9,10 @@ import (
 	"golang.org/x/sys/windows"
 )
 
+// Fix says how to make a file WorldReadable reports readable by every
+// user readable by its owner alone.
+const Fix = "remove Everyone, Users and Authenticated Users from its ACL (icacls FILE /inheritance:r /grant:r %USERNAME%:R)"
+
 // WorldReadable reports whether every user of the system may read f: here,
 // whether f's DACL lets a group that every account (or every guest) belongs
 // to read its data.

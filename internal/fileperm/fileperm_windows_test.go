@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"unsafe"
 
 	"golang.org/x/sys/windows"
 
@@ -80,29 +79,6 @@ func TestNoDACLAndANullDACLAreReadableByAll(t *testing.T) {
 	}
 }
 
-// createWithDACL creates a file whose security descriptor is sddl, as an
-// installer or icacls would leave it.
-func createWithDACL(t *testing.T, dir, name, sddl string) string {
-	t.Helper()
-	path := filepath.Join(dir, name)
-	sd, err := windows.SecurityDescriptorFromString(sddl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := windows.UTF16PtrFromString(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sa := &windows.SecurityAttributes{SecurityDescriptor: sd}
-	sa.Length = uint32(unsafe.Sizeof(*sa))
-	h, err := windows.CreateFile(p, windows.GENERIC_WRITE, 0, sa, windows.CREATE_NEW, windows.FILE_ATTRIBUTE_NORMAL, 0)
-	if err != nil {
-		t.Fatalf("creating %s with %s: %v", name, sddl, err)
-	}
-	windows.CloseHandle(h)
-	return path
-}
-
 func TestFilesAreCheckedByTheirDACL(t *testing.T) {
 	user, err := windows.GetCurrentProcessToken().GetTokenUser()
 	if err != nil {
@@ -121,7 +97,7 @@ func TestFilesAreCheckedByTheirDACL(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			sddl := "D:P(A;;FA;;;" + me + ")" + c.ace
-			path := createWithDACL(t, dir, strings.ReplaceAll(c.name, " ", "-"), sddl)
+			path := wine.CreateWithDACL(t, filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-")), sddl)
 			f, err := os.Open(path)
 			if err != nil {
 				t.Fatal(err)
