@@ -1,0 +1,461 @@
+package vault
+
+import (
+	"fmt"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// A scanner walks JSON text that sits in protected memory without copying
+// any of it: a string is decoded in place (its decoded form is never
+// longer than its encoding, so the write cursor never overtakes the read
+// cursor) and handed out as a sub-slice of the same memory, from which
+// the caller copies a secret straight into its cell.
+//
+// It refuses, with ErrMalformed: anything that is not RFC 8259 JSON,
+// control bytes inside strings, escapes other than JSON's, a \u escape
+// that is half of a surrogate pair, values nested deeper than maxDepth,
+// and text after the top-level value. Bytes of 0x80 and above pass
+// through unchecked: Vault encodes with Go's encoding/json, which never
+// emits invalid UTF-8.
+//
+// Error messages give a byte offset and what was expected, never the
+// bytes found: a malformed response may break off inside a secret.
+type scanner struct {
+	b     []byte
+	i     int
+	depth int
+}
+
+// maxDepth bounds nesting: Vault's responses nest four levels; a KV
+// secret written by hand may nest more, but not this deep.
+const maxDepth = 32
+
+type kind uint8
+
+const (
+	kindString kind = iota + 1
+	kindNumber
+	kindBool
+	kindNull
+	kindObject
+	kindArray
+)
+
+func (k kind) String() string {
+	return [...]string{"", "a string", "a number", "a boolean", "null", "an object", "a list"}[k]
+}
+
+func (s *scanner) fail(what string) error {
+	return fmt.Errorf("%w: %s at byte %d", ErrMalformed, what, s.i)
+}
+
+func (s *scanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// next returns the kind of the value at the cursor, after whitespace.
+func (s *scanner) next() (kind, error) {
+	s.ws()
+	if s.i >= len(s.b) {
+		return 0, s.fail("unexpected end of the body")
+	}
+	switch c := s.b[s.i]; {
+	case c == '"':
+		return kindString, nil
+	case c == '{':
+		return kindObject, nil
+	case c == '[':
+		return kindArray, nil
+	case c == 't' || c == 'f':
+		return kindBool, nil
+	case c == 'n':
+		return kindNull, nil
+	case c == '-' || (c >= '0' && c <= '9'):
+		return kindNumber, nil
+	}
+	return 0, s.fail("expected a value")
+}
+
+// top checks that the body is one object and calls member for each of its
+// members; it fails if anything but whitespace follows the object.
+func (s *scanner) top(member func(name []byte) error) error {
+	if k, err := s.next(); err != nil || k != kindObject {
+		if err == nil {
+			err = s.fail("expected an object")
+		}
+		return err
+	}
+	if err := s.object(member); err != nil {
+		return err
+	}
+	s.ws()
+	if s.i != len(s.b) {
+		return s.fail("text after the JSON value")
+	}
+	return nil
+}
+
+func (s *scanner) enter() error {
+	s.depth++
+	if s.depth > maxDepth {
+		return s.fail(fmt.Sprintf("values nested deeper than %d levels", maxDepth))
+	}
+	return nil
+}
+
+// object calls member for each member of the object at the cursor, with
+// the member's name decoded in place. member must consume the value, by
+// reading it or calling skip.
+func (s *scanner) object(member func(name []byte) error) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	s.i++ // '{'
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == '}' {
+		s.i++
+		s.depth--
+		return nil
+	}
+	for {
+		s.ws()
+		if s.i >= len(s.b) || s.b[s.i] != '"' {
+			return s.fail("expected a member name")
+		}
+		name, err := s.str()
+		if err != nil {
+			return err
+		}
+		s.ws()
+		if s.i >= len(s.b) || s.b[s.i] != ':' {
+			return s.fail("expected ':'")
+		}
+		s.i++
+		at := s.i
+		if err := member(name); err != nil {
+			return err
+		}
+		if s.i == at {
+			if err := s.skip(); err != nil {
+				return err
+			}
+		}
+		s.ws()
+		if s.i >= len(s.b) {
+			return s.fail("unexpected end of the body")
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			s.depth--
+			return nil
+		default:
+			return s.fail("expected ',' or '}'")
+		}
+	}
+}
+
+// array calls elem for each element of the array at the cursor; elem must
+// consume the element.
+func (s *scanner) array(elem func() error) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	s.i++ // '['
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == ']' {
+		s.i++
+		s.depth--
+		return nil
+	}
+	for {
+		at := s.i
+		if err := elem(); err != nil {
+			return err
+		}
+		if s.i == at {
+			if err := s.skip(); err != nil {
+				return err
+			}
+		}
+		s.ws()
+		if s.i >= len(s.b) {
+			return s.fail("unexpected end of the body")
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+		case ']':
+			s.i++
+			s.depth--
+			return nil
+		default:
+			return s.fail("expected ',' or ']'")
+		}
+	}
+}
+
+// skip consumes the value at the cursor without keeping anything. Strings
+// are still decoded in place (and so checked); nothing leaves the buffer.
+func (s *scanner) skip() error {
+	k, err := s.next()
+	if err != nil {
+		return err
+	}
+	switch k {
+	case kindObject:
+		return s.object(func([]byte) error { return s.skip() })
+	case kindArray:
+		return s.array(s.skip)
+	}
+	_, _, err = s.scalar()
+	return err
+}
+
+// scalar consumes the string, number, boolean or null at the cursor and
+// returns its kind and its bytes: a string decoded in place, anything
+// else as its JSON text.
+func (s *scanner) scalar() (kind, []byte, error) {
+	k, err := s.next()
+	if err != nil {
+		return 0, nil, err
+	}
+	switch k {
+	case kindString:
+		b, err := s.str()
+		return k, b, err
+	case kindNumber:
+		b, err := s.number()
+		return k, b, err
+	case kindBool, kindNull:
+		for _, lit := range [...]string{"true", "false", "null"} {
+			if len(s.b)-s.i >= len(lit) && string(s.b[s.i:s.i+len(lit)]) == lit {
+				b := s.b[s.i : s.i+len(lit)]
+				s.i += len(lit)
+				return k, b, nil
+			}
+		}
+		return 0, nil, s.fail("expected true, false or null")
+	}
+	return 0, nil, s.fail("expected a string, number, boolean or null")
+}
+
+// number consumes a JSON number and returns its text.
+func (s *scanner) number() ([]byte, error) {
+	start := s.i
+	if s.peek() == '-' {
+		s.i++
+	}
+	switch c := s.peek(); {
+	case c == '0':
+		s.i++
+	case c >= '1' && c <= '9':
+		s.digits()
+	default:
+		return nil, s.fail("expected a digit")
+	}
+	if s.peek() == '.' {
+		s.i++
+		if !s.digits() {
+			return nil, s.fail("expected a digit after '.'")
+		}
+	}
+	if c := s.peek(); c == 'e' || c == 'E' {
+		s.i++
+		if c := s.peek(); c == '+' || c == '-' {
+			s.i++
+		}
+		if !s.digits() {
+			return nil, s.fail("expected a digit in the exponent")
+		}
+	}
+	return s.b[start:s.i], nil
+}
+
+func (s *scanner) peek() byte {
+	if s.i < len(s.b) {
+		return s.b[s.i]
+	}
+	return 0
+}
+
+func (s *scanner) digits() bool {
+	start := s.i
+	for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+		s.i++
+	}
+	return s.i > start
+}
+
+// str decodes the string at the cursor in place and returns it. The bytes
+// between the decoded end and the closing quote (left over from escapes)
+// are wiped.
+func (s *scanner) str() ([]byte, error) {
+	s.i++ // '"'
+	start, w := s.i, s.i
+	for {
+		if s.i >= len(s.b) {
+			return nil, s.fail("unterminated string")
+		}
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			out := s.b[start:w:w]
+			clear(s.b[w:s.i])
+			s.i++
+			return out, nil
+		case c < 0x20:
+			return nil, s.fail("control byte in a string")
+		case c != '\\':
+			s.b[w] = c
+			w++
+			s.i++
+			continue
+		}
+		n, err := s.escape(w)
+		if err != nil {
+			return nil, err
+		}
+		w += n
+	}
+}
+
+// escape decodes the escape at the cursor into s.b[w:] and returns how
+// many bytes it wrote.
+func (s *scanner) escape(w int) (int, error) {
+	if s.i+1 >= len(s.b) {
+		return 0, s.fail("unterminated escape")
+	}
+	var c byte
+	switch s.b[s.i+1] {
+	case '"', '\\', '/':
+		c = s.b[s.i+1]
+	case 'b':
+		c = '\b'
+	case 'f':
+		c = '\f'
+	case 'n':
+		c = '\n'
+	case 'r':
+		c = '\r'
+	case 't':
+		c = '\t'
+	case 'u':
+		return s.unicode(w)
+	default:
+		return 0, s.fail("unknown escape")
+	}
+	s.b[w] = c
+	s.i += 2
+	return 1, nil
+}
+
+// unicode decodes \uXXXX (or a surrogate pair of two) at the cursor.
+func (s *scanner) unicode(w int) (int, error) {
+	r, ok := s.hex4(s.i + 2)
+	if !ok {
+		return 0, s.fail("bad \\u escape")
+	}
+	s.i += 6
+	if utf16.IsSurrogate(r) {
+		lo, ok := rune(-1), false
+		if s.i+1 < len(s.b) && s.b[s.i] == '\\' && s.b[s.i+1] == 'u' {
+			lo, ok = s.hex4(s.i + 2)
+		}
+		r = utf16.DecodeRune(r, lo)
+		if !ok || r == utf8.RuneError {
+			return 0, s.fail("half of a surrogate pair in a \\u escape")
+		}
+		s.i += 6
+	}
+	return utf8.EncodeRune(s.b[w:], r), nil
+}
+
+func (s *scanner) hex4(at int) (rune, bool) {
+	if at+4 > len(s.b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range s.b[at : at+4] {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
+// integer consumes a number that must be a whole number fitting an int64
+// (lease durations, TTLs, versions).
+func (s *scanner) integer() (int64, error) {
+	k, b, err := s.scalar()
+	if err != nil {
+		return 0, err
+	}
+	if k != kindNumber {
+		return 0, s.fail("expected a number")
+	}
+	neg := b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, s.fail("expected a whole number")
+		}
+		if n > (1<<63-1-int64(c-'0'))/10 {
+			return 0, s.fail("number out of range")
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, nil
+}
+
+// boolean consumes true or false.
+func (s *scanner) boolean() (bool, error) {
+	k, b, err := s.scalar()
+	if err != nil {
+		return false, err
+	}
+	if k != kindBool {
+		return false, s.fail("expected true or false")
+	}
+	return b[0] == 't', nil
+}
+
+// text consumes a string that is not secret (a lease ID, an error
+// message, a member name) and returns a heap copy; null reads as "".
+func (s *scanner) text() (string, error) {
+	k, b, err := s.scalar()
+	if err != nil {
+		return "", err
+	}
+	switch k {
+	case kindString:
+		return string(b), nil
+	case kindNull:
+		return "", nil
+	}
+	return "", s.fail("expected a string")
+}
