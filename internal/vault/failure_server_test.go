@@ -194,7 +194,10 @@ func TestVaultKilledAndRestarted(t *testing.T) {
 	roleID, secretID := "role-"+vaulttest.RandHex(4), "sid-"+vaulttest.RandHex(12)
 	seed(roleID, secretID)
 	c, _ := newClient(t, srv, AppRole{RoleID: roleID, SecretID: cell(t, secretID)},
-		func(c *Config) { c.MaxRetries = 1; c.Backoff = Backoff{Min: 50 * time.Millisecond, Max: 100 * time.Millisecond} })
+		func(c *Config) {
+			c.MaxRetries = 1
+			c.Backoff = Backoff{Min: 50 * time.Millisecond, Max: 100 * time.Millisecond}
+		})
 	ctx := ctxFor(t)
 	m := Mapping{Path: "secret/data/app", Prefix: "a"}
 	before, err := c.Read(ctx, m)
