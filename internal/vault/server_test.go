@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -256,4 +257,56 @@ func TestAppRoleLogin(t *testing.T) {
 			t.Errorf("the error should name address, path and Vault's reason, and not the secret ID: %v", err)
 		}
 	})
+}
+
+// Pins what wipingConn assumes of net/http: each connection's first Read
+// is its bufio.Reader filling itself from the start (so the read buffer is
+// learned), and the transport reads ahead once a body is done (so the
+// last response is cleared without waiting for the next). A Go release
+// that changes either fails here.
+func TestConnectionBuffersAreClearedAfterAResponse(t *testing.T) {
+	srv := vaulttest.Start(t, vaulttest.Options{})
+	pw := "clear-me-" + vaulttest.RandHex(8)
+	putKV(t, srv, "app", map[string]any{"password": pw})
+	c, _ := newClient(t, srv, nil, nil)
+	var (
+		mu    sync.Mutex
+		conns []*wipingConn
+	)
+	dial := c.tr.DialContext
+	c.tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := dial(ctx, network, addr)
+		if err == nil {
+			mu.Lock()
+			conns = append(conns, conn.(*wipingConn))
+			mu.Unlock()
+		}
+		return conn, err
+	}
+	s, err := c.Read(ctxFor(t), Mapping{Path: "secret/data/app", Prefix: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Destroy()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(conns) == 0 {
+		t.Fatal("no connection was dialled through the wiping dialer")
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for _, conn := range conns {
+		conn.mu.Lock()
+		buf := conn.buf
+		conn.mu.Unlock()
+		if len(buf) != connBuffer {
+			t.Fatalf("the read buffer was not learned (%d bytes): net/http's first Read changed", len(buf))
+		}
+		for !zero(buf) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if !zero(buf) {
+			t.Errorf("2 s after the response, the read buffer still holds %d non-zero bytes (the secret: %v)",
+				len(bytes.Trim(buf, "\x00")), bytes.Contains(buf, []byte(pw)))
+		}
+	}
 }
