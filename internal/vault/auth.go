@@ -236,6 +236,7 @@ func parseAuth(b []byte, withToken bool) (login, error) {
 				}
 				l.token.Destroy()
 				l.token, err = secret.New(tok, secret.Label("vault token"))
+				scrubRegisters()
 				return err
 			case "lease_duration":
 				n, err := s.integer()

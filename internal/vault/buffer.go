@@ -134,6 +134,7 @@ func (p *regions) readBody(rd io.Reader, length int64, limit int) (*body, error)
 			room = b.r.Bytes()
 		}
 		m, err := rd.Read(room[b.n:min(len(room), limit+1)])
+		scrubRegisters() // the copy out of net/http's read buffer
 		b.n += m
 		if b.n > limit {
 			b.release()
@@ -155,6 +156,7 @@ func (b *body) grow(n int) error {
 		return err
 	}
 	copy(r.Bytes(), b.r.Bytes()[:b.n])
+	scrubRegisters()
 	b.p.put(b.r)
 	b.r = r
 	return nil

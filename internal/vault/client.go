@@ -330,6 +330,7 @@ func (r *regionReader) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	n := copy(p, r.b[r.off:])
+	scrubRegisters()
 	r.off += n
 	return n, nil
 }

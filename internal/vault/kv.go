@@ -336,6 +336,7 @@ func (col *collector) take(name, key string) error {
 		return err
 	}
 	v, err := secret.New(b, append([]secret.Option{secret.Label(key)}, col.opts...)...)
+	scrubRegisters()
 	if err != nil {
 		return fmt.Errorf("field %q: %w", name, err)
 	}

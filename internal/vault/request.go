@@ -66,6 +66,7 @@ func (c *Client) compose(rq request) (*outgoing, error) {
 				return errors.New("the Vault token holds a byte an HTTP header cannot carry (a newline from a file?)")
 			}
 			out.tokLen = copy(mem, b)
+			scrubRegisters()
 			return nil
 		})
 		out.n = out.tokLen
@@ -105,6 +106,7 @@ func (o *outgoing) bodyBytes() []byte  { return o.mem()[o.tokLen:o.n] }
 // leaks reports whether msg holds one of the request's secrets (4 bytes
 // or longer; shorter ones would match by chance).
 func (o *outgoing) leaks(msg []byte) bool {
+	defer scrubRegisters()
 	for _, s := range o.spans {
 		if s[1]-s[0] >= 4 && bytes.Contains(msg, o.mem()[s[0]:s[1]]) {
 			return true

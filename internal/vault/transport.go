@@ -85,6 +85,9 @@ func (c *wipingConn) owns(p []byte) bool {
 func (c *wipingConn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
 	clear(p[:n])
+	// This runs on the transport's writer after it copied the request
+	// (token header, body) into its buffer.
+	scrubRegisters()
 	return n, err
 }
 
