@@ -24,7 +24,6 @@ import (
 type Client struct {
 	ep          endpoint
 	namespace   string
-	hc          *http.Client
 	tr          *http.Transport
 	mem         regions
 	timeout     time.Duration
@@ -90,12 +89,10 @@ func New(cfg Config) (*Client, error) {
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
+	// Requests go to the transport itself: no http.Client, whose redirect
+	// handling would copy the headers (the token) for the next hop. do
+	// follows redirects, knowing where the token may go.
 	c.tr = newTransport(tlsConf, ep.socket)
-	c.hc = &http.Client{
-		Transport: c.tr,
-		// Redirects are followed by do, which knows where the token may go.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
 	return c, nil
 }
 
@@ -252,9 +249,9 @@ func (c *Client) once(ctx context.Context, rq request, target *url.URL) (*body, 
 		req.ContentLength = int64(len(b))
 		req.Header["Content-Type"] = []string{"application/json"}
 	}
-	resp, err := c.hc.Do(req)
+	resp, err := c.tr.RoundTrip(req)
 	if err != nil {
-		return nil, nil, c.fail(rq, 0, nil, fmt.Errorf("%w: %v", ErrUnreachable, cause(err)))
+		return nil, nil, c.fail(rq, 0, nil, fmt.Errorf("%w: %v", ErrUnreachable, err))
 	}
 	b, err := c.mem.readBody(resp.Body, resp.ContentLength, c.maxBody)
 	_ = resp.Body.Close()
@@ -336,15 +333,6 @@ func (r *regionReader) Read(p []byte) (int, error) {
 }
 
 func (r *regionReader) Close() error { return nil }
-
-// cause drops net/http's "Get URL:" frame, which errors add themselves.
-func cause(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
-}
 
 // parseErrors returns the strings of Vault's "errors" array; a body that
 // is not JSON, or has none, gives none. A message for which leaks reports
