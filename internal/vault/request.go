@@ -175,7 +175,9 @@ type flight struct {
 	released bool
 }
 
-const flightGrace = 30 * time.Second
+// flightGrace is how long a write that never reports is waited for (a
+// variable for tests).
+var flightGrace = 30 * time.Second
 
 func (f *flight) trace() *httptrace.ClientTrace {
 	return &httptrace.ClientTrace{

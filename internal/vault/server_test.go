@@ -67,16 +67,6 @@ func newClient(t *testing.T, srv *vaulttest.Server, auth Auth, edit func(*Config
 	return c, logs
 }
 
-func cell(t *testing.T, s string) secret.Value {
-	t.Helper()
-	v, err := secret.FromString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(v.Destroy)
-	return v
-}
-
 // holds reports whether v holds want, without printing either.
 func holds(t *testing.T, v secret.Value, key, want string) {
 	t.Helper()

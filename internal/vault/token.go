@@ -79,12 +79,15 @@ func (c *Client) RenewToken(ctx context.Context) error {
 }
 
 // KeepTokenAlive renews the token (or logs in again) whenever it is due,
-// until ctx ends, and returns ctx's error. A failure is reported to
+// until ctx ends or the Client is closed, and returns why. A failure is reported to
 // report (when not nil) and retried with Backoff; the current token stays
 // in use meanwhile. Without it, a request that finds the token due
 // renews it first.
 func (c *Client) KeepTokenAlive(ctx context.Context, report func(error)) error {
 	for {
+		if c.closed.Load() {
+			return &Error{Op: "keep the token alive", Addr: c.ep.shown, Err: ErrClosed}
+		}
 		c.tokMu.RLock()
 		st := c.tok
 		c.tokMu.RUnlock()

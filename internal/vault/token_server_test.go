@@ -273,3 +273,43 @@ func signES256(t *testing.T, key *ecdsa.PrivateKey, claims map[string]any) strin
 	s.FillBytes(sig[32:])
 	return msg + "." + enc.EncodeToString(sig)
 }
+
+// Many goroutines reading while the token is renewed and replaced under
+// them: none sees an error, and -race sees no race.
+func TestConcurrentReadsWhileTheTokenIsReplaced(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs 4 s")
+	}
+	srv := vaulttest.Start(t, vaulttest.Options{})
+	roleID, secretID := seedAppRole(t, srv, "2s", "3s")
+	putKV(t, srv, "app", map[string]any{"password": "shared"})
+	c, _ := newClient(t, srv, AppRole{RoleID: roleID, SecretID: cell(t, secretID)}, nil)
+	ctx := ctxFor(t)
+	end := time.Now().Add(4 * time.Second)
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			for time.Now().Before(end) {
+				s, err := c.Read(ctx, Mapping{Path: "secret/data/app", Prefix: "a"})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if v, _ := s.Value("a.password"); !v.Equal([]byte("shared")) {
+					errs <- errors.New("a read returned the wrong value")
+					return
+				}
+				s.Destroy()
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if info := c.TokenInfo(); info.Logins < 3 {
+		t.Errorf("%d logins and renewals in 4 s of 2 s tokens", info.Logins)
+	}
+}
