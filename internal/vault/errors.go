@@ -12,7 +12,7 @@ import (
 var (
 	// ErrUnreachable: no HTTP response (connection refused, DNS, TLS,
 	// timeout). Temporary.
-	ErrUnreachable = errors.New("Vault is unreachable")
+	ErrUnreachable = errors.New("unreachable")
 	// ErrForbidden: 403. The token lacks a policy, or it expired or was
 	// revoked (a Client that can log in again has already tried once).
 	ErrForbidden = errors.New("permission denied")

@@ -43,6 +43,10 @@ func main() {
 		log.Error("vaultchild", "err", err)
 		os.Exit(1)
 	}
+	// Stdin closed: stay up, cells and client alive, to be dumped.
+	for {
+		time.Sleep(time.Hour)
+	}
 }
 
 func run(log *slog.Logger, roleID, secretIDFile string, kvPaths []string, dbPath string) error {
@@ -134,8 +138,5 @@ func run(log *slog.Logger, roleID, secretIDFile string, kvPaths []string, dbPath
 		}
 		fmt.Println(reply)
 	}
-	// Stdin closed: stay up to be dumped.
-	for {
-		time.Sleep(time.Hour)
-	}
+	return in.Err()
 }
