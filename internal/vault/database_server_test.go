@@ -45,6 +45,7 @@ func creds(t *testing.T, s *Secret) (user, password string) {
 // and revokes the old pair after a grace period. No connection fails, and
 // a revoked pair no longer logs in.
 func TestDatabaseCredentialsRotateUnderARunningClient(t *testing.T) {
+	t.Parallel() // mostly waiting for TTLs to pass
 	if testing.Short() {
 		t.Skip("rotates twice, about 10 s")
 	}

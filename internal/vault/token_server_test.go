@@ -34,6 +34,7 @@ func currentCell(c *Client) secret.Value {
 // A short-lived AppRole token is renewed for its TTL until its max TTL
 // caps a renewal; then the next renewal is a new login, with a new token.
 func TestTokenRenewalThenRelogin(t *testing.T) {
+	t.Parallel() // mostly waiting for TTLs to pass
 	srv := vaulttest.Start(t, vaulttest.Options{})
 	roleID, secretID := seedAppRole(t, srv, "4s", "6s")
 	c, _ := newClient(t, srv, AppRole{RoleID: roleID, SecretID: cell(t, secretID)}, nil)
@@ -81,6 +82,7 @@ func TestTokenRenewalThenRelogin(t *testing.T) {
 // KeepTokenAlive keeps a client working well past its token's max TTL,
 // renewing and logging in again in the background.
 func TestKeepTokenAliveOutlivesTheMaxTTL(t *testing.T) {
+	t.Parallel() // mostly waiting for TTLs to pass
 	if testing.Short() {
 		t.Skip("waits 7 s")
 	}
@@ -118,6 +120,7 @@ func TestKeepTokenAliveOutlivesTheMaxTTL(t *testing.T) {
 // A token the caller gives is renewed, never replaced; once expired it is
 // an error that says so.
 func TestAGivenTokenIsRenewedAndExpires(t *testing.T) {
+	t.Parallel() // mostly waiting for TTLs to pass
 	srv := vaulttest.Start(t, vaulttest.Options{})
 	out := srv.API(t, "POST", "auth/token/create", map[string]any{"ttl": "3s", "explicit_max_ttl": "4s", "policies": []string{"default"}})
 	tok := out["auth"].(map[string]any)["client_token"].(string)
@@ -277,6 +280,7 @@ func signES256(t *testing.T, key *ecdsa.PrivateKey, claims map[string]any) strin
 // Many goroutines reading while the token is renewed and replaced under
 // them: none sees an error, and -race sees no race.
 func TestConcurrentReadsWhileTheTokenIsReplaced(t *testing.T) {
+	t.Parallel() // mostly waiting for TTLs to pass
 	if testing.Short() {
 		t.Skip("runs 4 s")
 	}
