@@ -247,21 +247,7 @@ func childProcess(t *testing.T, cmd *exec.Cmd) *child {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedBuffer{}
-	cmd.Stderr = logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &process{cmd: cmd, logs: logs, exited: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-p.exited
-	})
-	return &child{process: p, in: in, out: bufio.NewScanner(outPipe)}
+	return &child{process: launch(t, cmd), in: in, out: bufio.NewScanner(outPipe)}
 }
 
 // ask sends a command and returns the reply; with want set, the reply

@@ -52,8 +52,7 @@ func TestDatabaseCredentialsRotateUnderARunningClient(t *testing.T) {
 	pg := vaulttest.StartPostgres(t)
 	srv := vaulttest.Start(t, vaulttest.Options{})
 	seedDatabase(t, srv, pg, "3s", "6s")
-	roleID, secretID := seedAppRole(t, srv, "1h", "4h")
-	c, _ := newClient(t, srv, AppRole{RoleID: roleID, SecretID: cell(t, secretID)}, nil)
+	c, _ := appRoleClient(t, srv, "1h", "4h")
 	ctx := ctxFor(t)
 	m := Mapping{Path: "database/creds/app", Prefix: "db"}
 
@@ -150,8 +149,7 @@ func TestCloseRevokes(t *testing.T) {
 	pg := vaulttest.StartPostgres(t)
 	srv := vaulttest.Start(t, vaulttest.Options{})
 	seedDatabase(t, srv, pg, "1h", "2h")
-	roleID, secretID := seedAppRole(t, srv, "1h", "4h")
-	c, _ := newClient(t, srv, AppRole{RoleID: roleID, SecretID: cell(t, secretID)}, nil)
+	c, _ := appRoleClient(t, srv, "1h", "4h")
 	ctx := ctxFor(t)
 	s, err := c.Read(ctx, Mapping{Path: "database/creds/app", Prefix: "db"})
 	if err != nil {

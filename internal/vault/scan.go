@@ -115,18 +115,7 @@ func (s *scanner) enter() error {
 // the member's name decoded in place. member must consume the value, by
 // reading it or calling skip.
 func (s *scanner) object(member func(name []byte) error) error {
-	if err := s.enter(); err != nil {
-		return err
-	}
-	s.i++ // '{'
-	s.ws()
-	if s.i < len(s.b) && s.b[s.i] == '}' {
-		s.i++
-		s.depth--
-		return nil
-	}
-	for {
-		s.ws()
+	return s.sequence('}', func() error {
 		if s.i >= len(s.b) || s.b[s.i] != '"' {
 			return s.fail("expected a member name")
 		}
@@ -139,70 +128,60 @@ func (s *scanner) object(member func(name []byte) error) error {
 			return s.fail("expected ':'")
 		}
 		s.i++
-		at := s.i
-		if err := member(name); err != nil {
-			return err
-		}
-		if s.i == at {
-			if err := s.skip(); err != nil {
-				return err
-			}
-		}
-		s.ws()
-		if s.i >= len(s.b) {
-			return s.fail("unexpected end of the body")
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-		case '}':
-			s.i++
-			s.depth--
-			return nil
-		default:
-			return s.fail("expected ',' or '}'")
-		}
-	}
+		return s.consume(func() error { return member(name) })
+	})
 }
 
 // array calls elem for each element of the array at the cursor; elem must
 // consume the element.
 func (s *scanner) array(elem func() error) error {
+	return s.sequence(']', func() error { return s.consume(elem) })
+}
+
+// sequence reads the object or array at the cursor, ending with end,
+// calling item at the start of each item.
+func (s *scanner) sequence(end byte, item func() error) error {
 	if err := s.enter(); err != nil {
 		return err
 	}
-	s.i++ // '['
+	s.i++ // '{' or '['
 	s.ws()
-	if s.i < len(s.b) && s.b[s.i] == ']' {
+	if s.i < len(s.b) && s.b[s.i] == end {
 		s.i++
 		s.depth--
 		return nil
 	}
 	for {
-		at := s.i
-		if err := elem(); err != nil {
+		s.ws()
+		if err := item(); err != nil {
 			return err
 		}
-		if s.i == at {
-			if err := s.skip(); err != nil {
-				return err
-			}
-		}
 		s.ws()
-		if s.i >= len(s.b) {
+		switch {
+		case s.i >= len(s.b):
 			return s.fail("unexpected end of the body")
-		}
-		switch s.b[s.i] {
-		case ',':
+		case s.b[s.i] == ',':
 			s.i++
-		case ']':
+		case s.b[s.i] == end:
 			s.i++
 			s.depth--
 			return nil
 		default:
-			return s.fail("expected ',' or ']'")
+			return s.fail("expected ',' or '" + string(end) + "'")
 		}
 	}
+}
+
+// consume calls read, and skips the value if read left it where it was.
+func (s *scanner) consume(read func() error) error {
+	at := s.i
+	if err := read(); err != nil {
+		return err
+	}
+	if s.i == at {
+		return s.skip()
+	}
+	return nil
 }
 
 // skip consumes the value at the cursor without keeping anything. Strings

@@ -28,32 +28,14 @@ func ctxFor(t *testing.T) context.Context {
 	return ctx
 }
 
-// syncBuffer is a log destination tests read while the client writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // newClient returns a client of srv with auth (the root token when nil),
 // logging at debug level into the returned buffer, closed when t ends.
-func newClient(t *testing.T, srv *vaulttest.Server, auth Auth, edit func(*Config)) (*Client, *syncBuffer) {
+func newClient(t *testing.T, srv *vaulttest.Server, auth Auth, edit func(*Config)) (*Client, *vaulttest.Buffer) {
 	t.Helper()
 	if auth == nil {
 		auth = Token{Value: cell(t, srv.Token)}
 	}
-	logs := &syncBuffer{}
+	logs := &vaulttest.Buffer{}
 	cfg := Config{Address: srv.Addr, Auth: auth, CACert: srv.CACert,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	if edit != nil {
@@ -201,6 +183,14 @@ path "sys/leases/revoke" { capabilities = ["update"] }`})
 	srv.API(t, "POST", "auth/approle/role/app/role-id", map[string]any{"role_id": roleID})
 	srv.API(t, "POST", "auth/approle/role/app/custom-secret-id", map[string]any{"secret_id": secretID})
 	return roleID, secretID
+}
+
+// appRoleClient seeds AppRole (see seedAppRole) and returns a client
+// that logs in with it.
+func appRoleClient(t *testing.T, srv *vaulttest.Server, ttl, maxTTL string) (*Client, *vaulttest.Buffer) {
+	t.Helper()
+	roleID, secretID := seedAppRole(t, srv, ttl, maxTTL)
+	return newClient(t, srv, AppRole{RoleID: roleID, SecretID: cell(t, secretID)}, nil)
 }
 
 func TestAppRoleLogin(t *testing.T) {

@@ -36,8 +36,7 @@ func currentCell(c *Client) secret.Value {
 func TestTokenRenewalThenRelogin(t *testing.T) {
 	t.Parallel() // mostly waiting for TTLs to pass
 	srv := vaulttest.Start(t, vaulttest.Options{})
-	roleID, secretID := seedAppRole(t, srv, "4s", "6s")
-	c, _ := newClient(t, srv, AppRole{RoleID: roleID, SecretID: cell(t, secretID)}, nil)
+	c, _ := appRoleClient(t, srv, "4s", "6s")
 	ctx := ctxFor(t)
 	if err := c.Login(ctx); err != nil {
 		t.Fatal(err)
@@ -87,9 +86,8 @@ func TestKeepTokenAliveOutlivesTheMaxTTL(t *testing.T) {
 		t.Skip("waits 7 s")
 	}
 	srv := vaulttest.Start(t, vaulttest.Options{})
-	roleID, secretID := seedAppRole(t, srv, "2s", "4s")
 	putKV(t, srv, "app", map[string]any{"password": "x"})
-	c, logs := newClient(t, srv, AppRole{RoleID: roleID, SecretID: cell(t, secretID)}, nil)
+	c, logs := appRoleClient(t, srv, "2s", "4s")
 	ctx, cancel := context.WithCancel(ctxFor(t))
 	var failures atomic.Int32
 	done := make(chan error)
@@ -285,9 +283,8 @@ func TestConcurrentReadsWhileTheTokenIsReplaced(t *testing.T) {
 		t.Skip("runs 4 s")
 	}
 	srv := vaulttest.Start(t, vaulttest.Options{})
-	roleID, secretID := seedAppRole(t, srv, "2s", "3s")
 	putKV(t, srv, "app", map[string]any{"password": "shared"})
-	c, _ := newClient(t, srv, AppRole{RoleID: roleID, SecretID: cell(t, secretID)}, nil)
+	c, _ := appRoleClient(t, srv, "2s", "3s")
 	ctx := ctxFor(t)
 	end := time.Now().Add(4 * time.Second)
 	errs := make(chan error, 8)

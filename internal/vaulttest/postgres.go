@@ -33,7 +33,7 @@ type Postgres struct {
 	dir    string
 	cmd    *exec.Cmd
 	exited chan struct{}
-	log    *lockedBuffer
+	log    *Buffer
 }
 
 // StartPostgres starts a cluster for t and stops it when t ends.
@@ -51,7 +51,7 @@ func StartPostgres(t testing.TB) *Postgres {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	p := &Postgres{bin: bin, dir: dir, Password: "pg-" + randHex(12), log: &lockedBuffer{}}
+	p := &Postgres{bin: bin, dir: dir, Password: "pg-" + randHex(12), log: &Buffer{}}
 	if err := p.start(); err != nil {
 		t.Fatal(err)
 	}

@@ -89,23 +89,25 @@ type Server struct {
 	tls    bool
 	cmd    *exec.Cmd
 	exited chan struct{}
-	log    *lockedBuffer
+	log    *Buffer
 	hc     *http.Client
 }
 
-// lockedBuffer collects a child's output while a test may read it.
-type lockedBuffer struct {
+// Buffer collects output (a child's, a logger's) that a test reads while
+// it is being written.
+type Buffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
+func (b *Buffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *lockedBuffer) String() string {
+// String returns what was written so far.
+func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
@@ -156,7 +158,7 @@ func (s *Server) run() error {
 	s.hc = nil // a restarted TLS server has a new CA
 	cmd := exec.Command(s.bin, args...)
 	cmd.Env = []string{"HOME=" + s.Dir, "PATH=" + os.Getenv("PATH")}
-	s.log = &lockedBuffer{}
+	s.log = &Buffer{}
 	cmd.Stdout, cmd.Stderr = s.log, s.log
 	if err := cmd.Start(); err != nil {
 		return err
