@@ -47,11 +47,11 @@ func creds(t *testing.T, s *Secret) (user, password string) {
 func TestDatabaseCredentialsRotateUnderARunningClient(t *testing.T) {
 	t.Parallel() // mostly waiting for TTLs to pass
 	if testing.Short() {
-		t.Skip("rotates twice, about 10 s")
+		t.Skip("rotates twice, about 12 s")
 	}
 	pg := vaulttest.StartPostgres(t)
 	srv := vaulttest.Start(t, vaulttest.Options{})
-	seedDatabase(t, srv, pg, "3s", "6s")
+	seedDatabase(t, srv, pg, "4s", "8s")
 	c, _ := appRoleClient(t, srv, "1h", "4h")
 	ctx := ctxFor(t)
 	m := Mapping{Path: "database/creds/app", Prefix: "db"}
@@ -60,7 +60,7 @@ func TestDatabaseCredentialsRotateUnderARunningClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if first.Lease.ID == "" || !first.Lease.Renewable || first.Lease.Duration != 3*time.Second {
+	if first.Lease.ID == "" || !first.Lease.Renewable || first.Lease.Duration != 4*time.Second {
 		t.Fatalf("lease %+v", first.Lease)
 	}
 	var (
@@ -70,6 +70,14 @@ func TestDatabaseCredentialsRotateUnderARunningClient(t *testing.T) {
 		stop    = make(chan struct{})
 		done    = make(chan struct{})
 	)
+	defer func() { // also when the test fails: no psql after it ended
+		select {
+		case <-stop:
+		default:
+			close(stop)
+		}
+		<-done
+	}()
 	go func() { // the running client
 		defer close(done)
 		for {

@@ -116,12 +116,15 @@ func (c *Client) Read(ctx context.Context, m Mapping, opts ...secret.Option) (*S
 	if m.Version > 0 {
 		rq.query = "version=" + strconv.Itoa(m.Version)
 	}
+	// A lease's clock starts when Vault issues it, after this: counting
+	// from here errs on the early side.
+	sent := time.Now()
 	b, err := c.do(ctx, rq)
 	if err != nil {
 		return nil, err
 	}
 	defer b.release()
-	sec := &Secret{Path: rq.path}
+	sec := &Secret{Path: rq.path, Lease: Lease{Obtained: sent}}
 	col := collector{s: &scanner{b: b.bytes()}, m: m, opts: opts, sec: sec}
 	err = col.read(m.kv2())
 	if sec.Lease.ID != "" {
@@ -230,7 +233,6 @@ func (col *collector) read(kv2 bool) error {
 		}
 		return err
 	})
-	col.sec.Lease.Obtained = time.Now()
 	if col.sec.Lease.ID == "" {
 		col.sec.Lease = Lease{}
 	}

@@ -44,12 +44,13 @@ func (c *Client) RenewLease(ctx context.Context, l Lease, increment time.Duratio
 		lit("{"), member("lease_id", l.ID),
 		lit(`,"increment":` + strconv.FormatInt(int64(max(increment, time.Second)/time.Second), 10) + "}"),
 	}}.useClientToken()
+	sent := time.Now() // the renewed lease runs from a moment after this
 	b, err := c.do(ctx, rq)
 	if err != nil {
 		return l, err
 	}
 	defer b.release()
-	out := Lease{ID: l.ID, Obtained: time.Now()}
+	out := Lease{ID: l.ID, Obtained: sent}
 	s := scanner{b: b.bytes()}
 	err = s.top(func(name []byte) error {
 		var err error

@@ -107,7 +107,11 @@ func (c *Client) KeepTokenAlive(ctx context.Context, report func(error)) error {
 		if st.present() && (st.due.IsZero() || time.Now().Before(st.due)) {
 			continue // an hour passed with nothing due, or a request renewed it
 		}
-		if err := c.refresh(ctx, st.gen, !st.present()); err != nil && report != nil {
+		err := c.refresh(ctx, st.gen, !st.present())
+		if ctx.Err() != nil {
+			return ctx.Err() // a renewal cut short by the caller is no failure
+		}
+		if err != nil && report != nil {
 			report(err)
 		}
 	}
@@ -163,17 +167,24 @@ func (c *Client) refresh(ctx context.Context, gen uint64, forceLogin bool) error
 	if c.closed.Load() {
 		return &Error{Op: "login", Addr: c.ep.shown, Err: ErrClosed}
 	}
+	// A TTL runs from when Vault answers, after this: counting from here
+	// errs on the early side, however slow the answer.
+	sent := time.Now()
 	if !forceLogin && st.present() && st.renewable && !st.capped {
 		ttl, err := c.renewSelf(ctx, st)
 		if err == nil {
-			st.ttl, st.at, st.failures = ttl, time.Now(), 0
+			st.ttl, st.at, st.failures = ttl, sent, 0
 			st.capped = ttl < st.increment
 			st.schedule()
 			c.install(st)
 			c.log.Debug("vault: token renewed", "ttl", ttl, "capped", st.capped)
 			return nil
 		}
-		if Temporary(err) || !c.canRelogin() {
+		// Vault answered, and not with a token: refused (403), or past the
+		// max TTL, which Vault 1.14 answers with a 500 and which renewals
+		// cannot foresee (Vault rounds the TTLs it grants). A new login
+		// is the way on; only an unreachable or rate-limiting Vault waits.
+		if !c.canRelogin() || errors.Is(err, ErrUnreachable) || errors.Is(err, ErrRateLimited) || ctx.Err() != nil {
 			c.delay(st)
 			return err
 		}
@@ -194,7 +205,7 @@ func (c *Client) refresh(ctx context.Context, gen uint64, forceLogin bool) error
 	}
 	c.log.Info("vault: logged in", "ttl", l.ttl, "renewable", l.renewable)
 	next := tokenState{cell: l.token, owned: l.owned, minted: l.minted, ttl: l.ttl, renewable: l.renewable,
-		increment: l.increment, at: time.Now()}
+		increment: l.increment, at: sent}
 	if next.increment <= 0 {
 		next.increment = l.ttl
 	}
