@@ -59,6 +59,7 @@ type Error struct {
 	Err    error    // one of the sentinels above, possibly wrapping a cause
 }
 
+// Error reads "vault: OP PATH at ADDR: what (HTTP n): Vault's messages".
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("vault: ")
@@ -83,6 +84,7 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// Unwrap returns the sentinel (and its cause) for errors.Is.
 func (e *Error) Unwrap() error { return e.Err }
 
 // Temporary reports whether err may go away when the same call is made

@@ -100,6 +100,7 @@ type Buffer struct {
 	buf bytes.Buffer
 }
 
+// Write appends p.
 func (b *Buffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
