@@ -137,6 +137,9 @@ type Kubernetes struct {
 const ServiceAccountToken = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 
 func (a Kubernetes) login(ctx context.Context, c *Client) (login, error) {
+	if a.Role == "" {
+		return login{}, fmt.Errorf("%w: Kubernetes auth needs a role", ErrLogin)
+	}
 	jwt, err := secret.ReadFile(orDefault(a.JWTFile, ServiceAccountToken), secret.TrimNewline())
 	if err != nil {
 		return login{}, fmt.Errorf("%w: the service-account token: %v", ErrLogin, err)
