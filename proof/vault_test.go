@@ -32,8 +32,17 @@ var vaultChild = server{"vaultchild", "./vaultchild"}
 // which tokens and credentials Vault issued.
 func TestVaultSecretsStayOutOfDumps(t *testing.T) {
 	heavy(t)
+	for _, tls := range []bool{false, true} {
+		t.Run(map[bool]string{false: "http", true: "https"}[tls], func(t *testing.T) { proveVault(t, tls) })
+	}
+}
+
+// proveVault is one run, over HTTP or HTTPS: in production Vault speaks
+// TLS, and crypto/tls decrypts into a buffer of its own.
+func proveVault(t *testing.T, tls bool) {
+	scheme := map[bool]string{false: "http", true: "https"}[tls]
 	pg := vaulttest.StartPostgres(t)
-	srv := vaulttest.Start(t, vaulttest.Options{})
+	srv := vaulttest.Start(t, vaulttest.Options{TLS: tls})
 	dir := t.TempDir()
 	audit := filepath.Join(dir, "audit.log")
 	srv.API(t, "PUT", "sys/audit/file", map[string]any{"type": "file",
@@ -77,7 +86,7 @@ path "sys/leases/revoke" { capabilities = ["update"] }`})
 
 	cmd := exec.Command(vaultChild.binary(t), "-role-id", roleID, "-secret-id-file", sidFile,
 		"-kv", strings.Join(paths, ","), "-db", "database/creds/app")
-	cmd.Env = append(os.Environ(), "VAULT_ADDR="+srv.Addr, "GOTRACEBACK=crash")
+	cmd.Env = append(os.Environ(), "VAULT_ADDR="+srv.Addr, "VAULT_CACERT="+srv.CACert, "GOTRACEBACK=crash")
 	cmd.Dir = dir
 	child := childProcess(t, cmd)
 	child.ask(t, "load", fmt.Sprintf("loaded %d", 2*kvPaths+2))
@@ -102,24 +111,33 @@ path "sys/leases/revoke" { capabilities = ["update"] }`})
 	time.Sleep(time.Second) // idle: the transport's read-ahead has run
 
 	if gdb, err := exec.LookPath("gdb"); err != nil {
-		recordInfo(t, "vault gcore", "skipped", "gdb not found")
+		recordInfo(t, "vault "+scheme+" gcore", "skipped", "gdb not found")
 	} else if path, err := gcore(gdb, child.pid(), dir); err != nil {
 		t.Errorf("gcore: %v", err)
 	} else {
-		judgeVault(t, "vault gcore", path, ms, needles, len(tokens))
+		judgeVault(t, "vault "+scheme+" gcore", path, ms, needles, len(tokens), tls)
 	}
 	if why := kernelCoreReady(); why != "" {
-		recordInfo(t, "vault kernel core (SIGABRT)", "skipped", why)
+		recordInfo(t, "vault "+scheme+" kernel core (SIGABRT)", "skipped", why)
 	} else if path, err := kernelCore(child.process, dir); err != nil {
 		t.Errorf("kernel core: %v", err)
 	} else {
-		judgeVault(t, "vault kernel core (SIGABRT)", path, ms, needles, len(tokens))
+		judgeVault(t, "vault "+scheme+" kernel core (SIGABRT)", path, ms, needles, len(tokens), tls)
 	}
 }
 
 // judgeVault counts the markers (KV values, current and previous, and the
 // secret ID) and the needles (tokens, database credentials) in a core.
-func judgeVault(t *testing.T, test, path string, ms *markerSet, needles []string, tokens int) {
+//
+// Over TLS the tokens are counted and reported, not judged: crypto/tls
+// seals a TLS 1.3 record in a pooled buffer, and when the sealed record
+// outgrows that buffer (a fresh one after a GC, a request just under a
+// size class) the buffer it leaves behind holds the record's plaintext:
+// the request line and headers with X-Vault-Token. That copy is made and
+// dropped inside crypto/tls, out of the client's reach (see
+// internal/vault's documentation). Every secret Vault sends back is judged
+// over TLS too: the record buffer it is decrypted into is cleared.
+func judgeVault(t *testing.T, test, path string, ms *markerSet, needles []string, tokens int, tls bool) {
 	t.Helper()
 	tl, err := scanFile(path, ms)
 	if err != nil {
@@ -146,8 +164,12 @@ func judgeVault(t *testing.T, test, path string, ms *markerSet, needles []string
 	}
 	found += fmt.Sprintf(", tokens %d copies of %d, database credentials %d copies of %d, %d fragments; %d MiB core",
 		tokenCopies, tokens, credCopies, len(needles)-tokens, tl.fragments, tl.bytes>>20)
-	ok := copies == 0 && tokenCopies == 0 && credCopies == 0
-	record(t, test, "0 copies of every Vault secret, current and previous, and of every token", found, ok)
+	ok := copies == 0 && credCopies == 0 && (tokenCopies == 0 || tls)
+	expected := "0 copies of every Vault secret, current and previous, and of every token"
+	if tls {
+		expected = "0 copies of every Vault secret, current and previous; tokens reported (crypto/tls's sealing buffer)"
+	}
+	record(t, test, expected, found, ok)
 	if !ok {
 		t.Errorf("%s: %s", test, found)
 	}

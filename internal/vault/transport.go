@@ -34,9 +34,15 @@ const connBuffer = 4096
 // The read buffer is learned from the first Read: a new bufio.Reader
 // fills itself from its start, for the status line. Reads into other
 // memory (a large body read straight into a caller's buffer) are left
-// alone. Over TLS the conn wraps the tls.Conn, above the encryption.
+// alone. Over TLS the conn wraps the tls.Conn, above the encryption, and
+// also clears the buffer crypto/tls decrypts records into (tlsbuf.go).
 type wipingConn struct {
 	net.Conn
+
+	tlsIn tlsInput // over TLS: the record buffer crypto/tls decrypts into
+	// idle, when set (by tests), is called by Read between clearing and
+	// reading: in the state a core dump of an idle client would see.
+	idle func(*wipingConn)
 
 	mu      sync.Mutex
 	buf     []byte // bufio.Reader's buffer, once known
@@ -59,13 +65,23 @@ func (c *wipingConn) Read(p []byte) (int, error) {
 	if own {
 		clear(p)
 	}
+	if c.idle != nil {
+		c.idle(c)
+	}
 	n, err := c.Conn.Read(p)
+	if c.tlsIn.raw != nil {
+		// The record was decrypted in place (and through the vector
+		// registers) on this goroutine: both are cleared here.
+		c.tlsIn.clear()
+		scrubRegisters()
+	}
 	c.mu.Lock()
 	c.reading = false
 	if c.closed {
 		// Closed while this Read waited: the goroutine that owns the
-		// buffer is this one, so it is cleared here.
+		// buffers is this one, so they are cleared here.
 		clear(c.buf)
+		c.tlsIn.wipe()
 		n, err = 0, net.ErrClosed
 	}
 	c.mu.Unlock()
@@ -97,6 +113,7 @@ func (c *wipingConn) Close() error {
 		c.closed = true
 		if !c.reading {
 			clear(c.buf)
+			c.tlsIn.wipe()
 		}
 	}
 	c.mu.Unlock()
@@ -143,7 +160,7 @@ func newTransport(tlsConf *tls.Config, unixSocket string) *http.Transport {
 				_ = raw.Close()
 				return nil, err
 			}
-			return &wipingConn{Conn: tc}, nil
+			return &wipingConn{Conn: tc, tlsIn: tlsInputOf(tc)}, nil
 		},
 		TLSNextProto:          map[string]func(string, *tls.Conn) http.RoundTripper{},
 		DisableCompression:    true,

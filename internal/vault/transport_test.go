@@ -109,3 +109,12 @@ func TestCloseDuringARead(t *testing.T) {
 		t.Error("the buffer holds bytes after Close")
 	}
 }
+
+// Pins the two crypto/tls fields tlsbuf.go clears. A Go release that
+// renames or retypes them fails here, loudly, instead of silently leaving
+// the last record of each TLS connection in memory.
+func TestTLSInternalsAreWhereExpected(t *testing.T) {
+	if !tlsFields.ok {
+		t.Fatal("crypto/tls.Conn no longer has rawInput bytes.Buffer and input bytes.Reader: update tlsbuf.go")
+	}
+}
