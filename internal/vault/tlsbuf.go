@@ -19,9 +19,15 @@ import (
 var tlsFields = func() (f struct {
 	raw, input uintptr
 	ok         bool
-}) { t := reflect.TypeFor[tls.Conn](); raw, ok1 := t.FieldByName("rawInput"); input, ok2 := t.FieldByName("input"); if ok1 && ok2 && raw.Type == reflect.TypeFor[bytes.Buffer]() && input.Type == reflect.TypeFor[bytes.Reader]() {
-	f.raw, f.input, f.ok = raw.Offset, input.Offset, true
-}; return f }()
+}) {
+	t := reflect.TypeFor[tls.Conn]()
+	raw, ok1 := t.FieldByName("rawInput")
+	input, ok2 := t.FieldByName("input")
+	if ok1 && ok2 && raw.Type == reflect.TypeFor[bytes.Buffer]() && input.Type == reflect.TypeFor[bytes.Reader]() {
+		f.raw, f.input, f.ok = raw.Offset, input.Offset, true
+	}
+	return f
+}()
 
 // tlsInput is a tls.Conn's record buffer.
 type tlsInput struct {
