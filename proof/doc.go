@@ -23,4 +23,11 @@
 // request on the connection overwrites it, so at most the last token of
 // each open connection survives. The middleware moves the token into a
 // cell and overwrites the header string, so no other copy may remain.
+//
+// The Vault run (vault_test.go) dumps a client that loaded secrets from a
+// real Vault dev server through internal/vault: no copy of any value Vault
+// returned, current or previous, may remain, over HTTP or HTTPS, nor of
+// any token over HTTP (over HTTPS crypto/tls's sealing buffer can keep the
+// token, which is reported). It needs VAULT_BIN (or .ci/vault-bin's cache)
+// and PostgreSQL, and skips without them.
 package proof
