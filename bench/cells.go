@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/awnumar/memguard"
@@ -104,24 +105,7 @@ func Read(b *testing.B) {
 		{"lib=secretmem-guarded", []secret.Option{secret.Guarded()}},
 		{"lib=secretmem-sealed", []secret.Option{secret.Sealed()}},
 	} {
-		b.Run(c.name, func(b *testing.B) {
-			src := make([]byte, len(pattern))
-			copy(src, pattern)
-			v, err := secret.New(src, c.opts...)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer v.Destroy()
-			var s byte
-			fn := func(p []byte) error { s ^= p[0]; return nil }
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := v.Use(fn); err != nil {
-					b.Fatal(err)
-				}
-			}
-			Sink.Byte = s
-		})
+		b.Run(c.name, func(b *testing.B) { readCell(b, len(pattern), c.opts) })
 	}
 	// memguard's read-only form: a frozen LockedBuffer, read through Bytes.
 	b.Run("lib=memguard-buffer-frozen", func(b *testing.B) {
@@ -139,20 +123,63 @@ func Read(b *testing.B) {
 	})
 	// memguard's encrypted-at-rest form: Open decrypts into a fresh
 	// LockedBuffer, which must be destroyed after reading.
-	b.Run("lib=memguard-enclave-open", func(b *testing.B) {
-		src := make([]byte, len(pattern))
-		copy(src, pattern)
-		e := memguard.NewEnclave(src)
-		var s byte
-		b.ReportAllocs()
-		for b.Loop() {
-			lb, err := e.Open()
-			if err != nil {
-				b.Fatal(err)
-			}
-			s ^= lb.Bytes()[0]
-			lb.Destroy()
+	b.Run("lib=memguard-enclave-open", func(b *testing.B) { openEnclave(b, len(pattern)) })
+}
+
+// readCell reads an n-byte cell made with opts, b.N times.
+func readCell(b *testing.B, n int, opts []secret.Option) {
+	src := make([]byte, n)
+	copy(src, pattern)
+	v, err := secret.New(src, opts...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer v.Destroy()
+	var s byte
+	fn := func(p []byte) error { s ^= p[0]; return nil }
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := v.Use(fn); err != nil {
+			b.Fatal(err)
 		}
-		Sink.Byte = s
-	})
+	}
+	Sink.Byte = s
+}
+
+// openEnclave opens an n-byte memguard Enclave and destroys the buffer it
+// decrypts into, b.N times.
+func openEnclave(b *testing.B, n int) {
+	src := make([]byte, n)
+	copy(src, pattern)
+	e := memguard.NewEnclave(src)
+	var s byte
+	b.ReportAllocs()
+	for b.Loop() {
+		lb, err := e.Open()
+		if err != nil {
+			b.Fatal(err)
+		}
+		s ^= lb.Bytes()[0]
+		lb.Destroy()
+	}
+	Sink.Byte = s
+}
+
+// SealedRead reads an encrypted-at-rest secret of 32 bytes and of 1 KiB:
+// secretmem's Sealed cells (pooled and guarded) against memguard's
+// Enclave, whose Open decrypts into a fresh LockedBuffer that must be
+// destroyed after reading.
+func SealedRead(b *testing.B) {
+	for _, n := range []int{32, 1024} {
+		for _, c := range []struct {
+			name string
+			opts []secret.Option
+		}{
+			{"lib=secretmem-sealed", []secret.Option{secret.Sealed()}},
+			{"lib=secretmem-sealed-guarded", []secret.Option{secret.Sealed(), secret.Guarded()}},
+		} {
+			b.Run(fmt.Sprintf("size=%dB/%s", n, c.name), func(b *testing.B) { readCell(b, n, c.opts) })
+		}
+		b.Run(fmt.Sprintf("size=%dB/lib=memguard-enclave-open", n), func(b *testing.B) { openEnclave(b, n) })
+	}
 }

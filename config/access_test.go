@@ -8,11 +8,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/secretmem/secretmem/internal/wine"
 )
 
 func TestTypedGettersReadPlainValuesAndNeverSecrets(t *testing.T) {
 	m := marker(t)
-	p := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"), `http:
+	p := writeFile(t, filepath.Join(wine.TempDir(t), "c.yaml"), `http:
   addr: ":8080"
   port: 8080
   big: 9000000000
@@ -76,7 +78,7 @@ db:
 }
 
 func TestTheDefaultSecretFileLimitIsOneMiB(t *testing.T) {
-	dir := t.TempDir()
+	dir := wine.TempDir(t)
 	t.Run("a file of exactly 1 MiB is accepted", func(t *testing.T) {
 		writeFile(t, filepath.Join(dir, "fits", "blob"), strings.Repeat("x", DefaultMaxSecretSize), 0o400)
 		cfg, err := Load(SecretDir(filepath.Join(dir, "fits")))
@@ -108,7 +110,7 @@ func TestTheDefaultSecretFileLimitIsOneMiB(t *testing.T) {
 
 func TestAKubernetesVolumeYieldsOnlyItsKeys(t *testing.T) {
 	m1, m2 := marker(t), marker(t)
-	vol := kubeVolume(t, t.TempDir(), map[string]string{"db.password": m1 + "\n", "api_key": m2})
+	vol := kubeVolume(t, wine.TempDir(t), map[string]string{"db.password": m1 + "\n", "api_key": m2})
 	before := liveCells()
 	cfg, err := Load(SecretDir(vol))
 	if err != nil {
@@ -127,7 +129,7 @@ func TestAKubernetesVolumeYieldsOnlyItsKeys(t *testing.T) {
 }
 
 func TestTheIssuesTokenPatternStopsAtOneLevel(t *testing.T) {
-	p := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"),
+	p := writeFile(t, filepath.Join(wine.TempDir(t), "c.yaml"),
 		"token: a\napi:\n  token: b\n  token_ttl: 5m\n  tokens: c\nsvc:\n  token: d\n  deep:\n    token: e\n", 0o600)
 	tests := []struct {
 		name          string

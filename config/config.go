@@ -2,9 +2,8 @@ package config
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/knadh/koanf/maps"
@@ -20,18 +19,8 @@ import (
 // Destroy them. They stay readable until Close, or, after a reload
 // replaced them, until the grace period has passed.
 type Config struct {
-	s   *settings
-	cur atomic.Pointer[state]
-
-	// reload is held by a reload in flight, from load to swap, and by
-	// Close, so that no reload creates cells or unsets variables after
-	// Close returned.
-	reload sync.Mutex
-
-	mu       sync.Mutex
-	closed   bool
-	retiring retirer
-	stop     context.CancelFunc
+	owner
+	stop     context.CancelFunc // stops Watch; guarded by mu
 	watching bool
 }
 
@@ -44,19 +33,34 @@ func Load(opts ...Option) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Config{s: s}
-	c.retiring.mu = &c.mu
+	c := &Config{owner: owner{s: s}}
 	c.cur.Store(st)
 	return c, nil
 }
 
-func (c *Config) state() *state { return c.cur.Load() }
-
-// Secret returns the cell of a secret key, or the zero Value (which
-// reads as destroyed) when key is missing or not secret.
+// Secret returns the cell of a secret key. When key is missing or plain,
+// it returns a Value that holds nothing and whose every read fails with an
+// error that wraps ErrMissing and names the key (secret.Unavailable), so
+// a typo surfaces where the secret is used, and a guard that gets such a
+// Value can say which key it lacks.
 func (c *Config) Secret(key string) secret.Value {
-	v, _ := c.LookupSecret(key)
-	return v
+	if v, ok := c.LookupSecret(key); ok {
+		return v
+	}
+	return secret.Unavailable(c.missing(key), secret.Label(key))
+}
+
+// missing says why key has no secret.
+func (c *Config) missing(key string) error {
+	st := c.state()
+	if st.k.Exists(key) {
+		return fmt.Errorf("%w: %s holds a plain value, not a secret (read it with String, or make it secret with SecretKeys(%q))",
+			ErrMissing, key, key)
+	}
+	if near := nearestKey(key, st.secrets); near != "" {
+		return fmt.Errorf("%w: %s is not set (did you mean %s?)", ErrMissing, key, near)
+	}
+	return fmt.Errorf("%w: %s is not set", ErrMissing, key)
 }
 
 // LookupSecret returns the cell of a secret key and whether there is one.
@@ -150,9 +154,9 @@ func (c *Config) Duration(key string) time.Duration {
 }
 
 // Koanf returns a copy of the underlying koanf instance, for everything
-// this type does not wrap. Secret keys hold redacted zero secret.Values
-// there: koanf's Get, Print and Sprint show [REDACTED], and nothing in the
-// copy can be read as a secret.
+// this type does not wrap. Secret keys hold stand-ins there that print as
+// [REDACTED] through Get, Print, Sprint, fmt and JSON, and hold nothing
+// that could be read as the secret.
 func (c *Config) Koanf() *koanf.Koanf { return c.state().k.Copy() }
 
 // Redacted returns the whole configuration as nested maps, with every
@@ -190,44 +194,52 @@ func (c *Config) LogValue() slog.Value {
 // variables it consumed. Values handed out before report ErrDestroyed.
 // Close is idempotent.
 func (c *Config) Close() error {
-	c.reload.Lock()
-	defer c.reload.Unlock()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		return nil
-	}
-	c.closed = true
-	if c.stop != nil {
-		c.stop()
-	}
-	c.retiring.flush()
-	st := c.state()
-	for v := range st.owned {
-		v.Destroy()
-	}
-	return nil
-}
-
-func destroyAll(cells []secret.Value) {
-	for _, v := range cells {
-		v.Destroy()
-	}
-}
-
-// swap installs a freshly loaded state and retires the cells of the old
-// one that the new one does not share, destroying them after the grace
-// period.
-func (c *Config) swap(st *state) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		for v := range st.owned {
-			v.Destroy()
+	c.close(func() {
+		if c.stop != nil {
+			c.stop()
 		}
-		return ErrClosed
-	}
-	old := c.cur.Swap(st)
-	c.retiring.retire(old, st, c.s.grace)
+	})
 	return nil
+}
+
+// nearestKey returns the secret key closest to key when it is at most two
+// edits away, as a typo would be, or "".
+func nearestKey(key string, secrets map[string]secret.Value) string {
+	best, bestDist := "", 3
+	for k := range secrets {
+		if d := editDistance(key, k, bestDist); d < bestDist || d == bestDist && best != "" && k < best {
+			best, bestDist = k, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b, or limit when it
+// is at least limit.
+func editDistance(a, b string, limit int) int {
+	if d := len(a) - len(b); d >= limit || -d >= limit {
+		return limit
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		low := cur[0]
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			low = min(low, cur[j])
+		}
+		if low >= limit {
+			return limit
+		}
+		prev, cur = cur, prev
+	}
+	return min(prev[len(b)], limit)
 }

@@ -5,12 +5,11 @@ import (
 	"fmt"
 )
 
-// envFileParser parses .env files. It replaces koanf's dotenv parser, which
-// hands the whole file to godotenv as one string and lets godotenv copy it
-// again: copies of every secret in the file that nobody can reach to wipe
-// (the proof suite found three per secret in a core dump). This parser makes
-// exactly one string per value, which Load then overwrites like any other
-// parser string, and wipes its own scratch buffers.
+// readDotenv reads a .env file. This parser replaces koanf's dotenv
+// parser, which hands the whole file to godotenv as one string and lets
+// godotenv copy it again: copies of every secret that nobody can reach to
+// wipe. Here a secret goes from the file's scratch memory straight into
+// its cell, unescaped on the way, and only plain values become strings.
 //
 // The syntax is the common subset of dotenv implementations:
 //
@@ -21,12 +20,88 @@ import (
 //	KEY="a\nb \"c\""      double quotes: \n \r \t \" \\ \$ escapes, may span lines
 //
 // Variable expansion ($VAR, ${VAR}) is not performed: a secret containing
-// '$' is kept as written.
-type envFileParser struct{}
+// '$' is kept as written. Keys are used as they are (DB_PASSWORD stays
+// DB_PASSWORD; a dot makes levels).
+func readDotenv(l *layer, data []byte) error {
+	c := &l.s.rules
+	err := scanDotenv(data, func(key string, v dotenvValue, line int) error {
+		p := oneLevel(key) // a dot in a name is part of it, as koanf's dotenv parser has it
+		if c.references && mayBeReference(v.raw) {
+			if kind, target := parseReference(v.String()); kind != plainValue {
+				l.ref(p, kind, target, line)
+				return nil
+			}
+		}
+		if c.secret(key) {
+			return l.secretFill(p, v.len(), v.writeTo, line)
+		}
+		l.plain(p, v.String())
+		return nil
+	})
+	var se *dotenvError
+	if errors.As(err, &se) {
+		return syntaxError(l.name, data, err)
+	}
+	return err
+}
 
-// Unmarshal parses b into a flat map of keys to string values.
-func (envFileParser) Unmarshal(b []byte) (map[string]any, error) {
-	out := make(map[string]any)
+// dotenvError is a syntax error: a line and what is wrong, never the text.
+type dotenvError struct {
+	line int
+	msg  string
+}
+
+func (e *dotenvError) Error() string { return fmt.Sprintf("dotenv: line %d: %s", e.line, e.msg) }
+
+// dotenvValue is a value as written: raw is a slice of the input without
+// its quotes, quote the quote character or 0.
+type dotenvValue struct {
+	raw   []byte
+	quote byte
+}
+
+// escaped reports whether raw[i] starts an escape: only double quotes
+// have escapes.
+func (v dotenvValue) escaped(i int) bool {
+	return v.quote == '"' && v.raw[i] == '\\' && i+1 < len(v.raw)
+}
+
+// len is the value's length once unescaped.
+func (v dotenvValue) len() int {
+	n := 0
+	for i := 0; i < len(v.raw); i++ {
+		if v.escaped(i) {
+			i++
+		}
+		n++
+	}
+	return n
+}
+
+// writeTo writes the unescaped value into dst, which is v.len() long.
+func (v dotenvValue) writeTo(dst []byte) {
+	j := 0
+	for i := 0; i < len(v.raw); i++ {
+		c := v.raw[i]
+		if v.escaped(i) {
+			i++
+			// \n \r \t; \" \\ \$ and anything else: the character itself
+			c = unescapeControl(v.raw[i])
+		}
+		dst[j] = c
+		j++
+	}
+}
+
+// String returns the unescaped value on the heap, for plain values.
+func (v dotenvValue) String() string {
+	b := make([]byte, v.len())
+	v.writeTo(b)
+	return string(b)
+}
+
+// scanDotenv calls fn for every KEY=value statement in b, in order.
+func scanDotenv(b []byte, fn func(key string, v dotenvValue, line int) error) error {
 	line := 1
 	i := 0
 	for i < len(b) {
@@ -56,33 +131,30 @@ func (envFileParser) Unmarshal(b []byte) (map[string]any, error) {
 			i++
 		}
 		if i == start {
-			return nil, fmt.Errorf("dotenv: line %d: a name must start with a letter or '_'", line)
+			return &dotenvError{line, "a name must start with a letter or '_'"}
 		}
 		key := string(b[start:i])
 		for i < len(b) && (b[i] == ' ' || b[i] == '\t') {
 			i++
 		}
 		if i >= len(b) || (b[i] != '=' && b[i] != ':') {
-			return nil, fmt.Errorf("dotenv: line %d: expected '=' after a name", line)
+			return &dotenvError{line, "expected '=' after a name"}
 		}
 		i++
 		for i < len(b) && (b[i] == ' ' || b[i] == '\t') {
 			i++
 		}
-		val, next, lines, err := envValue(b, i)
-		if err != nil {
-			return nil, fmt.Errorf("dotenv: line %d: %w", line, err)
+		v, next, lines, msg := scanValue(b, i)
+		if msg != "" {
+			return &dotenvError{line, msg}
 		}
-		out[key] = val
+		if err := fn(key, v, line); err != nil {
+			return err
+		}
 		line += lines
 		i = next
 	}
-	return out, nil
-}
-
-// Marshal is not supported: a Config never writes its secrets back out.
-func (envFileParser) Marshal(map[string]any) ([]byte, error) {
-	return nil, errors.New("dotenv: writing is not supported")
+	return nil
 }
 
 func hasPrefixAt(b []byte, i int, p string) bool {
@@ -99,56 +171,41 @@ func isEnvKeyByte(c byte, first bool) bool {
 	return false
 }
 
-// envValue reads the value starting at b[i]. It returns the value, the
-// index after it (past the line's end), and how many newlines it consumed.
-func envValue(b []byte, i int) (string, int, int, error) {
+// scanValue finds the value starting at b[i]. It returns the value, the
+// index after it (past the line's end), how many newlines it spans, and
+// what is wrong with it, if anything.
+func scanValue(b []byte, i int) (dotenvValue, int, int, string) {
 	if i < len(b) && (b[i] == '\'' || b[i] == '"') {
 		q := b[i]
 		i++
-		buf := make([]byte, 0, 64)
-		defer func() { clear(buf[:cap(buf)]) }()
+		start := i
 		lines := 0
 		for ; i < len(b); i++ {
-			c := b[i]
-			switch {
+			switch c := b[i]; {
 			case c == q:
-				val := string(buf)
+				v := dotenvValue{raw: b[start:i], quote: q}
 				// The rest of the line may hold only a comment.
 				j := i + 1
 				for j < len(b) && (b[j] == ' ' || b[j] == '\t' || b[j] == '\r') {
 					j++
 				}
 				if j < len(b) && b[j] != '\n' && b[j] != '#' {
-					return "", 0, 0, errors.New("unexpected text after the closing quote")
+					return dotenvValue{}, 0, 0, "unexpected text after the closing quote"
 				}
 				for j < len(b) && b[j] != '\n' {
 					j++
 				}
-				return val, j, lines, nil
+				return v, j, lines, ""
 			case c == '\\' && q == '"' && i+1 < len(b):
-				i++
-				switch b[i] {
-				case 'n':
-					c = '\n'
-				case 'r':
-					c = '\r'
-				case 't':
-					c = '\t'
-				default: // \" \\ \$ and anything else: the character itself
-					c = b[i]
+				if b[i+1] == '\n' {
+					lines++
 				}
+				i++
 			case c == '\n':
 				lines++
 			}
-			if len(buf) == cap(buf) {
-				grown := make([]byte, len(buf), 2*cap(buf))
-				copy(grown, buf)
-				clear(buf)
-				buf = grown
-			}
-			buf = append(buf, c)
 		}
-		return "", 0, 0, errors.New("a quoted value is never closed")
+		return dotenvValue{}, 0, 0, "a quoted value is never closed"
 	}
 	start := i
 	end := i
@@ -165,5 +222,19 @@ func envValue(b []byte, i int) (string, int, int, error) {
 	for i < len(b) && b[i] != '\n' {
 		i++
 	}
-	return string(b[start:end]), i, 0, nil
+	return dotenvValue{raw: b[start:end]}, i, 0, ""
+}
+
+// unescapeControl is the character the escape \c stands for in the
+// escapes dotenv and JSON share: \n, \r and \t, and c itself otherwise.
+func unescapeControl(c byte) byte {
+	switch c {
+	case 'n':
+		return '\n'
+	case 'r':
+		return '\r'
+	case 't':
+		return '\t'
+	}
+	return c
 }

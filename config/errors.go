@@ -13,22 +13,30 @@ var (
 	ErrSyntax = errors.New("config: malformed source")
 	// ErrFormat: a file's extension names no known format.
 	ErrFormat = errors.New("config: unknown file format (use .yaml, .yml, .json, .toml or .env)")
-	// ErrMissing: keys given to Require are absent or empty; the message
-	// lists them all.
-	ErrMissing = errors.New("config: required keys missing")
-	// ErrSecretFile: a secret file is too large, a directory, unreadable,
-	// or (with Strict) world-readable.
+	// ErrMissing: a key is absent. Load fails with it when keys given to
+	// Require are absent or empty, listing them all; a Value that
+	// Config.Secret returns for a missing or plain key fails every read
+	// with it, naming the key.
+	ErrMissing = errors.New("config: missing key")
+	// ErrSecretFile: a secret file is too large, not a regular file (a
+	// directory, a named pipe, a device), unreadable, or (with Strict)
+	// world-readable.
 	ErrSecretFile = errors.New("config: unusable secret file")
 	// ErrReference: a file:/env: reference or a _FILE variable cannot be
 	// resolved, or a variable is set both plainly and as _FILE.
 	ErrReference = errors.New("config: unresolvable secret reference")
-	// ErrSecretType: a secret key holds a list, or a list holds a secret
-	// (an item with a secret key); secrets must be scalars with keys of
-	// their own.
-	ErrSecretType = errors.New("config: secret in a list")
+	// ErrSecretType: a secret key holds something other than one value:
+	// a list, a map with an entry that has no value (YAML {s3cret}), or a
+	// type whose text its source does not keep; or a list holds a secret
+	// (an item with a secret key). Secrets must be scalars with keys of
+	// their own. The message names the key and line, never the value.
+	ErrSecretType = errors.New("config: secret is not one value")
 	// ErrPlainField: Unmarshal met a secret key whose target field is not a
 	// secret.Value.
 	ErrPlainField = errors.New("config: secret key decoded into a field that is not a secret.Value")
+	// ErrNotSecret: Unmarshal met a plain key whose target field is a
+	// secret.Value.
+	ErrNotSecret = errors.New("config: plain key decoded into a secret.Value field")
 	// ErrOption: an option with a value that cannot work.
 	ErrOption = errors.New("config: invalid option")
 	// ErrClosed: the Config was closed.

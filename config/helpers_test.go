@@ -3,11 +3,15 @@ package config
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/pelletier/go-toml/v2"
 	"github.com/secretmem/secretmem/secret"
+	"go.yaml.in/yaml/v3"
 )
 
 // marker returns a unique random secret for one test. Tests never print
@@ -68,4 +72,29 @@ func wantKinds(t *testing.T, cfg *Config, secret, plain []string) {
 			t.Errorf("%s should be plain and set", k)
 		}
 	}
+}
+
+// parseForTest runs the format File would pick for name over data, into
+// a layer of its own, with opts applied.
+func parseForTest(name string, data []byte, opts ...Option) (*layer, error) {
+	parse, err := formatOf(name)
+	if err != nil {
+		return nil, err
+	}
+	return newLayer(newSettings(opts), name).fill(parse, data)
+}
+
+// rawParserError is what the parser behind name's format says of data on
+// its own, quoting the input as it likes.
+func rawParserError(name string, data []byte) error {
+	var m map[string]any
+	switch {
+	case strings.HasSuffix(name, ".yaml"), strings.HasSuffix(name, ".yml"):
+		return yaml.Unmarshal(data, &m)
+	case strings.HasSuffix(name, ".json"):
+		return json.Unmarshal(data, &m)
+	case strings.HasSuffix(name, ".toml"):
+		return toml.Unmarshal(data, &m)
+	}
+	return scanDotenv(data, func(string, dotenvValue, int) error { return nil })
 }

@@ -58,7 +58,7 @@ func TestUnreadableSecretFilesGiveAClearError(t *testing.T) {
 
 	var out []byte
 	if os.Geteuid() == 0 {
-		out = runUnprivileged(t, dir, "-test.run=^TestUnreadableSecretFilesGiveAClearError$")
+		out = runUnprivileged(t, dir, "-test.run=^TestUnreadableSecretFilesGiveAClearError$", unreadableChildEnv+"="+dir)
 	} else {
 		// Unprivileged already: take the read permission away instead.
 		if err := os.Chmod(secretPath, 0); err != nil {
@@ -109,9 +109,10 @@ func TestUnreadableSecretFilesGiveAClearError(t *testing.T) {
 	}
 }
 
-// runUnprivileged runs the test binary as nobody, in dir with the child
-// variable set to dir, and returns its standard output.
-func runUnprivileged(t *testing.T, dir, run string) []byte {
+// runUnprivileged runs the test binary as nobody, in dir (or a fresh
+// directory when dir is ""), with env added, and returns its standard
+// output.
+func runUnprivileged(t *testing.T, dir, run string, env ...string) []byte {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -121,7 +122,7 @@ func runUnprivileged(t *testing.T, dir, run string) []byte {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, exe, run, "-test.count=1")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), unreadableChildEnv+"="+dir)
+	cmd.Env = append(os.Environ(), env...)
 	testchild.AsNobody(t, cmd)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

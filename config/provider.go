@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"maps"
-	"sync"
 
 	kmaps "github.com/knadh/koanf/maps"
 	"github.com/knadh/koanf/v2"
@@ -19,15 +18,7 @@ import (
 // which drops a Value's unexported handle: what they return for a secret
 // key is a zero Value that reads as destroyed. Take cells from the
 // Provider instead, with Secret, and call Close when done.
-type Provider struct {
-	s   *settings
-	src source
-
-	mu       sync.Mutex
-	cur      *state
-	retiring retirer
-	closed   bool
-}
+type Provider struct{ owner }
 
 // SecretDirProvider returns a Provider for a secret directory, laid out
 // as for SecretDir. Options that choose sources are ignored.
@@ -37,8 +28,8 @@ func SecretDirProvider(dir string, opts ...Option) *Provider {
 
 // Protect wraps any koanf provider (and parser, which may be nil for
 // providers that yield maps) so that the secret keys it yields, chosen as
-// for Load (SecretKeys, the name rule, references), become cells. Options
-// that choose sources are ignored.
+// for Load (SecretKeys, the name rule, references), become cells, as
+// Source describes. Options that choose sources are ignored.
 func Protect(p koanf.Provider, pa koanf.Parser, opts ...Option) *Provider {
 	return newProvider(&providerSource{p: p, pa: pa}, opts)
 }
@@ -46,31 +37,16 @@ func Protect(p koanf.Provider, pa koanf.Parser, opts ...Option) *Provider {
 func newProvider(src source, opts []Option) *Provider {
 	s := newSettings(opts)
 	s.sources = []source{src}
-	p := &Provider{s: s, src: src}
-	p.retiring.mu = &p.mu
-	return p
+	return &Provider{owner{s: s}}
 }
 
 // Read loads the source. Each call makes fresh cells; the cells of the
 // previous call stay readable for GracePeriod, then are destroyed.
 func (p *Provider) Read() (map[string]any, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		return nil, ErrClosed
-	}
-	var cache map[string]secret.Value
-	if p.cur != nil {
-		cache = p.cur.env
-	}
-	st, err := p.s.load(cache)
-	if err != nil {
+	if err := p.refresh(); err != nil {
 		return nil, err
 	}
-	if old := p.cur; old != nil {
-		p.retiring.retire(old, st, p.s.grace)
-	}
-	p.cur = st
+	st := p.state()
 	flat := st.k.All()
 	for key, v := range st.secrets {
 		flat[key] = v
@@ -86,38 +62,25 @@ func (p *Provider) ReadBytes() ([]byte, error) {
 
 // Secret returns the cell of a secret key from the latest Read.
 func (p *Provider) Secret(key string) (secret.Value, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cur == nil {
+	st := p.state()
+	if st == nil {
 		return secret.Value{}, false
 	}
-	v, ok := p.cur.secrets[key]
+	v, ok := st.secrets[key]
 	return v, ok
 }
 
 // Secrets returns the cells of the latest Read by flat key.
 func (p *Provider) Secrets() map[string]secret.Value {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cur == nil {
+	st := p.state()
+	if st == nil {
 		return nil
 	}
-	return maps.Clone(p.cur.secrets)
+	return maps.Clone(st.secrets)
 }
 
 // Close destroys every cell the Provider made. It is idempotent.
 func (p *Provider) Close() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		return nil
-	}
-	p.closed = true
-	p.retiring.flush()
-	if p.cur != nil {
-		for v := range p.cur.owned {
-			v.Destroy()
-		}
-	}
+	p.close(nil)
 	return nil
 }

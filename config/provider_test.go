@@ -10,13 +10,14 @@ import (
 	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/rawbytes"
 	"github.com/knadh/koanf/v2"
+	"github.com/secretmem/secretmem/internal/wine"
 	"github.com/secretmem/secretmem/secret"
 )
 
 func TestProvidersWorkWithAPlainKoanf(t *testing.T) {
 	t.Run("SecretDirProvider yields cells that koanf prints redacted", func(t *testing.T) {
 		m := marker(t)
-		dir := kubeVolume(t, t.TempDir(), map[string]string{"db.password": m + "\n", "api_url": "u"})
+		dir := kubeVolume(t, wine.TempDir(t), map[string]string{"db.password": m + "\n", "api_url": "u"})
 		before := liveCells()
 		p := SecretDirProvider(dir)
 		k := koanf.New(".")
@@ -68,7 +69,7 @@ func TestProvidersWorkWithAPlainKoanf(t *testing.T) {
 		}
 	})
 	t.Run("cells replaced by a later Read are destroyed after the grace period and forgotten", func(t *testing.T) {
-		dir := t.TempDir()
+		dir := wine.TempDir(t)
 		writeFile(t, filepath.Join(dir, "token"), marker(t), 0o400)
 		before := liveCells()
 		p := SecretDirProvider(dir, GracePeriod(time.Millisecond))
@@ -87,7 +88,7 @@ func TestProvidersWorkWithAPlainKoanf(t *testing.T) {
 			t.Fatal("the replaced cell outlived its grace period")
 		}
 		p.mu.Lock()
-		pending := len(p.retiring.pending)
+		pending := len(p.pending)
 		p.mu.Unlock()
 		if pending != 0 {
 			t.Errorf("%d destroyed batches are still held until Close", pending)
@@ -98,7 +99,7 @@ func TestProvidersWorkWithAPlainKoanf(t *testing.T) {
 		}
 	})
 	t.Run("a closed provider refuses to read", func(t *testing.T) {
-		p := SecretDirProvider(t.TempDir())
+		p := SecretDirProvider(wine.TempDir(t))
 		p.Close()
 		if _, err := p.Read(); !errors.Is(err, ErrClosed) {
 			t.Fatalf("err = %v, want ErrClosed", err)
@@ -116,7 +117,7 @@ func (b bytesProvider) Read() (map[string]any, error) { return nil, errors.New("
 func TestSourceAcceptsAnyKoanfProvider(t *testing.T) {
 	m := marker(t)
 	raw := []byte("api:\n  token: " + m + "\n")
-	cfg, err := Load(Source(rawbytes.Provider(raw), yaml.Parser()), File(writeFile(t, filepath.Join(t.TempDir(), "c.yaml"), "a: 1\n", 0o600)))
+	cfg, err := Load(Source(rawbytes.Provider(raw), yaml.Parser()), File(writeFile(t, filepath.Join(wine.TempDir(t), "c.yaml"), "a: 1\n", 0o600)))
 	if err != nil {
 		t.Fatal(err)
 	}

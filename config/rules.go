@@ -31,17 +31,6 @@ func normalizeNames(words []string) []string {
 	return out
 }
 
-// isSecret reports whether the name rule or SecretKeys make key secret.
-func (s *settings) isSecret(key string) bool {
-	if matchAny(s.secretKeys, key) {
-		return true
-	}
-	if len(s.names) == 0 || matchAny(s.plainKeys, key) {
-		return false
-	}
-	return nameRule(s.names, key)
-}
-
 func nameRule(words []string, key string) bool {
 	for level := range strings.SplitSeq(key, ".") {
 		level = strings.ReplaceAll(strings.ToLower(level), "-", "_")
@@ -123,48 +112,4 @@ func envKey(prefix, name string) (key string, file, ok bool) {
 // envName is envKey's inverse for keys in canonical form.
 func envName(prefix, key string) string {
 	return prefix + strings.ToUpper(strings.ReplaceAll(key, ".", "__"))
-}
-
-type refKind uint8
-
-const (
-	refNone refKind = iota
-	refFile
-	refEnv
-)
-
-// parseReference recognizes "file:/absolute/path" (but not a file:// URL)
-// and "env:NAME" with NAME a POSIX variable name.
-func parseReference(s string) (refKind, string) {
-	switch {
-	case strings.HasPrefix(s, "file:"):
-		p := s[len("file:"):]
-		if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsRune(p, 0) {
-			return refNone, ""
-		}
-		return refFile, p
-	case strings.HasPrefix(s, "env:"):
-		n := s[len("env:"):]
-		if !validEnvName(n) {
-			return refNone, ""
-		}
-		return refEnv, n
-	}
-	return refNone, ""
-}
-
-func validEnvName(n string) bool {
-	if n == "" {
-		return false
-	}
-	for i := 0; i < len(n); i++ {
-		c := n[i]
-		switch {
-		case c == '_', 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z':
-		case '0' <= c && c <= '9' && i > 0:
-		default:
-			return false
-		}
-	}
-	return true
 }

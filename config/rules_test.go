@@ -1,6 +1,8 @@
 package config
 
 import (
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -33,19 +35,30 @@ func TestEnvNamesMapToKeys(t *testing.T) {
 }
 
 func TestReferencesHaveAStrictSyntax(t *testing.T) {
-	tests := []struct {
+	type refCase struct {
 		name, in, target string
-		kind             refKind
-	}{
-		{"an absolute file path is a file reference", "file:/run/secrets/db", "/run/secrets/db", refFile},
-		{"a relative path is not", "file:secrets/db", "", refNone},
-		{"a file URL is not", "file:///etc/passwd", "", refNone},
-		{"a POSIX variable name is an env reference", "env:DB_PASSWORD", "DB_PASSWORD", refEnv},
-		{"a name starting with a digit is not", "env:1X", "", refNone},
-		{"a tag like env:prod-eu is not", "env:prod-eu", "", refNone},
-		{"an empty name is not", "env:", "", refNone},
-		{"plain text is not", "hello", "", refNone},
+		kind             verdict
 	}
+	// An absolute path is one as the system defines it.
+	abs := []refCase{
+		{"an absolute file path is a file reference", "file:/run/secrets/db", "/run/secrets/db", fileRef},
+	}
+	if runtime.GOOS == "windows" {
+		abs = []refCase{
+			{"a drive path is a file reference", `file:C:\secrets\db`, `C:\secrets\db`, fileRef},
+			{"a UNC path is a file reference", `file:\\server\share\db`, `\\server\share\db`, fileRef},
+			{"a path without a drive is not", "file:/run/secrets/db", "", plainValue},
+		}
+	}
+	tests := append(abs, []refCase{
+		{"a relative path is not", "file:secrets/db", "", plainValue},
+		{"a file URL is not", "file:///etc/passwd", "", plainValue},
+		{"a POSIX variable name is an env reference", "env:DB_PASSWORD", "DB_PASSWORD", envRef},
+		{"a name starting with a digit is not", "env:1X", "", plainValue},
+		{"a tag like env:prod-eu is not", "env:prod-eu", "", plainValue},
+		{"an empty name is not", "env:", "", plainValue},
+		{"plain text is not", "hello", "", plainValue},
+	}...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			kind, target := parseReference(tt.in)
@@ -123,15 +136,15 @@ func FuzzReference(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		kind, target := parseReference(s)
 		switch kind {
-		case refNone:
+		case plainValue:
 			if target != "" {
 				t.Fatal("no reference but a target")
 			}
-		case refFile:
-			if s != "file:"+target || !strings.HasPrefix(target, "/") || strings.HasPrefix(target, "//") || strings.ContainsRune(target, 0) {
+		case fileRef:
+			if s != "file:"+target || !filepath.IsAbs(target) || strings.HasPrefix(target, "//") || strings.ContainsRune(target, 0) {
 				t.Fatalf("bad file reference %q from %q", target, s)
 			}
-		case refEnv:
+		case envRef:
 			if s != "env:"+target || !validEnvName(target) {
 				t.Fatalf("bad env reference %q from %q", target, s)
 			}

@@ -9,23 +9,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/knadh/koanf/v2"
 	"github.com/secretmem/secretmem/secret"
 )
-
-// parse runs a koanf parser and turns its error into one that names the
-// file and line but cannot carry a secret: the parser's own error is not
-// wrapped, since its message may quote the input.
-func parse(name string, b []byte, pa koanf.Parser) (map[string]any, error) {
-	m, err := pa.Unmarshal(b)
-	if err != nil {
-		return nil, syntaxError(name, b, err)
-	}
-	if m == nil {
-		m = make(map[string]any)
-	}
-	return m, nil
-}
 
 var lineInMessage = regexp.MustCompile(`\bline (\d+)\b`)
 

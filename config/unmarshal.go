@@ -1,188 +1,111 @@
 package config
 
 import (
-	"bytes"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
+	"encoding"
 	"fmt"
+	"math/big"
 	"reflect"
-	"strconv"
-	"strings"
+	"regexp"
+	"time"
 
-	"github.com/knadh/koanf/maps"
+	"github.com/go-viper/mapstructure/v2"
 	"github.com/knadh/koanf/v2"
 	"github.com/secretmem/secretmem/secret"
 )
 
-var valueType = reflect.TypeFor[secret.Value]()
+var (
+	valueType       = reflect.TypeFor[secret.Value]()
+	placeholderType = reflect.TypeFor[placeholder]()
+	durationType    = reflect.TypeFor[time.Duration]()
+)
 
 // Unmarshal decodes the configuration below path ("" for all of it) into
 // the struct (or map) out points to, using `koanf` field tags as koanf
-// does. Secret keys decode into secret.Value fields, which then hold the
-// Config's own cells; decoding a secret into a string or []byte field
-// fails with ErrPlainField instead of leaking it.
-//
-// koanf's own Unmarshal cannot carry cells: it deep-copies values with
-// copystructure, which drops a Value's unexported handle. So each secret
-// travels through koanf as a random one-time token, which mapstructure
-// hands to (*secret.Value).UnmarshalText; the token cells are then
-// swapped for the real ones.
+// does, through koanf's UnmarshalWithConf. Secret keys decode into
+// secret.Value fields (and into interface values, such as those of a
+// map[string]any), which then hold the Config's own cells: no copy and no
+// new cell is made. Decoding a secret into any other field fails with
+// ErrPlainField, and a plain value into a secret.Value field fails with
+// ErrNotSecret, so neither leaks into the other. Plain fields decode as
+// with koanf's own Unmarshal: weakly typed, durations from "1m30s" or
+// "2d", and types that implement encoding.TextUnmarshaler from text.
 func (c *Config) Unmarshal(path string, out any) error {
 	st := c.state()
-	var nonce [16]byte
-	_, _ = rand.Read(nonce[:])
-	prefix := "\x00secretmem-token:" + hex.EncodeToString(nonce[:]) + ":"
+	dc := &mapstructure.DecoderConfig{
+		DecodeHook: mapstructure.ComposeDecodeHookFunc(
+			secretHook(st.secrets),
+			daysHook,
+			mapstructure.StringToTimeDurationHookFunc(),
+			textHook,
+		),
+		WeaklyTypedInput: true,
+	}
+	return st.k.UnmarshalWithConf(path, out, koanf.UnmarshalConf{DecoderConfig: dc})
+}
 
-	flat := st.k.All()
-	keys := make([]string, 0, len(st.secrets))
-	for key := range st.secrets {
-		if _, ok := flat[key]; ok {
-			flat[key] = prefix + strconv.Itoa(len(keys))
-			keys = append(keys, key)
+// secretHook hands each secret key's cell to the field it decodes into,
+// and keeps secrets and plain values apart.
+func secretHook(secrets map[string]secret.Value) mapstructure.DecodeHookFuncValue {
+	return func(from, to reflect.Value) (any, error) {
+		toType := to.Type()
+		if from.Type() == placeholderType {
+			key := from.Interface().(placeholder).Key
+			switch {
+			case toType == reflect.PointerTo(valueType):
+				return from.Interface(), nil // decoded again into the Value it points to
+			case valueType.AssignableTo(toType):
+				return secrets[key], nil
+			}
+			return nil, fmt.Errorf("%w: %s (declare the field as secret.Value)", ErrPlainField, key)
 		}
+		if (toType == valueType || toType == reflect.PointerTo(valueType)) && from.Type() != valueType {
+			return nil, fmt.Errorf("%w (make its key secret with SecretKeys, or declare the field with a plain type)", ErrNotSecret)
+		}
+		return from.Interface(), nil
 	}
-	tk := koanf.New(".")
-	if err := tk.Load(mapProvider(maps.Unflatten(flat, ".")), nil); err != nil {
-		return err
-	}
-	err := tk.Unmarshal(path, out)
-	// Replace tokens even after a failed decode, so no token cell is left.
-	fx := fixer{prefix: prefix, keys: keys, secrets: st.secrets, seen: make(map[uintptr]bool)}
-	fx.fix(reflect.ValueOf(out))
-	return errors.Join(err, fx.err)
 }
 
-type fixer struct {
-	prefix  string
-	keys    []string
-	secrets map[string]secret.Value
-	seen    map[uintptr]bool
-	err     error
+// dayDuration matches a number of days in a duration, which koanf accepts
+// ("2d12h") and time.ParseDuration does not.
+var dayDuration = regexp.MustCompile(`([0-9]*\.?[0-9]+)d`)
+
+// daysHook rewrites days as hours before a duration is parsed, exactly
+// (1.5d is 36h), as koanf's Unmarshal does.
+func daysHook(from, to reflect.Type, data any) (any, error) {
+	if from.Kind() != reflect.String || to != durationType {
+		return data, nil
+	}
+	s := reflect.ValueOf(data).String()
+	return dayDuration.ReplaceAllStringFunc(s, func(d string) string {
+		r, ok := new(big.Rat).SetString(d[:len(d)-1])
+		if !ok {
+			return d
+		}
+		return r.Mul(r, big.NewRat(24, 1)).FloatString(9) + "h"
+	}), nil
 }
 
-// key returns the secret key a token names, or "".
-func (f *fixer) key(token []byte) string {
-	rest, ok := bytes.CutPrefix(token, []byte(f.prefix))
+// textHook decodes text into a field whose type implements
+// encoding.TextUnmarshaler. A string type of the source's own that
+// marshals to text gives that text.
+func textHook(from, to reflect.Type, data any) (any, error) {
+	if from.Kind() != reflect.String {
+		return data, nil
+	}
+	target := reflect.New(to)
+	u, ok := target.Interface().(encoding.TextUnmarshaler)
 	if !ok {
-		return ""
+		return data, nil
 	}
-	i, err := strconv.Atoi(string(rest))
-	if err != nil || i < 0 || i >= len(f.keys) {
-		return ""
-	}
-	return f.keys[i]
-}
-
-func (f *fixer) plainField(key string) {
-	if f.err == nil {
-		f.err = fmt.Errorf("%w: %s (declare the field as secret.Value)", ErrPlainField, key)
-	}
-}
-
-// fix walks v and puts the real cell wherever a token arrived.
-func (f *fixer) fix(v reflect.Value) {
-	switch v.Kind() {
-	case reflect.Pointer:
-		if v.IsNil() || f.seen[v.Pointer()] {
-			return
-		}
-		f.seen[v.Pointer()] = true
-		f.fix(v.Elem())
-	case reflect.Interface:
-		if v.IsNil() {
-			return
-		}
-		e := v.Elem()
-		if e.Kind() == reflect.String {
-			if key := f.key([]byte(e.String())); key != "" && v.CanSet() {
-				v.Set(reflect.ValueOf(f.secrets[key]))
-			}
-			return
-		}
-		// Interface contents are not addressable: fix a copy and put it back.
-		cp := reflect.New(e.Type()).Elem()
-		cp.Set(e)
-		f.fix(cp)
-		if v.CanSet() {
-			v.Set(cp)
-		}
-	case reflect.Struct:
-		if v.Type() == valueType {
-			f.fixValue(v)
-			return
-		}
-		for i := range v.NumField() {
-			if v.Type().Field(i).IsExported() {
-				f.fix(v.Field(i))
-			}
-		}
-	case reflect.Map:
-		if v.IsNil() {
-			return
-		}
-		iter := v.MapRange()
-		type kv struct{ k, v reflect.Value }
-		var updates []kv
-		for iter.Next() {
-			cp := reflect.New(v.Type().Elem()).Elem()
-			cp.Set(iter.Value())
-			f.fix(cp)
-			updates = append(updates, kv{iter.Key(), cp})
-		}
-		for _, u := range updates {
-			v.SetMapIndex(u.k, u.v)
-		}
-	case reflect.Slice:
-		if v.Type().Elem().Kind() == reflect.Uint8 {
-			if key := f.key(v.Bytes()); key != "" {
-				f.plainField(key)
-				if v.CanSet() {
-					v.SetZero()
-				}
-			}
-			return
-		}
-		for i := range v.Len() {
-			f.fix(v.Index(i))
-		}
-	case reflect.Array:
-		for i := range v.Len() {
-			f.fix(v.Index(i))
-		}
-	case reflect.String:
-		if strings.HasPrefix(v.String(), f.prefix) {
-			if key := f.key([]byte(v.String())); key != "" {
-				f.plainField(key)
-				if v.CanSet() {
-					v.SetString("")
-				}
-			}
+	text := []byte(reflect.ValueOf(data).String())
+	if m, ok := data.(encoding.TextMarshaler); ok && from != reflect.TypeFor[string]() {
+		var err error
+		if text, err = m.MarshalText(); err != nil {
+			return nil, err
 		}
 	}
-}
-
-// fixValue swaps a token cell made by UnmarshalText for the real cell.
-// It compares with Equal, which does not consume a volatile cell the
-// caller may have put into the struct before.
-func (f *fixer) fixValue(v reflect.Value) {
-	if !v.CanInterface() {
-		return
+	if err := u.UnmarshalText(text); err != nil {
+		return nil, err
 	}
-	tv := v.Interface().(secret.Value)
-	n := tv.Len() - len(f.prefix)
-	if n < 1 || n > 19 {
-		return
-	}
-	for i, key := range f.keys {
-		idx := strconv.Itoa(i)
-		if len(idx) != n || !tv.Equal([]byte(f.prefix+idx)) {
-			continue
-		}
-		if v.CanSet() {
-			tv.Destroy()
-			v.Set(reflect.ValueOf(f.secrets[key]))
-		}
-		return
-	}
+	return target.Elem().Interface(), nil
 }

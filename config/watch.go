@@ -51,26 +51,15 @@ func (c *Config) poll(ctx context.Context, last string, fn func(error)) {
 			return
 		case <-tick.C:
 		}
-		st := c.state()
-		fp := fingerprint(st.watch)
+		fp := fingerprint(c.state().watch)
 		if fp == last {
 			continue
 		}
 		// Even a failed reload moves last on: the same broken content is
 		// reported once, not at every tick.
 		last = fp
-		c.reload.Lock()
-		if ctx.Err() != nil {
-			// Closed (or cancelled) while waiting: load nothing more.
-			c.reload.Unlock()
-			return
-		}
-		next, err := c.s.load(st.env)
-		if err == nil {
-			err = c.swap(next)
-		}
-		c.reload.Unlock()
-		if errors.Is(err, ErrClosed) {
+		err := c.refresh()
+		if errors.Is(err, ErrClosed) || ctx.Err() != nil {
 			return
 		}
 		if fn != nil {

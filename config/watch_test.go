@@ -8,11 +8,13 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/secretmem/secretmem/internal/wine"
 )
 
 func TestWatchSwapsInRotatedSecrets(t *testing.T) {
 	t.Run("a changed YAML file is reloaded and the old cell retired after the grace period", func(t *testing.T) {
-		dir := t.TempDir()
+		dir := wine.TempDir(t)
 		a, b := marker(t), marker(t)
 		p := writeFile(t, filepath.Join(dir, "c.yaml"), "db:\n  password: "+a+"\n", 0o600)
 		cfg, err := Load(File(p), PollInterval(5*time.Millisecond), GracePeriod(50*time.Millisecond))
@@ -43,7 +45,7 @@ func TestWatchSwapsInRotatedSecrets(t *testing.T) {
 		}
 	})
 	t.Run("a Kubernetes ..data swap is picked up and env secrets survive reloads", func(t *testing.T) {
-		dir := t.TempDir()
+		dir := wine.TempDir(t)
 		a, b, e := marker(t), marker(t), marker(t)
 		vol := kubeVolume(t, dir, map[string]string{"db.password": a})
 		t.Setenv("WK_API__TOKEN", e)
@@ -69,7 +71,7 @@ func TestWatchSwapsInRotatedSecrets(t *testing.T) {
 		wantSecret(t, cfg, "api.token", e)
 	})
 	t.Run("a broken reload keeps the old values and reports the error", func(t *testing.T) {
-		dir := t.TempDir()
+		dir := wine.TempDir(t)
 		a := marker(t)
 		p := writeFile(t, filepath.Join(dir, "c.json"), `{"password": "`+a+`"}`, 0o600)
 		cfg, err := Load(File(p), PollInterval(5*time.Millisecond))
@@ -106,7 +108,7 @@ func notify(ch chan error) func(error) {
 }
 
 func TestCloseStopsWatchAndLeavesNoCell(t *testing.T) {
-	dir := t.TempDir()
+	dir := wine.TempDir(t)
 	p := writeFile(t, filepath.Join(dir, "c.yaml"), "db:\n  password: "+marker(t)+"\n", 0o600)
 	before, goroutines := liveCells(), runtime.NumGoroutine()
 	cfg, err := Load(File(p), PollInterval(time.Millisecond), GracePeriod(time.Hour))

@@ -23,7 +23,7 @@ func runExample(t *testing.T, name string) string {
 
 func TestExamples(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds and runs four programs")
+		t.Skip("builds and runs the example programs")
 	}
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skipf("go run needs the go command: %v", err)
@@ -68,6 +68,14 @@ func TestExamples(t *testing.T) {
 			// The plaintext appears exactly once: in the record made after
 			// Destroy, when it is an ordinary string again.
 			wantOnce: []string{"correct-horse-battery"},
+		},
+		{
+			name: "outbound",
+			want: []string{
+				"api: bearer token matches: true", "status: 200", "the caller's request has no Authorization: true",
+				"other origin: Authorization sent: false",
+			},
+			mustNot: []string{"tok-live-9f8e7d6c5b4a"},
 		},
 	}
 	for _, tt := range tests {

@@ -6,6 +6,8 @@ import (
 	"os"
 
 	"github.com/lmittmann/tint"
+
+	"github.com/secretmem/secretmem/internal/term"
 )
 
 // Format selects how New writes records.
@@ -89,5 +91,5 @@ type fdWriter interface{ Fd() uintptr }
 
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(fdWriter)
-	return ok && isTerminalFd(f.Fd())
+	return ok && term.IsTerminal(f.Fd())
 }

@@ -23,6 +23,7 @@ type config struct {
 	secretParams  []string // lower-case query parameter names to redact
 	logLevel      slog.Level
 	logLevelIsSet bool
+	guardLogger   *slog.Logger // where a guard reports keys it cannot use
 }
 
 func collect(opts []Option) config {

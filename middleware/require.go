@@ -1,9 +1,13 @@
 package middleware
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
+	"sync/atomic"
 
 	"github.com/secretmem/secretmem/secret"
 )
@@ -11,8 +15,15 @@ import (
 // Guard builds middlewares that refuse requests without an accepted
 // credential. Its zero value is ready to use and is what RequireBearer and
 // RequireAPIKey use; NewGuard sets options (WithScheme, WithScrub,
-// WithFailureHandler), which cannot share a variadic list with the keys.
+// WithFailureHandler, WithLogger), which cannot share a variadic list
+// with the keys.
 type Guard struct{ cfg config }
+
+// WithLogger sets where a guard reports a key it cannot use; the default
+// is slog.Default(). Affects NewGuard.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) { c.guardLogger = l }
+}
 
 // NewGuard returns a Guard configured by opts.
 func NewGuard(opts ...Option) Guard { return Guard{cfg: collect(opts)} }
@@ -41,11 +52,18 @@ func RequireAPIKey(header string, keys ...secret.Value) func(http.Handler) http.
 // A refused request gets 401 with a WWW-Authenticate challenge and a short
 // body that never repeats the credential, or the WithFailureHandler
 // handler.
+//
+// A key that cannot be used (the Value of a configuration key that does
+// not exist, a key destroyed or expired) matches nothing; the guard
+// reports each such key once, at error level, through its logger
+// (WithLogger), naming the key and why: when it is built, and when it
+// refuses a request. Without that, a guard whose keys are all unusable
+// refuses everyone and nobody learns why.
 func (g Guard) RequireBearer(keys ...secret.Value) func(http.Handler) http.Handler {
 	c := g.cfg
 	c.noBearer, c.apiKeys, c.cookies = false, nil, nil
 	e := newExtractor(c)
-	return g.require(e, kindBearer, "", keys, e.scheme, e.scheme+` error="invalid_token"`)
+	return g.require(e, kindBearer, "", keys, e.scheme, e.scheme+` error="invalid_token"`, "RequireBearer")
 }
 
 // RequireAPIKey passes a request on only if the named header holds one of
@@ -61,12 +79,14 @@ func (g Guard) RequireAPIKey(header string, keys ...secret.Value) func(http.Hand
 	}
 	e := newExtractor(c)
 	challenge := `APIKey header=` + strconv.Quote(name)
-	return g.require(e, kindAPIKey, name, keys, challenge, challenge+`, error="invalid_key"`)
+	return g.require(e, kindAPIKey, name, keys, challenge, challenge+`, error="invalid_key"`, "RequireAPIKey")
 }
 
-func (g Guard) require(e *extractor, k kind, name string, keys []secret.Value, absent, invalid string) func(http.Handler) http.Handler {
+func (g Guard) require(e *extractor, k kind, name string, keys []secret.Value, absent, invalid, guard string) func(http.Handler) http.Handler {
 	keys = slices.Clone(keys)
 	fail := g.cfg.onFailure
+	unusable := &unusableKeys{logger: g.cfg.guardLogger, guard: guard}
+	unusable.check(context.Background(), keys)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			sl, found := lookup(r.Context(), k, name)
@@ -83,6 +103,7 @@ func (g Guard) require(e *extractor, k kind, name string, keys []secret.Value, a
 				next.ServeHTTP(w, r)
 				return
 			}
+			unusable.check(r.Context(), keys)
 			if fail != nil {
 				fail.ServeHTTP(w, r)
 				return
@@ -108,4 +129,70 @@ func matchAny(v secret.Value, keys []secret.Value) bool {
 		ok = ok || eq
 	}
 	return ok
+}
+
+// unusableKeys reports each key a guard cannot use, once, through the
+// guard's logger. Reports are told apart by what they say (the key's
+// label and why it cannot be read), so a key a live configuration hands
+// out anew for every request is still reported once; the Values already
+// reported are remembered too, so that checking a refused request against
+// a dead key it already reported takes no lock and no allocation.
+type unusableKeys struct {
+	logger *slog.Logger // nil: slog.Default()
+	guard  string
+	known  atomic.Pointer[[]secret.Value] // reported Values, copied on write
+
+	mu   sync.Mutex
+	said map[string]bool
+}
+
+// maxKeyReports bounds what unusableKeys remembers, however many distinct
+// keys a live configuration hands it.
+const maxKeyReports = 64
+
+// check reports the keys that cannot be used and were not reported yet.
+func (u *unusableKeys) check(ctx context.Context, keys []secret.Value) {
+	for _, k := range keys {
+		if !k.Alive() && !u.knows(k) {
+			u.report(ctx, k)
+		}
+	}
+}
+
+func (u *unusableKeys) knows(k secret.Value) bool {
+	if known := u.known.Load(); known != nil {
+		return slices.Contains(*known, k)
+	}
+	return false
+}
+
+func (u *unusableKeys) report(ctx context.Context, k secret.Value) {
+	err := k.Err()
+	if err == nil {
+		return // it became usable, or never was unusable
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.said == nil {
+		u.said = make(map[string]bool)
+	}
+	what := k.String() + ": " + err.Error()
+	first := !u.said[what]
+	if first && len(u.said) < maxKeyReports {
+		u.said[what] = true
+		logger := u.logger
+		if logger == nil {
+			logger = slog.Default()
+		}
+		logger.ErrorContext(ctx, "middleware: a key this guard accepts cannot be used; requests that carry it are refused",
+			"guard", u.guard, "key", k, "error", err.Error())
+	}
+	if old := u.known.Load(); old == nil || len(*old) < maxKeyReports {
+		var next []secret.Value
+		if old != nil {
+			next = slices.Clone(*old)
+		}
+		next = append(next, k)
+		u.known.Store(&next)
+	}
 }

@@ -17,6 +17,10 @@
 // read another process's memory skip with the reason when those are
 // missing.
 //
+// TestOutboundCredentialsInDumps does the same for a credential a client
+// sends (proof/outbound, through outbound.Transport or by hand), counting
+// its plaintext, base64 and HPACK Huffman forms.
+//
 // What a dump may hold, and why: config secrets never (any copy fails the
 // test). A bearer token sent by a client lands in net/http's per-connection
 // read buffer (a bufio.Reader of 4 KiB) before any handler runs; the next

@@ -4,12 +4,10 @@ package proof
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -18,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/secretmem/secretmem/internal/coredump"
 )
 
 // A mapping is one line of /proc/PID/maps.
@@ -146,26 +146,7 @@ func readLive(pid int, ms *markerSet) (liveResult, error) {
 }
 
 // gcore dumps pid with gdb's gcore into dir and returns the core's path.
-func gcore(gdb string, pid int, dir string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	out := filepath.Join(dir, "gcore")
-	cmd := exec.CommandContext(ctx, gdb, "-nx", "-p", strconv.Itoa(pid), "-batch", "-ex", "gcore "+out)
-	log, err := cmd.CombinedOutput()
-	path := out + "." + strconv.Itoa(pid)
-	if _, serr := os.Stat(out); serr == nil {
-		path = out
-	}
-	if _, serr := os.Stat(path); serr != nil {
-		return "", fmt.Errorf("gdb wrote no core (%v): %s", err, lastLine(string(log)))
-	}
-	return path, nil
-}
-
-func lastLine(s string) string {
-	s = strings.TrimSpace(s)
-	return s[strings.LastIndex(s, "\n")+1:]
-}
+func gcore(gdb string, pid int, dir string) (string, error) { return coredump.Gcore(gdb, pid, dir) }
 
 // kernelCoreReady reports why the kernel cannot leave a core file where
 // the proof looks for it (in the process's working directory), or "".

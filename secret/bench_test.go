@@ -1,6 +1,7 @@
 package secret_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/secretmem/secretmem/secret"
@@ -156,20 +157,22 @@ func BenchmarkVecPushByteGrowing(b *testing.B) {
 }
 
 func BenchmarkSealed(b *testing.B) {
-	v, err := secret.Random(32, secret.Sealed())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer v.Destroy()
 	fn := func([]byte) error { return nil }
-	b.Run("Use/32B", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if err := v.Use(fn); err != nil {
+	for _, n := range []int{32, 1024} {
+		b.Run(fmt.Sprintf("Use/%dB", n), func(b *testing.B) {
+			v, err := secret.Random(n, secret.Sealed())
+			if err != nil {
 				b.Fatal(err)
 			}
-		}
-	})
+			defer v.Destroy()
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := v.Use(fn); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 	b.Run("NewDestroy/32B", func(b *testing.B) {
 		src := make([]byte, 32)
 		b.ReportAllocs()
@@ -180,6 +183,31 @@ func BenchmarkSealed(b *testing.B) {
 				b.Fatal(err)
 			}
 			s.Destroy()
+		}
+	})
+	// What a new pre-key costs (one per secret.CellsPerPrekeyForTest
+	// sealed cells): a guarded 16 KiB cell from crypto/rand.
+	b.Run("MakePrekey/16KiB", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			v, err := secret.Random(secret.PrekeySizeForTest, secret.Guarded())
+			if err != nil {
+				b.Fatal(err)
+			}
+			v.Destroy()
+		}
+	})
+	b.Run("Update/32B", func(b *testing.B) {
+		box, err := secret.NewBox([32]byte{1}, secret.Sealed())
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer box.Destroy()
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := box.Update(func(p *[32]byte) error { p[0]++; return nil }); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }

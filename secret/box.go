@@ -113,7 +113,7 @@ func (b Box[T]) Use(fn func(*T) error) error {
 // Like Use, it runs fn inside runtime/secret.Do when built with
 // GOEXPERIMENT=runtimesecret (see Erasing). A
 // guarded box is writable only during fn; a sealed box is decrypted into a
-// scratch cell and sealed again under a fresh salt afterwards. Update does
+// scratch cell and sealed again under a fresh nonce afterwards. Update does
 // not consume a volatile box. If fn returns an error the changes it made
 // are kept, as with any pointer.
 func (b Box[T]) Update(fn func(*T) error) error {

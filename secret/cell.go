@@ -16,6 +16,7 @@ const (
 	endedDestroyed
 	endedExpired
 	endedConsumed
+	neverMade // Unavailable: there never was a cell; why says why
 )
 
 type handle struct {
@@ -26,9 +27,9 @@ type handle struct {
 	expires  time.Time // zero without a TTL
 	timer    *time.Timer
 	redacted string
-	sealed   bool // the cell holds ciphertext; reads decrypt into a scratch cell
-	// prekeyGen is the pre-key a sealed cell was sealed under.
-	prekeyGen uint64
+	sealed   bool     // the cell holds ciphertext; reads decrypt into a scratch cell
+	seal     *sealing // a sealed cell's pre-key and identity (nil when empty)
+	why      error    // of an Unavailable Value
 }
 
 // init allocates the cell behind h: n bytes (plus the seal's overhead),
@@ -46,7 +47,7 @@ func (h *handle) init(n int, o options, align int, fill func([]byte) (int, error
 		var used int
 		var err error
 		if o.sealed {
-			ref, used, err = allocSealed(n, ao, o.trimNewline, fill, &h.prekeyGen)
+			ref, used, h.seal, err = allocSealed(n, ao, o.trimNewline, fill)
 		} else {
 			ref, used, err = arena.Alloc(n, ao, func(dst []byte) (int, error) {
 				used, err := fill(dst)
@@ -60,7 +61,7 @@ func (h *handle) init(n int, o options, align int, fill func([]byte) (int, error
 			return err
 		}
 		h.ref, h.n = ref, used
-		if !o.sealed && !o.volatile {
+		if !o.sealed && !o.volatile && !o.unregistered {
 			ref.Register()
 		}
 		if !o.scoped {
@@ -72,8 +73,12 @@ func (h *handle) init(n int, o options, align int, fill func([]byte) (int, error
 		h.expires = time.Now().Add(o.ttl)
 		// The timer holds the slot, not the handle, so an unreachable TTL
 		// cell can still be finalized. Reads check the deadline themselves.
-		ref := h.ref
-		h.timer = time.AfterFunc(o.ttl, func() { ref.Destroy() })
+		ref, seal := h.ref, h.seal
+		h.timer = time.AfterFunc(o.ttl, func() {
+			if ref.Destroy() {
+				seal.end()
+			}
+		})
 	}
 	return nil
 }
@@ -95,10 +100,20 @@ func labelText(label string) string {
 // Destroy. It may never run (the runtime makes no promise): it is a safety
 // net, not the mechanism.
 func finalizeHandle(h *handle) {
-	h.ref.Destroy()
+	h.destroyRef()
 	if h.timer != nil {
 		h.timer.Stop()
 	}
+}
+
+// destroyRef destroys the cell's memory and reports whether this call did.
+// The call that does lets a sealed cell's pre-key go.
+func (h *handle) destroyRef() bool {
+	if !h.ref.Destroy() {
+		return false
+	}
+	h.seal.end()
+	return true
 }
 
 // end records why the cell ended (the first reason wins) and frees it.
@@ -109,7 +124,7 @@ func (h *handle) end(why uint32) {
 
 // free destroys the cell and disarms what watched it.
 func (h *handle) free() {
-	if h.ref.Destroy() {
+	if h.destroyRef() {
 		// Drop the safety net with the cell: an armed finalizer costs the
 		// runtime a list entry per object until the handle is collected.
 		runtime.SetFinalizer(h, nil)
@@ -122,7 +137,7 @@ func (h *handle) free() {
 // acquire opens the cell for reading. consume marks a volatile cell read.
 func (h *handle) acquire(consume bool) (unsafe.Pointer, error) {
 	if s := h.state.Load(); s != alive {
-		return nil, endedErr(s)
+		return nil, h.stateErr(s)
 	}
 	if !h.expires.IsZero() && !time.Now().Before(h.expires) {
 		h.end(endedExpired)
@@ -139,7 +154,7 @@ func (h *handle) acquire(consume bool) (unsafe.Pointer, error) {
 		return p, nil
 	}
 	if consume && h.volatile {
-		h.ref.Destroy()
+		h.destroyRef()
 	}
 	switch {
 	case errors.Is(err, arena.ErrGone):
@@ -180,7 +195,7 @@ func endedErr(s uint32) error {
 // acquireWrite opens a live cell for writing, without consuming it.
 func (h *handle) acquireWrite() (unsafe.Pointer, error) {
 	if s := h.state.Load(); s != alive {
-		return nil, endedErr(s)
+		return nil, h.stateErr(s)
 	}
 	if !h.expires.IsZero() && !time.Now().Before(h.expires) {
 		h.end(endedExpired)

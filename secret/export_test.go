@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"testing"
 	"unsafe"
+
+	"github.com/secretmem/secretmem/internal/keyed"
 )
 
 // flipCiphertextBitForTest flips one bit of a sealed cell's ciphertext, as
@@ -38,23 +40,41 @@ func SealedCellForTest(t testing.TB, v Value) []byte {
 	return append([]byte(nil), unsafe.Slice((*byte)(p), v.h.n+sealOverhead)...)
 }
 
-// PrekeyForTest returns the process pre-key, creating it if needed.
-func PrekeyForTest(t testing.TB) Value {
+// WriteSealedCellForTest overwrites a sealed cell with raw bytes, as an
+// attacker with write access to protected memory would: another cell's
+// contents, or this cell's own older ones.
+func WriteSealedCellForTest(t testing.TB, v Value, raw []byte) {
 	t.Helper()
-	v, _, err := currentPrekey()
+	if !v.h.sealed || len(raw) != v.h.n+sealOverhead {
+		t.Fatal("not a sealed cell of that size")
+	}
+	p, err := v.h.acquireWrite()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return v
+	defer v.h.releaseWrite()
+	copy(unsafe.Slice((*byte)(p), len(raw)), raw)
 }
 
-// DropPrekeyForTest destroys the pre-key alone, leaving the cells sealed
-// under it alive: the state a cell sealed while Purge ran is left in.
-func DropPrekeyForTest() {
-	prekey.mu.Lock()
-	defer prekey.mu.Unlock()
-	prekey.v.Destroy()
+// PrekeyForTest returns the pre-key a sealed cell was sealed under (the
+// zero Value for any other cell).
+func PrekeyForTest(v Value) Value {
+	if v.h == nil || v.h.seal == nil {
+		return Value{}
+	}
+	return v.h.seal.pk.v
 }
+
+// CellIdentityForTest returns the associated data a sealed cell's tag
+// binds: its id and how many times it was resealed.
+func CellIdentityForTest(v Value) (id, count uint64) {
+	return v.h.seal.id, v.h.seal.count.Load()
+}
+
+// DropPrekeyForTest destroys a cell's pre-key alone, leaving the cells
+// sealed under it alive: the state a cell sealed while Purge ran is left
+// in.
+func DropPrekeyForTest(v Value) { v.h.seal.pk.v.Destroy() }
 
 // FailSealsForTest makes every seal fail with err, after all its other
 // fallible steps and before it writes a cell, until restore is called.
@@ -64,60 +84,46 @@ func FailSealsForTest(err error) (restore func()) {
 	return func() { sealHook.Store(nil) }
 }
 
-// HMACForTest is the package's HMAC-SHA256 of msg under key.
-func HMACForTest(key, msg []byte) [32]byte {
-	buf := make([]byte, hmacBlock+len(msg))
-	copy(buf[hmacBlock:], msg)
-	var out [32]byte
-	hmacSHA256(key, buf, &out)
-	return out
-}
-
-// KeysForTest derives a seal's encryption and MAC keys.
-func KeysForTest(master [32]byte, salt []byte) (enc, mac [32]byte) {
-	var k sealKeys
-	deriveKeys(&master, salt, &k)
-	return k.enc, k.mac
-}
-
-// KeyStreamForTest returns n bytes of the key stream of kEnc and salt.
-func KeyStreamForTest(kEnc [32]byte, salt []byte, n int) []byte {
-	out := make([]byte, n)
-	xorKeyStream(out, &kEnc, salt)
-	return out
-}
-
-// SealForTest seals pt under a given pre-key and salt and returns the cell
-// as a sealed cell holds it: salt, tag, ciphertext.
-func SealForTest(pre, salt, pt []byte) []byte {
-	master := sha256.Sum256(pre)
+// SealForTest seals pt as the count-th seal of cell id under a given
+// pre-key and nonce, and returns the cell as a sealed cell holds it:
+// nonce, tag, ciphertext.
+func SealForTest(pre, nonce []byte, id, count uint64, pt []byte) []byte {
 	w := make([]byte, workOff+len(pt))
-	copy(w[hmacBlock:], salt)
-	copy(w[workOff:], pt)
-	var tag [tagSize]byte
-	sealWork(&master, w, &tag)
+	wk := work{b: w}
+	hd := wk.header()
+	copy(hd.nonce[:], nonce)
+	copy(wk.data(), pt)
+	s := &sealing{id: id}
+	s.ad(count, &hd.ad)
+	key := sha256.Sum256(pre)
+	keyed.Seal(&key, &hd.nonce, hd.ad[:], wk.data(), &hd.tag)
 	cell := make([]byte, sealOverhead+len(pt))
-	copy(cell, salt)
-	copy(cell[saltSize:], tag[:])
-	copy(cell[sealOverhead:], w[workOff:])
+	wk.store(cell, len(pt))
 	return cell
 }
 
-// OpenForTest opens a cell sealed under the given pre-key.
-func OpenForTest(pre, cell []byte) ([]byte, error) {
-	master := sha256.Sum256(pre)
-	w := make([]byte, workOff+len(cell)-sealOverhead)
-	copy(w[hmacBlock:], cell[:saltSize])
-	copy(w[workOff:], cell[sealOverhead:])
-	var tag [tagSize]byte
-	copy(tag[:], cell[saltSize:sealOverhead])
-	if err := openWork(&master, w, &tag); err != nil {
-		return nil, err
+// OpenForTest opens a cell sealed as the count-th seal of cell id under
+// the given pre-key.
+func OpenForTest(pre, cell []byte, id, count uint64) ([]byte, error) {
+	wk := work{b: make([]byte, workOff+len(cell)-sealOverhead)}
+	hd := wk.header()
+	copy(hd.nonce[:], cell[:nonceSize])
+	copy(hd.tag[:], cell[nonceSize:sealOverhead])
+	copy(wk.data(), cell[sealOverhead:])
+	s := &sealing{id: id}
+	s.ad(count, &hd.ad)
+	key := sha256.Sum256(pre)
+	if !keyed.Open(&key, &hd.nonce, hd.ad[:], wk.data(), &hd.tag) {
+		return nil, errTag
 	}
-	return w[workOff:], nil
+	return wk.data(), nil
 }
 
-const PrekeySizeForTest, SealOverheadForTest = prekeySize, sealOverhead
+const (
+	PrekeySizeForTest     = prekeySize
+	SealOverheadForTest   = sealOverhead
+	CellsPerPrekeyForTest = cellsPerPrekey
+)
 
 // VecRegionForTest returns a copy of a Vec's whole region, capacity and
 // all, so a test can see what lies beyond its length.

@@ -68,6 +68,8 @@ func runChild(mode string) int {
 		return memlockPipeChild()
 	case "fork":
 		return forkChild()
+	case "prekey-registry":
+		return prekeyRegistryChild()
 	case "harden":
 		if err := secret.HardenProcess(); err != nil {
 			fmt.Fprintln(os.Stderr, "child:", err)
@@ -639,7 +641,7 @@ func memlockPipeChild() int {
 		w.Close()
 	}()
 	fmt.Printf("uid=%d ", os.Geteuid())
-	v, err := secret.ReadFile("/dev/fd/"+strconv.Itoa(int(r.Fd())), secret.TrimNewline())
+	v, err := secret.ReadAll(r, secret.TrimNewline())
 	if err != nil {
 		fmt.Println("error:", err)
 		return 0
@@ -648,7 +650,7 @@ func memlockPipeChild() int {
 	return 0
 }
 
-func TestReadFileThroughAPipeFitsASmallMemoryLockLimit(t *testing.T) {
+func TestReadAllThroughAPipeFitsASmallMemoryLockLimit(t *testing.T) {
 	skipOnHeap(t, "memory-lock limit")
 	stdout, stderr, err := runSelf(t, "memlock-pipe")
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/secretmem/secretmem/internal/term"
 )
 
 // ReadPassword reads a line from the terminal fd with echo turned off,
@@ -34,18 +36,11 @@ func ReadPassword(fd int, opts ...Option) (Value, error) {
 			lineOpts = append(lineOpts, AllowUnlocked())
 		}
 	}
-	old, err := unix.IoctlGetTermios(fd, ioctlGetTermios)
+	restore, err := term.NoEcho(fd)
 	if err != nil {
-		return Value{}, fmt.Errorf("secret: fd %d is not a terminal: %w", fd, err)
+		return Value{}, fmt.Errorf("secret: %w", err)
 	}
-	quiet := *old
-	quiet.Lflag &^= unix.ECHO
-	quiet.Lflag |= unix.ICANON | unix.ISIG
-	quiet.Iflag |= unix.ICRNL
-	if err := unix.IoctlSetTermios(fd, ioctlSetTermios, &quiet); err != nil {
-		return Value{}, fmt.Errorf("secret: turning echo off: %w", err)
-	}
-	defer func() { _ = unix.IoctlSetTermios(fd, ioctlSetTermios, old) }()
+	defer func() { _ = restore() }()
 	buf, err := readLine(fd, lineOpts)
 	if err != nil {
 		return Value{}, err

@@ -144,8 +144,8 @@ func TestPurgeAtAnyMomentGivesOnlyPackageErrors(t *testing.T) {
 	long := []byte(strings.Repeat(marker(t), 100)) // 2800 bytes: pooled scratch cells, then a run
 	for range 300 {
 		for _, content := range [][]byte{short, long} {
-			v, err := secret.ReadFile(pipePath(t, content))
-			check("ReadFile through a pipe", err)
+			v, err := secret.ReadAll(pipe(t, content))
+			check("ReadAll through a pipe", err)
 			v.Destroy()
 		}
 		// Sealing opens a work cell a Purge can end before it is used, and

@@ -33,10 +33,10 @@ func goroutineBlockedIn(t *testing.T, fn string) {
 	t.Fatalf("no goroutine blocked reading in %s", fn)
 }
 
-// A Purge while ReadFile is blocked reading a FIFO, between or inside the
-// scratch cells it grows through, must not crash the process, and ReadFile
+// A Purge while ReadAll is blocked reading a FIFO, between or inside the
+// scratch cells it grows through, must not crash the process, and ReadAll
 // returns a cell or ErrDestroyed.
-func TestPurgeWhileReadFileReadsAFIFO(t *testing.T) {
+func TestPurgeWhileReadAllReadsAFIFO(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
 		first int // bytes written before the Purge
@@ -53,10 +53,16 @@ func TestPurgeWhileReadFileReadsAFIFO(t *testing.T) {
 			content := []byte(strings.Repeat(marker(t), 8000/28))
 			done := make(chan readResult, 1)
 			go func() {
-				v, err := secret.ReadFile(fifo)
+				f, err := os.Open(fifo) // waits for the writer
+				if err != nil {
+					done <- readResult{err: err}
+					return
+				}
+				defer f.Close()
+				v, err := secret.ReadAll(f)
 				done <- readResult{v, err}
 			}()
-			w, err := os.OpenFile(fifo, os.O_WRONLY, 0) // waits for ReadFile to open it
+			w, err := os.OpenFile(fifo, os.O_WRONLY, 0) // waits for the reader to open it
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -74,7 +80,7 @@ func TestPurgeWhileReadFileReadsAFIFO(t *testing.T) {
 					t.Error("the cell does not hold what came through the FIFO")
 				}
 			case !errors.Is(res.err, secret.ErrDestroyed):
-				t.Errorf("ReadFile returned %v, want a cell or ErrDestroyed", res.err)
+				t.Errorf("ReadAll returned %v, want a cell or ErrDestroyed", res.err)
 			}
 			res.v.Destroy()
 			checkPurgedCleanly(t)

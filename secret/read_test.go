@@ -91,17 +91,17 @@ func TestReadFileMakesNoHeapCopy(t *testing.T) {
 	if err := os.WriteFile(file, content, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	wantNoHeapCopy(t, "a file", func() string { return file }, content)
+	wantNoHeapCopy(t, "a file", func() (secret.Value, error) { return secret.ReadFile(file) }, content)
 }
 
-// wantNoHeapCopy reads content with ReadFile from the path open gives (a
-// new one for each of heapDuring's rounds: a pipe reads once) and fails
-// the test when that allocated anything like a copy on the heap.
-func wantNoHeapCopy(t *testing.T, what string, open func() string, content []byte) {
+// wantNoHeapCopy reads content with read (called once for each of
+// heapDuring's rounds: a pipe reads once) and fails the test when that
+// allocated anything like a copy on the heap.
+func wantNoHeapCopy(t *testing.T, what string, read func() (secret.Value, error), content []byte) {
 	t.Helper()
 	var failed error
 	used := heapDuring(func() {
-		v, err := secret.ReadFile(open())
+		v, err := read()
 		if err != nil {
 			failed = err
 			return
@@ -120,7 +120,20 @@ func wantNoHeapCopy(t *testing.T, what string, open func() string, content []byt
 	}
 }
 
-func TestReadFileThroughAPipe(t *testing.T) {
+// pipe returns an open file that reads content through a pipe: the
+// path pipePath gives (/dev/fd/N of an os.Pipe, a Windows named pipe),
+// opened as a program would open it, for ReadAll.
+func pipe(t testing.TB, content []byte) *os.File {
+	t.Helper()
+	f, err := os.Open(pipePath(t, content))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+func TestReadAllThroughAPipe(t *testing.T) {
 	short := []byte(marker(t))
 	grown := bytes.Repeat([]byte("a line of a certificate chain.\n"), 300) // 9300 bytes
 	tests := []struct {
@@ -140,7 +153,7 @@ func TestReadFileThroughAPipe(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			live := secret.Stats().Live
-			v, err := secret.ReadFile(pipePath(t, tt.content), tt.opts...)
+			v, err := secret.ReadAll(pipe(t, tt.content), tt.opts...)
 			if tt.err != nil {
 				if !errors.Is(err, tt.err) {
 					t.Fatalf("err %v, want %v", err, tt.err)
@@ -162,18 +175,18 @@ func TestReadFileThroughAPipe(t *testing.T) {
 	}
 }
 
-func TestReadFileThroughAPipeMakesNoHeapCopy(t *testing.T) {
+func TestReadAllThroughAPipeMakesNoHeapCopy(t *testing.T) {
 	content := bytes.Repeat([]byte("0123456789abcdef"), 60<<10/16)
-	wantNoHeapCopy(t, "a pipe", func() string { return pipePath(t, content) }, content)
+	wantNoHeapCopy(t, "a pipe", func() (secret.Value, error) { return secret.ReadAll(pipe(t, content)) }, content)
 }
 
 // The scratch cells a pipe's bytes grow through are wiped when freed, and
 // nothing of the secret stays in protected memory once its cell ends.
-func TestReadFileThroughAPipeWipesItsScratchCells(t *testing.T) {
+func TestReadAllThroughAPipeWipesItsScratchCells(t *testing.T) {
 	counts := watchFrees(t)
 	m := marker(t)
 	content := []byte(strings.Repeat(m, 9000/len(m))) // 512 → 16384 bytes of scratch
-	v, err := secret.ReadFile(pipePath(t, content))
+	v, err := secret.ReadAll(pipe(t, content))
 	if err != nil {
 		t.Fatal(err)
 	}

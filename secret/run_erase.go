@@ -14,7 +14,3 @@ func run(fn func([]byte) error, b []byte) (err error) {
 // Erasing reports whether Use callbacks run inside runtime/secret.Do, which
 // erases their stack and register temporaries (GOEXPERIMENT=runtimesecret).
 func Erasing() bool { return true }
-
-// erase calls f inside runtime/secret.Do, so the stack and registers the
-// sealing code used for keys and key streams are erased when it returns.
-func erase(f func()) { rtsecret.Do(f) }

@@ -7,7 +7,3 @@ func run(fn func([]byte) error, b []byte) error { return fn(b) }
 // Erasing reports whether Use callbacks run inside runtime/secret.Do, which
 // erases their stack and register temporaries (GOEXPERIMENT=runtimesecret).
 func Erasing() bool { return false }
-
-// erase calls f. With GOEXPERIMENT=runtimesecret it runs f inside
-// runtime/secret.Do instead.
-func erase(f func()) { f() }

@@ -2,204 +2,86 @@ package secret
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/binary"
-	"sync"
+	"errors"
 	"sync/atomic"
 	"unsafe"
 
 	"github.com/secretmem/secretmem/internal/arena"
+	"github.com/secretmem/secretmem/internal/keyed"
 )
 
 // Sealed cells: the construction.
 //
-// A sealed cell holds [salt 16][tag 32][ciphertext n]. Every part is a
-// standard construction built on one primitive, HMAC-SHA256 (RFC 2104):
+// A sealed cell holds [nonce 24][tag 16][ciphertext n]:
 //
-//	master = SHA-256(pre-key)                 16 KiB: an attacker needs every bit
-//	kEnc   = HMAC-SHA256(master, "enc" || salt)
-//	kMac   = HMAC-SHA256(master, "mac" || salt)
-//	block i of the key stream = HMAC-SHA256(kEnc, salt || uint64be(i))
-//	ct     = pt XOR key stream                HMAC as a PRF in counter mode
-//	tag    = HMAC-SHA256(kMac, salt || ct)    encrypt-then-MAC
+//	key         = SHA-256(pre-key)                 16 KiB: an attacker needs every bit
+//	nonce       = 24 random bytes, fresh for every seal
+//	ad          = uint64be(cell id) || uint64be(seal count)
+//	ct, tag     = XChaCha20-Poly1305(key, nonce, ad, pt)
 //
-// The key derivation is HMAC as a PRF keyed with the master secret, as in
-// HKDF-Expand and NIST SP 800-108's KDF in counter mode; the labels have
-// one length and the salt a fixed one, so the inputs cannot collide. The
-// key stream is a PRF in counter mode (SP 800-108 again, used as a stream
-// cipher). The salt is 128 random bits, fresh for every seal, so a
-// (kEnc, counter) pair never repeats. The tag is checked in constant time
-// before a single byte is decrypted.
+// The associated data binds the ciphertext to its cell and its version:
+// the id is unique in the process and never reused, the count is how
+// many times Update resealed the cell. Both live in the handle, on the Go
+// heap, not beside the ciphertext. So another cell's nonce, tag and
+// ciphertext copied over this one (of any type: a sealed Box[[32]byte]
+// fed a 32-byte Value's bytes), or this cell's own older contents written
+// back after an Update, fail the tag like a flipped bit does: the read
+// returns ErrCorrupted and decrypts nothing.
 //
-// Why not crypto/cipher: every AEAD in the standard library and x/crypto
-// keeps key material on the Go heap, in objects no wipe can reach that
-// stay until their memory is reused: aes.NewCipher's round keys,
-// chacha20poly1305's HChaCha20 subkey (a make([]byte, 32)), hmac.New's two
-// hash states. Here
-// all key material lives in protected memory or on the stack, because
-// sha256.Sum256 keeps its state on the stack and hmacSHA256 below hashes
-// from a caller's buffer instead of a hash.Hash. With
-// GOEXPERIMENT=runtimesecret the derivations run inside runtime/secret.Do,
-// which also erases the stack frames and registers they used. Without it,
-// dead stack frames (and the old copy a stack leaves behind when it grows)
-// may hold derived keys until overwritten: the same limit as every Use.
-//
-// Tests pin hmacSHA256 and the key stream to crypto/hmac and the whole
-// cell to a known answer computed independently.
+// Why XChaCha20-Poly1305, and why from x/crypto's building blocks: see
+// internal/keyed. The pre-keys: see sealed_prekey.go. The numbers: the
+// package documentation.
 const (
-	prekeySize   = 16 << 10
-	saltSize     = 16
-	tagSize      = sha256.Size
-	sealOverhead = saltSize + tagSize
-
-	hmacBlock = sha256.BlockSize
-	// A work buffer is [HMAC headroom 64][salt 16][data n], so the MAC over
-	// salt || data needs no copy.
-	workOff = hmacBlock + saltSize
+	nonceSize    = keyed.NonceSize
+	tagSize      = keyed.TagSize
+	sealOverhead = nonceSize + tagSize
+	adSize       = 16
 )
 
-var prekey struct {
-	mu  sync.Mutex
-	v   Value
-	gen uint64 // counts pre-keys made; a sealed cell records the one it used
+// sealing is what a sealed cell's handle keeps beside the cell: the
+// pre-key it was sealed under and the associated data its tag binds.
+type sealing struct {
+	pk    *prekey
+	id    uint64
+	count atomic.Uint64 // seals of the cell so far, minus one
+	ended atomic.Bool   // the cell ended and let go of its pre-key
 }
 
-// currentPrekey returns the process pre-key, creating it on first use and
-// again after Purge destroyed it (together with every cell sealed by it).
-func currentPrekey() (Value, uint64, error) {
-	prekey.mu.Lock()
-	defer prekey.mu.Unlock()
-	if prekey.v.Alive() {
-		return prekey.v, prekey.gen, nil
+// sealIDs numbers sealed cells. 2^64 seals would take centuries.
+var sealIDs atomic.Uint64
+
+// end lets go of the pre-key once the cell's memory is gone. Callers call
+// it where they destroyed the cell; it runs once however many do.
+func (s *sealing) end() {
+	if s != nil && s.ended.CompareAndSwap(false, true) {
+		s.pk.release()
 	}
-	v, err := Random(prekeySize, Guarded(), Label("seal pre-key"))
-	if err != nil {
-		return Value{}, 0, err
-	}
-	prekey.v = v
-	prekey.gen++
-	return v, prekey.gen, nil
 }
 
-// wipe zeroes *p.
-func wipe[T any](p *T) { wipeArray(unsafe.Pointer(p), int(unsafe.Sizeof(*p))) }
-
-// hmacSHA256 computes HMAC-SHA256(key, buf[hmacBlock:]) into out. The
-// first hmacBlock bytes of buf are headroom: the padded key is written
-// there and wiped again, so the message is hashed where it lies, with no
-// copy and no hash state on the heap. Callers pass a stack array for short
-// messages and a protected scratch cell for long ones. This is the one
-// HMAC of the package; tests compare it with crypto/hmac.
-func hmacSHA256(key, buf []byte, out *[sha256.Size]byte) {
-	var k [hmacBlock]byte
-	if len(key) > hmacBlock {
-		h := sha256.Sum256(key)
-		copy(k[:], h[:])
-		wipe(&h)
-	} else {
-		copy(k[:], key)
-	}
-	pad := buf[:hmacBlock]
-	for i := range pad {
-		pad[i] = k[i] ^ 0x36
-	}
-	inner := sha256.Sum256(buf)
-	clear(pad)
-	var outer [hmacBlock + sha256.Size]byte
-	for i := range hmacBlock {
-		outer[i] = k[i] ^ 0x5c
-	}
-	copy(outer[hmacBlock:], inner[:])
-	*out = sha256.Sum256(outer[:])
-	wipe(&outer)
-	wipe(&inner)
-	wipe(&k)
+func (s *sealing) ad(count uint64, ad *[adSize]byte) {
+	binary.BigEndian.PutUint64(ad[:8], s.id)
+	binary.BigEndian.PutUint64(ad[8:], count)
 }
 
-type sealKeys struct{ enc, mac [32]byte }
-
-// deriveMaster hashes the pre-key into m and returns which pre-key it was.
-func deriveMaster(m *[32]byte) (uint64, error) {
-	pk, gen, err := currentPrekey()
-	if err != nil {
-		return 0, err
-	}
-	return gen, pk.Use(func(b []byte) error {
-		h := sha256.Sum256(b)
-		*m = h
-		wipe(&h)
-		return nil
-	})
+// workHeader starts a work cell: everything a seal or an open computes
+// with, in protected memory. The data follows it.
+type workHeader struct {
+	key   [keyed.KeySize]byte // SHA-256(pre-key), only while a seal or open runs
+	nonce [nonceSize]byte
+	tag   [tagSize]byte
+	ad    [adSize]byte
+	_     [8]byte // keeps the data 16-byte aligned
 }
 
-// deriveKeys derives a seal's encryption and MAC keys from the master key
-// and the salt.
-func deriveKeys(master *[32]byte, salt []byte, k *sealKeys) {
-	var buf [hmacBlock + 3 + saltSize]byte
-	copy(buf[hmacBlock+3:], salt)
-	copy(buf[hmacBlock:], "enc")
-	hmacSHA256(master[:], buf[:], &k.enc)
-	copy(buf[hmacBlock:], "mac")
-	hmacSHA256(master[:], buf[:], &k.mac)
-	wipe(&buf)
-}
-
-// xorKeyStream XORs data with the key stream of kEnc and salt.
-func xorKeyStream(data []byte, kEnc *[32]byte, salt []byte) {
-	var in [hmacBlock + saltSize + 8]byte
-	copy(in[hmacBlock:], salt)
-	var ks [sha256.Size]byte
-	for off, i := 0, uint64(0); off < len(data); off, i = off+len(ks), i+1 {
-		binary.BigEndian.PutUint64(in[hmacBlock+saltSize:], i)
-		hmacSHA256(kEnc[:], in[:], &ks)
-		subtle.XORBytes(data[off:], data[off:], ks[:])
-	}
-	wipe(&ks)
-	wipe(&in)
-}
-
-// sealWork encrypts w[workOff:] in place under the salt in
-// w[hmacBlock:workOff] and computes the tag. It cannot fail.
-func sealWork(master *[32]byte, w []byte, tag *[tagSize]byte) {
-	erase(func() {
-		var k sealKeys
-		salt := w[hmacBlock:workOff]
-		deriveKeys(master, salt, &k)
-		xorKeyStream(w[workOff:], &k.enc, salt)
-		hmacSHA256(k.mac[:], w, tag)
-		wipe(&k)
-	})
-}
-
-// openWork checks tag against w (laid out as sealWork leaves it) and
-// decrypts w[workOff:] in place. A wrong tag leaves the ciphertext as it
-// was and returns ErrCorrupted.
-func openWork(master *[32]byte, w []byte, tag *[tagSize]byte) error {
-	ok := false
-	erase(func() {
-		var k sealKeys
-		var got [tagSize]byte
-		salt := w[hmacBlock:workOff]
-		deriveKeys(master, salt, &k)
-		hmacSHA256(k.mac[:], w, &got)
-		if ok = subtle.ConstantTimeCompare(got[:], tag[:]) == 1; ok {
-			xorKeyStream(w[workOff:], &k.enc, salt)
-		}
-		wipe(&k)
-	})
-	if !ok {
-		return errTag
-	}
-	return nil
-}
+const workOff = int(unsafe.Sizeof(workHeader{}))
 
 // A work cell is a protected scratch cell laid out for sealing: plaintext
 // exists only in one, for the length of a fill, Use or Update, and it is
 // wiped when closed.
 type work struct {
 	ref arena.Ref
-	b   []byte // [headroom][salt][data]
+	b   []byte // [header][data]
 }
 
 func newWork(n int) (work, error) {
@@ -218,6 +100,8 @@ func newWork(n int) (work, error) {
 	return work{ref: ref, b: unsafe.Slice((*byte)(p), workOff+n)}, nil
 }
 
+func (w work) header() *workHeader { return (*workHeader)(unsafe.Pointer(&w.b[0])) }
+
 func (w work) data() []byte { return w.b[workOff:] }
 
 func (w work) close() {
@@ -225,14 +109,37 @@ func (w work) close() {
 	w.ref.Destroy()
 }
 
+// errStale: the pre-key a cell was sealed under is gone (Purge destroyed
+// it while the cell was being sealed, so the cell escaped Purge). The cell
+// can never be opened again; callers end it and report ErrDestroyed.
+var errStale = errors.New("secret: the cell's pre-key is gone")
+
+// withPrekey calls f with the pre-key's bytes. A pre-key Purge destroyed
+// reports errStale.
+func (pk *prekey) withPrekey(f func(pre []byte)) error {
+	err := pk.v.Use(func(pre []byte) error {
+		f(pre)
+		return nil
+	})
+	switch {
+	case errors.Is(err, ErrDestroyed):
+		return errStale
+	case err != nil:
+		return err
+	}
+	return nil
+}
+
 // sealHook, when set by a test, fails a seal after every other fallible
 // step succeeded and before the cell is written.
 var sealHook atomic.Pointer[func() error]
 
-// reseal encrypts the first n data bytes of w under a fresh salt. It
-// changes nothing but w, so a failure leaves every cell as it was.
-func (w work) reseal(master *[32]byte, n int, tag *[tagSize]byte) error {
-	if _, err := rand.Read(w.b[hmacBlock:workOff]); err != nil {
+// seal encrypts the first n data bytes of w in place under a fresh nonce,
+// as the count-th seal of the cell. It changes nothing but w, so a failure
+// leaves every cell as it was.
+func (w work) seal(s *sealing, count uint64, n int) error {
+	hd := w.header()
+	if _, err := rand.Read(hd.nonce[:]); err != nil {
 		return err
 	}
 	if f := sealHook.Load(); f != nil {
@@ -240,68 +147,92 @@ func (w work) reseal(master *[32]byte, n int, tag *[tagSize]byte) error {
 			return err
 		}
 	}
-	sealWork(master, w.b[:workOff+n], tag)
-	return nil
+	s.ad(count, &hd.ad)
+	return s.pk.withPrekey(func(pre []byte) {
+		keyed.SealDerived(pre, &hd.key, &hd.nonce, hd.ad[:], w.data()[:n], &hd.tag)
+	})
 }
 
 // store writes the sealed contents of w (n data bytes) into a cell.
-func (w work) store(cell []byte, n int, tag *[tagSize]byte) {
-	copy(cell[:saltSize], w.b[hmacBlock:workOff])
-	copy(cell[saltSize:sealOverhead], tag[:])
-	copy(cell[sealOverhead:], w.b[workOff:workOff+n])
+func (w work) store(cell []byte, n int) {
+	hd := w.header()
+	copy(cell[:nonceSize], hd.nonce[:])
+	copy(cell[nonceSize:sealOverhead], hd.tag[:])
+	copy(cell[sealOverhead:], w.data()[:n])
 }
 
 // allocSealed creates a sealed cell for n bytes of plaintext written by
 // fill. The plaintext is written and sealed in a work cell; the cell is
 // allocated and written only after everything that can fail succeeded,
 // and the work cell is wiped on every path.
-// gen is the pre-key the cell was sealed under.
-func allocSealed(n int, ao arena.Options, trim bool, fill func([]byte) (int, error), gen *uint64) (arena.Ref, int, error) {
+func allocSealed(n int, ao arena.Options, trim bool, fill func([]byte) (int, error)) (arena.Ref, int, *sealing, error) {
 	w, err := newWork(n)
 	if err != nil {
-		return arena.Ref{}, 0, err
+		return arena.Ref{}, 0, nil, err
 	}
 	defer w.close()
 	used, err := fill(w.data())
 	if err != nil {
-		return arena.Ref{}, 0, err
+		return arena.Ref{}, 0, nil, err
 	}
 	if trim {
 		used = trimNewline(w.data(), used)
 	}
-	var master [32]byte
-	defer wipe(&master)
-	g, err := deriveMaster(&master)
-	if err != nil {
-		return arena.Ref{}, 0, err
+	var s *sealing
+	// A second try covers a pre-key that Purge destroyed under the first.
+	for range 2 {
+		pk, err := takePrekey()
+		if err != nil {
+			return arena.Ref{}, 0, nil, err
+		}
+		s = &sealing{pk: pk, id: sealIDs.Add(1)}
+		if err = w.seal(s, 0, used); err == nil {
+			break
+		}
+		s.end()
+		if !errors.Is(err, errStale) {
+			return arena.Ref{}, 0, nil, err
+		}
+		s = nil
 	}
-	*gen = g
-	var tag [tagSize]byte
-	if err := w.reseal(&master, used, &tag); err != nil {
-		return arena.Ref{}, 0, err
+	if s == nil {
+		return arena.Ref{}, 0, nil, ErrDestroyed
 	}
 	ref, _, err := arena.Alloc(sealOverhead+used, ao, func(cell []byte) (int, error) {
-		w.store(cell, used, &tag)
+		w.store(cell, used)
 		return len(cell), nil
 	})
 	if err != nil {
-		return arena.Ref{}, 0, err
+		s.end()
+		return arena.Ref{}, 0, nil, err
 	}
-	return ref, used, nil
+	return ref, used, s, nil
 }
 
-// openCell copies a sealed cell into a new work cell and decrypts it there.
-func openCell(cell []byte, master *[32]byte) (work, error) {
-	n := len(cell) - sealOverhead
-	w, err := newWork(n)
+// open copies the sealed cell into a new work cell and decrypts it there,
+// as the cell's latest seal.
+func (h *handle) open(cell []byte) (work, error) {
+	s := h.seal
+	if !s.pk.v.Alive() {
+		return work{}, errStale
+	}
+	w, err := newWork(h.n)
 	if err != nil {
 		return work{}, err
 	}
-	var tag [tagSize]byte
-	copy(w.b[hmacBlock:], cell[:saltSize])
-	copy(tag[:], cell[saltSize:sealOverhead])
+	hd := w.header()
+	copy(hd.nonce[:], cell[:nonceSize])
+	copy(hd.tag[:], cell[nonceSize:sealOverhead])
 	copy(w.data(), cell[sealOverhead:])
-	if err := openWork(master, w.b, &tag); err != nil {
+	s.ad(s.count.Load(), &hd.ad)
+	ok := false
+	err = s.pk.withPrekey(func(pre []byte) {
+		ok = keyed.OpenDerived(pre, &hd.key, &hd.nonce, hd.ad[:], w.data(), &hd.tag)
+	})
+	if err == nil && !ok {
+		err = errTag
+	}
+	if err != nil {
 		w.close()
 		return work{}, err
 	}
@@ -319,20 +250,9 @@ func (h *handle) useSealed(consume bool, fn func([]byte) error) error {
 		h.release(consume)
 		return run(fn, nil)
 	}
-	if !prekeyLive(h.prekeyGen) {
-		h.release(consume)
-		return h.endStale()
-	}
-	var master [32]byte
-	defer wipe(&master)
-	gen, err := deriveMaster(&master)
-	stale := err == nil && gen != h.prekeyGen // Purge ran since the check
-	var w work
-	if err == nil && !stale {
-		w, err = openCell(unsafe.Slice((*byte)(p), h.n+sealOverhead), &master)
-	}
+	w, err := h.open(unsafe.Slice((*byte)(p), h.n+sealOverhead))
 	h.release(consume)
-	if stale {
+	if errors.Is(err, errStale) {
 		return h.endStale()
 	}
 	if err != nil {
@@ -340,16 +260,6 @@ func (h *handle) useSealed(consume bool, fn func([]byte) error) error {
 	}
 	defer w.close()
 	return run(fn, w.data())
-}
-
-// prekeyLive reports whether the pre-key a cell was sealed under is still
-// the process's. Checked before deriving anything, so a stale cell never
-// makes a new pre-key (which may not even fit under the lock limit) only
-// to find it cannot be opened with it.
-func prekeyLive(gen uint64) bool {
-	prekey.mu.Lock()
-	defer prekey.mu.Unlock()
-	return gen == prekey.gen && prekey.v.Alive()
 }
 
 // endStale ends a cell sealed under a pre-key Purge has since destroyed:
@@ -362,20 +272,11 @@ func (h *handle) endStale() error {
 	return ErrDestroyed
 }
 
-// wipeArray zeroes n bytes at p. It is not inlined, so the compiler cannot
-// drop the stores as dead even when p is a stack variable nobody reads
-// again.
-//
-//go:noinline
-func wipeArray(p unsafe.Pointer, n int) {
-	clear(unsafe.Slice((*byte)(p), n))
-}
-
 // updateSealed decrypts into a work cell, lets fn change the plaintext,
-// and seals the result back under a fresh salt. Every step that can fail
-// happens before the cell is written, so a failure leaves the old sealed
-// contents intact; the plaintext is only ever in the work cell, which is
-// wiped on every path.
+// and seals the result back as the cell's next seal, under a fresh nonce.
+// Every step that can fail happens before the cell is written, so a
+// failure leaves the old sealed contents intact; the plaintext is only
+// ever in the work cell, which is wiped on every path.
 func (h *handle) updateSealed(fn func([]byte) error) error {
 	p, err := h.acquireWrite()
 	if err != nil {
@@ -388,29 +289,33 @@ func (h *handle) updateSealed(fn func([]byte) error) error {
 		}
 	}()
 	defer h.releaseWrite()
-	if stale = !prekeyLive(h.prekeyGen); stale {
-		return ErrDestroyed
-	}
 	cell := unsafe.Slice((*byte)(p), h.n+sealOverhead)
-	var master [32]byte
-	defer wipe(&master)
-	gen, err := deriveMaster(&master)
-	if err != nil {
-		return err
-	}
-	if stale = gen != h.prekeyGen; stale { // Purge ran since the check
+	w, err := h.open(cell)
+	if stale = errors.Is(err, errStale); stale {
 		return ErrDestroyed
 	}
-	w, err := openCell(cell, &master)
 	if err != nil {
 		return err
 	}
 	defer w.close()
 	ferr := run(fn, w.data())
-	var tag [tagSize]byte
-	if err := w.reseal(&master, h.n, &tag); err != nil {
+	next := h.seal.count.Load() + 1
+	if err := w.seal(h.seal, next, h.n); err != nil {
+		if stale = errors.Is(err, errStale); stale {
+			return ErrDestroyed
+		}
 		return err
 	}
-	w.store(cell, h.n, &tag)
+	w.store(cell, h.n)
+	h.seal.count.Store(next)
 	return ferr
+}
+
+// wipeArray zeroes n bytes at p. It is not inlined, so the compiler cannot
+// drop the stores as dead even when p is a stack variable nobody reads
+// again.
+//
+//go:noinline
+func wipeArray(p unsafe.Pointer, n int) {
+	clear(unsafe.Slice((*byte)(p), n))
 }

@@ -208,16 +208,16 @@ func TestTamperingWithASealedBoxFailsReads(t *testing.T) {
 	}
 }
 
-// Every seal draws a fresh salt, so equal plaintexts never share a key
+// Every seal draws a fresh nonce, so equal plaintexts never share a key
 // stream: not across cells, and not across the seals of one cell.
-func TestEverySealUsesAFreshSalt(t *testing.T) {
-	const n = 16 // salt bytes
+func TestEverySealUsesAFreshNonce(t *testing.T) {
+	const n = 24 // nonce bytes
 	differ := func(what string, a, b []byte) {
 		t.Helper()
 		if bytes.Equal(a[:n], b[:n]) {
-			t.Errorf("%s: the same salt", what)
+			t.Errorf("%s: the same nonce", what)
 		}
-		if bytes.Equal(a[48:], b[48:]) {
+		if bytes.Equal(a[secret.SealOverheadForTest:], b[secret.SealOverheadForTest:]) {
 			t.Errorf("%s: the same ciphertext", what)
 		}
 	}
@@ -283,7 +283,7 @@ func TestSealedCellsStartNoGoroutine(t *testing.T) {
 func TestThePrekeyIsLargeAndGuarded(t *testing.T) {
 	secret.Purge() // the pre-key goes too; the next seal makes a new one
 	guarded := secret.Stats().Guarded
-	_ = mustNew(t, "seal me", secret.Sealed())
+	v := mustNew(t, "seal me", secret.Sealed())
 	want := 1
 	if onHeap() {
 		want = 0 // the heap backend has no guard pages and counts no guarded cell
@@ -291,7 +291,7 @@ func TestThePrekeyIsLargeAndGuarded(t *testing.T) {
 	if g := secret.Stats().Guarded; g != guarded+want {
 		t.Errorf("sealing the first cell after Purge made %d guarded cells, want %d (the pre-key)", g-guarded, want)
 	}
-	if n := secret.PrekeyForTest(t).Len(); n != 16<<10 {
+	if n := secret.PrekeyForTest(v).Len(); n != 16<<10 {
 		t.Errorf("the pre-key holds %d bytes, want 16 KiB", n)
 	}
 }
@@ -303,7 +303,9 @@ func TestACellSealedUnderAPurgedPrekeyReadsAsDestroyed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Destroy()
-	secret.DropPrekeyForTest() // as Purge does, but the cells escape it
+	// As Purge does, but the cells escape it.
+	secret.DropPrekeyForTest(v)
+	secret.DropPrekeyForTest(secret.BoxValueForTest(b))
 	guarded := secret.Stats().Guarded
 
 	called := false

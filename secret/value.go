@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"time"
 	"unsafe"
@@ -52,13 +51,16 @@ func Read(r io.Reader, n int, opts ...Option) (Value, error) {
 	}, nil)
 }
 
-// ReadFile reads a file straight into a new cell: read(2) writes into
-// protected memory, so the bytes never touch the Go heap. Files over
-// MaxSize are refused; files that report no size (pipes, character
-// devices, procfs) are read up to 64 KiB. With TrimNewline, a trailing
-// newline is dropped inside the cell.
+// ReadFile reads a regular file straight into a new cell: read(2) writes
+// into protected memory, so the bytes never touch the Go heap. Files over
+// MaxSize are refused; files that report no size (procfs) are read up to
+// 64 KiB. Symbolic links are followed. Anything but a regular file (a
+// named pipe, a device, a socket, a directory) is refused at once with
+// ErrNotRegular and never read: opening a pipe nobody writes to would
+// block for ever. Read pipes and standard input deliberately with ReadAll.
+// With TrimNewline, a trailing newline is dropped inside the cell.
 func ReadFile(path string, opts ...Option) (Value, error) {
-	f, err := os.Open(path)
+	f, err := openNoBlock(path)
 	if err != nil {
 		return Value{}, fmt.Errorf("secret: %w", err)
 	}
@@ -67,12 +69,12 @@ func ReadFile(path string, opts ...Option) (Value, error) {
 	if err != nil {
 		return Value{}, fmt.Errorf("secret: %w", err)
 	}
-	if fi.IsDir() {
-		return Value{}, fmt.Errorf("secret: %s is a directory, not a secret file", path)
+	if !fi.Mode().IsRegular() {
+		return Value{}, &NotRegularError{Path: path, Mode: fi.Mode()}
 	}
 	size := fi.Size()
-	if !fi.Mode().IsRegular() || size == 0 {
-		// Pipes, character devices and procfs files report no size.
+	if size == 0 {
+		// procfs files report no size.
 		return readUnsized(f, path, opts)
 	}
 	if size > MaxSize {
@@ -91,7 +93,7 @@ func ReadFile(path string, opts ...Option) (Value, error) {
 }
 
 // moreToRead reports whether f has another byte to give.
-func moreToRead(f *os.File) bool {
+func moreToRead(f io.Reader) bool {
 	var one [1]byte
 	m, _ := f.Read(one[:])
 	one[0] = 0
@@ -105,12 +107,12 @@ const (
 	maxUnsized   = 64 << 10
 )
 
-// readUnsized reads a file that reports no size into a cell. The bytes go
+// readUnsized reads what reports no size into a cell. The bytes go
 // into a scratch Vec that starts small and doubles while it fills up, each
 // growth copied from protected memory to protected memory, and finally into
 // a cell of the options' kind. A short secret through a pipe so costs a
 // pooled slot, not a 64 KiB run a small memory-lock limit would refuse.
-func readUnsized(f *os.File, path string, opts []Option) (Value, error) {
+func readUnsized(f io.Reader, path string, opts []Option) (Value, error) {
 	o, err := collect(opts)
 	if err != nil {
 		return Value{}, err

@@ -104,9 +104,9 @@ func TestConstructors(t *testing.T) {
 	}
 }
 
-func TestReadFileFromAPipe(t *testing.T) {
+func TestReadAllFromAPipe(t *testing.T) {
 	m := marker(t)
-	v, err := secret.ReadFile(pipePath(t, []byte(m)))
+	v, err := secret.ReadAll(pipe(t, []byte(m)))
 	if err != nil {
 		t.Fatal(err)
 	}

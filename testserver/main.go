@@ -35,6 +35,9 @@
 // api.key (the bearer key clients send) and signing.key (the HMAC key) are
 // required and must not be empty. http.read_header_timeout and
 // http.shutdown_timeout (durations, default 10s) are optional.
+// upstream.token is the bearer token GET /api/upstream sends to
+// upstream.url; without upstream.url the server runs that upstream itself,
+// on another port of 127.0.0.1, requiring the same token.
 //
 // # Endpoints
 //
@@ -44,6 +47,9 @@
 //	POST /api/sign       needs the bearer key; 200 with the HMAC-SHA256 of
 //	                     the body under signing.key, 413 for a body over
 //	                     1 MiB
+//	GET  /api/upstream   needs the bearer key; calls the upstream with
+//	                     upstream.token through outbound.Transport and
+//	                     reports its answer
 //	GET  /config         every key as JSON, secrets as [REDACTED]
 //	GET  /debug/secrets  secret.Stats() as JSON
 //	GET  /debug/runtime  the goroutine count, for the proof suite's soak
@@ -206,8 +212,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("cannot listen on %s: %w", *addr, err)
 	}
 	serving = true
+	up, err := startUpstream(cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer up.close(context.Background())
 	srv := &http.Server{
-		Handler:           routes(cfg, logger),
+		Handler:           routes(cfg, logger, up),
 		ReadHeaderTimeout: durationOr(cfg, "http.read_header_timeout", 10*time.Second),
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
@@ -267,11 +278,12 @@ func announce(addr string, cfg *config.Config, logger *slog.Logger, stderr io.Wr
 		"  curl %[1]s/healthz\n"+
 		"  curl -H 'Authorization: Bearer %[2]s' %[1]s/api/whoami\n"+
 		"  curl -H 'Authorization: Bearer %[2]s' -d 'hello' %[1]s/api/sign\n"+
+		"  curl -H 'Authorization: Bearer %[2]s' %[1]s/api/upstream\n"+
 		"  curl %[1]s/config\n"+
 		"  curl %[1]s/debug/secrets\n", base, key)
 }
 
-func routes(cfg *config.Config, logger *slog.Logger) http.Handler {
+func routes(cfg *config.Config, logger *slog.Logger, up *upstream) http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.Logger(logger))
 	// WithScrub also overwrites the header strings net/http parsed, so the
@@ -299,6 +311,7 @@ func routes(cfg *config.Config, logger *slog.Logger) http.Handler {
 				"auth":    "bearer",
 			})
 		})
+		r.Get("/api/upstream", up.serveHTTP)
 		r.Post("/api/sign", func(w http.ResponseWriter, req *http.Request) {
 			// Refuse, never truncate: a MAC of the first MiB of a longer
 			// body would vouch for bytes the client did not send alone.

@@ -1,0 +1,45 @@
+// Package keyed runs the keyed primitives secretmem needs (HMAC-SHA256,
+// HMAC-SHA512 and the XChaCha20-Poly1305 that seals cells) so that no key,
+// and nothing derived from one, is left behind outside protected memory.
+//
+// Key-derived state counts as a copy of the key: the hash states after
+// absorbing key XOR ipad and key XOR opad (the "midstates") compute the
+// HMAC as well as the key does, and a cipher's subkeys and key stream
+// decrypt as well as its key. So:
+//
+//   - What must outlive one call lives in a pointer-free struct ([Key],
+//     [Stream]) that the caller places in protected memory, next to or
+//     instead of the key: a cell. Nothing here allocates protected memory;
+//     package secret does.
+//   - A hash runs in a [Digest]: an ordinary hash object from crypto/sha256
+//     or crypto/sha512, on the Go heap, reused. A midstate is restored into
+//     it (encoding.BinaryUnmarshaler, as crypto/hmac itself does) for the
+//     length of one call and overwritten with the hash's blank state before
+//     the call returns, so between calls it holds nothing derived from a
+//     key. The standard library's SHA-NI and AVX2 code does the hashing: a
+//     compression function written here would cost several times as much.
+//   - What a call leaves on its goroutine's stack (the digest copy that Sum
+//     makes, the block function's frames, a cipher's state) and in
+//     registers is erased by [Erase] before the call returns. Every exported
+//     operation runs inside one Erase of its own, so none may be called
+//     from inside another Erase.
+//
+// An HMAC keyed from a cell, as package secret can expose one (a Stream
+// is pointer-free, so it can live in a cell as a Box's value does):
+//
+//	d, _ := keyed.NewDigest(keyed.SHA256) // one per hash.Hash, reused
+//	st.Set(d, key)                        // key read from its cell, st in another
+//	st.Reset()                            // per message; no hashing
+//	_ = st.Write(d, msg)                  // any number of times
+//	tag, _ := st.Sum(d, buf[:0])          // or ok, _ := st.Verify(d, tag)
+//
+// st must be open for writing while Set, Write and Sum run (Write and Sum
+// keep the running state in it). Each call is one Erase, about 30 ns on
+// this repository's machine; Key.Sum and Key.Verify hash a whole message
+// in one. Erase is also the stack wipe for other key material (an Ed25519
+// signature, say): run the computation inside it, within its depth, and
+// never call Erase from inside another.
+//
+// The package holds no state of its own and never panics on input: an
+// unset or damaged Key or Stream is an error (ErrHash, ErrState).
+package keyed

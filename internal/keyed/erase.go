@@ -1,0 +1,62 @@
+package keyed
+
+import "unsafe"
+
+// Erasing the stack.
+//
+// A function's locals stay in its frame after it returns, until a later
+// call happens to reuse those bytes: below the caller's frame lies the
+// "dead stack", still holding what the callees computed. For this package
+// that is a digest copy (crypto/sha256's Sum copies the whole digest onto
+// the stack), the padded key, a cipher's subkey and key stream. Without
+// GOEXPERIMENT=runtimesecret, Erase removes them by calling wipeStack from
+// the frame that called f: its one local, wipeDepth bytes long, lies over
+// every frame f used, and the language zeroes it.
+//
+// Two more places hold a callee's data. Registers: the SHA-NI and AVX2
+// code leaves its last chaining value in vector registers, where nothing
+// in ordinary Go code overwrites it soon and a signal handler's saved
+// context copies it to memory; wipeRegisters zeroes them (amd64, arm64).
+// And an old stack: when a call needs more stack than the goroutine has,
+// the runtime copies the stack to a larger one and frees the old one
+// without clearing it. growStack, called before f, makes the stack large
+// enough for every call this package makes (the tests measure them), so f
+// never triggers that copy. What it cannot prevent is the garbage
+// collector shrinking the stack while f runs (it may, when a goroutine
+// uses under a quarter of its stack); runtime/secret handles that case,
+// this package does not.
+
+// wipeDepth is how many bytes below its caller's frame wipeStack zeroes.
+// The deepest call in this package uses 1,247 bytes (HMAC-SHA512's
+// Verify, on amd64 and arm64); the race detector's instrumentation makes
+// the cipher's frames reach 2.4 KiB, so race builds wipe 1.25 KiB more.
+// TestEveryOperationFitsTheWipe measures each operation against it. The
+// wipe is most of Erase's cost (about 22 of 30 ns here, the same with
+// REP STOSB, SSE or AVX stores: it is bound by store bandwidth), which
+// HMAC pays on every call, so it is no larger than it must be.
+const wipeDepth = 1536 + raceDepth
+
+// growHeadroom is what growStack reserves beyond wipeDepth: the runtime's
+// stack guard (928 bytes, twice that under the race detector), which
+// functions that skip the stack check may use below the last checked
+// frame.
+const growHeadroom = 2 << 10
+
+// growSize is growStack's frame (the assembly reads it from go_asm.h).
+const growSize = wipeDepth + growHeadroom //lint:ignore U1000 read by regs_*.s
+
+// wipeStack zeroes the wipeDepth bytes of stack below its caller's frame.
+// It is not inlined, so its frame starts where the frames of the calls
+// its caller made before it started. The compiler zeroes the array (with
+// REP STOSQ on amd64), on every architecture.
+//
+//go:noinline
+func wipeStack() {
+	var b [wipeDepth]byte
+	// The zeroing is the language's: b is zero when escapeNothing reads it,
+	// so the compiler cannot drop it.
+	escapeNothing(unsafe.Pointer(&b))
+}
+
+//go:noinline
+func escapeNothing(unsafe.Pointer) {}

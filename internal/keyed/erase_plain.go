@@ -1,0 +1,39 @@
+//go:build !(goexperiment.runtimesecret && linux && (amd64 || arm64))
+
+package keyed
+
+// RuntimeErases reports whether Erase delegates to runtime/secret.Do
+// (GOEXPERIMENT=runtimesecret on linux/amd64 or linux/arm64, where Do
+// erases; elsewhere it would only call f).
+const RuntimeErases = false
+
+// Erase calls f, then overwrites what f left on the goroutine's stack
+// (wipeDepth bytes below Erase's frame) and in registers. Run every
+// computation that touches key material inside it. f must not use more
+// than wipeDepth bytes of stack (the package's tests measure every
+// operation that runs in an Erase) and must not call Erase: the inner
+// call's growStack could move the stack and leave f's dead frames behind
+// in the old one. So the package's exported functions each run one Erase
+// and call only unexported helpers inside it.
+//
+//go:noinline
+func Erase(f func()) {
+	growStack()
+	f()
+	if wipeOff {
+		return
+	}
+	wipeStack()
+	wipeRegisters()
+}
+
+// wipeOff is set by tests that show what Erase removes.
+var wipeOff bool
+
+// SkipWipesForTest makes Erase leave the stack and registers as f left
+// them, until restore is called, so that a test can show its scan finds
+// what the wipe removes. Not safe to use while other goroutines Erase.
+func SkipWipesForTest() (restore func()) {
+	wipeOff = true
+	return func() { wipeOff = false }
+}

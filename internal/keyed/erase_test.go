@@ -1,0 +1,362 @@
+package keyed
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"fmt"
+	"golang.org/x/crypto/chacha20"
+	"runtime/debug"
+	"testing"
+	"unsafe"
+)
+
+// probe runs a stack probe with the garbage collector off, so that the
+// stack it grew for the probe cannot shrink under it.
+func probe(t *testing.T, fn func()) {
+	t.Helper()
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	GrowStackForTest(64 << 10)
+	fn()
+}
+
+// operations are the calls this package makes inside Erase, each as the
+// f that Erase would run.
+func operations(t *testing.T) map[string]func() {
+	ops := map[string]func(){}
+	for _, c := range hashes {
+		d := mustDigest(t, c.h)
+		var k Key
+		var s Stream
+		k.Set(d, filled(20, 8))
+		s.Set(d, filled(20, 8))
+		long := filled(3*c.h.BlockSize(), 9)
+		msg := filled(1000, 4)
+		tag := make([]byte, c.h.Size())
+		out := make([]byte, 0, MaxSize)
+		var k2 Key
+		ops["Set/"+c.h.String()] = func() { k2.set(d, long) }
+		ops["Sum/"+c.h.String()] = func() { _, _ = k.sum(d, out, [][]byte{msg}) }
+		ops["Verify/"+c.h.String()] = func() { _, _ = k.verify(d, tag, [][]byte{msg}) }
+		ops["Stream.Write/"+c.h.String()] = func() {
+			s.Reset()
+			_ = s.write(d, msg)
+		}
+		ops["Stream.Verify/"+c.h.String()] = func() { _, _ = s.verify(d, tag) }
+	}
+	var key [KeySize]byte
+	var nonce [NonceSize]byte
+	var tag [TagSize]byte
+	ad, data := filled(16, 1), filled(1024, 2)
+	ops["XChaCha20-Poly1305 Seal"] = func() { seal(&key, &nonce, ad, data, &tag) }
+	ops["XChaCha20-Poly1305 Open"] = func() { _ = open(&key, &nonce, ad, data, &tag) }
+	pre := filled(16<<10, 3)
+	ops["SealDerived (16 KiB secret)"] = func() {
+		key = sha256.Sum256(pre)
+		seal(&key, &nonce, ad, data, &tag)
+	}
+	ops["OpenDerived (16 KiB secret)"] = func() {
+		key = sha256.Sum256(pre)
+		_ = open(&key, &nonce, ad, data, &tag)
+	}
+	return ops
+}
+
+// The wipe covers every frame the package's operations use.
+func TestEveryOperationFitsTheWipe(t *testing.T) {
+	const span = 16 << 10
+	for name, op := range operations(t) {
+		var depth int
+		probe(t, func() { depth = StackDepthForTest(op, span) })
+		t.Logf("%s: %d bytes of stack", name, depth)
+		if depth == 0 || depth > wipeDepth-stackGap {
+			t.Errorf("%s uses %d bytes of stack; wipeStack covers %d", name, depth, wipeDepth-stackGap)
+		}
+	}
+	var depth int
+	probe(t, func() { depth = StackDepthForTest(wipeStack, span) })
+	if depth < wipeDepth {
+		t.Errorf("wipeStack reaches %d bytes down, want at least %d", depth, wipeDepth)
+	}
+}
+
+// needles are the secrets a key leaves in an HMAC computation: the key
+// padded with ipad and opad, and the hash's chaining values after each
+// (the midstates), as words.
+func needles(t *testing.T, h Hash, key []byte) NeedlesForTest {
+	d := mustDigest(t, h)
+	bs := h.BlockSize()
+	pad := make([]byte, bs)
+	copy(pad, key)
+	n := NeedlesForTest{}
+	for name, x := range map[string]byte{"inner": 0x36, "outer": 0x5c} {
+		p := make([]byte, bs)
+		for i := range p {
+			p[i] = pad[i] ^ x
+		}
+		n.Add(name+" padded key", p)
+		d.h.Write(p)
+		var s state
+		d.save(&s)
+		d.wipe()
+		n.AddWords(name+" midstate", s[4:4+h.Size()], h.Size()/8)
+	}
+	return n
+}
+
+// checkErased runs f and scans what it left: nothing of needles may be on
+// the dead stack or in registers. Then it runs f with the wipe skipped
+// and requires the scan to find something, so that it can see.
+func checkErased(t *testing.T, f func(), needles NeedlesForTest) {
+	t.Helper()
+	stack, regs := AfterCallForTest(f, 8<<10)
+	if name, at := needles.Find(stack); at >= 0 {
+		t.Errorf("the %s is on the dead stack, %d bytes below the caller", name, len(stack)-at)
+	}
+	if name, at := needles.Find(regs[:]); at >= 0 {
+		t.Errorf("the %s is in a register", name)
+	}
+	if RuntimeErases {
+		return // runtime/secret erases; there is no wipe to skip
+	}
+	restore := SkipWipesForTest()
+	stack, regs = AfterCallForTest(f, 8<<10)
+	restore()
+	name, _ := needles.Find(stack)
+	rname, _ := needles.Find(regs[:])
+	t.Logf("without the wipe: the stack holds the %q, the registers the %q", name, rname)
+	if name == "" && rname == "" {
+		t.Error("without the wipe the scan finds nothing: it cannot see")
+	}
+}
+
+// After an HMAC call, neither the dead stack below the caller nor the
+// registers hold anything the key computed: pads, midstates, the hashed
+// form of a long key, the inner hash, the output. The same scan with the
+// wipe skipped finds some of them, so it can see what it looks for.
+func TestNoKeyMaterialOutlivesACall(t *testing.T) {
+	for _, c := range hashes {
+		word := c.h.Size() / 8
+		d := mustDigest(t, c.h)
+		long := filled(c.h.BlockSize()+30, 0x33)
+		short := filled(c.h.BlockSize()/2, 0x44)
+		msg := filled(200, 1)
+		hashed := c.new()
+		hashed.Write(long)
+		var k Key
+		k.Set(d, short)
+		var s Stream
+		s.Set(d, short)
+		inner := c.new()
+		inner.Write(needlePad(short, c.h.BlockSize(), 0x36))
+		inner.Write(msg)
+
+		setNeedles := needles(t, c.h, hashed.Sum(nil))
+		setNeedles.AddWords("hashed long key", hashed.Sum(nil), word)
+		sumNeedles := needles(t, c.h, short)
+		sumNeedles.AddWords("inner hash", inner.Sum(nil), word)
+		sumNeedles.AddWords("output", refHMAC(c.new, short, msg), word)
+
+		var k2 Key
+		for _, op := range []struct {
+			name    string
+			f       func()
+			needles NeedlesForTest
+		}{
+			{"Set with a long key", func() { k2.Set(d, long) }, setNeedles},
+			{"Sum", func() { _, _ = k.Sum(d, nil, msg) }, sumNeedles},
+			{"Stream", func() {
+				s.Reset()
+				_ = s.Write(d, msg)
+				_, _ = s.Sum(d, nil)
+			}, sumNeedles},
+		} {
+			t.Run(c.h.String()+"/"+op.name, func(t *testing.T) { checkErased(t, op.f, op.needles) })
+		}
+	}
+}
+
+func needlePad(key []byte, bs int, x byte) []byte {
+	p := make([]byte, bs)
+	copy(p, key)
+	for i := range p {
+		p[i] ^= x
+	}
+	return p
+}
+
+func BenchmarkHMAC(b *testing.B) {
+	for _, c := range hashes {
+		key := filled(32, 1)
+		for _, n := range []int{32, 256, 1024} {
+			msg := filled(n, 2)
+			b.Run(fmt.Sprintf("%v/%dB/crypto-hmac", c.h, n), func(b *testing.B) {
+				m := hmac.New(c.new, key)
+				out := make([]byte, 0, MaxSize)
+				b.ReportAllocs()
+				for b.Loop() {
+					m.Reset()
+					m.Write(msg)
+					out = m.Sum(out[:0])
+				}
+			})
+			d := mustDigest(b, c.h)
+			var k Key
+			k.Set(d, key)
+			b.Run(fmt.Sprintf("%v/%dB/Key.Sum", c.h, n), func(b *testing.B) {
+				out := make([]byte, 0, MaxSize)
+				b.ReportAllocs()
+				for b.Loop() {
+					out, _ = k.Sum(d, out[:0], msg)
+				}
+			})
+			var s Stream
+			s.Set(d, key)
+			b.Run(fmt.Sprintf("%v/%dB/Stream", c.h, n), func(b *testing.B) {
+				out := make([]byte, 0, MaxSize)
+				b.ReportAllocs()
+				for b.Loop() {
+					s.Reset()
+					_ = s.Write(d, msg)
+					out, _ = s.Sum(d, out[:0])
+				}
+			})
+		}
+	}
+}
+
+// Erase grows the stack before f runs, so f never triggers the copy that
+// would leave its frames behind in the old stack. Fresh goroutines start
+// with a small stack, which the deepest operations outgrow; how small
+// differs by system (Windows adds room for its own calls), so each
+// operation also runs below frames that use up part of the stack, at
+// every depth up to 16 KiB.
+func TestErasingNeverMovesTheStack(t *testing.T) {
+	inFreshGoroutine := func(depth int, f func()) {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			belowFrames(depth, f)
+		}()
+		<-done
+	}
+	anyMoved := false
+	for name, op := range operations(t) {
+		movedBareAt := -1
+		for depth := 0; depth <= 64; depth++ {
+			var moved, movedBare bool
+			watch := func(moved *bool) func() {
+				return func() {
+					var local byte
+					before := uintptr(unsafe.Pointer(&local))
+					op()
+					*moved = uintptr(unsafe.Pointer(&local)) != before
+				}
+			}
+			inFreshGoroutine(depth, func() { Erase(watch(&moved)) })
+			inFreshGoroutine(depth, watch(&movedBare))
+			// runtime/secret.Do erases an old stack itself.
+			if moved && !RuntimeErases {
+				t.Errorf("%s moved the stack inside Erase, below %d frames", name, depth)
+			}
+			if movedBare && movedBareAt < 0 {
+				movedBareAt = depth
+			}
+		}
+		t.Logf("%s, run in a fresh goroutine without Erase, first moved the stack below %d frames (-1: never)", name, movedBareAt)
+		anyMoved = anyMoved || movedBareAt >= 0
+	}
+	if !anyMoved {
+		t.Error("no operation outgrew a fresh goroutine's stack without Erase: the test cannot see a move")
+	}
+}
+
+// belowFrames calls f below depth frames of about 256 bytes each.
+//
+//go:noinline
+func belowFrames(depth int, f func()) {
+	var pad [256]byte
+	if depth == 0 {
+		f()
+		return
+	}
+	pad[depth%len(pad)] = byte(depth)
+	belowFrames(depth-1, f)
+	stackSink = pad[depth%len(pad)]
+}
+
+var stackSink byte
+
+// After growStack, a call as deep as Erase allows runs without moving the
+// stack, even in a fresh goroutine, whose stack starts smaller.
+func TestGrowStackReservesWhatErasingNeeds(t *testing.T) {
+	var moved bool
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		growStack()
+		var local byte
+		before := uintptr(unsafe.Pointer(&local))
+		useStack()
+		moved = uintptr(unsafe.Pointer(&local)) != before
+	}()
+	<-done
+	if moved {
+		t.Errorf("a call using %d bytes of stack after growStack moved the stack", wipeDepth+growHeadroom-stackGap)
+	}
+}
+
+//go:noinline
+func useStack() {
+	var b [wipeDepth + growHeadroom - stackGap]byte
+	escapeNothing(unsafe.Pointer(&b))
+}
+
+// After sealing or opening, neither the dead stack nor the registers hold
+// the key, the HChaCha20 subkey, the Poly1305 key or the key stream; with
+// the wipe skipped, the scan finds some of them.
+func TestNoCipherStateOutlivesACall(t *testing.T) {
+	var key [KeySize]byte
+	var nonce [NonceSize]byte
+	copy(key[:], filled(KeySize, 0x61))
+	copy(nonce[:], filled(NonceSize, 0x17))
+	ad, pt := filled(16, 5), filled(200, 6)
+	sub, err := chacha20.HChaCha20(key[:], nonce[:16])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inner [12]byte
+	copy(inner[4:], nonce[16:])
+	c, err := chacha20.NewUnauthenticatedCipher(sub, inner[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream := make([]byte, 64+len(pt))
+	c.XORKeyStream(stream, stream)
+	polyKey := stream[:32]
+	r := bytes.Clone(polyKey[:16]) // as Poly1305 clamps it
+	for _, i := range []int{3, 7, 11, 15} {
+		r[i] &= 15
+	}
+	for _, i := range []int{4, 8, 12} {
+		r[i] &= 252
+	}
+	nd := NeedlesForTest{}
+	nd.Add("key", key[:])
+	nd.Add("HChaCha20 subkey", sub)
+	nd.Add("Poly1305 key", r)
+	nd.Add("Poly1305 key", polyKey[16:])
+	nd.Add("key stream", stream[64:])
+	var tag [TagSize]byte
+	ct := bytes.Clone(pt)
+	Seal(&key, &nonce, ad, ct, &tag)
+	for _, op := range []struct {
+		name string
+		f    func()
+	}{
+		{"Seal", func() { Seal(&key, &nonce, ad, bytes.Clone(pt), &tag) }},
+		{"Open", func() { _ = Open(&key, &nonce, ad, bytes.Clone(ct), &tag) }},
+	} {
+		t.Run(op.name, func(t *testing.T) { checkErased(t, op.f, nd) })
+	}
+}

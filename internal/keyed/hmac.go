@@ -1,0 +1,326 @@
+package keyed
+
+import (
+	"crypto/sha256"
+	"crypto/sha512"
+	"crypto/subtle"
+	"encoding"
+	"errors"
+	"hash"
+)
+
+// Hash names the hash function of an HMAC.
+type Hash uint8
+
+// The hashes an HMAC can use. The zero Hash is none: a zero Key is unset.
+const (
+	SHA256 Hash = 1 + iota
+	SHA512
+)
+
+// MaxSize is the largest HMAC output, SHA-512's.
+const MaxSize = sha512.Size
+
+// stateSize holds a marshaled SHA-512 digest: "sha\x07", eight 64-bit
+// words, a 128-byte block buffer and a 64-bit length. SHA-256's takes 108.
+const stateSize = 4 + 8*8 + sha512.BlockSize + 8
+
+// Size returns the length of the hash's output in bytes (0 for none).
+func (h Hash) Size() int {
+	switch h {
+	case SHA256:
+		return sha256.Size
+	case SHA512:
+		return sha512.Size
+	}
+	return 0
+}
+
+// BlockSize returns the hash's block size in bytes (0 for none).
+func (h Hash) BlockSize() int {
+	switch h {
+	case SHA256:
+		return sha256.BlockSize
+	case SHA512:
+		return sha512.BlockSize
+	}
+	return 0
+}
+
+func (h Hash) String() string {
+	switch h {
+	case SHA256:
+		return "SHA-256"
+	case SHA512:
+		return "SHA-512"
+	}
+	return "no hash"
+}
+
+// stateLen is the length of the hash's marshaled state.
+func (h Hash) stateLen() int {
+	if h == SHA256 {
+		return 4 + 8*4 + sha256.BlockSize + 8
+	}
+	return stateSize
+}
+
+// Errors report misuse or damage, never key material.
+var (
+	// ErrHash: the Hash is not SHA256 or SHA512, or a Digest was given a
+	// Key made for the other hash.
+	ErrHash = errors.New("keyed: the key and the digest use different hashes (or none)")
+	// ErrState: a Key or Stream does not hold a state its hash can resume
+	// from (it was never set, or its memory was overwritten).
+	ErrState = errors.New("keyed: the key state is not one a digest can resume from")
+	// ErrMarshal: the hash implementation cannot save and restore its state
+	// (a FIPS or BoringCrypto build may not).
+	ErrMarshal = errors.New("keyed: the hash cannot save and restore its state")
+)
+
+// state is a marshaled digest: the hash's chaining value, its block buffer
+// and the length hashed so far.
+type state [stateSize]byte
+
+// A Digest is the hash object HMAC computations run in: a crypto/sha256 or
+// crypto/sha512 digest on the Go heap, created once and reused, with the
+// scratch space a computation needs. It holds key-derived state only while
+// a method of this package runs; each one restores the digest to the
+// hash's blank state and zeroes the scratch before it returns. A Digest is
+// not safe for concurrent use.
+type Digest struct {
+	hash  Hash
+	h     hash.Hash
+	u     encoding.BinaryUnmarshaler
+	a     encoding.BinaryAppender
+	blank state // the marshaled initial state: restoring it wipes the digest
+	// Buffers handed to the hash's methods. They are here, not on the
+	// stack, because a slice passed to an interface method escapes: on
+	// the stack they would be moved to a fresh heap object every call.
+	pad   [sha512.BlockSize]byte // the padded key, in Set
+	inner [MaxSize]byte          // the inner hash
+	want  [MaxSize]byte          // the expected tag, in Verify
+}
+
+// NewDigest returns a Digest for h.
+func NewDigest(h Hash) (*Digest, error) {
+	var hh hash.Hash
+	switch h {
+	case SHA256:
+		hh = sha256.New()
+	case SHA512:
+		hh = sha512.New()
+	default:
+		return nil, ErrHash
+	}
+	u, okU := hh.(encoding.BinaryUnmarshaler)
+	a, okA := hh.(encoding.BinaryAppender)
+	if !okU || !okA {
+		return nil, ErrMarshal
+	}
+	d := &Digest{hash: h, h: hh, u: u, a: a}
+	if b, err := a.AppendBinary(d.blank[:0]); err != nil || len(b) != h.stateLen() {
+		return nil, ErrMarshal
+	}
+	return d, nil
+}
+
+// Hash returns the hash the digest computes.
+func (d *Digest) Hash() Hash { return d.hash }
+
+func (d *Digest) restore(s *state) error {
+	if d.u.UnmarshalBinary(s[:d.hash.stateLen()]) != nil {
+		return ErrState
+	}
+	return nil
+}
+
+// save writes the digest's state into s (in protected memory).
+func (d *Digest) save(s *state) {
+	// AppendBinary writes within s's capacity and allocates nothing.
+	_, _ = d.a.AppendBinary(s[:0])
+}
+
+// wipe overwrites every field of the digest that held key-derived state:
+// the chaining value, the block buffer, the length.
+func (d *Digest) wipe() { _ = d.u.UnmarshalBinary(d.blank[:d.hash.stateLen()]) }
+
+// zeroScratch wipes the buffers.
+func (d *Digest) zeroScratch() {
+	d.pad = [sha512.BlockSize]byte{}
+	d.inner = [MaxSize]byte{}
+	d.want = [MaxSize]byte{}
+}
+
+// Key is an HMAC key in the form the computation uses: the hash's state
+// after absorbing key XOR ipad, and after key XOR opad. Together they
+// compute the HMAC as the key does, so a Key counts as a copy of the key:
+// it holds no pointers so that it can live in protected memory, and it
+// must. Its zero value holds no key.
+type Key struct {
+	hash  Hash
+	inner state
+	outer state
+}
+
+// Hash returns the hash the key was set for (0 if unset).
+func (k *Key) Hash() Hash { return k.hash }
+
+// Set derives k from key for d's hash, as RFC 2104 does: a key longer
+// than the block size is hashed first, then padded with zeros to it.
+func (k *Key) Set(d *Digest, key []byte) {
+	Erase(func() { k.set(d, key) })
+}
+
+func (k *Key) set(d *Digest, key []byte) {
+	pad := &d.pad
+	bs := d.hash.BlockSize()
+	if len(key) > bs {
+		d.h.Write(key)
+		d.h.Sum(pad[:0])
+		d.wipe()
+	} else {
+		copy(pad[:], key)
+	}
+	for i := range bs {
+		pad[i] ^= 0x36
+	}
+	d.h.Write(pad[:bs])
+	d.save(&k.inner)
+	d.wipe()
+	for i := range bs {
+		pad[i] ^= 0x36 ^ 0x5c
+	}
+	d.h.Write(pad[:bs])
+	d.save(&k.outer)
+	d.wipe()
+	d.zeroScratch()
+	k.hash = d.hash
+}
+
+// Sum appends HMAC(key, the concatenated parts) to b and returns the
+// result. b's capacity should hold it, or append allocates.
+func (k *Key) Sum(d *Digest, b []byte, parts ...[]byte) (out []byte, err error) {
+	Erase(func() { out, err = k.sum(d, b, parts) })
+	return out, err
+}
+
+func (k *Key) sum(d *Digest, b []byte, parts [][]byte) ([]byte, error) {
+	if k.hash != d.hash || k.hash.Size() == 0 {
+		return b, ErrHash
+	}
+	if err := d.restore(&k.inner); err != nil {
+		return b, err
+	}
+	for _, p := range parts {
+		d.h.Write(p)
+	}
+	return k.finish(d, b)
+}
+
+// finish completes an HMAC whose inner hash is in d: it appends
+// H(key XOR opad || inner hash) to b and wipes d.
+func (k *Key) finish(d *Digest, b []byte) ([]byte, error) {
+	inner := d.h.Sum(d.inner[:0])
+	err := d.restore(&k.outer)
+	if err == nil {
+		d.h.Write(inner)
+		b = d.h.Sum(b)
+	}
+	d.wipe()
+	d.inner = [MaxSize]byte{}
+	return b, err
+}
+
+// Verify reports, in constant time, whether tag is HMAC(key, the
+// concatenated parts). The expected tag never leaves the digest's scratch
+// and the erased stack.
+func (k *Key) Verify(d *Digest, tag []byte, parts ...[]byte) (ok bool, err error) {
+	Erase(func() { ok, err = k.verify(d, tag, parts) })
+	return ok, err
+}
+
+func (k *Key) verify(d *Digest, tag []byte, parts [][]byte) (bool, error) {
+	want, err := k.sum(d, d.want[:0], parts)
+	ok := err == nil && subtle.ConstantTimeCompare(want, tag) == 1
+	d.want = [MaxSize]byte{}
+	return ok, err
+}
+
+// Stream is an HMAC in progress, for messages that arrive in pieces: a Key
+// and the inner hash's state after the message so far. Like a Key it holds
+// no pointers and belongs in protected memory. Between calls every state
+// is in the Stream and the Digest holds nothing, so each Write costs a
+// restore, a save and an Erase: write few large pieces, or use Key.Sum
+// when the message is at hand.
+type Stream struct {
+	Key
+	run     state  // the inner hash after the pad and written bytes
+	written uint64 // bytes written since Reset; 0: run is not in use
+}
+
+// Set derives the stream's key from key, as Key.Set does, and starts a
+// message.
+func (s *Stream) Set(d *Digest, key []byte) {
+	s.Key.Set(d, key)
+	s.Reset()
+}
+
+// Reset starts a new message under the same key.
+func (s *Stream) Reset() { s.written = 0 }
+
+// Write absorbs p into the message.
+func (s *Stream) Write(d *Digest, p []byte) (err error) {
+	Erase(func() { err = s.write(d, p) })
+	return err
+}
+
+func (s *Stream) write(d *Digest, p []byte) error {
+	if err := s.resume(d); err != nil {
+		return err
+	}
+	d.h.Write(p)
+	d.save(&s.run)
+	d.wipe()
+	s.written += uint64(len(p))
+	return nil
+}
+
+// resume loads the message's inner state into d.
+func (s *Stream) resume(d *Digest) error {
+	if s.hash != d.hash || s.hash.Size() == 0 {
+		return ErrHash
+	}
+	if s.written == 0 {
+		return d.restore(&s.inner)
+	}
+	return d.restore(&s.run)
+}
+
+// Sum appends the HMAC of the message written so far to b. The message
+// can be continued afterwards, as with hash.Hash.
+func (s *Stream) Sum(d *Digest, b []byte) (out []byte, err error) {
+	Erase(func() { out, err = s.sum(d, b) })
+	return out, err
+}
+
+func (s *Stream) sum(d *Digest, b []byte) ([]byte, error) {
+	if err := s.resume(d); err != nil {
+		return b, err
+	}
+	return s.finish(d, b)
+}
+
+// Verify reports, in constant time, whether tag is the HMAC of the message
+// written so far.
+func (s *Stream) Verify(d *Digest, tag []byte) (ok bool, err error) {
+	Erase(func() { ok, err = s.verify(d, tag) })
+	return ok, err
+}
+
+func (s *Stream) verify(d *Digest, tag []byte) (bool, error) {
+	want, err := s.sum(d, d.want[:0])
+	ok := err == nil && subtle.ConstantTimeCompare(want, tag) == 1
+	d.want = [MaxSize]byte{}
+	return ok, err
+}

@@ -1,0 +1,19 @@
+package keyed
+
+// growStack makes sure the goroutine's stack has wipeDepth+growHeadroom
+// free bytes below the caller's frame, growing (copying) it now if not,
+// before any key material is on it. Its frame is that large and left
+// uninitialised: the stack check in its prologue is the whole point.
+func growStack()
+
+// wipeRegisters zeroes the general-purpose registers a Go function may
+// clobber and the 32 SIMD registers V0-V31.
+func wipeRegisters()
+
+// RegisterFileSize is the size of what SpillRegistersForTest writes.
+const RegisterFileSize = 26*8 + 32*16
+
+// SpillRegistersForTest stores the general-purpose and SIMD registers
+// into p, as they are when it is called. Tests use it to search registers
+// for key material.
+func SpillRegistersForTest(p *[RegisterFileSize]byte)

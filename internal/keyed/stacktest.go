@@ -1,0 +1,127 @@
+package keyed
+
+import (
+	"bytes"
+	"runtime/debug"
+	"unsafe"
+)
+
+// Test support: reading the dead stack. These functions are used by this
+// package's tests and by package secret's; the linker drops them from
+// programs.
+
+// stackGap is how far below its anchor a probe leaves the stack alone when
+// it paints: the rest of the probe's own frame lies there.
+const stackGap = 256
+
+// GrowStackForTest grows the goroutine's stack to hold at least n more
+// bytes below the caller, so that a probe afterwards reads and paints
+// memory of this stack, not beyond it. Call it right before the probe: a
+// garbage collection may shrink the stack again.
+func GrowStackForTest(n int) { growBy(n / 1024) }
+
+//go:noinline
+func growBy(kib int) byte {
+	var b [1024]byte
+	escapeNothing(unsafe.Pointer(&b))
+	if kib <= 0 {
+		return b[0]
+	}
+	return growBy(kib-1) + b[1]
+}
+
+// DeadStackForTest calls f and copies into out the len(out) bytes of stack
+// below the probe's own locals as f left them: f's frames and those of
+// everything it called. The copy is the only call made after f, and it
+// lands on the first bytes below the probe's frame.
+//
+//go:noinline
+//go:norace
+//go:nocheckptr
+func DeadStackForTest(f func(), out []byte) {
+	var anchor byte
+	region := unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(&anchor), -len(out))), len(out))
+	f()
+	copy(out, region)
+}
+
+// StackDepthForTest reports how many bytes of stack f used below the
+// probe's frame, to the nearest byte it wrote: it paints span bytes below
+// the probe, calls f and looks for the lowest byte that changed. A value
+// near span means f may have used more.
+//
+//go:noinline
+//go:norace
+//go:nocheckptr
+func StackDepthForTest(f func(), span int) int {
+	var anchor byte
+	region := unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(&anchor), -span)), span-stackGap)
+	for i := range region {
+		region[i] = 0xa5
+	}
+	f()
+	for i := range region {
+		if region[i] != 0xa5 {
+			return span - i
+		}
+	}
+	return 0
+}
+
+// AfterCallForTest calls f with the garbage collector off (so that the
+// stack it grows for the probe cannot shrink under it) and returns the
+// span bytes of dead stack below the probe's frame and the registers, as
+// f left them.
+func AfterCallForTest(f func(), span int) (stack []byte, regs [RegisterFileSize]byte) {
+	stack = make([]byte, span)
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	GrowStackForTest(span + 32<<10)
+	DeadStackForTest(f, stack)
+	SpillRegistersForTest(&regs)
+	return stack, regs
+}
+
+// NeedlesForTest are what a scan of the stack and registers looks for:
+// named secrets, each cut in pieces short enough to survive in a register
+// or a partly overwritten frame.
+type NeedlesForTest map[string][][]byte
+
+// Add adds v in 8-byte pieces.
+func (n NeedlesForTest) Add(name string, v []byte) {
+	for i := 0; i+8 <= len(v); i += 8 {
+		n[name] = append(n[name], v[i:i+8:i+8])
+	}
+}
+
+// AddWords adds v as words of the given size (4 or 8 bytes) in both byte
+// orders: hash code keeps chaining values as machine words, SHA-NI
+// permuted across registers.
+func (n NeedlesForTest) AddWords(name string, v []byte, word int) {
+	for i := 0; i+word <= len(v); i += word {
+		w := append([]byte(nil), v[i:i+word]...)
+		r := make([]byte, word)
+		for j := range w {
+			r[j] = w[word-1-j]
+		}
+		n[name] = append(n[name], w, r)
+	}
+}
+
+// Merge adds every needle of o.
+func (n NeedlesForTest) Merge(o NeedlesForTest) {
+	for name, pieces := range o {
+		n[name] = append(n[name], pieces...)
+	}
+}
+
+// Find reports which needle has a piece in hay, and where (-1 for none).
+func (n NeedlesForTest) Find(hay []byte) (name string, at int) {
+	for name, pieces := range n {
+		for _, p := range pieces {
+			if at := bytes.Index(hay, p); at >= 0 {
+				return name, at
+			}
+		}
+	}
+	return "", -1
+}
