@@ -31,4 +31,11 @@
 // (listener_test.go measures both ways). The redactor's own dump
 // (redact_dump_test.go, with the logsvc program) allows no copy of a
 // live secret it logged, in any encoding.
+//
+// The Vault run (vault_test.go) dumps a client that loaded secrets from a
+// real Vault dev server through internal/vault: no copy of any value Vault
+// returned, current or previous, may remain, over HTTP or HTTPS, nor of
+// any token over HTTP (over HTTPS crypto/tls's sealing buffer can keep the
+// token, which is reported). It needs VAULT_BIN (or .ci/vault-bin's cache)
+// and PostgreSQL, and skips without them.
 package proof

@@ -292,20 +292,8 @@ func start(t *testing.T, srv server, dir string, env []string, args ...string) *
 	cmd := exec.Command(srv.binary(t), append([]string{"-addr", "127.0.0.1:0", "-log-format", "json"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Dir = dir
-	logs := &lockedBuffer{}
-	cmd.Stderr = logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &process{cmd: cmd, logs: logs, exited: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-p.exited
-	})
+	p := launch(t, cmd)
+	logs := p.logs
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		sc := bufio.NewScanner(strings.NewReader(logs.String()))
@@ -327,6 +315,26 @@ func start(t *testing.T, srv server, dir string, env []string, args ...string) *
 	}
 	t.Fatalf("%s did not say where it listens", srv.name)
 	return nil
+}
+
+// launch starts cmd with its stderr collected, and kills it when t ends.
+func launch(t *testing.T, cmd *exec.Cmd) *process {
+	t.Helper()
+	logs := &lockedBuffer{}
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &process{cmd: cmd, logs: logs, exited: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-p.exited
+	})
+	return p
 }
 
 func (p *process) pid() int { return p.cmd.Process.Pid }

@@ -191,27 +191,40 @@ func kernelCore(p *process, dir string) (string, error) {
 // scanFile counts ms's markers in a file, streaming it: cores run to
 // gigabytes.
 func scanFile(path string, ms *markerSet) (tally, error) {
-	f, err := os.Open(path)
+	sc := newScanner(ms)
+	n, err := streamFile(path, sc.markerLen(), sc.scanStarts)
+	sc.bytes = n
 	if err != nil {
 		return tally{}, err
 	}
+	return sc.tally(), nil
+}
+
+// streamFile hands a file to scan in chunks: scan counts what starts in
+// b[:limit], and the bytes after limit come again at the start of the
+// next chunk, so a needle of up to longest bytes is seen whole once.
+func streamFile(path string, longest int, scan func(b []byte, limit int)) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
 	defer f.Close()
-	sc := newScanner(ms)
-	keep := sc.markerLen() - 1
+	keep := longest - 1
 	buf := make([]byte, 8<<20)
 	have := 0 // bytes carried over from the previous chunk
+	var total int64
 	for {
 		n, err := io.ReadFull(f, buf[have:])
-		sc.bytes += int64(n)
+		total += int64(n)
 		end := have + n
 		if err != nil { // the last chunk: every start counts
-			sc.scanStarts(buf[:end], end)
+			scan(buf[:end], end)
 			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				return sc.tally(), nil
+				return total, nil
 			}
-			return tally{}, err
+			return total, err
 		}
-		sc.scanStarts(buf[:end], end-keep)
+		scan(buf[:end], end-keep)
 		have = copy(buf, buf[end-keep:end])
 	}
 }

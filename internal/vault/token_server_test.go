@@ -1,0 +1,349 @@
+//go:build unix
+
+package vault
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/secretmem/secretmem/internal/vaulttest"
+	"github.com/secretmem/secretmem/secret"
+)
+
+// currentCell is the Client's token cell, for tests that check it changed.
+func currentCell(c *Client) secret.Value {
+	c.tokMu.RLock()
+	defer c.tokMu.RUnlock()
+	return c.tok.cell
+}
+
+// A short-lived AppRole token is renewed for its TTL until its max TTL
+// caps a renewal; then the next renewal is a new login, with a new token.
+func TestTokenRenewalThenRelogin(t *testing.T) {
+	t.Parallel() // mostly waiting for TTLs to pass
+	srv := vaulttest.Start(t, vaulttest.Options{})
+	c, _ := appRoleClient(t, srv, "4s", "6s")
+	ctx := ctxFor(t)
+	if err := c.Login(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first := currentCell(c)
+	if info := c.TokenInfo(); info.TTL != 4*time.Second || !info.Renewable {
+		t.Fatalf("after login: %+v", info)
+	}
+	due := c.TokenInfo().Due.Sub(c.TokenInfo().Obtained)
+	if due < 2400*time.Millisecond || due > 2800*time.Millisecond {
+		t.Errorf("renewal due %v after login; want 60-70%% of 4 s", due)
+	}
+
+	time.Sleep(3200 * time.Millisecond)
+	if err := c.RenewToken(ctx); err != nil {
+		t.Fatal(err)
+	}
+	info := c.TokenInfo()
+	if currentCell(c) != first || info.Logins != 2 {
+		t.Fatalf("a renewal must keep the token: %+v", info)
+	}
+	// 3.2 s into a token with a 6 s max TTL, a 4 s renewal is capped
+	// (Vault rounds what is left up to whole seconds: 3).
+	if !info.Capped || info.TTL >= 4*time.Second {
+		t.Fatalf("the renewal near the max TTL should be capped: %+v", info)
+	}
+	if err := c.RenewToken(ctx); err != nil {
+		t.Fatal(err)
+	}
+	second := currentCell(c)
+	if second == first || first.Alive() {
+		t.Fatal("a capped token must be replaced by a new login, and the old cell destroyed")
+	}
+	if info := c.TokenInfo(); info.Capped || info.TTL != 4*time.Second {
+		t.Errorf("after the new login: %+v", info)
+	}
+	if _, err := c.KVVersion(ctx, "secret/data/none"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("the new token does not work: %v", err)
+	}
+}
+
+// Vault 1.14 refuses to renew a token whose max TTL has less than a
+// whole second left with a 500 ("past the max TTL, cannot renew"), and a
+// 1 s token renewed every 300 ms gets there without any renewal falling
+// short of the second asked for. That is no outage to wait out: the
+// client logs in again.
+func TestARenewalPastTheMaxTTLLogsInAgain(t *testing.T) {
+	t.Parallel() // mostly waiting for TTLs to pass
+	srv := vaulttest.Start(t, vaulttest.Options{})
+	c, _ := appRoleClient(t, srv, "1s", "3s")
+	ctx := ctxFor(t)
+	if err := c.Login(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first := currentCell(c)
+	for end := time.Now().Add(3500 * time.Millisecond); time.Now().Before(end); {
+		time.Sleep(300 * time.Millisecond)
+		if err := c.RenewToken(ctx); err != nil {
+			t.Fatalf("renewing %v after the login: %v", time.Since(c.TokenInfo().Obtained), err)
+		}
+	}
+	if currentCell(c) == first || first.Alive() {
+		t.Error("the token was not replaced by a new login at its max TTL")
+	}
+	if _, err := c.KVVersion(ctx, "secret/data/none"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("the new token does not work: %v", err)
+	}
+}
+
+// KeepTokenAlive keeps a client working well past its token's max TTL,
+// renewing and logging in again in the background.
+func TestKeepTokenAliveOutlivesTheMaxTTL(t *testing.T) {
+	t.Parallel() // mostly waiting for TTLs to pass
+	if testing.Short() {
+		t.Skip("waits 7 s")
+	}
+	srv := vaulttest.Start(t, vaulttest.Options{})
+	putKV(t, srv, "app", map[string]any{"password": "x"})
+	c, logs := appRoleClient(t, srv, "2s", "4s")
+	ctx, cancel := context.WithCancel(ctxFor(t))
+	var failures atomic.Int32
+	done := make(chan error)
+	go func() {
+		done <- c.KeepTokenAlive(ctx, func(err error) {
+			failures.Add(1)
+			t.Logf("renewal failed: %v", err)
+		})
+	}()
+	end := time.Now().Add(7 * time.Second)
+	for time.Now().Before(end) {
+		v, err := c.KVVersion(ctxFor(t), "secret/data/app")
+		if err != nil || v != 1 {
+			t.Fatalf("at %v: %d, %v", time.Until(end), v, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("KeepTokenAlive returned %v", err)
+	}
+	if failures.Load() != 0 {
+		t.Errorf("%d renewals failed", failures.Load())
+	}
+	if n := strings.Count(logs.String(), "logged in"); n < 2 {
+		t.Errorf("%d logins in 7 s of 4 s max TTL tokens; want at least 2", n)
+	}
+	if n := strings.Count(logs.String(), "token renewed"); n < 1 {
+		t.Errorf("%d renewals; want at least one", n)
+	}
+}
+
+// A token the caller gives is renewed, never replaced; once expired it is
+// an error that says so.
+func TestAGivenTokenIsRenewedAndExpires(t *testing.T) {
+	t.Parallel() // mostly waiting for TTLs to pass
+	srv := vaulttest.Start(t, vaulttest.Options{})
+	out := srv.API(t, "POST", "auth/token/create", map[string]any{"ttl": "3s", "explicit_max_ttl": "4s", "policies": []string{"default"}})
+	tok := out["auth"].(map[string]any)["client_token"].(string)
+	c, _ := newClient(t, srv, Token{Value: cell(t, tok)}, nil)
+	ctx := ctxFor(t)
+	if err := c.Login(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if info := c.TokenInfo(); !info.Renewable || info.TTL <= 0 || info.TTL > 3*time.Second {
+		t.Fatalf("lookup-self: %+v", info)
+	}
+	// Vault counts whole seconds: 2.5 s into a 4 s max TTL, at most 2 s
+	// are left, less than the 3 s asked for.
+	time.Sleep(2500 * time.Millisecond)
+	if err := c.RenewToken(ctx); err != nil {
+		t.Fatal(err)
+	}
+	info := c.TokenInfo()
+	if !info.Capped {
+		t.Errorf("the renewal 2.5 s into a 4 s max TTL should be capped: %+v", info)
+	}
+	time.Sleep(time.Until(info.Expires) + 100*time.Millisecond)
+	start := time.Now()
+	err := c.Login(ctx)
+	if time.Since(start) > time.Second {
+		t.Errorf("finding the token expired took %v", time.Since(start))
+	}
+	if !errors.Is(err, ErrLogin) || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("an expired given token: %v", err)
+	}
+	if strings.Contains(err.Error(), tok) {
+		t.Error("the error holds the token")
+	}
+}
+
+// A token file (Vault Agent's sink) is read again when Vault refuses the
+// token it held: Agent has written a new one.
+func TestATokenFileIsReadAgainWhenRefused(t *testing.T) {
+	srv := vaulttest.Start(t, vaulttest.Options{})
+	create := func() string {
+		out := srv.API(t, "POST", "auth/token/create", map[string]any{"policies": []string{"default"}, "ttl": "1h"})
+		return out["auth"].(map[string]any)["client_token"].(string)
+	}
+	sink := filepath.Join(t.TempDir(), "token")
+	first := create()
+	if err := os.WriteFile(sink, []byte(first+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := newClient(t, srv, TokenFile{Path: sink}, nil)
+	ctx := ctxFor(t)
+	if _, err := c.KVVersion(ctx, "secret/data/none"); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("the default policy may not read secret/: %v", err)
+	}
+	if err := os.WriteFile(sink, []byte(create()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv.API(t, "POST", "auth/token/revoke", map[string]any{"token": first})
+	// The revoked token is refused, the file read again, and the request
+	// sent again with the new token: still forbidden by policy, but now
+	// by the policy, not for an invalid token.
+	_, err := c.KVVersion(ctx, "secret/data/none")
+	if !errors.Is(err, ErrForbidden) {
+		t.Fatal(err)
+	}
+	if info := c.TokenInfo(); info.Logins != 2 {
+		t.Errorf("%d logins; want 2 (the file read again)", info.Logins)
+	}
+}
+
+func TestFromEnv(t *testing.T) {
+	srv := vaulttest.Start(t, vaulttest.Options{})
+	putKV(t, srv, "app", map[string]any{"password": "env"})
+	t.Setenv("VAULT_ADDR", srv.Addr)
+	t.Setenv("VAULT_TOKEN", srv.Token)
+	t.Setenv("VAULT_MAX_RETRIES", "0")
+	cfg, err := FromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := cfg.Auth.(EnvToken); !ok || cfg.MaxRetries != -1 {
+		t.Fatalf("FromEnv: %+v", cfg)
+	}
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background(), CloseOptions{})
+	s, err := c.Read(ctxFor(t), Mapping{Path: "secret/data/app", Prefix: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Destroy()
+	holds(t, value(t, s, "a.password"), "a.password", "env")
+}
+
+// Kubernetes auth posts {"role", "jwt"} with the service-account token
+// from a file. Vault's Kubernetes method checks the token with the
+// cluster's TokenReview API, which does not run here; Vault's JWT method
+// takes the same request and checks the signature itself, so the test
+// logs in there with a real signed token.
+func TestKubernetesStyleLoginWithAJWT(t *testing.T) {
+	srv := vaulttest.Start(t, vaulttest.Options{})
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	srv.API(t, "POST", "sys/auth/jwt", map[string]any{"type": "jwt"})
+	srv.API(t, "POST", "auth/jwt/config", map[string]any{"jwt_supported_algs": []string{"ES256"},
+		"jwt_validation_pubkeys": []string{string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))}})
+	srv.API(t, "POST", "auth/jwt/role/app", map[string]any{"role_type": "jwt", "user_claim": "sub",
+		"bound_audiences": []string{"vault"}, "token_policies": []string{"default"}, "token_ttl": "1h"})
+
+	jwt := signES256(t, key, map[string]any{"sub": "system:serviceaccount:ns:app", "aud": "vault",
+		"iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix()})
+	f := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(f, []byte(jwt), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := newClient(t, srv, Kubernetes{Mount: "jwt", Role: "app", JWTFile: f}, nil)
+	if err := c.Login(ctxFor(t)); err != nil {
+		t.Fatal(err)
+	}
+	if info := c.TokenInfo(); info.TTL != time.Hour {
+		t.Errorf("token %+v", info)
+	}
+
+	bad := filepath.Join(t.TempDir(), "other")
+	forged := jwt[:strings.LastIndexByte(jwt, '.')+1] + base64.RawURLEncoding.EncodeToString(make([]byte, 64))
+	if err := os.WriteFile(bad, []byte(forged), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c2, _ := newClient(t, srv, Kubernetes{Mount: "jwt", Role: "app", JWTFile: bad}, nil)
+	err = c2.Login(ctxFor(t))
+	if !errors.Is(err, ErrLogin) || strings.Contains(err.Error(), forged[:40]) {
+		t.Errorf("a forged JWT: %v", err)
+	}
+}
+
+func signES256(t *testing.T, key *ecdsa.PrivateKey, claims map[string]any) string {
+	t.Helper()
+	enc := base64.RawURLEncoding
+	head := enc.EncodeToString([]byte(`{"alg":"ES256","typ":"JWT"}`))
+	body, _ := json.Marshal(claims)
+	msg := head + "." + enc.EncodeToString(body)
+	sum := sha256.Sum256([]byte(msg))
+	r, s, err := ecdsa.Sign(rand.Reader, key, sum[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := make([]byte, 64)
+	r.FillBytes(sig[:32])
+	s.FillBytes(sig[32:])
+	return msg + "." + enc.EncodeToString(sig)
+}
+
+// Many goroutines reading while the token is renewed and replaced under
+// them: none sees an error, and -race sees no race.
+func TestConcurrentReadsWhileTheTokenIsReplaced(t *testing.T) {
+	t.Parallel() // mostly waiting for TTLs to pass
+	if testing.Short() {
+		t.Skip("runs 5 s")
+	}
+	srv := vaulttest.Start(t, vaulttest.Options{})
+	putKV(t, srv, "app", map[string]any{"password": "shared"})
+	c, _ := appRoleClient(t, srv, "3s", "4s")
+	ctx := ctxFor(t)
+	end := time.Now().Add(5 * time.Second)
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			for time.Now().Before(end) {
+				s, err := c.Read(ctx, Mapping{Path: "secret/data/app", Prefix: "a"})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if v, _ := s.Value("a.password"); !v.Equal([]byte("shared")) {
+					errs <- errors.New("a read returned the wrong value")
+					return
+				}
+				s.Destroy()
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if info := c.TokenInfo(); info.Logins < 3 {
+		t.Errorf("%d logins and renewals in 5 s of 3 s tokens with a 4 s max TTL", info.Logins)
+	}
+}

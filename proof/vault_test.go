@@ -1,0 +1,271 @@
+//go:build linux
+
+package proof
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/secretmem/secretmem/internal/vaulttest"
+)
+
+var vaultChild = server{"vaultchild", "./vaultchild"}
+
+// TestVaultSecretsStayOutOfDumps: a child process loads 20 secrets from a
+// real Vault (18 KV v2 fields on 9 paths, and a PostgreSQL user and
+// password from the database engine) into cells through internal/vault,
+// follows a version bump of every KV path and a rotation of the database
+// credentials, keeps its AppRole token renewed (logging in again at the
+// max TTL), and is then dumped. Every value Vault gave it, current and
+// previous, every token it held and its AppRole secret ID are counted:
+// none may be in the dump. Vault's audit log (log_raw) tells the test
+// which tokens and credentials Vault issued.
+func TestVaultSecretsStayOutOfDumps(t *testing.T) {
+	heavy(t)
+	for _, tls := range []bool{false, true} {
+		t.Run(map[bool]string{false: "http", true: "https"}[tls], func(t *testing.T) { proveVault(t, tls) })
+	}
+}
+
+// proveVault is one run, over HTTP or HTTPS: in production Vault speaks
+// TLS, and crypto/tls decrypts into a buffer of its own.
+func proveVault(t *testing.T, tls bool) {
+	scheme := map[bool]string{false: "http", true: "https"}[tls]
+	pg := vaulttest.StartPostgres(t)
+	srv := vaulttest.Start(t, vaulttest.Options{TLS: tls})
+	dir := t.TempDir()
+	audit := filepath.Join(dir, "audit.log")
+	srv.API(t, "PUT", "sys/audit/file", map[string]any{"type": "file",
+		"options": map[string]any{"file_path": audit, "log_raw": "true"}})
+	srv.API(t, "PUT", "sys/policies/acl/app", map[string]any{"policy": `
+path "secret/*" { capabilities = ["read"] }
+path "database/creds/app" { capabilities = ["read"] }
+path "sys/leases/revoke" { capabilities = ["update"] }`})
+	srv.API(t, "POST", "sys/auth/approle", map[string]any{"type": "approle"})
+	srv.API(t, "POST", "auth/approle/role/app", map[string]any{"token_policies": []string{"app"},
+		"token_ttl": "3s", "token_max_ttl": "6s"})
+	ms := newMarkerSet()
+	roleID, secretID := "role-proof", ms.secret("approle.secret_id")
+	srv.API(t, "POST", "auth/approle/role/app/role-id", map[string]any{"role_id": roleID})
+	srv.API(t, "POST", "auth/approle/role/app/custom-secret-id", map[string]any{"secret_id": secretID})
+	srv.API(t, "POST", "sys/mounts/database", map[string]any{"type": "database"})
+	srv.API(t, "POST", "database/config/pg", map[string]any{"plugin_name": "postgresql-database-plugin",
+		"connection_url": pg.URL(), "username": "postgres", "password": pg.Password, "allowed_roles": "app"})
+	srv.API(t, "POST", "database/roles/app", map[string]any{"db_name": "pg", "default_ttl": "1h", "max_ttl": "2h",
+		"creation_statements": []string{`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`}})
+
+	const kvPaths = 9
+	var paths []string
+	writeKV := func(version int) {
+		for i := range kvPaths {
+			p := fmt.Sprintf("app%d", i)
+			srv.API(t, "PUT", "secret/data/"+p, map[string]any{"data": map[string]any{
+				"password": ms.secret(fmt.Sprintf("kv%d.password@v%d", i, version)),
+				"token":    ms.secret(fmt.Sprintf("kv%d.token@v%d", i, version)),
+			}})
+			if version == 1 {
+				paths = append(paths, "secret/data/"+p)
+			}
+		}
+	}
+	writeKV(1)
+	sidFile := filepath.Join(dir, "secret-id")
+	if err := os.WriteFile(sidFile, []byte(secretID+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	cmd := exec.Command(vaultChild.binary(t), "-role-id", roleID, "-secret-id-file", sidFile,
+		"-kv", strings.Join(paths, ","), "-db", "database/creds/app")
+	cmd.Env = append(os.Environ(), "VAULT_ADDR="+srv.Addr, "VAULT_CACERT="+srv.CACert, "GOTRACEBACK=crash")
+	cmd.Dir = dir
+	child := childProcess(t, cmd)
+	child.ask(t, "load", fmt.Sprintf("loaded %d", 2*kvPaths+2))
+	writeKV(2)
+	child.ask(t, "bump", fmt.Sprintf("bumped %d", kvPaths))
+	child.ask(t, "rotate", "rotated")
+	// Let the 3 s token be renewed, capped by its 6 s max TTL, and replaced
+	// by a new login.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+		if tokens, _ := issued(t, audit); len(tokens) >= 2 || time.Now().After(deadline) {
+			break
+		}
+	}
+	child.ask(t, "use", fmt.Sprintf("used %d", 2*kvPaths+2))
+
+	tokens, dbCreds := issued(t, audit)
+	if len(tokens) < 2 || len(dbCreds) != 4 {
+		t.Fatalf("the audit log shows %d tokens and %d database values; want >= 2 tokens (a re-login) and 4 values (2 pairs)",
+			len(tokens), len(dbCreds))
+	}
+	needles := append(append([]string{}, tokens...), dbCreds...)
+	time.Sleep(time.Second) // idle: the transport's read-ahead has run
+
+	if gdb, err := exec.LookPath("gdb"); err != nil {
+		recordInfo(t, "vault "+scheme+" gcore", "skipped", "gdb not found")
+	} else if path, err := gcore(gdb, child.pid(), dir); err != nil {
+		t.Errorf("gcore: %v", err)
+	} else {
+		judgeVault(t, "vault "+scheme+" gcore", path, ms, needles, len(tokens), tls)
+	}
+	if why := kernelCoreReady(); why != "" {
+		recordInfo(t, "vault "+scheme+" kernel core (SIGABRT)", "skipped", why)
+	} else if path, err := kernelCore(child.process, dir); err != nil {
+		t.Errorf("kernel core: %v", err)
+	} else {
+		judgeVault(t, "vault "+scheme+" kernel core (SIGABRT)", path, ms, needles, len(tokens), tls)
+	}
+}
+
+// judgeVault counts the markers (KV values, current and previous, and the
+// secret ID) and the needles (tokens, database credentials) in a core.
+//
+// Over TLS the tokens are counted and reported, not judged: crypto/tls
+// seals a TLS 1.3 record in a pooled buffer, and when the sealed record
+// outgrows that buffer (a fresh one after a GC, a request just under a
+// size class) the buffer it leaves behind holds the record's plaintext:
+// the request line and headers with X-Vault-Token. That copy is made and
+// dropped inside crypto/tls, out of the client's reach (see
+// internal/vault's documentation). Every secret Vault sends back is judged
+// over TLS too: the record buffer it is decrypted into is cleared.
+func judgeVault(t *testing.T, test, path string, ms *markerSet, needles []string, tokens int, tls bool) {
+	t.Helper()
+	tl, err := scanFile(path, ms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byNeedle := make(map[string]string, len(needles))
+	for _, n := range needles {
+		byNeedle[n] = n
+	}
+	hits, err := countNeedles(path, byNeedle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = os.Remove(path)
+	copies, keys := tl.configCopies()
+	tokenCopies, credCopies := 0, 0
+	for i, n := range needles {
+		if i < tokens {
+			tokenCopies += hits[n]
+		} else {
+			credCopies += hits[n]
+		}
+	}
+	found := fmt.Sprintf("KV values and secret ID %d copies of %d", copies, len(ms.config))
+	if len(keys) > 0 {
+		sort.Strings(keys)
+		found += " (" + strings.Join(keys, " ") + ")"
+	}
+	found += fmt.Sprintf(", tokens %d copies of %d, database credentials %d copies of %d, %d fragments; %d MiB core",
+		tokenCopies, tokens, credCopies, len(needles)-tokens, tl.fragments, tl.bytes>>20)
+	ok := copies == 0 && credCopies == 0 && (tokenCopies == 0 || tls)
+	expected := "0 copies of every Vault secret, current and previous, and of every token"
+	if tls {
+		expected = "0 copies of every Vault secret, current and previous; tokens reported (crypto/tls's sealing buffer)"
+	}
+	record(t, test, expected, found, ok)
+	if !ok {
+		t.Errorf("%s: %s", test, found)
+	}
+}
+
+// issued reads Vault's raw audit log for what it gave out: every token
+// (hvs.) and every database username and password.
+func issued(t *testing.T, path string) (tokens, creds []string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	seen := map[string]bool{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var entry struct {
+			Type    string `json:"type"`
+			Request struct{ Path string }
+			Resp    map[string]any `json:"response"`
+		}
+		if json.Unmarshal(sc.Bytes(), &entry) != nil || entry.Type != "response" {
+			continue
+		}
+		walkStrings(entry.Resp, func(s string) {
+			if strings.HasPrefix(s, "hvs.") && !seen[s] {
+				seen[s] = true
+				tokens = append(tokens, s)
+			}
+		})
+		if strings.HasPrefix(entry.Request.Path, "database/creds/") {
+			data, _ := entry.Resp["data"].(map[string]any)
+			for _, k := range []string{"username", "password"} {
+				if s, ok := data[k].(string); ok && !seen[s] {
+					seen[s] = true
+					creds = append(creds, s)
+				}
+			}
+		}
+	}
+	return tokens, creds
+}
+
+func walkStrings(v any, fn func(string)) {
+	switch v := v.(type) {
+	case string:
+		fn(v)
+	case map[string]any:
+		for _, e := range v {
+			walkStrings(e, fn)
+		}
+	case []any:
+		for _, e := range v {
+			walkStrings(e, fn)
+		}
+	}
+}
+
+// A child is a running vaultchild, spoken to line by line.
+type child struct {
+	*process
+	in  io.WriteCloser
+	out *bufio.Scanner
+}
+
+func childProcess(t *testing.T, cmd *exec.Cmd) *child {
+	t.Helper()
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	outPipe, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &child{process: launch(t, cmd), in: in, out: bufio.NewScanner(outPipe)}
+}
+
+// ask sends a command and returns the reply; with want set, the reply
+// must be that.
+func (c *child) ask(t *testing.T, cmd, want string) string {
+	t.Helper()
+	if _, err := fmt.Fprintln(c.in, cmd); err != nil {
+		t.Fatalf("%s: %v (log: %s)", cmd, err, c.logs.String())
+	}
+	if !c.out.Scan() {
+		t.Fatalf("%s: no reply (log: %s)", cmd, c.logs.String())
+	}
+	got := c.out.Text()
+	if want != "" && got != want {
+		t.Fatalf("%s: %q, want %q (log: %s)", cmd, got, want, c.logs.String())
+	}
+	return got
+}
