@@ -73,7 +73,7 @@ const shortWord = 5
 // credential; before, the words that do so right before it. Both are
 // folded.
 var after = setOf(
-	"count", "counts", "num", "number", "limit", "limits", "max", "min",
+	"count", "counts", "limit", "limits", "max", "min",
 	"total", "size", "len", "length", "type", "types", "kind", "format",
 	"usage", "used", "remaining", "expiry", "expires", "expired",
 	"expiration", "exp", "timeout", "lifetime", "duration", "age",
