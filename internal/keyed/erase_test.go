@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
 	"fmt"
 	"golang.org/x/crypto/chacha20"
 	"runtime/debug"
@@ -43,6 +45,16 @@ func operations(t *testing.T) map[string]func() {
 			_ = s.write(d, msg)
 		}
 		ops["Stream.Verify/"+c.h.String()] = func() { _, _ = s.verify(d, tag) }
+		// As a JWT verifier checks a base64url signature.
+		sig := []byte(base64.RawURLEncoding.EncodeToString(tag))
+		ops["Check (base64url)/"+c.h.String()] = func() {
+			_, _ = k.check(d, func(mac []byte) bool {
+				var enc [base64MaxLen]byte
+				n := base64.RawURLEncoding.EncodedLen(len(mac))
+				base64.RawURLEncoding.Encode(enc[:n], mac)
+				return subtle.ConstantTimeCompare(enc[:n], sig) == 1
+			}, [][]byte{msg})
+		}
 	}
 	var key [KeySize]byte
 	var nonce [NonceSize]byte
@@ -62,21 +74,50 @@ func operations(t *testing.T) map[string]func() {
 	return ops
 }
 
+// base64MaxLen holds the base64 of the longest HMAC.
+const base64MaxLen = (MaxSize*8 + 5) / 6
+
+// deepOperations are the calls this package makes inside EraseDeep.
+func deepOperations(t *testing.T) map[string]func() {
+	d := mustDigest(t, SHA512)
+	var k, k2 Ed25519Key
+	if err := k.SetSeed(d, filled(32, 3)); err != nil {
+		t.Fatal(err)
+	}
+	var sig [Ed25519SignatureSize]byte
+	msg := filled(1000, 5)
+	dom := []byte("SigEd25519 no Ed25519 collisions\x00\x03ctx")
+	return map[string]func(){
+		"Ed25519 SetSeed": func() { k2.setSeed(d, filled(32, 4)) },
+		"Ed25519 Sign":    func() { _ = k.sign(d, &sig, nil, msg) },
+		"Ed25519ctx Sign": func() { _ = k.sign(d, &sig, dom, msg) },
+	}
+}
+
 // The wipe covers every frame the package's operations use.
 func TestEveryOperationFitsTheWipe(t *testing.T) {
-	const span = 16 << 10
-	for name, op := range operations(t) {
-		var depth int
-		probe(t, func() { depth = StackDepthForTest(op, span) })
-		t.Logf("%s: %d bytes of stack", name, depth)
-		if depth == 0 || depth > wipeDepth-stackGap {
-			t.Errorf("%s uses %d bytes of stack; wipeStack covers %d", name, depth, wipeDepth-stackGap)
+	const span = 48 << 10
+	check := func(ops map[string]func(), limit int, wipe string) {
+		for name, op := range ops {
+			var depth int
+			probe(t, func() { depth = StackDepthForTest(op, span) })
+			t.Logf("%s: %d bytes of stack", name, depth)
+			if depth == 0 || depth > limit-stackGap {
+				t.Errorf("%s uses %d bytes of stack; %s covers %d", name, depth, wipe, limit-stackGap)
+			}
 		}
 	}
-	var depth int
-	probe(t, func() { depth = StackDepthForTest(wipeStack, span) })
-	if depth < wipeDepth {
-		t.Errorf("wipeStack reaches %d bytes down, want at least %d", depth, wipeDepth)
+	check(operations(t), wipeDepth, "wipeStack")
+	check(deepOperations(t), deepWipeDepth, "wipeStackDeep")
+	for _, w := range []struct {
+		f     func()
+		depth int
+	}{{wipeStack, wipeDepth}, {wipeStackDeep, deepWipeDepth}} {
+		var depth int
+		probe(t, func() { depth = StackDepthForTest(w.f, span) })
+		if depth < w.depth {
+			t.Errorf("a wipe reaches %d bytes down, want at least %d", depth, w.depth)
+		}
 	}
 }
 
@@ -238,7 +279,19 @@ func TestErasingNeverMovesTheStack(t *testing.T) {
 		<-done
 	}
 	anyMoved := false
+	type erased struct {
+		op    func()
+		erase func(func())
+	}
+	all := map[string]erased{}
 	for name, op := range operations(t) {
+		all[name] = erased{op, Erase}
+	}
+	for name, op := range deepOperations(t) {
+		all[name] = erased{op, EraseDeep}
+	}
+	for name, e := range all {
+		op := e.op
 		var moved, movedBare bool
 		watch := func(moved *bool) func() {
 			return func() {
@@ -248,7 +301,7 @@ func TestErasingNeverMovesTheStack(t *testing.T) {
 				*moved = uintptr(unsafe.Pointer(&local)) != before
 			}
 		}
-		inFreshGoroutine(func() { Erase(watch(&moved)) })
+		inFreshGoroutine(func() { e.erase(watch(&moved)) })
 		inFreshGoroutine(watch(&movedBare))
 		// runtime/secret.Do erases an old stack itself.
 		if moved && !RuntimeErases {
