@@ -285,6 +285,13 @@ func (s *Stream) Set(d *Digest, key []byte) {
 	s.Reset()
 }
 
+// SetKey starts a message under k, copying its states into the stream
+// (from one cell into another, the registers the copy used wiped).
+func (s *Stream) SetKey(k *Key) {
+	Erase(func() { s.Key = *k })
+	s.Reset()
+}
+
 // Reset starts a new message under the same key.
 func (s *Stream) Reset() { s.written = 0 }
 
