@@ -173,6 +173,44 @@ func (m *HMAC) Verify(tag []byte, msg ...[]byte) error {
 	return nil
 }
 
+// Check is Verify for a tag that arrives in another form than bytes (a
+// JWT's base64url signature, a hex header): match turns the HMAC into
+// that form in scratch (CheckScratch bytes, wiped afterwards) and
+// compares it with the tag in constant time, and returns whether they
+// are equal. Check returns nil if match accepted the HMAC,
+// ErrInvalid if not, or why the key cannot be read.
+//
+// match runs inside the HMAC's erased computation, with the HMAC in
+// scratch memory: what it computes is wiped with the stack and the
+// registers. So it must be small (an encoding and a comparison, on
+// the scratch: it runs within a 1.75 KiB stack wipe), must not keep mac or
+// scratch, and must not call into this package.
+func (m *HMAC) Check(match func(mac, scratch []byte) bool, msg ...[]byte) error {
+	k, err := m.f.get()
+	if err != nil {
+		return err
+	}
+	d := m.digest()
+	ok := false
+	err = k.box.Use(func(key *keyed.Key) error {
+		var err error
+		ok, err = key.Check(d, match, msg...)
+		return err
+	})
+	m.digests.Put(d)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrInvalid
+	}
+	return nil
+}
+
+// CheckScratch is the length of the scratch space Check gives match:
+// room for the hex or base64 of any HMAC.
+const CheckScratch = keyed.ScratchSize
+
 // Close destroys the cells the HMAC derived. Later calls fail with
 // ErrClosed. The source's cells are the source's: Close leaves them.
 func (m *HMAC) Close() { m.f.close() }

@@ -249,22 +249,27 @@ func (k *Key) verify(d *Digest, tag []byte, parts [][]byte) (bool, error) {
 
 // Check reports whether match accepts HMAC(key, the concatenated parts),
 // for a tag that arrives in another form than bytes (a JWT's base64url
-// signature): match turns mac into that form and compares it with the
-// tag, in constant time. match runs inside this call's Erase, with mac in
-// the digest's scratch, so what it computes is erased with the rest; it
-// must not keep mac, call Erase, or go deeper than an encoding and a
-// comparison (its frames count against the wipe: TestEveryOperationFitsTheWipe).
-func (k *Key) Check(d *Digest, match func(mac []byte) bool, parts ...[]byte) (ok bool, err error) {
+// signature): match turns mac into that form, in scratch (ScratchSize
+// bytes of the digest's, wiped afterwards), and compares it with the tag
+// in constant time. match runs inside this call's Erase, so what it
+// computes is erased with the rest; it must not keep mac or scratch, call
+// Erase, or go deeper than an encoding and a comparison (its frames count
+// against the wipe: TestEveryOperationFitsTheWipe).
+func (k *Key) Check(d *Digest, match func(mac, scratch []byte) bool, parts ...[]byte) (ok bool, err error) {
 	Erase(func() { ok, err = k.check(d, match, parts) })
 	return ok, err
 }
 
-func (k *Key) check(d *Digest, match func(mac []byte) bool, parts [][]byte) (bool, error) {
+func (k *Key) check(d *Digest, match func(mac, scratch []byte) bool, parts [][]byte) (bool, error) {
 	mac, err := k.sum(d, d.want[:0], parts)
-	ok := err == nil && match(mac)
+	ok := err == nil && match(mac, d.pad[:])
 	d.want = [MaxSize]byte{}
+	d.pad = [len(d.pad)]byte{}
 	return ok, err
 }
+
+// ScratchSize is the length of the scratch space Check gives match.
+const ScratchSize = sha512.BlockSize
 
 // Stream is an HMAC in progress, for messages that arrive in pieces: a Key
 // and the inner hash's state after the message so far. Like a Key it holds
