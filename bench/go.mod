@@ -11,6 +11,7 @@ require (
 )
 
 require (
+	filippo.io/edwards25519 v1.2.0 // indirect
 	github.com/awnumar/memcall v0.4.0 // indirect
 	golang.org/x/crypto v0.45.0 // indirect
 )
