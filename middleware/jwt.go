@@ -3,6 +3,7 @@ package middleware
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/secretmem/secretmem/sign/jwt"
@@ -55,17 +56,14 @@ func (g Guard) RequireJWT(v *jwt.Verifier) func(http.Handler) http.Handler {
 					sl = s.slots[0]
 				}
 			}
-			var claims *jwt.Claims
 			err := errNoToken
+			var ctx *claimsContext
 			if sl.ok {
-				err = sl.v.Use(func(b []byte) error {
-					var err error
-					claims, err = v.Verify(b)
-					return err
-				})
+				ctx = &claimsContext{Context: r.Context()}
+				err = sl.v.Use(func(b []byte) error { return v.VerifyTo(&ctx.claims, b) })
 			}
 			if err == nil {
-				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), claimsKey, claims)))
+				next.ServeHTTP(w, r.WithContext(ctx))
 				return
 			}
 			if fail != nil {
@@ -86,6 +84,26 @@ func (g Guard) RequireJWT(v *jwt.Verifier) func(http.Handler) http.Handler {
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 		})
 	}
+}
+
+// claimsContext carries the verified claims: one allocation for the
+// context and the claims (with the header and payload they were decoded
+// from), where context.WithValue and jwt.Verify would take two.
+type claimsContext struct {
+	context.Context
+	claims jwt.Claims
+}
+
+func (c *claimsContext) Value(key any) any {
+	if key == any(claimsKey) {
+		return &c.claims
+	}
+	return c.Context.Value(key)
+}
+
+// String names the context without printing the claims.
+func (c *claimsContext) String() string {
+	return fmt.Sprint(c.Context) + ".WithValue(secretmem/middleware jwt claims)"
 }
 
 // JWTClaims returns the claims of the token RequireJWT verified for this

@@ -115,11 +115,16 @@ func (r *reader) str() ([]byte, error) {
 		return nil, errJSON
 	}
 	start := len(r.out)
+	ascii := true
 	for {
 		j := r.i
 		for j < len(r.b) {
-			if c := r.b[j]; c == '"' || c == '\\' || c < 0x20 {
+			c := r.b[j]
+			if c == '"' || c == '\\' || c < 0x20 {
 				break
+			}
+			if c >= 0x80 {
+				ascii = false
 			}
 			j++
 		}
@@ -133,11 +138,14 @@ func (r *reader) str() ([]byte, error) {
 		case '"':
 			r.i++
 			s := r.out[start:]
-			if !utf8.Valid(s) {
+			if !ascii && !utf8.Valid(s) {
 				return nil, errJSON
 			}
 			return s, nil
 		case '\\':
+			// An escape may decode to any rune (or a lone surrogate's
+			// replacement): check the whole string.
+			ascii = false
 			if err := r.escape(); err != nil {
 				return nil, err
 			}

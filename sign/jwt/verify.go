@@ -106,7 +106,15 @@ type Claims struct {
 	payload []byte // the claims' JSON
 	seen    uint8  // registered claims read, to refuse duplicates
 	aud     [1]string
+	// inline holds the decoded header and claims, and the strings
+	// decoded from them, for tokens of ordinary size: one allocation
+	// for the Claims and everything they point to.
+	inline [inlineSize]byte
 }
+
+// inlineSize fits the decoded parts of a token of about 300 characters
+// twice over (once as JSON, once as the strings decoded from it).
+const inlineSize = 512
 
 // Decode unmarshals the token's claims into v with encoding/json, for
 // claims of your own.
@@ -126,68 +134,82 @@ type header struct {
 // Verify checks token (header.payload.signature, compact serialisation)
 // and returns its claims. The token may be a slice of a cell (it is only
 // read); the claims are copied out of it.
+func (v *Verifier) Verify(token []byte) (*Claims, error) {
+	c := new(Claims)
+	if err := v.VerifyTo(c, token); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// VerifyTo is Verify writing the claims into c, which must be a zero
+// Claims: for callers that keep the claims inside a larger allocation
+// (package middleware puts them in the request's context). On error, c
+// holds nothing useful.
 //
 // For HS256 and HS512 the HMAC runs with its key in protected memory, and
 // the expected signature is encoded and compared in scratch memory that
 // is wiped with the stack before Verify returns. For EdDSA the signature
 // is decoded and checked on a stack that is wiped.
-func (v *Verifier) Verify(token []byte) (*Claims, error) {
+func (v *Verifier) VerifyTo(c *Claims, token []byte) error {
 	if len(token) > v.opts.MaxSize {
-		return nil, fmt.Errorf("%w: %d bytes, over the limit of %d", ErrTooLarge, len(token), v.opts.MaxSize)
+		return fmt.Errorf("%w: %d bytes, over the limit of %d", ErrTooLarge, len(token), v.opts.MaxSize)
 	}
 	d1 := bytes.IndexByte(token, '.')
 	if d1 < 0 {
-		return nil, fmt.Errorf("%w: not three dot-separated parts", ErrMalformed)
+		return fmt.Errorf("%w: not three dot-separated parts", ErrMalformed)
 	}
 	d2 := d1 + 1 + bytes.IndexByte(token[d1+1:], '.')
 	if d2 == d1 || bytes.IndexByte(token[d2+1:], '.') >= 0 {
-		return nil, fmt.Errorf("%w: not three dot-separated parts", ErrMalformed)
+		return fmt.Errorf("%w: not three dot-separated parts", ErrMalformed)
 	}
 	h64, p64, s64 := token[:d1], token[d1+1:d2], token[d2+1:]
 	hn, pn := b64.DecodedLen(len(h64)), b64.DecodedLen(len(p64))
-	// One allocation: the decoded header, the decoded payload, and room
-	// for the strings decoded from them.
-	buf := make([]byte, hn+pn+hn+pn)
+	// The decoded header, the decoded payload, and room for the strings
+	// decoded from them: in c when they fit.
+	var buf []byte
+	if n := hn + pn + hn + pn; n <= len(c.inline) {
+		buf = c.inline[:n]
+	} else {
+		buf = make([]byte, n)
+	}
 	hdrJSON, payload, strs := buf[:hn], buf[hn:hn+pn], buf[hn+pn:hn+pn:len(buf)]
 	if n, err := b64.Decode(hdrJSON, h64); err != nil || n != hn {
-		return nil, fmt.Errorf("%w: the header is not base64url", ErrMalformed)
+		return fmt.Errorf("%w: the header is not base64url", ErrMalformed)
 	}
 	if n, err := b64.Decode(payload, p64); err != nil || n != pn {
-		return nil, fmt.Errorf("%w: the payload is not base64url", ErrMalformed)
+		return fmt.Errorf("%w: the payload is not base64url", ErrMalformed)
 	}
 	r := reader{b: hdrJSON, out: strs}
 	var h header
 	if err := r.object(headerNames, func(i int) error { return h.read(&r, i) }); err != nil {
-		return nil, fmt.Errorf("%w: the header is %w", ErrMalformed, err)
+		return fmt.Errorf("%w: the header is %w", ErrMalformed, err)
 	}
 	if h.alg == nil {
-		return nil, fmt.Errorf("%w: the header has no alg", ErrMalformed)
+		return fmt.Errorf("%w: the header has no alg", ErrMalformed)
 	}
 	if h.crit {
-		return nil, ErrCritical
+		return ErrCritical
 	}
 	alg := Algorithm(unsafe.String(unsafe.SliceData(h.alg), len(h.alg)))
 	switch alg {
 	case HS256, HS512, EdDSA:
 	default:
-		return nil, fmt.Errorf("%w: %q", ErrAlgorithm, clip(h.alg))
+		return fmt.Errorf("%w: %q", ErrAlgorithm, clip(h.alg))
 	}
 	input := token[:d2]
 	if err := v.checkSignature(alg, h.kid, input, s64); err != nil {
-		return nil, err
+		return err
 	}
-	c := &Claims{payload: payload, Algorithm: alg}
+	c.payload, c.Algorithm = payload, alg
 	if h.kid != nil {
 		c.KeyID = unsafe.String(unsafe.SliceData(h.kid), len(h.kid))
 	}
 	r = reader{b: payload, out: r.out}
 	if err := r.object(claimNames, func(i int) error { return c.read(&r, i) }); err != nil {
-		return nil, fmt.Errorf("%w: the claims are %w", ErrMalformed, err)
+		return fmt.Errorf("%w: the claims are %w", ErrMalformed, err)
 	}
-	if err := v.checkClaims(c); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return v.checkClaims(c)
 }
 
 // clip shortens a value from the token quoted in an error (an algorithm
