@@ -16,6 +16,7 @@ trap 'rm -rf "$tmp"' EXIT
 cd "$ROOT"
 go test -c -o "$tmp/sign.test" ./sign/
 go test -c -o "$tmp/mw.test" ./middleware/
+(cd bench && GOWORK=off go test -c -o "$tmp/bench.test" .)
 
 # name binary bench-regexp iterations
 cases=(
@@ -31,6 +32,12 @@ cases=(
   "ed25519/cell sign.test ^BenchmarkEd25519$/^sign.Ed25519PrivateKey$ 50000"
   "ecdsa/crypto sign.test ^BenchmarkECDSAP256$/^crypto-ecdsa$ 25000"
   "ecdsa/cell sign.test ^BenchmarkECDSAP256$/^sign.ECDSAPrivateKey$ 25000"
+  "tls-ed25519/plain bench.test ^BenchmarkTLSHandshake$/^Ed25519$/^plain$ 1500"
+  "tls-ed25519/cells bench.test ^BenchmarkTLSHandshake$/^Ed25519$/^cells$ 1500"
+  "tls-p256/plain bench.test ^BenchmarkTLSHandshake$/^P-256$/^plain$ 1500"
+  "tls-p256/cells bench.test ^BenchmarkTLSHandshake$/^P-256$/^cells$ 1500"
+  "rsa2048/cached bench.test ^BenchmarkRSAKeyPerSignature$/^cached$ 1000"
+  "rsa2048/per-signature bench.test ^BenchmarkRSAKeyPerSignature$/^per-signature$ 1000"
   "jwt/chi mw.test ^BenchmarkRequireJWT$/^chi$ 2000000"
   "jwt/chi+Tokens mw.test ^BenchmarkRequireJWT$/^chi\+Tokens$ 1000000"
   "jwt/chi+Tokens+RequireJWT mw.test ^BenchmarkRequireJWT$/^chi\+Tokens\+RequireJWT$ 400000"
@@ -61,5 +68,8 @@ echo "HMAC-SHA256 256 B, cell / crypto/hmac reused:   $(ratio hmac256/cell hmac2
 echo "HMAC-SHA256 1 KiB, cell / crypto/hmac reused:   $(ratio hmac1024/cell hmac1024/crypto-reused)"
 echo "Ed25519, cell / crypto/ed25519:                 $(ratio ed25519/cell ed25519/crypto)"
 echo "ECDSA P-256, cell / crypto/ecdsa:               $(ratio ecdsa/cell ecdsa/crypto)"
+echo "TLS 1.3 handshake, Ed25519, cells / plain:     $(ratio tls-ed25519/cells tls-ed25519/plain)"
+echo "TLS 1.3 handshake, P-256, cells / plain:       $(ratio tls-p256/cells tls-p256/plain)"
+echo "RSA-2048 PSS, key rebuilt per signature / cached: $(ratio rsa2048/per-signature rsa2048/cached)"
 echo "RequireJWT HS256 over chi+Tokens:               $(( ${best[jwt/chi+Tokens+RequireJWT]} - ${best[jwt/chi+Tokens]} )) ns"
 echo "RequireJWT HS256 over chi (taking the token):   $(( ${best[jwt/chi+RequireJWT]} - ${best[jwt/chi]} )) ns"
