@@ -69,15 +69,15 @@ func TestSigningKeysStayInTheirCells(t *testing.T) {
 
 // signingKeys are the keys one run hands the testserver.
 type signingKeys struct {
-	hmac, jwt   string // signing.key, jwt.secret
-	seed        []byte // ed25519.private_key
-	edPEM       []byte
-	ecdsa       *ecdsa.PrivateKey // tls.key
-	tlsPEM      []byte
-	cert        *x509.Certificate
-	needles map[string][]byte
-	names   []string // needle names in report order
-	control string
+	hmac, jwt string // signing.key, jwt.secret
+	seed      []byte // ed25519.private_key
+	edPEM     []byte
+	ecdsa     *ecdsa.PrivateKey // tls.key
+	tlsPEM    []byte
+	cert      *x509.Certificate
+	needles   map[string][]byte
+	names     []string // needle names in report order
+	control   string
 }
 
 func newSigningKeys(t *testing.T, ms *markerSet) *signingKeys {
