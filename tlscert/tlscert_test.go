@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/secretmem/secretmem/internal/wine"
 	"github.com/secretmem/secretmem/secret"
 )
 
@@ -220,7 +221,7 @@ func TestABadRenewalKeepsTheOldCertificate(t *testing.T) {
 // The chain can live in a file of its own, read again when it changes.
 func TestCertFileRotation(t *testing.T) {
 	a := p256Pair(t, 30)
-	dir := t.TempDir()
+	dir := wine.TempDir(t)
 	certFile := filepath.Join(dir, "tls.crt")
 	if err := os.WriteFile(certFile, a.certPEM, 0o644); err != nil {
 		t.Fatal(err)
