@@ -78,10 +78,12 @@ func (r *reader) object(names []string, member func(i int) error) error {
 			return err
 		}
 		i := -1
-		for j, n := range names {
-			if string(name) == n {
-				i = j
-				break
+		if len(name) <= 4 { // every name the verifier reads is that short
+			for j, n := range names {
+				if string(name) == n {
+					i = j
+					break
+				}
 			}
 		}
 		r.out = r.out[:mark]

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -379,4 +380,14 @@ func FuzzClaims(f *testing.F) {
 			}
 		}
 	})
+}
+
+// object compares only names of up to four bytes with the names a
+// verifier reads.
+func TestReadNamesAreShort(t *testing.T) {
+	for _, n := range append(slices.Clone(headerNames), claimNames...) {
+		if len(n) > 4 {
+			t.Errorf("%q is longer than object looks at", n)
+		}
+	}
 }
