@@ -37,7 +37,7 @@ func TestExamples(t *testing.T) {
 		{
 			name: "cells",
 			want: []string{
-				`input after New: "\x00\x00`, "hmac: ", "fmt: [REDACTED stripe.key] [REDACTED stripe.key] secret.Value([REDACTED stripe.key]) [REDACTED stripe.key]",
+				`input after New: "\x00\x00`, "length read inside Use: 21", "hmac: 2311432b02da4ba1 verifies: true", "fmt: [REDACTED stripe.key] [REDACTED stripe.key] secret.Value([REDACTED stripe.key]) [REDACTED stripe.key]",
 				`key="[REDACTED stripe.key]"`, "masked: ", "1234", "equal: true false", "volatile: <nil> true", "ttl expired: true", "stats: backend=",
 			},
 			mustNot: []string{"sk-live-51Hx9demo1234", "51Hx9"},
@@ -68,6 +68,14 @@ func TestExamples(t *testing.T) {
 			// The plaintext appears exactly once: in the record made after
 			// Destroy, when it is an ordinary string again.
 			wantOnce: []string{"correct-horse-battery"},
+		},
+		{
+			name: "signing",
+			want: []string{
+				"hmac: ", "verifies: true", "ed25519 verifies: true", "jwt: 200 hello alice", "jwt: 401 unauthorized",
+				"tls: ok over TLS 1.3 with a *ecdsa.PublicKey key",
+			},
+			mustNot: []string{"whsec-0123456789abcdef", "jwt-secret-0123456789", "PRIVATE KEY"},
 		},
 		{
 			name: "outbound",

@@ -28,6 +28,10 @@
 // constant time inside protected memory. They read what Tokens took, or
 // take the credential themselves when Tokens is not in front of them.
 //
+// RequireJWT checks a bearer JSON Web Token with a sign/jwt Verifier,
+// inside the token's volatile cell, and hands the handler its claims
+// (JWTClaims).
+//
 // Logger writes one slog record per request and never writes credential
 // headers or secret-looking query parameters.
 //

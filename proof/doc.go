@@ -21,6 +21,12 @@
 // sends (proof/outbound, through outbound.Transport or by hand), counting
 // its plaintext, base64 and HPACK Huffman forms.
 //
+// TestSigningKeysStayInTheirCells has the testserver make HMACs, Ed25519
+// signatures, JWT verifications and TLS handshakes with keys from a
+// secret directory, and counts every key and every form derived from it
+// (HMAC pads and midstates, Ed25519's expanded scalar and prefix, the
+// ECDSA scalar in either byte order); none may remain.
+//
 // What a dump may hold, and why: config secrets never (any copy fails the
 // test). A bearer token sent by a client lands in net/http's per-connection
 // read buffer (a bufio.Reader of 4 KiB) before any handler runs; the next

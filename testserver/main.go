@@ -22,6 +22,11 @@
 //	-credential-listener=false
 //	                   serve without middleware.Listener: credentials then
 //	                   pass through net/http's read buffer and strings
+//	-tls-addr address  also serve HTTPS there, with the certificate whose
+//	                   private key is tls.key (PEM; the chain in the same
+//	                   value or in the file tls.cert_file): each handshake
+//	                   is signed from protected memory (HTTP/2 and TLS sit
+//	                   outside middleware.Listener: see its doc)
 //	-h                 print the usage and exit 0
 //
 // # Configuration
@@ -36,7 +41,11 @@
 // APP_SIGNING__KEY_FILE, APP_DB__PASSWORD_FILE.
 //
 // api.key (the bearer key clients send) and signing.key (the HMAC key) are
-// required and must not be empty. http.read_header_timeout and
+// required and must not be empty. ed25519.private_key (an Ed25519 private key,
+// PEM) and jwt.secret (the HS256 key of the tokens the server issues) are
+// optional: without them their endpoints are absent. Every key is read
+// through the configuration at each use and never leaves protected memory
+// to sign (package sign). http.read_header_timeout and
 // http.shutdown_timeout (durations, default 10s) are optional.
 // upstream.token is the bearer token GET /api/upstream sends to
 // upstream.url; without upstream.url the server runs that upstream itself,
@@ -50,6 +59,12 @@
 //	POST /api/sign       needs the bearer key; 200 with the HMAC-SHA256 of
 //	                     the body under signing.key, 413 for a body over
 //	                     1 MiB
+//	POST /api/sign/ed25519  the same, an Ed25519 signature under
+//	                     ed25519.private_key, with the public key
+//	POST /api/token      needs the bearer key; 200 with an HS256 JWT
+//	                     (15 minutes, ?sub= sets its subject)
+//	GET  /api/jwt/whoami needs "Authorization: Bearer <JWT>"; 200 with the
+//	                     token's claims, 401 without a valid token
 //	GET  /api/upstream   needs the bearer key; calls the upstream with
 //	                     upstream.token through outbound.Transport and
 //	                     reports its answer
@@ -67,10 +82,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	_ "embed"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -141,6 +153,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logFormat := flags.String("log-format", "auto", "log format: auto, text or json")
 	takeCredentials := flags.Bool("credential-listener", true, "take credentials out of the connection's bytes before net/http reads them (middleware.Listener)")
 	demo := flags.Bool("demo", true, "start from the embedded demo configuration (-demo=false: only -config, -secrets-dir and APP_ variables)")
+	tlsAddr := flags.String("tls-addr", "", "also serve HTTPS on `address`, with the key tls.key (PEM) signing from protected memory")
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, "usage: testserver [flags]\n\n"+
@@ -221,14 +234,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer up.close(context.Background())
+	sg, err := newSigning(cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer sg.close()
+	handler := routes(cfg, logger, up, sg)
 	srv := &http.Server{
-		Handler:           routes(cfg, logger, up),
+		Handler:           handler,
 		ReadHeaderTimeout: durationOr(cfg, "http.read_header_timeout", 10*time.Second),
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	if *takeCredentials {
 		// Credentials go from the socket into cells: net/http's read
 		// buffer and header strings hold placeholders (see the proof
@@ -236,6 +255,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		ln = middleware.Listener(ln)
 	}
 	go func() { errc <- srv.Serve(ln) }()
+	if *tlsAddr != "" {
+		tsrv, cert, tln, err := serveTLS(cfg, *tlsAddr, handler, logger)
+		if err != nil {
+			return err
+		}
+		defer cert.Close()
+		defer tsrv.Close()
+		go func() { errc <- tsrv.ServeTLS(tln, "", "") }()
+		logger.Info("listening tls", "addr", tln.Addr().String())
+	}
 	announce(ln.Addr().String(), cfg, logger, stderr)
 
 	select {
@@ -288,12 +317,15 @@ func announce(addr string, cfg *config.Config, logger *slog.Logger, stderr io.Wr
 		"  curl %[1]s/healthz\n"+
 		"  curl -H 'Authorization: Bearer %[2]s' %[1]s/api/whoami\n"+
 		"  curl -H 'Authorization: Bearer %[2]s' -d 'hello' %[1]s/api/sign\n"+
+		"  curl -H 'Authorization: Bearer %[2]s' -d 'hello' %[1]s/api/sign/ed25519\n"+
+		"  curl -H 'Authorization: Bearer %[2]s' -X POST %[1]s/api/token\n"+
+		"  curl -H \"Authorization: Bearer $JWT\" %[1]s/api/jwt/whoami\n"+
 		"  curl -H 'Authorization: Bearer %[2]s' %[1]s/api/upstream\n"+
 		"  curl %[1]s/config\n"+
 		"  curl %[1]s/debug/secrets\n", base, key)
 }
 
-func routes(cfg *config.Config, logger *slog.Logger, up *upstream) http.Handler {
+func routes(cfg *config.Config, logger *slog.Logger, up *upstream, sg *signing) http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.Logger(logger))
 	r.Use(middleware.Tokens())
@@ -319,34 +351,9 @@ func routes(cfg *config.Config, logger *slog.Logger, up *upstream) http.Handler 
 			})
 		})
 		r.Get("/api/upstream", up.serveHTTP)
-		r.Post("/api/sign", func(w http.ResponseWriter, req *http.Request) {
-			// Refuse, never truncate: a MAC of the first MiB of a longer
-			// body would vouch for bytes the client did not send alone.
-			body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, maxSignBody))
-			if err != nil {
-				var tooBig *http.MaxBytesError
-				if errors.As(err, &tooBig) {
-					writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": fmt.Sprintf("the body is over %d bytes", tooBig.Limit)})
-					return
-				}
-				writeJSON(w, http.StatusBadRequest, map[string]string{"error": "cannot read the body"})
-				return
-			}
-			var sum []byte
-			err = cfg.Secret("signing.key").Use(func(k []byte) error {
-				m := hmac.New(sha256.New, k)
-				m.Write(body)
-				sum = m.Sum(nil)
-				return nil
-			})
-			if err != nil {
-				logger.Error("signing key unavailable", "err", err)
-				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "signing key unavailable"})
-				return
-			}
-			writeJSON(w, http.StatusOK, map[string]string{"alg": "HMAC-SHA256", "mac": hex.EncodeToString(sum)})
-		})
+		sg.routes(r)
 	})
+	sg.jwtRoutes(r)
 	return r
 }
 

@@ -5,8 +5,6 @@
 package main
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"github.com/secretmem/secretmem/secret"
+	"github.com/secretmem/secretmem/sign"
 )
 
 func main() {
@@ -28,15 +27,19 @@ func main() {
 	defer key.Destroy()
 	fmt.Printf("input after New: %q\n", raw)
 
-	// Read access only inside Use.
-	var mac string
-	_ = key.Use(func(b []byte) error {
-		m := hmac.New(sha256.New, b)
-		m.Write([]byte("invoice-42"))
-		mac = hex.EncodeToString(m.Sum(nil))[:16]
-		return nil
-	})
-	fmt.Println("hmac:", mac)
+	// Read access only inside Use. To compute with a key, let package sign
+	// do it: hmac.New inside Use would put the key's padded blocks on the
+	// heap, where they give the key back. sign.HMAC keeps them in a cell.
+	n := 0
+	_ = key.Use(func(b []byte) error { n = len(b); return nil })
+	fmt.Println("length read inside Use:", n)
+	mac, err := sign.NewHMAC(sign.SHA256, sign.Static(key), "stripe.key")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer mac.Close()
+	tag, _ := mac.Sum(nil, []byte("invoice-42"))
+	fmt.Println("hmac:", hex.EncodeToString(tag)[:16], "verifies:", mac.Verify(tag, []byte("invoice-42")) == nil)
 
 	// Every printing path redacts.
 	fmt.Printf("fmt: %v %+v %#v %x\n", key, key, key, key)

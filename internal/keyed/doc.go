@@ -1,6 +1,7 @@
 // Package keyed runs the keyed primitives secretmem needs (HMAC-SHA256,
-// HMAC-SHA512 and the XChaCha20-Poly1305 that seals cells) so that no key,
-// and nothing derived from one, is left behind outside protected memory.
+// HMAC-SHA512, Ed25519 signing and the XChaCha20-Poly1305 that seals
+// cells) so that no key, and nothing derived from one, is left behind
+// outside protected memory.
 //
 // Key-derived state counts as a copy of the key: the hash states after
 // absorbing key XOR ipad and key XOR opad (the "midstates") compute the
@@ -36,9 +37,12 @@
 // st must be open for writing while Set, Write and Sum run (Write and Sum
 // keep the running state in it). Each call is one Erase, about 30 ns on
 // this repository's machine; Key.Sum and Key.Verify hash a whole message
-// in one. Erase is also the stack wipe for other key material (an Ed25519
-// signature, say): run the computation inside it, within its depth, and
-// never call Erase from inside another.
+// in one. Key.Check compares the HMAC with a tag in another form (a
+// JWT's base64url) inside the same Erase. Erase is also the stack wipe
+// for other key material: run the computation inside it, within its
+// depth, and never call Erase from inside another. EraseDeep is the same
+// for signatures (Ed25519Key.Sign, and Go's ECDSA as package sign runs
+// it), whose curve arithmetic goes deeper than Erase wipes.
 //
 // The package holds no state of its own and never panics on input: an
 // unset or damaged Key or Stream is an error (ErrHash, ErrState).

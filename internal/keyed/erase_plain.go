@@ -27,6 +27,21 @@ func Erase(f func()) {
 	wipeRegisters()
 }
 
+// EraseDeep is Erase for computations that use up to deepWipeDepth (16
+// KiB) of stack: signatures and their verification. The same rules hold:
+// f must not call Erase or EraseDeep.
+//
+//go:noinline
+func EraseDeep(f func()) {
+	growStackDeep()
+	f()
+	if wipeOff {
+		return
+	}
+	wipeStackDeep()
+	wipeRegisters()
+}
+
 // wipeOff is set by tests that show what Erase removes.
 var wipeOff bool
 

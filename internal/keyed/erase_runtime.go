@@ -15,6 +15,11 @@ const RuntimeErases = true
 //go:noinline
 func Erase(f func()) { rtsecret.Do(f) }
 
+// EraseDeep runs f inside runtime/secret.Do, as Erase does.
+//
+//go:noinline
+func EraseDeep(f func()) { rtsecret.Do(f) }
+
 // SkipWipesForTest does nothing: runtime/secret.Do cannot be told to skip
 // its erasure.
 func SkipWipesForTest() (restore func()) { return func() {} }

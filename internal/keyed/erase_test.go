@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
 	"fmt"
 	"golang.org/x/crypto/chacha20"
 	"runtime/debug"
@@ -43,6 +45,15 @@ func operations(t *testing.T) map[string]func() {
 			_ = s.write(d, msg)
 		}
 		ops["Stream.Verify/"+c.h.String()] = func() { _, _ = s.verify(d, tag) }
+		// As a JWT verifier checks a base64url signature.
+		sig := []byte(base64.RawURLEncoding.EncodeToString(tag))
+		ops["Check (base64url)/"+c.h.String()] = func() {
+			_, _ = k.check(d, func(mac, scratch []byte) bool {
+				n := base64.RawURLEncoding.EncodedLen(len(mac))
+				base64.RawURLEncoding.Encode(scratch[:n], mac)
+				return subtle.ConstantTimeCompare(scratch[:n], sig) == 1
+			}, [][]byte{msg})
+		}
 	}
 	var key [KeySize]byte
 	var nonce [NonceSize]byte
@@ -62,21 +73,47 @@ func operations(t *testing.T) map[string]func() {
 	return ops
 }
 
+// deepOperations are the calls this package makes inside EraseDeep.
+func deepOperations(t *testing.T) map[string]func() {
+	d := mustDigest(t, SHA512)
+	var k, k2 Ed25519Key
+	if err := k.SetSeed(d, filled(32, 3)); err != nil {
+		t.Fatal(err)
+	}
+	var sig [Ed25519SignatureSize]byte
+	msg := filled(1000, 5)
+	dom := []byte("SigEd25519 no Ed25519 collisions\x00\x03ctx")
+	return map[string]func(){
+		"Ed25519 SetSeed": func() { k2.setSeed(d, filled(32, 4)) },
+		"Ed25519 Sign":    func() { _ = k.sign(d, &sig, nil, msg) },
+		"Ed25519ctx Sign": func() { _ = k.sign(d, &sig, dom, msg) },
+	}
+}
+
 // The wipe covers every frame the package's operations use.
 func TestEveryOperationFitsTheWipe(t *testing.T) {
-	const span = 16 << 10
-	for name, op := range operations(t) {
-		var depth int
-		probe(t, func() { depth = StackDepthForTest(op, span) })
-		t.Logf("%s: %d bytes of stack", name, depth)
-		if depth == 0 || depth > wipeDepth-stackGap {
-			t.Errorf("%s uses %d bytes of stack; wipeStack covers %d", name, depth, wipeDepth-stackGap)
+	const span = 48 << 10
+	check := func(ops map[string]func(), limit int, wipe string) {
+		for name, op := range ops {
+			var depth int
+			probe(t, func() { depth = StackDepthForTest(op, span) })
+			t.Logf("%s: %d bytes of stack", name, depth)
+			if depth == 0 || depth > limit-stackGap {
+				t.Errorf("%s uses %d bytes of stack; %s covers %d", name, depth, wipe, limit-stackGap)
+			}
 		}
 	}
-	var depth int
-	probe(t, func() { depth = StackDepthForTest(wipeStack, span) })
-	if depth < wipeDepth {
-		t.Errorf("wipeStack reaches %d bytes down, want at least %d", depth, wipeDepth)
+	check(operations(t), wipeDepth, "wipeStack")
+	check(deepOperations(t), deepWipeDepth, "wipeStackDeep")
+	for _, w := range []struct {
+		f     func()
+		depth int
+	}{{wipeStack, wipeDepth}, {wipeStackDeep, deepWipeDepth}} {
+		var depth int
+		probe(t, func() { depth = StackDepthForTest(w.f, span) })
+		if depth < w.depth {
+			t.Errorf("a wipe reaches %d bytes down, want at least %d", depth, w.depth)
+		}
 	}
 }
 
@@ -232,29 +269,44 @@ func BenchmarkHMAC(b *testing.B) {
 // operation also runs below frames that use up part of the stack, at
 // every depth up to 16 KiB.
 func TestErasingNeverMovesTheStack(t *testing.T) {
-	inFreshGoroutine := func(depth int, f func()) {
+	inFreshGoroutine := func(f func()) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			belowFrames(depth, f)
+			f()
 		}()
 		<-done
 	}
-	anyMoved := false
+	type erased struct {
+		op    func()
+		erase func(func())
+	}
+	all := map[string]erased{}
 	for name, op := range operations(t) {
+		all[name] = erased{op, Erase}
+	}
+	for name, op := range deepOperations(t) {
+		all[name] = erased{op, EraseDeep}
+	}
+	for name, e := range all {
+		op := e.op
+		var moved, movedBare bool
+		watch := func(moved *bool) func() {
+			return func() {
+				var local byte
+				before := uintptr(unsafe.Pointer(&local))
+				op()
+				*moved = uintptr(unsafe.Pointer(&local)) != before
+			}
+		}
+		// Below 0 to 64 frames of 256 bytes, so that some depth puts the
+		// operation across the end of whatever stack a fresh goroutine
+		// starts with (it differs by system and by history).
 		movedBareAt := -1
 		for depth := 0; depth <= 64; depth++ {
-			var moved, movedBare bool
-			watch := func(moved *bool) func() {
-				return func() {
-					var local byte
-					before := uintptr(unsafe.Pointer(&local))
-					op()
-					*moved = uintptr(unsafe.Pointer(&local)) != before
-				}
-			}
-			inFreshGoroutine(depth, func() { Erase(watch(&moved)) })
-			inFreshGoroutine(depth, watch(&movedBare))
+			moved, movedBare = false, false
+			inFreshGoroutine(func() { belowFrames(depth, func() { e.erase(watch(&moved)) }) })
+			inFreshGoroutine(func() { belowFrames(depth, watch(&movedBare)) })
 			// runtime/secret.Do erases an old stack itself.
 			if moved && !RuntimeErases {
 				t.Errorf("%s moved the stack inside Erase, below %d frames", name, depth)
@@ -264,11 +316,22 @@ func TestErasingNeverMovesTheStack(t *testing.T) {
 			}
 		}
 		t.Logf("%s, run in a fresh goroutine without Erase, first moved the stack below %d frames (-1: never)", name, movedBareAt)
-		anyMoved = anyMoved || movedBareAt >= 0
 	}
-	if !anyMoved {
-		t.Error("no operation outgrew a fresh goroutine's stack without Erase: the test cannot see a move")
+	// Goroutines start with the average stack size the collector saw
+	// (adaptive stack start), so whether an operation outgrows a fresh
+	// one depends on what ran before. A frame larger than any average
+	// here always does: it shows the test can see a move.
+	var controlMoved bool
+	inFreshGoroutine(func() {
+		var local byte
+		before := uintptr(unsafe.Pointer(&local))
+		useLargeStack()
+		controlMoved = uintptr(unsafe.Pointer(&local)) != before
+	})
+	if !controlMoved {
+		t.Error("a 64 KiB frame in a fresh goroutine did not move its stack: the test cannot see a move")
 	}
+
 }
 
 // belowFrames calls f below depth frames of about 256 bytes each.
@@ -304,6 +367,12 @@ func TestGrowStackReservesWhatErasingNeeds(t *testing.T) {
 	if moved {
 		t.Errorf("a call using %d bytes of stack after growStack moved the stack", wipeDepth+growHeadroom-stackGap)
 	}
+}
+
+//go:noinline
+func useLargeStack() {
+	var b [64 << 10]byte
+	escapeNothing(unsafe.Pointer(&b))
 }
 
 //go:noinline

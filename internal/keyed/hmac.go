@@ -247,6 +247,30 @@ func (k *Key) verify(d *Digest, tag []byte, parts [][]byte) (bool, error) {
 	return ok, err
 }
 
+// Check reports whether match accepts HMAC(key, the concatenated parts),
+// for a tag that arrives in another form than bytes (a JWT's base64url
+// signature): match turns mac into that form, in scratch (ScratchSize
+// bytes of the digest's, wiped afterwards), and compares it with the tag
+// in constant time. match runs inside this call's Erase, so what it
+// computes is erased with the rest; it must not keep mac or scratch, call
+// Erase, or go deeper than an encoding and a comparison (its frames count
+// against the wipe: TestEveryOperationFitsTheWipe).
+func (k *Key) Check(d *Digest, match func(mac, scratch []byte) bool, parts ...[]byte) (ok bool, err error) {
+	Erase(func() { ok, err = k.check(d, match, parts) })
+	return ok, err
+}
+
+func (k *Key) check(d *Digest, match func(mac, scratch []byte) bool, parts [][]byte) (bool, error) {
+	mac, err := k.sum(d, d.want[:0], parts)
+	ok := err == nil && match(mac, d.pad[:])
+	d.want = [MaxSize]byte{}
+	d.pad = [len(d.pad)]byte{}
+	return ok, err
+}
+
+// ScratchSize is the length of the scratch space Check gives match.
+const ScratchSize = sha512.BlockSize
+
 // Stream is an HMAC in progress, for messages that arrive in pieces: a Key
 // and the inner hash's state after the message so far. Like a Key it holds
 // no pointers and belongs in protected memory. Between calls every state
@@ -263,6 +287,13 @@ type Stream struct {
 // message.
 func (s *Stream) Set(d *Digest, key []byte) {
 	s.Key.Set(d, key)
+	s.Reset()
+}
+
+// SetKey starts a message under k, copying its states into the stream
+// (from one cell into another, the registers the copy used wiped).
+func (s *Stream) SetKey(k *Key) {
+	Erase(func() { s.Key = *k })
 	s.Reset()
 }
 

@@ -215,3 +215,23 @@ func TestMisuseIsAnError(t *testing.T) {
 		t.Error("a refused call left state in a digest")
 	}
 }
+
+// A stream given a Key's states computes what a stream set from the key
+// does.
+func TestStreamSetKey(t *testing.T) {
+	for _, c := range hashes {
+		d := mustDigest(t, c.h)
+		key, msg := filled(50, 9), filled(333, 1)
+		var k Key
+		k.Set(d, key)
+		var s Stream
+		s.SetKey(&k)
+		if err := s.Write(d, msg); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Sum(d, nil)
+		if err != nil || !bytes.Equal(got, refHMAC(c.new, key, msg)) {
+			t.Errorf("%v: a stream from SetKey differs from crypto/hmac (%v)", c.h, err)
+		}
+	}
+}

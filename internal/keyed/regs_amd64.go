@@ -14,6 +14,9 @@ var (
 // uninitialised: the stack check in its prologue is the whole point.
 func growStack()
 
+// growStackDeep is growStack for EraseDeep: deepWipeDepth+growHeadroom.
+func growStackDeep()
+
 // wipeRegisters zeroes the general-purpose registers a Go function may
 // clobber and the vector registers X/Y/Z0-15.
 func wipeRegisters()

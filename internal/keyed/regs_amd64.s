@@ -7,6 +7,10 @@
 TEXT ·growStack(SB), 0, $const_growSize-0
 	RET
 
+// func growStackDeep()
+TEXT ·growStackDeep(SB), 0, $const_growDeepSize-0
+	RET
+
 // func wipeRegisters()
 TEXT ·wipeRegisters(SB), NOSPLIT, $0-0
 	XORL	AX, AX

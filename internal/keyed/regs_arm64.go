@@ -6,6 +6,9 @@ package keyed
 // uninitialised: the stack check in its prologue is the whole point.
 func growStack()
 
+// growStackDeep is growStack for EraseDeep: deepWipeDepth+growHeadroom.
+func growStackDeep()
+
 // wipeRegisters zeroes the general-purpose registers a Go function may
 // clobber and the 32 SIMD registers V0-V31.
 func wipeRegisters()

@@ -7,6 +7,10 @@
 TEXT ·growStack(SB), 0, $const_growSize-0
 	RET
 
+// func growStackDeep()
+TEXT ·growStackDeep(SB), 0, $const_growDeepSize-0
+	RET
+
 // func wipeRegisters()
 // R18 is the platform register, R26 the closure context, R27 the
 // assembler's temporary, R28 g, R29 the frame pointer, R30 the link

@@ -15,6 +15,14 @@ func growStack() {
 	escapeNothing(unsafe.Pointer(&b))
 }
 
+// growStackDeep is growStack for EraseDeep.
+//
+//go:noinline
+func growStackDeep() {
+	var b [deepWipeDepth + growHeadroom]byte
+	escapeNothing(unsafe.Pointer(&b))
+}
+
 // wipeRegisters does nothing here: Go cannot name registers, and this
 // architecture has no assembly in this package. What the hash code left
 // in vector registers stays until other code reuses them.

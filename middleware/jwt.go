@@ -1,0 +1,124 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/secretmem/secretmem/sign/jwt"
+)
+
+var (
+	claimsKey   = &contextKey{"jwt claims"}
+	jwtErrorKey = &contextKey{"jwt error"}
+)
+
+// errNoToken is what JWTError reports for a request without a bearer
+// token.
+var errNoToken = errors.New("middleware: no bearer token")
+
+// RequireJWT is NewGuard().RequireJWT(v).
+func RequireJWT(v *jwt.Verifier) func(http.Handler) http.Handler {
+	return Guard{}.RequireJWT(v)
+}
+
+// RequireJWT passes a request on only if its bearer token is a JWT that v
+// accepts (signature, algorithm, expiry, issuer, audience: see package
+// sign/jwt); the handler reads the claims with JWTClaims. Keys are read
+// through their secret.Source at each request, so a rotated key verifies
+// from the next request on.
+//
+// The token is verified inside its volatile cell, where Tokens put it (or
+// where RequireJWT puts it, taking it the same way, when Tokens is not in
+// front): the verification is the cell's one read, so the token is wiped
+// as soon as it has been checked, and Token reports secret.ErrConsumed
+// afterwards. Only its header and claims are copied out.
+//
+// A refused request gets 401 with a WWW-Authenticate challenge
+// (error="invalid_token", and an error_description that says whether the
+// token expired) and a short body; neither repeats the token. With
+// WithFailureHandler that handler answers instead, and JWTError tells it
+// why.
+func (g Guard) RequireJWT(v *jwt.Verifier) func(http.Handler) http.Handler {
+	c := g.cfg
+	c.noBearer, c.apiKeys, c.cookies = false, nil, nil
+	e := newExtractor(c)
+	fail := g.cfg.onFailure
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			sl, found := lookup(r.Context(), kindBearer, "")
+			if !found {
+				s := e.begin(r)
+				defer s.end()
+				r = r.WithContext(s)
+				if len(s.slots) > 0 {
+					sl = s.slots[0]
+				}
+			}
+			err := errNoToken
+			var ctx *claimsContext
+			if sl.ok {
+				ctx = &claimsContext{Context: r.Context()}
+				err = sl.v.Use(func(b []byte) error { return v.VerifyTo(&ctx.claims, b) })
+			}
+			if err == nil {
+				next.ServeHTTP(w, r.WithContext(ctx))
+				return
+			}
+			if fail != nil {
+				fail.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), jwtErrorKey, err)))
+				return
+			}
+			challenge := e.scheme
+			if sl.ok {
+				desc := "the token is invalid"
+				if errors.Is(err, jwt.ErrExpired) {
+					desc = "the token has expired"
+				}
+				challenge += ` error="invalid_token", error_description="` + desc + `"`
+			}
+			h := w.Header()
+			h.Set("WWW-Authenticate", challenge)
+			h.Set("Cache-Control", "no-store")
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+		})
+	}
+}
+
+// claimsContext carries the verified claims: one allocation for the
+// context and the claims (with the header and payload they were decoded
+// from), where context.WithValue and jwt.Verify would take two.
+type claimsContext struct {
+	context.Context
+	claims jwt.Claims
+}
+
+func (c *claimsContext) Value(key any) any {
+	if key == any(claimsKey) {
+		return &c.claims
+	}
+	return c.Context.Value(key)
+}
+
+// String names the context without printing the claims.
+func (c *claimsContext) String() string {
+	return fmt.Sprint(c.Context) + ".WithValue(secretmem/middleware jwt claims)"
+}
+
+// JWTClaims returns the claims of the token RequireJWT verified for this
+// request.
+func JWTClaims(ctx context.Context) (*jwt.Claims, bool) {
+	c, ok := ctx.Value(claimsKey).(*jwt.Claims)
+	return c, ok
+}
+
+// JWTError returns why RequireJWT refused the request, for a
+// WithFailureHandler handler: one of package jwt's errors (for
+// errors.Is), secret.ErrConsumed when something read the token before
+// RequireJWT, or an error saying there was no bearer token. It never
+// contains the token.
+func JWTError(ctx context.Context) error {
+	err, _ := ctx.Value(jwtErrorKey).(error)
+	return err
+}

@@ -1,0 +1,81 @@
+package jwt
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"runtime/debug"
+	"strings"
+	"testing"
+
+	"github.com/secretmem/secretmem/internal/keyed"
+	"github.com/secretmem/secretmem/sign"
+)
+
+// An EdDSA check runs in EraseDeep: it must fit its wipe.
+func TestEdDSAVerificationFitsTheWipe(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	input := []byte("header.payload")
+	sig := b64.EncodeToString(ed25519.Sign(priv, input))
+	f := func() { _ = verifyEd25519(pub, input, []byte(sig)) }
+	f()
+	var depth int
+	func() {
+		defer debug.SetGCPercent(debug.SetGCPercent(-1))
+		keyed.GrowStackForTest(64 << 10)
+		depth = keyed.StackDepthForTest(f, 48<<10)
+	}()
+	if limit := keyed.DeepWipeDepthForTest() - 256; depth == 0 || depth > limit {
+		t.Errorf("verifying an Ed25519 signature uses %d bytes of stack; EraseDeep wipes %d", depth, limit)
+	}
+}
+
+// After Verify, the dead stack and the registers hold neither the
+// signature (raw or base64) nor, for HMAC, the expected one.
+func TestNoSignatureOutlivesVerify(t *testing.T) {
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	ed, err := EdDSAKey("", sign.Static(cell(t, priv.Seed())), "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ed.Close()
+	hs := hmacKey(t, HS512, "", bytes.Repeat([]byte("z"), 64))
+	for _, k := range []*Key{hs, ed} {
+		tok, err := k.Sign(map[string]int64{"exp": 9999999999})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := verifier(t, Options{}, k)
+		s64 := tok[strings.LastIndexByte(tok, '.')+1:]
+		nd := keyed.NeedlesForTest{}
+		nd.Add("signature", unb64(t, s64))
+		nd.Add("signature (base64url)", []byte(s64))
+		token := cell(t, []byte(tok))
+		verify := func() {
+			_ = token.Use(func(b []byte) error {
+				_, err := v.Verify(b)
+				return err
+			})
+		}
+		span := keyed.DeepWipeDepthForTest() + 8<<10
+		stack, regs := keyed.AfterCallForTest(verify, span)
+		if name, at := nd.Find(stack); at >= 0 {
+			t.Errorf("%s: the %s is on the dead stack", k.alg, name)
+		}
+		if name, at := nd.Find(regs[:]); at >= 0 {
+			t.Errorf("%s: the %s is in a register", k.alg, name)
+		}
+		if keyed.RuntimeErases {
+			continue
+		}
+		restore := keyed.SkipWipesForTest()
+		stack, regs = keyed.AfterCallForTest(verify, span)
+		restore()
+		name, _ := nd.Find(stack)
+		rname, _ := nd.Find(regs[:])
+		t.Logf("%s without the wipes: the stack holds the %q, the registers the %q", k.alg, name, rname)
+		if name == "" && rname == "" {
+			t.Errorf("%s: without the wipes the scan finds nothing: it cannot see", k.alg)
+		}
+	}
+}

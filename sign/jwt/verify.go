@@ -1,0 +1,440 @@
+package jwt
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+	"unsafe"
+
+	"github.com/secretmem/secretmem/internal/keyed"
+	"github.com/secretmem/secretmem/sign"
+)
+
+// Errors Verify returns, for errors.Is. Their messages say what is wrong
+// with the token and never quote it.
+var (
+	ErrMalformed   = errors.New("jwt: malformed token")
+	ErrTooLarge    = errors.New("jwt: the token is too large")
+	ErrAlgorithm   = errors.New("jwt: algorithm not accepted")
+	ErrUnknownKey  = errors.New("jwt: no key for the token")
+	ErrSignature   = errors.New("jwt: invalid signature")
+	ErrExpired     = errors.New("jwt: the token has expired")
+	ErrNotYetValid = errors.New("jwt: the token is not valid yet")
+	ErrNoExpiry    = errors.New("jwt: the token has no expiry (exp)")
+	ErrIssuer      = errors.New("jwt: wrong issuer")
+	ErrAudience    = errors.New("jwt: wrong audience")
+	ErrCritical    = errors.New("jwt: the token requires an extension this verifier does not implement (crit)")
+)
+
+// DefaultMaxSize is the longest token a Verifier accepts unless told
+// otherwise: 8 KiB, the longest credential package middleware accepts.
+const DefaultMaxSize = 8 << 10
+
+// Options configures a Verifier. The zero value checks the signature,
+// expiry and not-before with no leeway, requires an expiry, and refuses
+// any token that names an audience (RFC 7519, 4.1.3: a recipient that
+// does not find itself in "aud" must refuse the token).
+type Options struct {
+	// Issuer, if set, must equal the token's "iss".
+	Issuer string
+	// Audience, if set, must be one of the token's "aud" values.
+	Audience string
+	// Leeway is the clock skew allowed on "exp" and "nbf".
+	Leeway time.Duration
+	// AllowNoExpiry accepts tokens without "exp", which never expire.
+	AllowNoExpiry bool
+	// MaxSize is the longest token accepted, in bytes (DefaultMaxSize
+	// if 0).
+	MaxSize int
+	// Now returns the current time (time.Now if nil).
+	Now func() time.Time
+}
+
+// A Verifier checks tokens against a set of keys and the Options. It is
+// safe for concurrent use.
+type Verifier struct {
+	keys []*Key
+	opts Options
+}
+
+// NewVerifier returns a Verifier that accepts tokens signed by any of
+// keys. A token that names a "kid" is checked with that key only; one
+// without is checked with each key of its algorithm in turn. List several
+// keys to rotate without downtime.
+func NewVerifier(opts Options, keys ...*Key) (*Verifier, error) {
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("%w: a verifier needs at least one key", ErrKey)
+	}
+	seen := map[string]bool{}
+	for _, k := range keys {
+		if k == nil {
+			return nil, fmt.Errorf("%w: a nil key", ErrKey)
+		}
+		if k.id != "" && seen[k.id] {
+			return nil, fmt.Errorf("%w: two keys have the kid %q", ErrKey, k.id)
+		}
+		seen[k.id] = true
+	}
+	if opts.MaxSize <= 0 {
+		opts.MaxSize = DefaultMaxSize
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Verifier{keys: slices.Clone(keys), opts: opts}, nil
+}
+
+// Claims are a verified token's registered claims (RFC 7519, 4.1), and
+// its payload for the rest. Times are zero when the claim is absent.
+type Claims struct {
+	Issuer    string
+	Subject   string
+	Audience  []string
+	ExpiresAt time.Time
+	NotBefore time.Time
+	IssuedAt  time.Time
+	ID        string // "jti"
+	// KeyID and Algorithm are the header's "kid" and "alg".
+	KeyID     string
+	Algorithm Algorithm
+
+	payload []byte // the claims' JSON
+	seen    uint8  // registered claims read, to refuse duplicates
+	aud     [1]string
+	// inline holds the decoded header and claims, and the strings
+	// decoded from them, for tokens of ordinary size: one allocation
+	// for the Claims and everything they point to.
+	inline [inlineSize]byte
+}
+
+// inlineSize fits the decoded parts of a token of about 300 characters
+// twice over (once as JSON, once as the strings decoded from it).
+const inlineSize = 512
+
+// Decode unmarshals the token's claims into v with encoding/json, for
+// claims of your own.
+func (c *Claims) Decode(v any) error { return json.Unmarshal(c.payload, v) }
+
+// Payload returns the claims as the token carried them (JSON). The caller
+// must not modify it.
+func (c *Claims) Payload() []byte { return c.payload }
+
+// header is what Verify reads of a token's header.
+type header struct {
+	alg, kid []byte
+	crit     bool
+	seen     uint8
+}
+
+// Verify checks token (header.payload.signature, compact serialisation)
+// and returns its claims. The token may be a slice of a cell (it is only
+// read); the claims are copied out of it.
+func (v *Verifier) Verify(token []byte) (*Claims, error) {
+	c := new(Claims)
+	if err := v.VerifyTo(c, token); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// VerifyTo is Verify writing the claims into c, which must be a zero
+// Claims: for callers that keep the claims inside a larger allocation
+// (package middleware puts them in the request's context). On error, c
+// holds nothing useful.
+//
+// For HS256 and HS512 the HMAC runs with its key in protected memory, and
+// the expected signature is encoded and compared in scratch memory that
+// is wiped with the stack before Verify returns. For EdDSA the signature
+// is decoded and checked on a stack that is wiped.
+func (v *Verifier) VerifyTo(c *Claims, token []byte) error {
+	if len(token) > v.opts.MaxSize {
+		return fmt.Errorf("%w: %d bytes, over the limit of %d", ErrTooLarge, len(token), v.opts.MaxSize)
+	}
+	d1 := bytes.IndexByte(token, '.')
+	if d1 < 0 {
+		return fmt.Errorf("%w: not three dot-separated parts", ErrMalformed)
+	}
+	d2 := d1 + 1 + bytes.IndexByte(token[d1+1:], '.')
+	if d2 == d1 || bytes.IndexByte(token[d2+1:], '.') >= 0 {
+		return fmt.Errorf("%w: not three dot-separated parts", ErrMalformed)
+	}
+	h64, p64, s64 := token[:d1], token[d1+1:d2], token[d2+1:]
+	hn, pn := b64.DecodedLen(len(h64)), b64.DecodedLen(len(p64))
+	// The decoded header, the decoded payload, and room for the strings
+	// decoded from them: in c when they fit.
+	var buf []byte
+	if n := hn + pn + hn + pn; n <= len(c.inline) {
+		buf = c.inline[:n]
+	} else {
+		buf = make([]byte, n)
+	}
+	hdrJSON, payload, strs := buf[:hn], buf[hn:hn+pn], buf[hn+pn:hn+pn:len(buf)]
+	if n, err := b64.Decode(hdrJSON, h64); err != nil || n != hn {
+		return fmt.Errorf("%w: the header is not base64url", ErrMalformed)
+	}
+	if n, err := b64.Decode(payload, p64); err != nil || n != pn {
+		return fmt.Errorf("%w: the payload is not base64url", ErrMalformed)
+	}
+	r := reader{b: hdrJSON, out: strs}
+	var h header
+	if err := r.object(headerNames, func(i int) error { return h.read(&r, i) }); err != nil {
+		return fmt.Errorf("%w: the header is %w", ErrMalformed, err)
+	}
+	if h.alg == nil {
+		return fmt.Errorf("%w: the header has no alg", ErrMalformed)
+	}
+	if h.crit {
+		return ErrCritical
+	}
+	alg := Algorithm(unsafe.String(unsafe.SliceData(h.alg), len(h.alg)))
+	switch alg {
+	case HS256, HS512, EdDSA:
+	default:
+		return fmt.Errorf("%w: %q", ErrAlgorithm, clip(h.alg))
+	}
+	input := token[:d2]
+	if err := v.checkSignature(alg, h.kid, input, s64); err != nil {
+		return err
+	}
+	c.payload, c.Algorithm = payload, alg
+	if h.kid != nil {
+		c.KeyID = unsafe.String(unsafe.SliceData(h.kid), len(h.kid))
+	}
+	r = reader{b: payload, out: r.out}
+	if err := r.object(claimNames, func(i int) error { return c.read(&r, i) }); err != nil {
+		return fmt.Errorf("%w: the claims are %w", ErrMalformed, err)
+	}
+	return v.checkClaims(c)
+}
+
+// clip shortens a value from the token quoted in an error (an algorithm
+// name): enough to tell what it was, never a long string.
+func clip(b []byte) string {
+	if len(b) > 16 {
+		return string(b[:16]) + "..."
+	}
+	return string(b)
+}
+
+// headerNames are the header members Verify reads; claimNames the
+// registered claims. A member's bit in seen is 1 << its index.
+var (
+	headerNames = []string{"alg", "kid", "crit"}
+	claimNames  = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti"}
+)
+
+// read reads the header member headerNames[i] (or skips another).
+func (h *header) read(r *reader, i int) error {
+	if i < 0 {
+		return r.skip(0)
+	}
+	if h.seen&(1<<i) != 0 {
+		return fmt.Errorf("%w (the member %q appears twice)", errJSON, headerNames[i])
+	}
+	h.seen |= 1 << i
+	if headerNames[i] == "crit" {
+		h.crit = true
+		return r.skip(0)
+	}
+	s, err := r.str()
+	if headerNames[i] == "alg" {
+		h.alg = s
+	} else {
+		h.kid = s
+	}
+	return err
+}
+
+// read reads the claim claimNames[i] (or skips another).
+func (c *Claims) read(r *reader, i int) error {
+	if i < 0 {
+		return r.skip(0)
+	}
+	if c.seen&(1<<i) != 0 {
+		return fmt.Errorf("%w (the claim %q appears twice)", errJSON, claimNames[i])
+	}
+	c.seen |= 1 << i
+	switch name := claimNames[i]; name {
+	case "iss", "sub", "jti":
+		s, err := r.str()
+		if err != nil {
+			return err
+		}
+		str := unsafe.String(unsafe.SliceData(s), len(s))
+		switch name {
+		case "iss":
+			c.Issuer = str
+		case "sub":
+			c.Subject = str
+		default:
+			c.ID = str
+		}
+	case "aud":
+		return c.audience(r)
+	default:
+		secs, err := r.numericDate()
+		if err != nil {
+			return err
+		}
+		t := time.Unix(secs, 0)
+		switch name {
+		case "exp":
+			c.ExpiresAt = t
+		case "nbf":
+			c.NotBefore = t
+		default:
+			c.IssuedAt = t
+		}
+	}
+	return nil
+}
+
+// audience reads "aud": one string or an array of them.
+func (c *Claims) audience(r *reader) error {
+	if r.peek() == '"' {
+		s, err := r.str()
+		if err != nil {
+			return err
+		}
+		c.aud[0] = unsafe.String(unsafe.SliceData(s), len(s))
+		c.Audience = c.aud[:]
+		return nil
+	}
+	if !r.expect('[') {
+		return errJSON
+	}
+	c.Audience = []string{}
+	if r.expect(']') {
+		return nil
+	}
+	for {
+		s, err := r.str()
+		if err != nil {
+			return err
+		}
+		c.Audience = append(c.Audience, unsafe.String(unsafe.SliceData(s), len(s)))
+		if r.expect(',') {
+			continue
+		}
+		if r.expect(']') {
+			return nil
+		}
+		return errJSON
+	}
+}
+
+// checkSignature finds the key for the token and checks its signature.
+func (v *Verifier) checkSignature(alg Algorithm, kid, input, sig []byte) error {
+	if kid != nil {
+		for _, k := range v.keys {
+			if k.id == string(kid) {
+				if k.alg != alg {
+					return fmt.Errorf("%w: the key %q is for %s, the token says %s", ErrAlgorithm, k.id, k.alg, alg)
+				}
+				return k.verify(input, sig)
+			}
+		}
+		return fmt.Errorf("%w: no key has the token's kid", ErrUnknownKey)
+	}
+	tried := false
+	var last error
+	for _, k := range v.keys {
+		if k.alg != alg {
+			continue
+		}
+		tried = true
+		err := k.verify(input, sig)
+		if err == nil {
+			return nil
+		}
+		last = err
+	}
+	if !tried {
+		return fmt.Errorf("%w: no key for %s", ErrAlgorithm, alg)
+	}
+	return last
+}
+
+// verify checks sig, the token's base64url signature, over input.
+func (k *Key) verify(input, sig []byte) error {
+	switch k.alg {
+	case HS256, HS512:
+		if b64.DecodedLen(len(sig)) != k.mac.Size() {
+			return ErrSignature
+		}
+		err := k.mac.Check(func(mac, scratch []byte) bool { return sameBase64(mac, scratch, sig) }, input)
+		if errors.Is(err, sign.ErrInvalid) {
+			return ErrSignature
+		}
+		return err
+	case EdDSA:
+		if b64.DecodedLen(len(sig)) != ed25519.SignatureSize {
+			return ErrSignature
+		}
+		pub, err := k.publicKey()
+		if err != nil {
+			return err
+		}
+		ok := false
+		keyed.EraseDeep(func() { ok = verifyEd25519(pub, input, sig) })
+		if !ok {
+			return ErrSignature
+		}
+		return nil
+	}
+	return ErrAlgorithm
+}
+
+// sameBase64 reports, in constant time, whether sig is the base64url of
+// mac. It runs inside the HMAC's erased computation: the encoded form of
+// the expected signature is written into the HMAC's scratch, which is
+// wiped, and the encoder's frames are on a stack that is wiped.
+func sameBase64(mac, scratch, sig []byte) bool {
+	n := b64.EncodedLen(len(mac))
+	if n > len(scratch) || n != len(sig) {
+		return false
+	}
+	b64.Encode(scratch[:n], mac)
+	return subtle.ConstantTimeCompare(scratch[:n], sig) == 1
+}
+
+// verifyEd25519 decodes the signature on the stack and checks it. It
+// runs in EraseDeep.
+func verifyEd25519(pub ed25519.PublicKey, input, sig []byte) bool {
+	var raw [ed25519.SignatureSize]byte
+	if n, err := b64.Decode(raw[:], sig); err != nil || n != len(raw) {
+		return false
+	}
+	return ed25519.Verify(pub, input, raw[:])
+}
+
+func (v *Verifier) checkClaims(c *Claims) error {
+	now := v.opts.Now()
+	leeway := v.opts.Leeway
+	switch {
+	case c.ExpiresAt.IsZero() && !v.opts.AllowNoExpiry:
+		return ErrNoExpiry
+	case !c.ExpiresAt.IsZero() && !now.Before(c.ExpiresAt.Add(leeway)):
+		return ErrExpired
+	case !c.NotBefore.IsZero() && now.Add(leeway).Before(c.NotBefore):
+		return ErrNotYetValid
+	case v.opts.Issuer != "" && c.Issuer != v.opts.Issuer:
+		return ErrIssuer
+	}
+	if c.seen&(1<<2) != 0 { // aud
+		if v.opts.Audience == "" {
+			return fmt.Errorf("%w: the token names an audience and the verifier has none (set Options.Audience)", ErrAudience)
+		}
+		if !slices.Contains(c.Audience, v.opts.Audience) {
+			return ErrAudience
+		}
+	} else if v.opts.Audience != "" {
+		return fmt.Errorf("%w: the token names no audience", ErrAudience)
+	}
+	return nil
+}
