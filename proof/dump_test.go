@@ -115,7 +115,7 @@ func proveRun(t *testing.T, srv server, be backend, src source) {
 
 	// Live memory first: gcore and the kernel dump come after, and the
 	// kernel's ends the process.
-	live, err := readLive(p.pid(), ms)
+	live, err := readLive(p.Pid(), ms)
 	switch {
 	case errors.Is(err, errNoAccess):
 		recordInfo(t, "live /proc/PID/mem: "+name, "skipped", err.Error())
@@ -131,7 +131,7 @@ func proveRun(t *testing.T, srv server, be backend, src source) {
 
 	if gdb, err := exec.LookPath("gdb"); err != nil {
 		recordInfo(t, "gcore: "+name, "skipped", "gdb not found")
-	} else if path, err := gcore(gdb, p.pid(), dir); err != nil {
+	} else if path, err := gcore(gdb, p.Pid(), dir); err != nil {
 		t.Errorf("gcore: %v", err)
 	} else {
 		tl, err := scanFile(path, ms)

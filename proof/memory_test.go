@@ -166,26 +166,26 @@ func kernelCoreReady() string {
 // start) and RLIMIT_CORE raised, and returns the path of the kernel's core.
 func kernelCore(p *process, dir string) (string, error) {
 	lim := unix.Rlimit{Cur: unix.RLIM_INFINITY, Max: unix.RLIM_INFINITY}
-	if err := unix.Prlimit(p.pid(), unix.RLIMIT_CORE, &lim, nil); err != nil {
+	if err := unix.Prlimit(p.Pid(), unix.RLIMIT_CORE, &lim, nil); err != nil {
 		return "", fmt.Errorf("raising RLIMIT_CORE: %w", err)
 	}
-	if err := p.cmd.Process.Signal(syscall.SIGABRT); err != nil {
+	if err := p.Cmd.Process.Signal(syscall.SIGABRT); err != nil {
 		return "", err
 	}
 	select {
-	case <-p.exited:
+	case <-p.Exited():
 	case <-time.After(2 * time.Minute):
 		return "", errors.New("no exit 2 minutes after SIGABRT")
 	}
 	b, _ := os.ReadFile("/proc/sys/kernel/core_pattern")
 	base := strings.TrimSpace(string(b))
-	for _, name := range []string{base + "." + strconv.Itoa(p.pid()), base} {
+	for _, name := range []string{base + "." + strconv.Itoa(p.Pid()), base} {
 		path := filepath.Join(dir, name)
 		if _, err := os.Stat(path); err == nil {
 			return path, nil
 		}
 	}
-	return "", fmt.Errorf("no core file after SIGABRT (exit: %v)", p.err)
+	return "", fmt.Errorf("no core file after SIGABRT (exit: %v)", p.Err())
 }
 
 // scanFile counts ms's markers in a file, streaming it: cores run to

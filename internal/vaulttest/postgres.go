@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/secretmem/secretmem/internal/testchild"
 )
 
 // Postgres is a throw-away PostgreSQL cluster for Vault's database engine:
@@ -33,7 +35,7 @@ type Postgres struct {
 	dir    string
 	cmd    *exec.Cmd
 	exited chan struct{}
-	log    *Buffer
+	log    *testchild.Buffer
 }
 
 // StartPostgres starts a cluster for t and stops it when t ends.
@@ -51,7 +53,7 @@ func StartPostgres(t testing.TB) *Postgres {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	p := &Postgres{bin: bin, dir: dir, Password: "pg-" + randHex(12), log: &Buffer{}}
+	p := &Postgres{bin: bin, dir: dir, Password: "pg-" + randHex(12), log: &testchild.Buffer{}}
 	if err := p.start(); err != nil {
 		t.Fatal(err)
 	}
