@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/secretmem/secretmem/internal/procmaps"
 )
 
 // The load every run gets: at least 2,000 distinct invalid bearer tokens
@@ -156,9 +158,9 @@ func proveRun(t *testing.T, srv server, be backend, src source) {
 	}
 }
 
-func refusedSecretmem(refused []mapping) bool {
+func refusedSecretmem(refused []procmaps.Mapping) bool {
 	for _, m := range refused {
-		if strings.Contains(m.name, "secretmem") {
+		if strings.Contains(m.Path, "secretmem") {
 			return true
 		}
 	}
