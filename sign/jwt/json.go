@@ -4,8 +4,9 @@ import (
 	"errors"
 	"math"
 	"strconv"
-	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/secretmem/secretmem/internal/jsonstr"
 )
 
 // A small, strict JSON reader for the two objects of a token, header and
@@ -157,74 +158,18 @@ func (r *reader) str() ([]byte, error) {
 	}
 }
 
+// escape decodes the escape at the cursor into out. A surrogate that is
+// not half of a pair becomes U+FFFD, as in encoding/json, which decodes
+// the custom claims: both must read a token's text alike.
 func (r *reader) escape() error {
-	if r.i+1 >= len(r.b) {
+	c, n := jsonstr.DecodeEscape(r.b[r.i:])
+	if n == 0 {
 		return errJSON
 	}
-	c := r.b[r.i+1]
-	r.i += 2
-	var d byte
-	switch c {
-	case '"', '\\', '/':
-		d = c
-	case 'b':
-		d = '\b'
-	case 'f':
-		d = '\f'
-	case 'n':
-		d = '\n'
-	case 'r':
-		d = '\r'
-	case 't':
-		d = '\t'
-	case 'u':
-		c1, ok := r.hex4()
-		if !ok {
-			return errJSON
-		}
-		ru := rune(c1)
-		if utf16.IsSurrogate(ru) {
-			if r.i+1 < len(r.b) && r.b[r.i] == '\\' && r.b[r.i+1] == 'u' {
-				r.i += 2
-				c2, ok := r.hex4()
-				if !ok {
-					return errJSON
-				}
-				ru = utf16.DecodeRune(ru, rune(c2))
-			} else {
-				ru = utf8.RuneError
-			}
-		}
-		// An escape of n bytes decodes to at most n bytes: out keeps room.
-		r.out = utf8.AppendRune(r.out, ru)
-		return nil
-	default:
-		return errJSON
-	}
-	r.out = append(r.out, d)
+	r.i += n
+	// An escape of n bytes decodes to at most n bytes: out keeps room.
+	r.out = utf8.AppendRune(r.out, c)
 	return nil
-}
-
-func (r *reader) hex4() (uint16, bool) {
-	if r.i+4 > len(r.b) {
-		return 0, false
-	}
-	var v uint16
-	for _, c := range r.b[r.i : r.i+4] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c -= 'a' - 10
-		case 'A' <= c && c <= 'F':
-			c -= 'A' - 10
-		default:
-			return 0, false
-		}
-		v = v<<4 | uint16(c)
-	}
-	r.i += 4
-	return v, true
 }
 
 // number reads a JSON number and returns its text.
