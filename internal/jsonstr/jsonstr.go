@@ -1,8 +1,13 @@
-// Package jsonstr escapes and unescapes the contents of JSON strings the
-// way encoding/json writes them, into buffers the caller owns: the log
-// redactor reads JSON text that may hold a secret, and must not leave a
+// Package jsonstr holds the pieces of JSON text that this module's
+// hand-written JSON readers share: string escapes, written the way
+// encoding/json writes them and read back into buffers the caller owns,
+// one escape at a time (DecodeEscape), numbers and whitespace. The log
+// redactor reads JSON text that may hold a secret and must not leave a
 // copy of it in memory it cannot wipe (encoding/json's decoder makes Go
-// strings of everything it reads).
+// strings of everything it reads); the Vault client decodes in place in
+// protected memory; the JWT verifier reads claims faster than
+// encoding/json would. Each keeps its own reader: what they share is
+// here.
 package jsonstr
 
 import (

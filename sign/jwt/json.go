@@ -29,16 +29,7 @@ type reader struct {
 	out []byte // decoded strings are appended here; its capacity never grows
 }
 
-func (r *reader) ws() {
-	for r.i < len(r.b) {
-		switch r.b[r.i] {
-		case ' ', '\t', '\n', '\r':
-			r.i++
-		default:
-			return
-		}
-	}
-}
+func (r *reader) ws() { r.i = jsonstr.SkipSpace(r.b, r.i) }
 
 func (r *reader) peek() byte {
 	r.ws()
@@ -176,40 +167,12 @@ func (r *reader) escape() error {
 func (r *reader) number() ([]byte, error) {
 	r.ws()
 	start := r.i
-	if r.i < len(r.b) && r.b[r.i] == '-' {
-		r.i++
-	}
-	switch {
-	case r.i < len(r.b) && r.b[r.i] == '0':
-		r.i++
-	case r.digits() == 0:
+	n, expected := jsonstr.Number(r.b[r.i:])
+	r.i += n
+	if expected != "" {
 		return nil, errJSON
 	}
-	if r.i < len(r.b) && r.b[r.i] == '.' {
-		r.i++
-		if r.digits() == 0 {
-			return nil, errJSON
-		}
-	}
-	if r.i < len(r.b) && (r.b[r.i] == 'e' || r.b[r.i] == 'E') {
-		r.i++
-		if r.i < len(r.b) && (r.b[r.i] == '+' || r.b[r.i] == '-') {
-			r.i++
-		}
-		if r.digits() == 0 {
-			return nil, errJSON
-		}
-	}
 	return r.b[start:r.i], nil
-}
-
-func (r *reader) digits() int {
-	n := 0
-	for r.i < len(r.b) && '0' <= r.b[r.i] && r.b[r.i] <= '9' {
-		r.i++
-		n++
-	}
-	return n
 }
 
 // numericDate reads a NumericDate (RFC 7519, section 2): seconds since
