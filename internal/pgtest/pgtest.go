@@ -16,10 +16,8 @@ package pgtest
 
 import (
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -79,7 +77,7 @@ func Start() (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{Bin: bin, dir: dir, Password: "su-" + randHex(16), log: &testchild.Buffer{}}
+	c := &Cluster{Bin: bin, dir: dir, Password: "su-" + rand.Text(), log: &testchild.Buffer{}}
 	if err := c.start(); err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, err
@@ -140,7 +138,7 @@ func (c *Cluster) start() error {
 	}
 	_ = os.Remove(pwfile)
 	for range 3 { // another process may take the free port first
-		if c.Port, err = freePort(); err != nil {
+		if c.Port, err = testchild.FreePort(); err != nil {
 			return err
 		}
 		if err = c.run(cred, data); err == nil {
@@ -233,18 +231,3 @@ func (c *Cluster) stop() {
 
 // Log returns what the server printed, for a failing test.
 func (c *Cluster) Log() string { return c.log.String() }
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-func randHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}

@@ -3,6 +3,7 @@
 package pgtest
 
 import (
+	"crypto/rand"
 	"strings"
 	"testing"
 )
@@ -12,7 +13,7 @@ func TestAClusterLetsItsSuperuserInAndNoWrongPassword(t *testing.T) {
 	if got, err := c.Query("postgres", c.Password, "SELECT current_user"); err != nil || got != "postgres" {
 		t.Fatalf("as the superuser: %q, %v", got, err)
 	}
-	wrong := "wrong-" + randHex(8)
+	wrong := "wrong-" + rand.Text()
 	_, err := c.Query("postgres", wrong, "SELECT 1")
 	if err == nil {
 		t.Fatal("a wrong password logged in: scram-sha-256 is not enforced")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"sync"
@@ -40,6 +41,19 @@ type Process struct {
 	Cmd    *exec.Cmd
 	exited chan struct{}
 	err    error
+}
+
+// FreePort returns a port of 127.0.0.1 that was free a moment ago, for a
+// child that must be told where to listen. Another process may take it
+// in between: a caller retries with a new one when the child cannot
+// bind it.
+func FreePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // ErrExited is what Await reports when the child exits before it is ready.

@@ -4,7 +4,9 @@ package testchild
 
 import (
 	"errors"
+	"net"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -84,4 +86,16 @@ func TestBufferTakesConcurrentWrites(t *testing.T) {
 	if got := b.String(); len(got) != 8*100*2 || strings.Count(got, "ab") != 800 {
 		t.Fatalf("%d bytes, %d whole writes; want 1600 bytes, 800 writes", len(got), strings.Count(got, "ab"))
 	}
+}
+
+func TestFreePortCanBeListenedOn(t *testing.T) {
+	port, err := FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		t.Fatalf("port %d: %v", port, err)
+	}
+	ln.Close()
 }

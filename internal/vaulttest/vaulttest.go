@@ -21,7 +21,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -109,7 +108,7 @@ func Start(t testing.TB, o Options) *Server {
 	s := &Server{Token: "root-" + randHex(8), Dir: dir, bin: bin, tls: o.TLS}
 	var lastErr error
 	for range 3 {
-		port, err := freePort()
+		port, err := testchild.FreePort()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -263,15 +262,6 @@ func Data(t testing.TB, out map[string]any) map[string]any {
 		t.Fatalf("no data in %v", out)
 	}
 	return d
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 func randHex(n int) string {
