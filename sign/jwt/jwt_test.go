@@ -12,19 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/secretmem/secretmem/internal/testsecret"
 	"github.com/secretmem/secretmem/secret"
 	"github.com/secretmem/secretmem/sign"
 )
 
-func cell(t testing.TB, b []byte) secret.Value {
-	t.Helper()
-	v, err := secret.New(bytes.Clone(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(v.Destroy)
-	return v
-}
+// cell puts a copy of b in a cell that lives as long as the test.
+func cell(t testing.TB, b []byte) secret.Value { return testsecret.Cell(t, b) }
 
 func hmacKey(t testing.TB, alg Algorithm, id string, secretBytes []byte) *Key {
 	t.Helper()
