@@ -215,17 +215,23 @@ func (r *reader) skip(depth int) error {
 	case '"':
 		_, err := r.str()
 		return err
-	case '{':
+	case '{', '[':
 		r.i++
-		if r.expect('}') {
+		end := byte('}')
+		if c == '[' {
+			end = ']'
+		}
+		if r.expect(end) {
 			return nil
 		}
 		for {
-			if _, err := r.str(); err != nil {
-				return err
-			}
-			if !r.expect(':') {
-				return errJSON
+			if c == '{' {
+				if _, err := r.str(); err != nil {
+					return err
+				}
+				if !r.expect(':') {
+					return errJSON
+				}
 			}
 			if err := r.skip(depth + 1); err != nil {
 				return err
@@ -233,24 +239,7 @@ func (r *reader) skip(depth int) error {
 			if r.expect(',') {
 				continue
 			}
-			if r.expect('}') {
-				return nil
-			}
-			return errJSON
-		}
-	case '[':
-		r.i++
-		if r.expect(']') {
-			return nil
-		}
-		for {
-			if err := r.skip(depth + 1); err != nil {
-				return err
-			}
-			if r.expect(',') {
-				continue
-			}
-			if r.expect(']') {
+			if r.expect(end) {
 				return nil
 			}
 			return errJSON
