@@ -59,7 +59,11 @@ func FreePort() (int, error) {
 // ErrExited is what Await reports when the child exits before it is ready.
 var ErrExited = errors.New("exited")
 
-// Start starts cmd. Its output goes where cmd says.
+// Start starts cmd. Its output goes where cmd says. A goroutine waits
+// for the child at once, and os/exec closes the pipes of StdoutPipe and
+// StderrPipe when it has exited: read a child that writes and then exits
+// on its own through a Buffer or a file, not a pipe, or run it without
+// Start.
 func Start(cmd *exec.Cmd) (*Process, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
