@@ -10,20 +10,14 @@ import (
 
 	gojwt "github.com/golang-jwt/jwt/v5"
 
+	"github.com/secretmem/secretmem/internal/testsecret"
 	"github.com/secretmem/secretmem/secret"
 	"github.com/secretmem/secretmem/sign"
 	"github.com/secretmem/secretmem/sign/jwt"
 )
 
-func cell(t *testing.T, b []byte) secret.Value {
-	t.Helper()
-	v, err := secret.New(bytes.Clone(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(v.Destroy)
-	return v
-}
+// cell puts a copy of b in a cell that lives as long as the test.
+func cell(t *testing.T, b []byte) secret.Value { return testsecret.Cell(t, b) }
 
 type keyPair struct {
 	name   string

@@ -6,6 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/secretmem/secretmem/internal/fingerprint"
+	"github.com/secretmem/secretmem/internal/jsonstr"
 )
 
 // escapedLive redacts live secrets that s holds written with JSON
@@ -24,25 +25,18 @@ func escapedLive(s string) (string, bool) {
 	from := make([]int32, 0, len(s))
 	out := sc.dec.b[:0]
 	for i := 0; i < len(s); {
-		c := s[i]
-		if c == '\\' && i+1 < len(s) {
-			if r, ok := hex4(s[i+2:]); s[i+1] == 'u' && ok {
-				n := len(out)
+		if s[i] == '\\' {
+			if r, n := jsonstr.DecodeEscape(s[i:]); n > 0 {
+				start := len(out)
 				out = utf8.AppendRune(out, r)
-				for range len(out) - n {
+				for range len(out) - start {
 					from = append(from, int32(i))
 				}
-				i += 6
-				continue
-			}
-			if e := strings.IndexByte(`"\/bfnrt`, s[i+1]); e >= 0 {
-				out = append(out, "\"\\/\b\f\n\r\t"[e])
-				from = append(from, int32(i))
-				i += 2
+				i += n
 				continue
 			}
 		}
-		out = append(out, c)
+		out = append(out, s[i])
 		from = append(from, int32(i))
 		i++
 	}
@@ -64,26 +58,4 @@ func escapedLive(s string) (string, bool) {
 		spans = append(spans, span{int(from[f[0]]), end})
 	}
 	return replaceSpans(s, spans), true
-}
-
-func hex4(s string) (rune, bool) {
-	if len(s) < 4 {
-		return 0, false
-	}
-	var r rune
-	for i := range 4 {
-		c := s[i]
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c -= 'a' - 10
-		case 'A' <= c && c <= 'F':
-			c -= 'A' - 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	return r, true
 }

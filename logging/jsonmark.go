@@ -36,16 +36,7 @@ func (c *compiled) markJSON(dst, dec *buffer, src []byte) (changed, ok bool) {
 	return m.changed, m.i == len(m.src)
 }
 
-func (m *jsonMark) ws() {
-	for m.i < len(m.src) {
-		switch m.src[m.i] {
-		case ' ', '\t', '\n', '\r':
-			m.i++
-		default:
-			return
-		}
-	}
-}
+func (m *jsonMark) ws() { m.i = jsonstr.SkipSpace(m.src, m.i) }
 
 func (m *jsonMark) value(secretName bool, depth int) bool {
 	m.ws()

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/secretmem/secretmem/internal/testsecret"
 	"github.com/secretmem/secretmem/secret"
 )
 
@@ -25,15 +26,7 @@ func marker(t testing.TB) string {
 }
 
 // key puts s in a pooled cell that lives as long as the test.
-func key(t testing.TB, s string) secret.Value {
-	t.Helper()
-	v, err := secret.FromString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(v.Destroy)
-	return v
-}
+func key(t testing.TB, s string) secret.Value { return testsecret.Cell(t, s) }
 
 // serve runs h on a real HTTP/1.1 server bound to 127.0.0.1, with the
 // server's own error log (which reports handler panics) silenced.

@@ -140,7 +140,7 @@ func proveFidelity(t *testing.T, format string) {
 
 	dumps := map[string]func() (string, error){}
 	if gdb, err := exec.LookPath("gdb"); err == nil {
-		dumps["gcore"] = func() (string, error) { return gcore(gdb, p.pid(), dir) }
+		dumps["gcore"] = func() (string, error) { return gcore(gdb, p.Pid(), dir) }
 	} else {
 		recordInfo(t, "gcore: "+name, "skipped", "gdb not found")
 	}

@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/secretmem/secretmem/internal/procmaps"
 )
 
 // The load every run gets: at least 2,000 distinct invalid bearer tokens
@@ -115,7 +117,7 @@ func proveRun(t *testing.T, srv server, be backend, src source) {
 
 	// Live memory first: gcore and the kernel dump come after, and the
 	// kernel's ends the process.
-	live, err := readLive(p.pid(), ms)
+	live, err := readLive(p.Pid(), ms)
 	switch {
 	case errors.Is(err, errNoAccess):
 		recordInfo(t, "live /proc/PID/mem: "+name, "skipped", err.Error())
@@ -131,7 +133,7 @@ func proveRun(t *testing.T, srv server, be backend, src source) {
 
 	if gdb, err := exec.LookPath("gdb"); err != nil {
 		recordInfo(t, "gcore: "+name, "skipped", "gdb not found")
-	} else if path, err := gcore(gdb, p.pid(), dir); err != nil {
+	} else if path, err := gcore(gdb, p.Pid(), dir); err != nil {
 		t.Errorf("gcore: %v", err)
 	} else {
 		tl, err := scanFile(path, ms)
@@ -156,9 +158,9 @@ func proveRun(t *testing.T, srv server, be backend, src source) {
 	}
 }
 
-func refusedSecretmem(refused []mapping) bool {
+func refusedSecretmem(refused []procmaps.Mapping) bool {
 	for _, m := range refused {
-		if strings.Contains(m.name, "secretmem") {
+		if strings.Contains(m.Path, "secretmem") {
 			return true
 		}
 	}

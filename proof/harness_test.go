@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -19,6 +20,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/secretmem/secretmem/internal/testchild"
 )
 
 // heavy skips t unless SECRETMEM_PROOF=1: the dump and live memory tests
@@ -258,31 +261,11 @@ func (t tally) configCopies() (int, []string) {
 	return total, keys
 }
 
-// lockedBuffer collects a child's stderr while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// A process is a running server.
+// A process is a running server, or another program the proof runs.
 type process struct {
-	cmd    *exec.Cmd
-	logs   *lockedBuffer
-	addr   string
-	exited chan struct{}
-	err    error
+	*testchild.Process
+	logs *testchild.Buffer // its stderr
+	addr string
 }
 
 // start runs srv on a free loopback port with the given environment
@@ -293,10 +276,8 @@ func start(t *testing.T, srv server, dir string, env []string, args ...string) *
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Dir = dir
 	p := launch(t, cmd)
-	logs := p.logs
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		sc := bufio.NewScanner(strings.NewReader(logs.String()))
+	err := p.Await(20*time.Second, 20*time.Millisecond, func() bool {
+		sc := bufio.NewScanner(strings.NewReader(p.logs.String()))
 		for sc.Scan() {
 			var rec struct {
 				Msg  string `json:"msg"`
@@ -304,40 +285,27 @@ func start(t *testing.T, srv server, dir string, env []string, args ...string) *
 			}
 			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Msg == "listening" {
 				p.addr = rec.Addr
-				return p
+				return true
 			}
 		}
-		select {
-		case <-p.exited:
-			t.Fatalf("%s exited at start: %v (%d bytes of log)", srv.name, p.err, len(logs.String()))
-		case <-time.After(20 * time.Millisecond):
-		}
+		return false
+	})
+	switch {
+	case errors.Is(err, testchild.ErrExited):
+		t.Fatalf("%s exited at start: %v (%d bytes of log)", srv.name, p.Err(), len(p.logs.String()))
+	case err != nil:
+		t.Fatalf("%s did not say where it listens", srv.name)
 	}
-	t.Fatalf("%s did not say where it listens", srv.name)
-	return nil
+	return p
 }
 
 // launch starts cmd with its stderr collected, and kills it when t ends.
 func launch(t *testing.T, cmd *exec.Cmd) *process {
 	t.Helper()
-	logs := &lockedBuffer{}
+	logs := &testchild.Buffer{}
 	cmd.Stderr = logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &process{cmd: cmd, logs: logs, exited: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-p.exited
-	})
-	return p
+	return &process{Process: testchild.Launch(t, cmd), logs: logs}
 }
-
-func (p *process) pid() int { return p.cmd.Process.Pid }
 
 // get fetches path from the server on a fresh connection.
 func (p *process) get(path string, v any) error {

@@ -43,7 +43,7 @@ func TestListenerLeavesNoTokenInADump(t *testing.T) {
 			if err != nil {
 				t.Skip("gdb not found")
 			}
-			core, err := gcore(gdb, p.pid(), dir)
+			core, err := gcore(gdb, p.Pid(), dir)
 			if err != nil {
 				t.Fatal(err)
 			}

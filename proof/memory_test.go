@@ -3,7 +3,6 @@
 package proof
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -18,49 +17,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/secretmem/secretmem/internal/coredump"
+	"github.com/secretmem/secretmem/internal/procmaps"
 )
-
-// A mapping is one line of /proc/PID/maps.
-type mapping struct {
-	lo, hi uint64
-	perms  string
-	name   string
-}
-
-func (m mapping) String() string {
-	name := m.name
-	if name == "" {
-		name = "anonymous"
-	}
-	return fmt.Sprintf("%s %s %d KiB", name, m.perms, (m.hi-m.lo)/1024)
-}
-
-func readMaps(pid int) ([]mapping, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/maps", pid))
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []mapping
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 5 {
-			continue
-		}
-		lo, hi, ok := strings.Cut(fields[0], "-")
-		if !ok {
-			continue
-		}
-		l, err1 := strconv.ParseUint(lo, 16, 64)
-		h, err2 := strconv.ParseUint(hi, 16, 64)
-		if err1 != nil || err2 != nil || h <= l {
-			continue
-		}
-		out = append(out, mapping{lo: l, hi: h, perms: fields[1], name: strings.Join(fields[5:], " ")})
-	}
-	return out, sc.Err()
-}
 
 // maxRegion bounds what the live reader reads of one mapping. Go reserves
 // address space it has not used yet; nothing larger than this is read.
@@ -72,7 +30,7 @@ type liveResult struct {
 	tally
 	regions  int
 	read     int
-	refused  []mapping // reads failed with an error (EIO for memfd_secret)
+	refused  []procmaps.Mapping // reads failed with an error (EIO for memfd_secret)
 	tooLarge int
 }
 
@@ -83,9 +41,9 @@ func (r liveResult) refusedSummary() string {
 	}
 	count := map[string]int{}
 	for _, m := range r.refused {
-		n := m.name
+		n := m.Path
 		if n == "" {
-			n = "anonymous " + m.perms
+			n = "anonymous " + m.Perms
 		}
 		count[n]++
 	}
@@ -105,7 +63,7 @@ var errNoAccess = errors.New("no access to /proc/PID/mem")
 // region. PROT_NONE mappings are read too: /proc/PID/mem forces access,
 // and an idle guarded cell is PROT_NONE.
 func readLive(pid int, ms *markerSet) (liveResult, error) {
-	maps, err := readMaps(pid)
+	maps, err := procmaps.Read(fmt.Sprintf("/proc/%d/maps", pid))
 	if err != nil {
 		return liveResult{}, err
 	}
@@ -122,8 +80,8 @@ func readLive(pid int, ms *markerSet) (liveResult, error) {
 	buf := make([]byte, 0, 64<<20)
 	for _, m := range maps {
 		res.regions++
-		size := m.hi - m.lo
-		if size > maxRegion || m.lo >= 1<<63 {
+		size := m.Hi - m.Lo
+		if size > maxRegion || m.Lo >= 1<<63 {
 			res.tooLarge++ // [vsyscall] sits above the int64 offsets ReadAt takes
 			continue
 		}
@@ -131,7 +89,7 @@ func readLive(pid int, ms *markerSet) (liveResult, error) {
 			buf = make([]byte, 0, size)
 		}
 		b := buf[:size]
-		n, err := f.ReadAt(b, int64(m.lo))
+		n, err := f.ReadAt(b, int64(m.Lo))
 		if n > 0 {
 			sc.scan(b[:n])
 		}
@@ -166,26 +124,26 @@ func kernelCoreReady() string {
 // start) and RLIMIT_CORE raised, and returns the path of the kernel's core.
 func kernelCore(p *process, dir string) (string, error) {
 	lim := unix.Rlimit{Cur: unix.RLIM_INFINITY, Max: unix.RLIM_INFINITY}
-	if err := unix.Prlimit(p.pid(), unix.RLIMIT_CORE, &lim, nil); err != nil {
+	if err := unix.Prlimit(p.Pid(), unix.RLIMIT_CORE, &lim, nil); err != nil {
 		return "", fmt.Errorf("raising RLIMIT_CORE: %w", err)
 	}
-	if err := p.cmd.Process.Signal(syscall.SIGABRT); err != nil {
+	if err := p.Cmd.Process.Signal(syscall.SIGABRT); err != nil {
 		return "", err
 	}
 	select {
-	case <-p.exited:
+	case <-p.Exited():
 	case <-time.After(2 * time.Minute):
 		return "", errors.New("no exit 2 minutes after SIGABRT")
 	}
 	b, _ := os.ReadFile("/proc/sys/kernel/core_pattern")
 	base := strings.TrimSpace(string(b))
-	for _, name := range []string{base + "." + strconv.Itoa(p.pid()), base} {
+	for _, name := range []string{base + "." + strconv.Itoa(p.Pid()), base} {
 		path := filepath.Join(dir, name)
 		if _, err := os.Stat(path); err == nil {
 			return path, nil
 		}
 	}
-	return "", fmt.Errorf("no core file after SIGABRT (exit: %v)", p.err)
+	return "", fmt.Errorf("no core file after SIGABRT (exit: %v)", p.Err())
 }
 
 // scanFile counts ms's markers in a file, streaming it: cores run to

@@ -95,7 +95,7 @@ func proveOutbound(t *testing.T, c outboundCase, mode string) {
 		needles["huffman"] = hpackValue(t, value)
 		kinds = append(kinds, "huffman")
 	}
-	threads := threadCount(p.pid())
+	threads := threadCount(p.Pid())
 	judgeOutbound := func(kind, path string) {
 		all, inRegs, err := coredump.Count(path, needles, inSavedRegisters)
 		if err != nil {
@@ -130,7 +130,7 @@ func proveOutbound(t *testing.T, c outboundCase, mode string) {
 	}
 	if gdb, err := exec.LookPath("gdb"); err != nil {
 		recordInfo(t, "gcore: "+name, "skipped", "gdb not found")
-	} else if path, err := gcore(gdb, p.pid(), dir); err != nil {
+	} else if path, err := gcore(gdb, p.Pid(), dir); err != nil {
 		t.Errorf("gcore: %v", err)
 	} else {
 		judgeOutbound("gcore", path)
@@ -204,40 +204,26 @@ func startClient(t *testing.T, dir string, env []string, args ...string) *proces
 	cmd := exec.Command(outboundClient.binary(t), args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Dir = dir
-	logs := &lockedBuffer{}
-	cmd.Stderr = logs
 	stdin, err := cmd.StdinPipe() // held open: the client waits on it
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = stdin.Close() })
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &process{cmd: cmd, logs: logs, exited: make(chan struct{})}
+	p := launch(t, cmd)
 	done := make(chan bool, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
 		done <- sc.Scan() && sc.Text() == "done"
 		_, _ = io.Copy(io.Discard, out)
 	}()
-	go func() {
-		p.err = cmd.Wait()
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		_ = stdin.Close()
-		_ = cmd.Process.Kill()
-		<-p.exited
-	})
 	select {
 	case ok := <-done:
 		if !ok {
-			<-p.exited
-			t.Fatalf("the client failed: %v\n%s", p.err, strings.TrimSpace(logs.String()))
+			t.Fatalf("the client failed: %v\n%s", p.Err(), strings.TrimSpace(p.logs.String()))
 		}
 	case <-time.After(2 * time.Minute):
 		t.Fatal("the client did not finish its requests in 2 minutes")

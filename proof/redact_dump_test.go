@@ -79,7 +79,7 @@ func TestRedactorLeavesNoCopyOfALiveSecret(t *testing.T) {
 	test := fmt.Sprintf("redactor: live secret after %d logged requests", logRequests)
 	if gdb, err := exec.LookPath("gdb"); err != nil {
 		recordInfo(t, "gcore: "+test, "skipped", "gdb not found")
-	} else if core, err := gcore(gdb, p.pid(), dir); err != nil {
+	} else if core, err := gcore(gdb, p.Pid(), dir); err != nil {
 		t.Errorf("gcore: %v", err)
 	} else {
 		judgeSpellings(t, "gcore: "+test, core, needles)

@@ -251,7 +251,7 @@ func proveSigning(t *testing.T, be backend) {
 	}
 	if gdb, err := exec.LookPath("gdb"); err != nil {
 		recordInfo(t, "gcore: signing keys", "skipped", "gdb not found")
-	} else if path, err := gcore(gdb, p.pid(), dir); err != nil {
+	} else if path, err := gcore(gdb, p.Pid(), dir); err != nil {
 		t.Errorf("gcore: %v", err)
 	} else {
 		judge("gcore", path)

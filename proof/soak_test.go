@@ -159,9 +159,9 @@ func TestSoak(t *testing.T) {
 		t.Fatal(err)
 	}
 	warm := runWrk(t, wrk, script, key, url, time.Second)
-	rss1, threads1 := procStatus(p.pid())
+	rss1, threads1 := procStatus(p.Pid())
 	soak := runWrk(t, wrk, script, key, url, d)
-	rss2, threads2 := procStatus(p.pid())
+	rss2, threads2 := procStatus(p.Pid())
 
 	// The last responses may still be unwinding: give the cells a moment.
 	var after debugSecrets

@@ -111,7 +111,7 @@ path "sys/leases/revoke" { capabilities = ["update"] }`})
 
 	if gdb, err := exec.LookPath("gdb"); err != nil {
 		recordInfo(t, "vault "+scheme+" gcore", "skipped", "gdb not found")
-	} else if path, err := gcore(gdb, child.pid(), dir); err != nil {
+	} else if path, err := gcore(gdb, child.Pid(), dir); err != nil {
 		t.Errorf("gcore: %v", err)
 	} else {
 		judgeVault(t, "vault "+scheme+" gcore", path, ms, needles, len(tokens), tls)

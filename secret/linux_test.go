@@ -17,6 +17,7 @@ import (
 	"unsafe"
 
 	"github.com/secretmem/secretmem/internal/memory"
+	"github.com/secretmem/secretmem/internal/procmaps"
 	"github.com/secretmem/secretmem/internal/testchild"
 	"github.com/secretmem/secretmem/secret"
 	"golang.org/x/sys/unix"
@@ -154,18 +155,10 @@ func findMapping(t *testing.T, addr uintptr) mapping {
 	var cur *mapping
 	for sc.Scan() {
 		line := sc.Text()
-		fields := strings.Fields(line)
-		if len(fields) > 0 && strings.Contains(fields[0], "-") && !strings.HasSuffix(fields[0], ":") {
+		if head, ok := procmaps.Parse(line); ok {
 			cur = nil
-			lo, hi, ok := strings.Cut(fields[0], "-")
-			a, err1 := strconv.ParseUint(lo, 16, 64)
-			b, err2 := strconv.ParseUint(hi, 16, 64)
-			if ok && err1 == nil && err2 == nil && uint64(addr) >= a && uint64(addr) < b {
-				m := mapping{}
-				if len(fields) >= 6 {
-					m.name = strings.Join(fields[5:], " ")
-				}
-				cur = &m
+			if uint64(addr) >= head.Lo && uint64(addr) < head.Hi {
+				cur = &mapping{name: head.Path}
 			}
 			continue
 		}

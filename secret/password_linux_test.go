@@ -5,45 +5,21 @@ package secret_test
 import (
 	"errors"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/secretmem/secretmem/internal/testpty"
 	"github.com/secretmem/secretmem/secret"
 )
-
-// openPTY returns the controlling side and the terminal side of a new
-// pseudo-terminal.
-func openPTY(t *testing.T) (ctl *os.File, tty *os.File) {
-	t.Helper()
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminals here: %v", err)
-	}
-	t.Cleanup(func() { m.Close() })
-	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		t.Skipf("unlockpt: %v", err)
-	}
-	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Skipf("ptsname: %v", err)
-	}
-	s, err := os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Skipf("open pts: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return m, s
-}
 
 // typePassword runs ReadPassword(opts) on a new terminal and types line
 // once echo is off. It returns the controlling side and the terminal fd.
 func typePassword(t *testing.T, line string, opts ...secret.Option) (secret.Value, *os.File, int) {
 	t.Helper()
-	ctl, tty := openPTY(t)
+	ctl, tty := testpty.Open(t)
 	fd := int(tty.Fd())
 	type result struct {
 		v   secret.Value

@@ -119,30 +119,12 @@ func TestSealedCallsLeaveNothingOnTheStack(t *testing.T) {
 					if c.name == "Box.Update" {
 						before = sealNeedles(t, bv, pt)
 					}
-					stack, regs := keyed.AfterCallForTest(c.call, 12<<10)
-					nd := c.needles()
-					if name, at := nd.Find(stack); at >= 0 {
-						t.Errorf("the %s is on the dead stack, %d bytes below the caller", name, len(stack)-at)
-					}
-					if name, at := nd.Find(regs[:]); at >= 0 {
-						t.Errorf("the %s is in a register", name)
-					}
-					if keyed.RuntimeErases {
-						return
-					}
-					if c.name == "New" {
-						v.Destroy() // the call below makes another
-					}
-					restore := keyed.SkipWipesForTest()
-					stack, regs = keyed.AfterCallForTest(c.call, 12<<10)
-					restore()
-					nd = c.needles()
-					sname, _ := nd.Find(stack)
-					rname, _ := nd.Find(regs[:])
-					t.Logf("without the wipe: the stack holds the %q, the registers the %q", sname, rname)
-					if sname == "" && rname == "" {
-						t.Error("without the wipe the scan finds nothing: it cannot see")
-					}
+					keyed.CheckErasedForTest(t, keyed.ErasureForTest{Call: c.call, Span: 12 << 10, NeedlesAfter: c.needles,
+						BeforeControl: func() {
+							if c.name == "New" {
+								v.Destroy() // the control call makes another
+							}
+						}})
 				})
 			}
 			v.Destroy()

@@ -52,17 +52,28 @@ func NewEd25519PrivateKey(seed secret.Value) (*Ed25519PrivateKey, error) {
 	var k *Ed25519PrivateKey
 	err := seed.Use(func(b []byte) error {
 		var err error
-		switch len(b) {
-		case ed25519.SeedSize:
-			k, err = newEd25519(b, nil)
-		case ed25519.PrivateKeySize:
-			k, err = newEd25519(b[:32], b[32:])
-		default:
+		var raw bool
+		if k, raw, err = rawEd25519(b); !raw {
 			err = fmt.Errorf("%w: an Ed25519 seed is 32 bytes (or 64 with the public key), not %d", ErrKeyFormat, len(b))
 		}
 		return err
 	})
 	return k, err
+}
+
+// rawEd25519 makes a key of b when it is a raw Ed25519 key: a 32-byte
+// seed, or Go's 64-byte ed25519.PrivateKey. raw is false for any other
+// length.
+func rawEd25519(b []byte) (k *Ed25519PrivateKey, raw bool, err error) {
+	switch len(b) {
+	case ed25519.SeedSize:
+		k, err = newEd25519(b, nil)
+	case ed25519.PrivateKeySize:
+		k, err = newEd25519(b[:32], b[32:])
+	default:
+		return nil, false, nil
+	}
+	return k, true, err
 }
 
 var errPublicMismatch = fmt.Errorf("%w: the public key stored with the private key does not match it", ErrKeyFormat)

@@ -74,26 +74,9 @@ func checkErased(t *testing.T, f func(), needles keyed.NeedlesForTest) {
 // the scan finds something without the wipes.
 func checkErasedSeeing(t *testing.T, f func(), needles keyed.NeedlesForTest, mustSee bool) {
 	t.Helper()
-	span := keyed.DeepWipeDepthForTest() + 4<<10
-	stack, regs := keyed.AfterCallForTest(f, span)
-	if name, at := needles.Find(stack); at >= 0 {
-		t.Errorf("the %s is on the dead stack, %d bytes below the caller", name, len(stack)-at)
-	}
-	if name, at := needles.Find(regs[:]); at >= 0 {
-		t.Errorf("the %s is in a register", name)
-	}
-	if keyed.RuntimeErases {
-		return
-	}
-	restore := keyed.SkipWipesForTest()
-	stack, regs = keyed.AfterCallForTest(f, span)
-	restore()
-	name, _ := needles.Find(stack)
-	rname, _ := needles.Find(regs[:])
-	t.Logf("without the wipes: the stack holds the %q, the registers the %q", name, rname)
-	if name == "" && rname == "" && mustSee {
-		t.Error("without the wipes the scan finds nothing: it cannot see")
-	}
+	keyed.CheckErasedForTest(t, keyed.ErasureForTest{
+		Call: f, Span: keyed.DeepWipeDepthForTest() + 4<<10, Needles: needles, ControlMayMiss: !mustSee,
+	})
 }
 
 func TestNoScalarOutlivesAnECDSASignature(t *testing.T) {

@@ -132,18 +132,37 @@ func (m *HMAC) load(v secret.Value) (*hmacKey, error) {
 // allocation. It fails only when the key cannot be read (ErrNoKey,
 // ErrClosed, or the cell's own error).
 func (m *HMAC) Sum(b []byte, msg ...[]byte) ([]byte, error) {
-	k, err := m.f.get()
-	if err != nil {
-		return b, err
-	}
-	d := m.digest()
-	err = k.box.Use(func(key *keyed.Key) error {
+	err := m.use(func(key *keyed.Key, d *keyed.Digest) error {
 		var err error
 		b, err = key.Sum(d, b, msg...)
 		return err
 	})
-	m.digests.Put(d)
 	return b, err
+}
+
+// use runs fn with the current key, in its cell, and a digest from the
+// pool.
+func (m *HMAC) use(fn func(key *keyed.Key, d *keyed.Digest) error) error {
+	k, err := m.f.get()
+	if err != nil {
+		return err
+	}
+	d := m.digest()
+	err = k.box.Use(func(key *keyed.Key) error { return fn(key, d) })
+	m.digests.Put(d)
+	return err
+}
+
+// verdict is what Verify and Check return: nil if the tag matched,
+// ErrInvalid if not, or why the key could not be read.
+func verdict(ok bool, err error) error {
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrInvalid
+	}
+	return nil
 }
 
 // Verify reports whether tag is the HMAC of the concatenated parts of the
@@ -152,25 +171,13 @@ func (m *HMAC) Sum(b []byte, msg ...[]byte) ([]byte, error) {
 // same time wherever the tags differ, and the expected tag exists only
 // in scratch memory that is wiped before Verify returns.
 func (m *HMAC) Verify(tag []byte, msg ...[]byte) error {
-	k, err := m.f.get()
-	if err != nil {
-		return err
-	}
-	d := m.digest()
 	ok := false
-	err = k.box.Use(func(key *keyed.Key) error {
+	err := m.use(func(key *keyed.Key, d *keyed.Digest) error {
 		var err error
 		ok, err = key.Verify(d, tag, msg...)
 		return err
 	})
-	m.digests.Put(d)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return ErrInvalid
-	}
-	return nil
+	return verdict(ok, err)
 }
 
 // Check is Verify for a tag that arrives in another form than bytes (a
@@ -186,25 +193,13 @@ func (m *HMAC) Verify(tag []byte, msg ...[]byte) error {
 // the scratch: it runs within a 1.75 KiB stack wipe), must not keep mac or
 // scratch, and must not call into this package.
 func (m *HMAC) Check(match func(mac, scratch []byte) bool, msg ...[]byte) error {
-	k, err := m.f.get()
-	if err != nil {
-		return err
-	}
-	d := m.digest()
 	ok := false
-	err = k.box.Use(func(key *keyed.Key) error {
+	err := m.use(func(key *keyed.Key, d *keyed.Digest) error {
 		var err error
 		ok, err = key.Check(d, match, msg...)
 		return err
 	})
-	m.digests.Put(d)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return ErrInvalid
-	}
-	return nil
+	return verdict(ok, err)
 }
 
 // CheckScratch is the length of the scratch space Check gives match:

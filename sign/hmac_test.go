@@ -13,18 +13,12 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/secretmem/secretmem/internal/testsecret"
 	"github.com/secretmem/secretmem/secret"
 )
 
-func newCell(t testing.TB, b []byte) secret.Value {
-	t.Helper()
-	v, err := secret.New(bytes.Clone(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(v.Destroy)
-	return v
-}
+// newCell puts a copy of b in a cell that lives as long as the test.
+func newCell(t testing.TB, b []byte) secret.Value { return testsecret.Cell(t, b) }
 
 // rotating is a Source whose cell the test replaces, counting reads.
 type rotating struct {

@@ -2,7 +2,6 @@ package sign
 
 import (
 	"crypto"
-	"crypto/ed25519"
 	"io"
 
 	"github.com/secretmem/secretmem/secret"
@@ -40,15 +39,12 @@ func NewSigner(src secret.Source, key string) (*Signer, error) {
 func loadSigningKey(v secret.Value) (loadedKey, error) {
 	var key PrivateKey
 	err := v.Use(func(b []byte) error {
-		var err error
-		switch len(b) {
-		case ed25519.SeedSize:
-			key, err = newEd25519(b, nil)
-		case ed25519.PrivateKeySize:
-			key, err = newEd25519(b[:32], b[32:])
-		default:
-			key, err = parsePrivateKey(b)
+		k, raw, err := rawEd25519(b)
+		if raw {
+			key = k
+			return err
 		}
+		key, err = parsePrivateKey(b)
 		return err
 	})
 	return loadedKey{key}, err

@@ -8,15 +8,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/secretmem/secretmem/internal/pgtest"
 	"github.com/secretmem/secretmem/internal/testsecret"
 	"github.com/secretmem/secretmem/secret"
-	"github.com/secretmem/secretmem/sqlcell/internal/pgtest"
 )
 
 // cluster is the throw-away PostgreSQL every test of this package uses;
 // nil when none could be started, and skipWhy says why.
 var (
-	cluster *pgtest.Cluster
+	cluster *pgCluster
 	skipWhy string
 )
 
@@ -25,11 +25,11 @@ func TestMain(m *testing.M) {
 		dumpChild(mode)
 		return
 	}
-	c, err := pgtest.Start()
-	if err != nil {
+	if c, err := pgtest.Start(); err != nil {
 		skipWhy = err.Error()
+	} else {
+		cluster = &pgCluster{c}
 	}
-	cluster = c
 	code := m.Run()
 	if cluster != nil {
 		cluster.Stop()
@@ -39,7 +39,7 @@ func TestMain(m *testing.M) {
 
 // pg returns the cluster, or skips t (fails it when CI requires
 // PostgreSQL).
-func pg(t testing.TB) *pgtest.Cluster {
+func pg(t testing.TB) *pgCluster {
 	t.Helper()
 	if cluster == nil {
 		if pgtest.Required() {

@@ -27,6 +27,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/secretmem/secretmem/internal/testchild"
 )
 
 // binary is the testserver, built once by TestMain.
@@ -97,30 +99,12 @@ func writeFile(t *testing.T, path, content string) {
 	}
 }
 
-// lockedBuffer collects a child's output while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
+// running is a testserver started for a test: its output, and where it
+// serves.
 type running struct {
-	cmd    *exec.Cmd
-	logs   *lockedBuffer
-	base   string
-	exited chan struct{} // closed when the process has exited
-	err    error         // its exit status, once exited is closed
+	*testchild.Process
+	logs *testchild.Buffer
+	base string
 }
 
 // hint is the first line of the start-up text that says how to call the
@@ -139,47 +123,36 @@ func startArgs(t *testing.T, env []string, args ...string) *running {
 	t.Helper()
 	cmd := exec.Command(binary, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = environ(env...)
-	logs := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	r := &running{cmd: cmd, logs: logs, exited: make(chan struct{})}
-	go func() {
-		r.err = cmd.Wait()
-		close(r.exited)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-r.exited
-	})
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := hint.FindStringSubmatch(logs.String()); m != nil {
+	r := &running{logs: &testchild.Buffer{}}
+	cmd.Stdout, cmd.Stderr = r.logs, r.logs
+	r.Process = testchild.Launch(t, cmd)
+	err := r.Await(20*time.Second, 10*time.Millisecond, func() bool {
+		m := hint.FindStringSubmatch(r.logs.String())
+		if m != nil {
 			r.base = m[1]
-			return r
 		}
-		select {
-		case <-r.exited:
-			t.Fatalf("the testserver exited at start: %v\n%s", r.err, show(logs.String()))
-		case <-time.After(10 * time.Millisecond):
-		}
+		return m != nil
+	})
+	switch {
+	case errors.Is(err, testchild.ErrExited):
+		t.Fatalf("the testserver exited at start: %v\n%s", r.Err(), show(r.logs.String()))
+	case err != nil:
+		t.Fatalf("the testserver did not say how to call it:\n%s", show(r.logs.String()))
 	}
-	t.Fatalf("the testserver did not say how to call it:\n%s", show(logs.String()))
-	return nil
+	return r
 }
 
 // stop sends sig, expects a clean exit and returns everything the server
 // wrote.
 func (r *running) stop(t *testing.T, sig syscall.Signal) string {
 	t.Helper()
-	if err := r.cmd.Process.Signal(sig); err != nil {
+	if err := r.Cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case <-r.exited:
-		if r.err != nil {
-			t.Errorf("exit after %v: %v", sig, r.err)
+	case <-r.Exited():
+		if err := r.Err(); err != nil {
+			t.Errorf("exit after %v: %v", sig, err)
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatalf("no exit 20 s after %v", sig)

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/secretmem/secretmem/internal/testsecret"
 	"github.com/secretmem/secretmem/internal/wine"
 	"github.com/secretmem/secretmem/secret"
 )
@@ -70,15 +71,8 @@ func p256Pair(t testing.TB, serial int64) pair {
 	return newPair(t, k, serial)
 }
 
-func cell(t testing.TB, b []byte) secret.Value {
-	t.Helper()
-	v, err := secret.New(bytes.Clone(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(v.Destroy)
-	return v
-}
+// cell puts a copy of b in a cell that lives as long as the test.
+func cell(t testing.TB, b []byte) secret.Value { return testsecret.Cell(t, b) }
 
 // source is a rotating secret.Source.
 type source struct {

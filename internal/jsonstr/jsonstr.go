@@ -1,8 +1,13 @@
-// Package jsonstr escapes and unescapes the contents of JSON strings the
-// way encoding/json writes them, into buffers the caller owns: the log
-// redactor reads JSON text that may hold a secret, and must not leave a
+// Package jsonstr holds the pieces of JSON text that this module's
+// hand-written JSON readers share: string escapes, written the way
+// encoding/json writes them and read back into buffers the caller owns,
+// one escape at a time (DecodeEscape), numbers and whitespace. The log
+// redactor reads JSON text that may hold a secret and must not leave a
 // copy of it in memory it cannot wipe (encoding/json's decoder makes Go
-// strings of everything it reads).
+// strings of everything it reads); the Vault client decodes in place in
+// protected memory; the JWT verifier reads claims faster than
+// encoding/json would. Each keeps its own reader: what they share is
+// here.
 package jsonstr
 
 import (
@@ -58,59 +63,86 @@ func AppendEscaped(dst, s []byte, html bool) (out []byte, ok bool) {
 }
 
 // AppendUnescaped appends the text the escaped contents s of a JSON
-// string stand for. ok is false for a malformed escape.
+// string stand for. ok is false for a malformed escape. A surrogate that
+// is not half of a pair becomes U+FFFD, as in encoding/json.
 func AppendUnescaped(dst, s []byte) (out []byte, ok bool) {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c != '\\' {
-			dst = append(dst, c)
+	for i := 0; i < len(s); {
+		if s[i] != '\\' {
+			dst = append(dst, s[i])
+			i++
 			continue
 		}
-		i++
-		if i == len(s) {
+		r, n := DecodeEscape(s[i:])
+		if n == 0 {
 			return dst, false
 		}
-		switch s[i] {
-		case '"', '\\', '/':
-			dst = append(dst, s[i])
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			r, ok := hex4(s[i+1:])
-			if !ok {
-				return dst, false
-			}
-			i += 4
-			if utf16.IsSurrogate(r) {
-				if r2, ok := hex4(s[i+3:]); ok && i+2 < len(s) && s[i+1] == '\\' && s[i+2] == 'u' {
-					if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-						r = d
-						i += 6
-					}
-				}
-			}
-			dst = utf8.AppendRune(dst, r)
-		default:
-			return dst, false
-		}
+		dst = utf8.AppendRune(dst, r)
+		i += n
 	}
 	return dst, true
 }
 
-func hex4(s []byte) (rune, bool) {
+// DecodeEscape decodes the escape at the start of s, which starts with
+// its backslash: \" \\ \/ \b \f \n \r \t, or \uXXXX with the \uXXXX after
+// it when the two are a UTF-16 surrogate pair. It returns the rune and
+// the bytes the escape takes (2, 6 or 12), or n == 0 when s does not
+// start with an escape JSON knows.
+//
+// A surrogate that is not half of a pair comes back as itself, n 6 (the
+// \uXXXX after it, if any, is the next escape). A reader that follows
+// encoding/json writes U+FFFD for it, which utf8.AppendRune and
+// utf8.EncodeRune do on their own; a strict one refuses it
+// (utf16.IsSurrogate). Every escape decodes to no more UTF-8 bytes than
+// it takes, so a reader may decode in place.
+//
+// It takes a string or a byte slice, so that text that is a string (a
+// log message) is not copied to be read.
+func DecodeEscape[S ~string | ~[]byte](s S) (r rune, n int) {
+	if len(s) < 2 || s[0] != '\\' {
+		return 0, 0
+	}
+	switch c := s[1]; c {
+	case '"', '\\', '/':
+		return rune(c), 2
+	case 'b':
+		return '\b', 2
+	case 'f':
+		return '\f', 2
+	case 'n':
+		return '\n', 2
+	case 'r':
+		return '\r', 2
+	case 't':
+		return '\t', 2
+	case 'u':
+	default:
+		return 0, 0
+	}
+	r, ok := hex4(s[2:])
+	if !ok {
+		return 0, 0
+	}
+	if !utf16.IsSurrogate(r) {
+		return r, 6
+	}
+	if len(s) >= 12 && s[6] == '\\' && s[7] == 'u' {
+		if lo, ok := hex4(s[8:]); ok {
+			if pair := utf16.DecodeRune(r, lo); pair != utf8.RuneError {
+				return pair, 12
+			}
+		}
+	}
+	return r, 6
+}
+
+// hex4 reads the four hex digits at the start of s.
+func hex4[S ~string | ~[]byte](s S) (rune, bool) {
 	if len(s) < 4 {
 		return 0, false
 	}
 	var r rune
-	for _, c := range s[:4] {
+	for i := range 4 {
+		c := s[i]
 		switch {
 		case c >= '0' && c <= '9':
 			c -= '0'

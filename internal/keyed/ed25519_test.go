@@ -251,30 +251,6 @@ func TestNoEd25519KeyMaterialOutlivesACall(t *testing.T) {
 	}
 }
 
-// checkErasedDeep is checkErased over EraseDeep's span.
-func checkErasedDeep(t *testing.T, f func(), needles NeedlesForTest) {
-	t.Helper()
-	stack, regs := AfterCallForTest(f, deepWipeDepth+4<<10)
-	if name, at := needles.Find(stack); at >= 0 {
-		t.Errorf("the %s is on the dead stack, %d bytes below the caller", name, len(stack)-at)
-	}
-	if name, at := needles.Find(regs[:]); at >= 0 {
-		t.Errorf("the %s is in a register", name)
-	}
-	if RuntimeErases {
-		return
-	}
-	restore := SkipWipesForTest()
-	stack, regs = AfterCallForTest(f, deepWipeDepth+4<<10)
-	restore()
-	name, _ := needles.Find(stack)
-	rname, _ := needles.Find(regs[:])
-	t.Logf("without the wipe: the stack holds the %q, the registers the %q", name, rname)
-	if name == "" && rname == "" {
-		t.Error("without the wipe the scan finds nothing: it cannot see")
-	}
-}
-
 func BenchmarkEd25519Sign(b *testing.B) {
 	seed := filled(32, 1)
 	msg := filled(256, 2)

@@ -141,32 +141,6 @@ func needles(t *testing.T, h Hash, key []byte) NeedlesForTest {
 	return n
 }
 
-// checkErased runs f and scans what it left: nothing of needles may be on
-// the dead stack or in registers. Then it runs f with the wipe skipped
-// and requires the scan to find something, so that it can see.
-func checkErased(t *testing.T, f func(), needles NeedlesForTest) {
-	t.Helper()
-	stack, regs := AfterCallForTest(f, 8<<10)
-	if name, at := needles.Find(stack); at >= 0 {
-		t.Errorf("the %s is on the dead stack, %d bytes below the caller", name, len(stack)-at)
-	}
-	if name, at := needles.Find(regs[:]); at >= 0 {
-		t.Errorf("the %s is in a register", name)
-	}
-	if RuntimeErases {
-		return // runtime/secret erases; there is no wipe to skip
-	}
-	restore := SkipWipesForTest()
-	stack, regs = AfterCallForTest(f, 8<<10)
-	restore()
-	name, _ := needles.Find(stack)
-	rname, _ := needles.Find(regs[:])
-	t.Logf("without the wipe: the stack holds the %q, the registers the %q", name, rname)
-	if name == "" && rname == "" {
-		t.Error("without the wipe the scan finds nothing: it cannot see")
-	}
-}
-
 // After an HMAC call, neither the dead stack below the caller nor the
 // registers hold anything the key computed: pads, midstates, the hashed
 // form of a long key, the inner hash, the output. The same scan with the

@@ -125,3 +125,66 @@ func (n NeedlesForTest) Find(hay []byte) (name string, at int) {
 	}
 	return "", -1
 }
+
+// TBForTest is the part of testing.TB that CheckErasedForTest reports
+// through: this package does not import testing.
+type TBForTest interface {
+	Helper()
+	Errorf(format string, args ...any)
+	Logf(format string, args ...any)
+}
+
+// ErasureForTest is one check for CheckErasedForTest.
+type ErasureForTest struct {
+	Call    func()         // the computation whose leftovers are looked for
+	Span    int            // how many bytes of dead stack below the caller to scan
+	Needles NeedlesForTest // what must not be left
+	// NeedlesAfter, if set, is asked after each call instead of Needles:
+	// some needles (a seal's nonce) exist only once the call ran.
+	NeedlesAfter func() NeedlesForTest
+	// BeforeControl, if set, runs before the control call.
+	BeforeControl func()
+	// ControlMayMiss logs, rather than fails, a control that finds
+	// nothing: for a computation that need not leave anything behind on
+	// every machine.
+	ControlMayMiss bool
+}
+
+// CheckErasedForTest runs e.Call and fails t if the dead stack below the
+// caller or the registers hold a piece of a needle. Then, unless
+// RuntimeErases (no wipe to skip), it runs the control: the same call
+// with the wipes skipped, whose scan must find something, or the check
+// cannot see what it looks for.
+func CheckErasedForTest(t TBForTest, e ErasureForTest) {
+	t.Helper()
+	needles := func() NeedlesForTest {
+		if e.NeedlesAfter != nil {
+			return e.NeedlesAfter()
+		}
+		return e.Needles
+	}
+	stack, regs := AfterCallForTest(e.Call, e.Span)
+	nd := needles()
+	if name, at := nd.Find(stack); at >= 0 {
+		t.Errorf("the %s is on the dead stack, %d bytes below the caller", name, len(stack)-at)
+	}
+	if name, at := nd.Find(regs[:]); at >= 0 {
+		t.Errorf("the %s is in a register", name)
+	}
+	if RuntimeErases {
+		return
+	}
+	if e.BeforeControl != nil {
+		e.BeforeControl()
+	}
+	restore := SkipWipesForTest()
+	stack, regs = AfterCallForTest(e.Call, e.Span)
+	restore()
+	nd = needles()
+	name, _ := nd.Find(stack)
+	rname, _ := nd.Find(regs[:])
+	t.Logf("without the wipes: the stack holds the %q, the registers the %q", name, rname)
+	if name == "" && rname == "" && !e.ControlMayMiss {
+		t.Errorf("without the wipes the scan finds nothing: it cannot see")
+	}
+}

@@ -1,7 +1,5 @@
 //go:build unix
 
-// Package testchild helps tests run their own test binary as a child
-// process. Only tests import it.
 package testchild
 
 import (

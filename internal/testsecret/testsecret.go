@@ -21,10 +21,11 @@ func Marker(t testing.TB, prefix string) string {
 	return prefix + hex.EncodeToString(b[:])
 }
 
-// Cell puts s in a cell that is destroyed when t ends.
-func Cell(t testing.TB, s string, opts ...secret.Option) secret.Value {
+// Cell puts a copy of s, a string or bytes, in a cell that is destroyed
+// when t ends. s itself is left as it was.
+func Cell[S ~string | ~[]byte](t testing.TB, s S, opts ...secret.Option) secret.Value {
 	t.Helper()
-	v, err := secret.FromString(s, opts...)
+	v, err := secret.New(append([]byte(nil), s...), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,11 +54,7 @@ func (EnvToken) login(ctx context.Context, c *Client) (login, error) {
 	if err != nil {
 		return login{}, err
 	}
-	l, err := c.lookupSelf(ctx, v, true)
-	if err != nil {
-		v.Destroy()
-	}
-	return l, err
+	return c.lookupSelf(ctx, v, true)
 }
 
 func (EnvToken) relogin() bool { return false }
@@ -79,11 +75,7 @@ func (a TokenFile) login(ctx context.Context, c *Client) (login, error) {
 		v.Destroy()
 		return login{}, fmt.Errorf("%w: the token file %s is empty", ErrLogin, a.Path)
 	}
-	l, err := c.lookupSelf(ctx, v, true)
-	if err != nil {
-		v.Destroy()
-	}
-	return l, err
+	return c.lookupSelf(ctx, v, true)
 }
 
 func (TokenFile) relogin() bool { return true }
@@ -175,8 +167,17 @@ func (c *Client) logIn(ctx context.Context, mount string, body []part) (login, e
 	return l, nil
 }
 
-// lookupSelf checks a token the Client was given and learns its TTL.
-func (c *Client) lookupSelf(ctx context.Context, tok secret.Value, owned bool) (login, error) {
+// lookupSelf checks a token the Client was given and learns its TTL. A
+// token the Client owns (read from the environment or a file) is
+// destroyed when it does not check out.
+func (c *Client) lookupSelf(ctx context.Context, tok secret.Value, owned bool) (_ login, err error) {
+	if owned {
+		defer func() {
+			if err != nil {
+				tok.Destroy()
+			}
+		}()
+	}
 	rq := request{op: "look up the token", method: "GET", path: "auth/token/lookup-self", token: tok}
 	b, err := c.do(ctx, rq)
 	if err != nil {

@@ -1,6 +1,10 @@
 package vault
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/secretmem/secretmem/internal/jsonstr"
+)
 
 // A scanner walks JSON text that sits in protected memory without copying
 // any of it: a string is decoded in place (its decoded form is never
@@ -46,16 +50,7 @@ func (s *scanner) fail(what string) error {
 	return fmt.Errorf("%w: %s at byte %d", ErrMalformed, what, s.i)
 }
 
-func (s *scanner) ws() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
-	}
-}
+func (s *scanner) ws() { s.i = jsonstr.SkipSpace(s.b, s.i) }
 
 // next returns the kind of the value at the cursor, after whitespace.
 func (s *scanner) next() (kind, error) {
@@ -228,48 +223,12 @@ func (s *scanner) scalar() (kind, []byte, error) {
 // number consumes a JSON number and returns its text.
 func (s *scanner) number() ([]byte, error) {
 	start := s.i
-	if s.peek() == '-' {
-		s.i++
-	}
-	switch c := s.peek(); {
-	case c == '0':
-		s.i++
-	case c >= '1' && c <= '9':
-		s.digits()
-	default:
-		return nil, s.fail("expected a digit")
-	}
-	if s.peek() == '.' {
-		s.i++
-		if !s.digits() {
-			return nil, s.fail("expected a digit after '.'")
-		}
-	}
-	if c := s.peek(); c == 'e' || c == 'E' {
-		s.i++
-		if c := s.peek(); c == '+' || c == '-' {
-			s.i++
-		}
-		if !s.digits() {
-			return nil, s.fail("expected a digit in the exponent")
-		}
+	n, expected := jsonstr.Number(s.b[s.i:])
+	s.i += n
+	if expected != "" {
+		return nil, s.fail("expected " + expected)
 	}
 	return s.b[start:s.i], nil
-}
-
-func (s *scanner) peek() byte {
-	if s.i < len(s.b) {
-		return s.b[s.i]
-	}
-	return 0
-}
-
-func (s *scanner) digits() bool {
-	start := s.i
-	for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
-		s.i++
-	}
-	return s.i > start
 }
 
 // integer consumes a number that must be a whole number fitting an int64

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/secretmem/secretmem/internal/testchild"
 	"github.com/secretmem/secretmem/internal/vaulttest"
 	"github.com/secretmem/secretmem/secret"
 )
@@ -30,12 +31,12 @@ func ctxFor(t *testing.T) context.Context {
 
 // newClient returns a client of srv with auth (the root token when nil),
 // logging at debug level into the returned buffer, closed when t ends.
-func newClient(t *testing.T, srv *vaulttest.Server, auth Auth, edit func(*Config)) (*Client, *vaulttest.Buffer) {
+func newClient(t *testing.T, srv *vaulttest.Server, auth Auth, edit func(*Config)) (*Client, *testchild.Buffer) {
 	t.Helper()
 	if auth == nil {
 		auth = Token{Value: cell(t, srv.Token)}
 	}
-	logs := &vaulttest.Buffer{}
+	logs := &testchild.Buffer{}
 	cfg := Config{Address: srv.Addr, Auth: auth, CACert: srv.CACert,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	if edit != nil {
@@ -187,7 +188,7 @@ path "sys/leases/revoke" { capabilities = ["update"] }`})
 
 // appRoleClient seeds AppRole (see seedAppRole) and returns a client
 // that logs in with it.
-func appRoleClient(t *testing.T, srv *vaulttest.Server, ttl, maxTTL string) (*Client, *vaulttest.Buffer) {
+func appRoleClient(t *testing.T, srv *vaulttest.Server, ttl, maxTTL string) (*Client, *testchild.Buffer) {
 	t.Helper()
 	roleID, secretID := seedAppRole(t, srv, ttl, maxTTL)
 	return newClient(t, srv, AppRole{RoleID: roleID, SecretID: cell(t, secretID)}, nil)

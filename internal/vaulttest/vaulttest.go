@@ -21,16 +21,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/secretmem/secretmem/internal/testchild"
 )
 
 // Version is the Vault release the tests run against (the last MPL-2.0
@@ -87,31 +86,9 @@ type Server struct {
 	bin    string
 	listen string
 	tls    bool
-	cmd    *exec.Cmd
-	exited chan struct{}
-	log    *Buffer
+	proc   *testchild.Process
+	log    *testchild.Buffer
 	hc     *http.Client
-}
-
-// Buffer collects output (a child's, a logger's) that a test reads while
-// it is being written.
-type Buffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-// Write appends p.
-func (b *Buffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// String returns what was written so far.
-func (b *Buffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // Options for Start.
@@ -131,7 +108,7 @@ func Start(t testing.TB, o Options) *Server {
 	s := &Server{Token: "root-" + randHex(8), Dir: dir, bin: bin, tls: o.TLS}
 	var lastErr error
 	for range 3 {
-		port, err := freePort()
+		port, err := testchild.FreePort()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -159,39 +136,36 @@ func (s *Server) run() error {
 	s.hc = nil // a restarted TLS server has a new CA
 	cmd := exec.Command(s.bin, args...)
 	cmd.Env = []string{"HOME=" + s.Dir, "PATH=" + os.Getenv("PATH")}
-	s.log = &Buffer{}
+	s.log = &testchild.Buffer{}
 	cmd.Stdout, cmd.Stderr = s.log, s.log
-	if err := cmd.Start(); err != nil {
+	p, err := testchild.Start(cmd)
+	if err != nil {
 		return err
 	}
-	s.cmd, s.exited = cmd, make(chan struct{})
-	go func() { _ = cmd.Wait(); close(s.exited) }()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+	s.proc = p
+	err = p.Await(30*time.Second, 20*time.Millisecond, func() bool {
 		if s.tls {
 			if _, err := os.Stat(s.CACert); err != nil {
-				time.Sleep(20 * time.Millisecond)
-				continue
+				return false
 			}
 		}
-		if code, _, err := s.Call("GET", "sys/health", nil, ""); err == nil && code == 200 {
-			return nil
-		}
-		select {
-		case <-s.exited:
-			return fmt.Errorf("vault dev server exited at start:\n%s", s.log.String())
-		case <-time.After(20 * time.Millisecond):
-		}
+		code, _, err := s.Call("GET", "sys/health", nil, "")
+		return err == nil && code == 200
+	})
+	switch {
+	case errors.Is(err, testchild.ErrExited):
+		return fmt.Errorf("vault dev server exited at start: %v\n%s", p.Err(), s.log.String())
+	case err != nil:
+		s.Kill()
+		return fmt.Errorf("vault dev server at start: %v", err)
 	}
-	s.Kill()
-	return errors.New("vault dev server not ready within 30 s")
+	return nil
 }
 
 // Kill stops the server at once (SIGKILL), as a crash would.
 func (s *Server) Kill() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		_ = s.cmd.Process.Signal(syscall.SIGKILL)
-		<-s.exited
+	if s.proc != nil {
+		s.proc.Kill()
 	}
 }
 
@@ -288,15 +262,6 @@ func Data(t testing.TB, out map[string]any) map[string]any {
 		t.Fatalf("no data in %v", out)
 	}
 	return d
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 func randHex(n int) string {

@@ -1,12 +1,13 @@
 package wipe
 
 import (
-	"bufio"
 	"bytes"
 	"os"
 	"strconv"
 	"strings"
 	"unsafe"
+
+	"github.com/secretmem/secretmem/internal/procmaps"
 )
 
 // readMap reads /proc/self/maps. A region counts as heap when it is
@@ -15,39 +16,18 @@ import (
 // globals such as the runtime's table of one-byte strings. Other writable
 // regions (the stack the environment block lives on) are kept, not heap.
 func readMap() *memoryMap {
-	f, err := os.Open("/proc/self/maps")
-	if err != nil {
-		return &memoryMap{}
-	}
-	defer f.Close()
+	maps, _ := procmaps.Read("/proc/self/maps")
 	var mm memoryMap
 	var fileEnd uintptr
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// lo-hi perms offset dev inode [path]
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 5 {
-			continue
-		}
-		lo, hi, ok := strings.Cut(fields[0], "-")
-		if !ok {
-			continue
-		}
-		l, err1 := strconv.ParseUint(lo, 16, 64)
-		h, err2 := strconv.ParseUint(hi, 16, 64)
-		if err1 != nil || err2 != nil {
-			continue
-		}
-		perms := fields[1]
-		anonymous := fields[4] == "0" && len(fields) == 5
-		r := region{lo: uintptr(l), hi: uintptr(h)}
-		writable := len(perms) > 1 && perms[1] == 'w'
-		r.heap = anonymous && len(perms) == 4 && perms[0] == 'r' && writable && perms[3] == 'p' &&
+	for _, m := range maps {
+		r := region{lo: uintptr(m.Lo), hi: uintptr(m.Hi)}
+		writable := len(m.Perms) > 1 && m.Perms[1] == 'w'
+		r.heap = m.Anonymous() && len(m.Perms) == 4 && m.Perms[0] == 'r' && writable && m.Perms[3] == 'p' &&
 			r.lo != fileEnd
 		if writable {
 			mm = append(mm, r)
 		}
-		if !anonymous {
+		if !m.Anonymous() {
 			fileEnd = r.hi
 		}
 	}

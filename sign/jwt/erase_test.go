@@ -57,25 +57,8 @@ func TestNoSignatureOutlivesVerify(t *testing.T) {
 				return err
 			})
 		}
-		span := keyed.DeepWipeDepthForTest() + 8<<10
-		stack, regs := keyed.AfterCallForTest(verify, span)
-		if name, at := nd.Find(stack); at >= 0 {
-			t.Errorf("%s: the %s is on the dead stack", k.alg, name)
-		}
-		if name, at := nd.Find(regs[:]); at >= 0 {
-			t.Errorf("%s: the %s is in a register", k.alg, name)
-		}
-		if keyed.RuntimeErases {
-			continue
-		}
-		restore := keyed.SkipWipesForTest()
-		stack, regs = keyed.AfterCallForTest(verify, span)
-		restore()
-		name, _ := nd.Find(stack)
-		rname, _ := nd.Find(regs[:])
-		t.Logf("%s without the wipes: the stack holds the %q, the registers the %q", k.alg, name, rname)
-		if name == "" && rname == "" {
-			t.Errorf("%s: without the wipes the scan finds nothing: it cannot see", k.alg)
-		}
+		t.Run(string(k.alg), func(t *testing.T) {
+			keyed.CheckErasedForTest(t, keyed.ErasureForTest{Call: verify, Span: keyed.DeepWipeDepthForTest() + 8<<10, Needles: nd})
+		})
 	}
 }

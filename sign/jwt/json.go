@@ -4,8 +4,9 @@ import (
 	"errors"
 	"math"
 	"strconv"
-	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/secretmem/secretmem/internal/jsonstr"
 )
 
 // A small, strict JSON reader for the two objects of a token, header and
@@ -28,16 +29,7 @@ type reader struct {
 	out []byte // decoded strings are appended here; its capacity never grows
 }
 
-func (r *reader) ws() {
-	for r.i < len(r.b) {
-		switch r.b[r.i] {
-		case ' ', '\t', '\n', '\r':
-			r.i++
-		default:
-			return
-		}
-	}
-}
+func (r *reader) ws() { r.i = jsonstr.SkipSpace(r.b, r.i) }
 
 func (r *reader) peek() byte {
 	r.ws()
@@ -157,114 +149,30 @@ func (r *reader) str() ([]byte, error) {
 	}
 }
 
+// escape decodes the escape at the cursor into out. A surrogate that is
+// not half of a pair becomes U+FFFD, as in encoding/json, which decodes
+// the custom claims: both must read a token's text alike.
 func (r *reader) escape() error {
-	if r.i+1 >= len(r.b) {
+	c, n := jsonstr.DecodeEscape(r.b[r.i:])
+	if n == 0 {
 		return errJSON
 	}
-	c := r.b[r.i+1]
-	r.i += 2
-	var d byte
-	switch c {
-	case '"', '\\', '/':
-		d = c
-	case 'b':
-		d = '\b'
-	case 'f':
-		d = '\f'
-	case 'n':
-		d = '\n'
-	case 'r':
-		d = '\r'
-	case 't':
-		d = '\t'
-	case 'u':
-		c1, ok := r.hex4()
-		if !ok {
-			return errJSON
-		}
-		ru := rune(c1)
-		if utf16.IsSurrogate(ru) {
-			if r.i+1 < len(r.b) && r.b[r.i] == '\\' && r.b[r.i+1] == 'u' {
-				r.i += 2
-				c2, ok := r.hex4()
-				if !ok {
-					return errJSON
-				}
-				ru = utf16.DecodeRune(ru, rune(c2))
-			} else {
-				ru = utf8.RuneError
-			}
-		}
-		// An escape of n bytes decodes to at most n bytes: out keeps room.
-		r.out = utf8.AppendRune(r.out, ru)
-		return nil
-	default:
-		return errJSON
-	}
-	r.out = append(r.out, d)
+	r.i += n
+	// An escape of n bytes decodes to at most n bytes: out keeps room.
+	r.out = utf8.AppendRune(r.out, c)
 	return nil
-}
-
-func (r *reader) hex4() (uint16, bool) {
-	if r.i+4 > len(r.b) {
-		return 0, false
-	}
-	var v uint16
-	for _, c := range r.b[r.i : r.i+4] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c -= 'a' - 10
-		case 'A' <= c && c <= 'F':
-			c -= 'A' - 10
-		default:
-			return 0, false
-		}
-		v = v<<4 | uint16(c)
-	}
-	r.i += 4
-	return v, true
 }
 
 // number reads a JSON number and returns its text.
 func (r *reader) number() ([]byte, error) {
 	r.ws()
 	start := r.i
-	if r.i < len(r.b) && r.b[r.i] == '-' {
-		r.i++
-	}
-	switch {
-	case r.i < len(r.b) && r.b[r.i] == '0':
-		r.i++
-	case r.digits() == 0:
+	n, expected := jsonstr.Number(r.b[r.i:])
+	r.i += n
+	if expected != "" {
 		return nil, errJSON
 	}
-	if r.i < len(r.b) && r.b[r.i] == '.' {
-		r.i++
-		if r.digits() == 0 {
-			return nil, errJSON
-		}
-	}
-	if r.i < len(r.b) && (r.b[r.i] == 'e' || r.b[r.i] == 'E') {
-		r.i++
-		if r.i < len(r.b) && (r.b[r.i] == '+' || r.b[r.i] == '-') {
-			r.i++
-		}
-		if r.digits() == 0 {
-			return nil, errJSON
-		}
-	}
 	return r.b[start:r.i], nil
-}
-
-func (r *reader) digits() int {
-	n := 0
-	for r.i < len(r.b) && '0' <= r.b[r.i] && r.b[r.i] <= '9' {
-		r.i++
-		n++
-	}
-	return n
 }
 
 // numericDate reads a NumericDate (RFC 7519, section 2): seconds since
@@ -307,17 +215,23 @@ func (r *reader) skip(depth int) error {
 	case '"':
 		_, err := r.str()
 		return err
-	case '{':
+	case '{', '[':
 		r.i++
-		if r.expect('}') {
+		end := byte('}')
+		if c == '[' {
+			end = ']'
+		}
+		if r.expect(end) {
 			return nil
 		}
 		for {
-			if _, err := r.str(); err != nil {
-				return err
-			}
-			if !r.expect(':') {
-				return errJSON
+			if c == '{' {
+				if _, err := r.str(); err != nil {
+					return err
+				}
+				if !r.expect(':') {
+					return errJSON
+				}
 			}
 			if err := r.skip(depth + 1); err != nil {
 				return err
@@ -325,24 +239,7 @@ func (r *reader) skip(depth int) error {
 			if r.expect(',') {
 				continue
 			}
-			if r.expect('}') {
-				return nil
-			}
-			return errJSON
-		}
-	case '[':
-		r.i++
-		if r.expect(']') {
-			return nil
-		}
-		for {
-			if err := r.skip(depth + 1); err != nil {
-				return err
-			}
-			if r.expect(',') {
-				continue
-			}
-			if r.expect(']') {
+			if r.expect(end) {
 				return nil
 			}
 			return errJSON

@@ -7,26 +7,18 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/secretmem/secretmem/internal/testsecret"
 	"github.com/secretmem/secretmem/secret"
 	"github.com/secretmem/secretmem/sign"
 )
 
-func cell(t testing.TB, b []byte) secret.Value {
-	t.Helper()
-	v, err := secret.New(bytes.Clone(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(v.Destroy)
-	return v
-}
+// cell puts a copy of b in a cell that lives as long as the test.
+func cell(t testing.TB, b []byte) secret.Value { return testsecret.Cell(t, b) }
 
 func hmacKey(t testing.TB, alg Algorithm, id string, secretBytes []byte) *Key {
 	t.Helper()
@@ -345,49 +337,6 @@ func TestMalformedTokensAreRefusedWithoutEcho(t *testing.T) {
 			if len(p) >= 8 && strings.Contains(msg, p[:8]) {
 				t.Errorf("%s: the error %q quotes the token", c.name, msg)
 			}
-		}
-	}
-}
-
-// The claims parser agrees with encoding/json on what it reads.
-func FuzzClaims(f *testing.F) {
-	for _, s := range []string{
-		`{"iss":"a","sub":"b","aud":["c","d"],"exp":1,"nbf":2.5,"iat":3e2,"jti":"\u00e9\ud83d\ude00"}`,
-		`{"x":{"y":[true,false,null,-1.5E+3,"\\\"\/"]},"aud":"z"}`,
-		`{}`, `{"a":1,}`, `{"iss":"\ud800"}`, " {\"sub\" : \"x\" } ",
-	} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		c := &Claims{}
-		r := reader{b: b, out: make([]byte, 0, len(b))}
-		err := r.object(claimNames, func(i int) error { return c.read(&r, i) })
-		if err != nil {
-			return
-		}
-		if !json.Valid(b) {
-			t.Fatalf("accepted invalid JSON %q", b)
-		}
-		// encoding/json matches struct fields without regard to case:
-		// compare with exact names.
-		var ref map[string]any
-		if json.Unmarshal(b, &ref) == nil {
-			for name, ours := range map[string]string{"iss": c.Issuer, "sub": c.Subject, "jti": c.ID} {
-				s, ok := ref[name].(string)
-				if ok && s != ours && !strings.ContainsRune(s, '\uFFFD') {
-					t.Fatalf("decoded %q, encoding/json %q, from %q", ours, s, b)
-				}
-			}
-		}
-	})
-}
-
-// object compares only names of up to four bytes with the names a
-// verifier reads.
-func TestReadNamesAreShort(t *testing.T) {
-	for _, n := range append(slices.Clone(headerNames), claimNames...) {
-		if len(n) > 4 {
-			t.Errorf("%q is longer than object looks at", n)
 		}
 	}
 }

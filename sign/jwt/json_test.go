@@ -1,0 +1,74 @@
+package jwt
+
+import (
+	"encoding/json"
+	"slices"
+	"testing"
+)
+
+// The claims parser agrees with encoding/json on what it reads.
+func FuzzClaims(f *testing.F) {
+	for _, s := range []string{
+		`{"iss":"a","sub":"b","aud":["c","d"],"exp":1,"nbf":2.5,"iat":3e2,"jti":"\u00e9\ud83d\ude00"}`,
+		`{"x":{"y":[true,false,null,-1.5E+3,"\\\"\/"]},"aud":"z"}`,
+		`{}`, `{"a":1,}`, `{"iss":"\ud800"}`, " {\"sub\" : \"x\" } ",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c := &Claims{}
+		r := reader{b: b, out: make([]byte, 0, len(b))}
+		err := r.object(claimNames, func(i int) error { return c.read(&r, i) })
+		if err != nil {
+			return
+		}
+		if !json.Valid(b) {
+			t.Fatalf("accepted invalid JSON %q", b)
+		}
+		// encoding/json matches struct fields without regard to case:
+		// compare with exact names.
+		var ref map[string]any
+		if json.Unmarshal(b, &ref) == nil {
+			for name, ours := range map[string]string{"iss": c.Issuer, "sub": c.Subject, "jti": c.ID} {
+				s, ok := ref[name].(string)
+				if ok && s != ours {
+					t.Fatalf("decoded %q, encoding/json %q, from %q", ours, s, b)
+				}
+			}
+		}
+	})
+}
+
+// TestClaimsReadLoneSurrogatesAsEncodingJSONDoes: half a surrogate pair
+// is U+FFFD and the escape after it is read on its own, as encoding/json
+// (which decodes the custom claims) reads it. The reader once swallowed
+// the next \u escape with it: "\ud800\u0041" read as "\ufffd", not
+// "\ufffdA".
+func TestClaimsReadLoneSurrogatesAsEncodingJSONDoes(t *testing.T) {
+	for _, in := range []string{
+		`{"iss":"\ud800\u0041"}`, `{"iss":"\udc00"}`, `{"iss":"a\ud83d\ude00\ud800"}`, `{"iss":"\ud800\ud800\udc00"}`,
+	} {
+		c := &Claims{}
+		r := reader{b: []byte(in), out: make([]byte, 0, len(in))}
+		if err := r.object(claimNames, func(i int) error { return c.read(&r, i) }); err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		var ref struct{ Iss string }
+		if err := json.Unmarshal([]byte(in), &ref); err != nil {
+			t.Fatal(err)
+		}
+		if c.Issuer != ref.Iss {
+			t.Errorf("%s: iss %q, encoding/json reads %q", in, c.Issuer, ref.Iss)
+		}
+	}
+}
+
+// object compares only names of up to four bytes with the names a
+// verifier reads.
+func TestReadNamesAreShort(t *testing.T) {
+	for _, n := range append(slices.Clone(headerNames), claimNames...) {
+		if len(n) > 4 {
+			t.Errorf("%q is longer than object looks at", n)
+		}
+	}
+}
