@@ -50,6 +50,18 @@ type version struct {
 	stamp stamp
 }
 
+// whole reports whether what was read of v cannot have been caught half
+// written, so that a later change is a newer version, not the rest of
+// the one read: true for a directory listing, a ..data link, a file of a
+// Kubernetes generation (the kubelet never writes into a generation once
+// ..data names it) and a source that is not a file (a network answer is
+// read whole); false for any other file, which a writer may be writing
+// still.
+func (v version) whole() bool {
+	f, ok := v.dep.(fileDep)
+	return !ok || f.generation
+}
+
 // stamper computes stamps under a key of its own, made for each Config
 // (or Provider) and destroyed with it. The key sits in a Box as the HMAC
 // midstates keyed.Key holds; the digest is wiped by keyed after each use.
@@ -130,10 +142,12 @@ func (s *stamper) destroy() { s.key.Destroy() }
 
 // fileDep is a file read whole: a configuration file, or a secret file
 // (trim: its cell drops one trailing newline, and so does its stamp, so
-// that a stamp is the stamp of what the cell holds).
+// that a stamp is the stamp of what the cell holds). generation: it was
+// read through a Kubernetes ..data link.
 type fileDep struct {
-	path string
-	trim bool
+	path       string
+	trim       bool
+	generation bool
 }
 
 func (f fileDep) String() string { return f.path }
@@ -179,9 +193,10 @@ func (d dirDep) stampOf(st *stamper, entries []os.DirEntry) stamp {
 	var b strings.Builder
 	for _, e := range entries {
 		name := e.Name()
-		if strings.HasPrefix(name, "..") {
-			// The kubelet's timestamped directories and ..data_tmp: the
-			// ..data link below says which one counts.
+		if strings.HasPrefix(name, ".") {
+			// Hidden entries are not read (see readDir): a writer's
+			// temporary file, the kubelet's timestamped directories and
+			// ..data_tmp; the ..data link below says which one counts.
 			continue
 		}
 		b.WriteString(name)
@@ -214,6 +229,18 @@ func probeAll(ctx context.Context, st *stamper, vs []version) []stamp {
 	out := make([]stamp, len(vs))
 	for i, v := range vs {
 		out[i] = v.dep.probe(ctx, st)
+	}
+	return out
+}
+
+// partOf returns the versions of vs that may have been read half written
+// (not whole).
+func partOf(vs []version) []version {
+	var out []version
+	for _, v := range vs {
+		if !v.whole() {
+			out = append(out, v)
+		}
 	}
 	return out
 }

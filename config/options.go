@@ -313,13 +313,14 @@ const (
 	DefaultUnhealthy     = 3
 )
 
-// SettleTime sets how long a reload waits after reading its sources
-// before it checks that they still hold what it read (default 100 ms). A
-// file that changed meanwhile is still being written, or was swapped
-// again: the reload starts over instead of installing it. Writers that
-// replace files atomically (a rename, a Kubernetes ..data swap) never need
-// it; a writer that truncates a file and writes it in pieces needs a
-// window longer than its longest pause. 0 checks at once.
+// SettleTime sets how long a reload waits after reading files before it
+// checks that they still hold what it read (default 100 ms). A file that
+// changed meanwhile may have been caught half written: the reload starts
+// over instead of installing it. A writer that truncates a file and
+// writes it in pieces needs a window longer than its longest pause. A
+// reload that read no file but a Kubernetes volume's (whose generations
+// never change once published) and sources that are not files installs
+// without waiting. 0 checks at once.
 func SettleTime(d time.Duration) Option {
 	return Option{func(s *settings) {
 		if d < 0 {

@@ -35,6 +35,7 @@ type owner struct {
 	pending map[*time.Timer][]secret.Value
 	stuck   *attempt // a reload abandoned in a read that has not returned
 	status  ReloadStatus
+	seen    map[fileDep]sighting // what files were seen holding, and since when
 }
 
 // init prepares o for its first load.
@@ -56,9 +57,11 @@ func (o *owner) init(s *settings) error {
 // state is the current state, nil before the first load.
 func (o *owner) state() *state { return o.cur.Load() }
 
-// first installs the state of the first load as generation 1.
+// first installs the state of the first load as generation 1. It runs
+// with mu held, or before o is shared.
 func (o *owner) first(st *state) {
 	now := time.Now()
+	o.observeLocked(st.versions, stampsOf(st.versions), now)
 	st.gen = 1
 	st.unsetEnv(o.s)
 	o.cur.Store(st)

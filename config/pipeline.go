@@ -199,7 +199,7 @@ func (t *txn) resolve(finals map[string]*layer) (map[string]secret.Value, error)
 				return nil, err
 			}
 			t.made = append(t.made, c)
-			t.versions = append(t.versions, version{fileDep{path: path, trim: true}, t.stamps.ofCell(c)})
+			t.versions = append(t.versions, version{fileDep{path: path, trim: true, generation: path != e.target}, t.stamps.ofCell(c)})
 			secrets[key] = c
 		case envRef:
 			c, err := t.takeEnv(key, e.target, l.at(e.line))

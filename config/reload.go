@@ -123,18 +123,25 @@ func (o *owner) reload(ctx context.Context, before []stamp) ([]string, error) {
 	return nil, o.failed(a.err)
 }
 
-// run is the attempt: load, wait for the files to settle, probe again,
-// and install only if the probe finds exactly what the load read. A load
-// that failed while its dependencies changed, or a read that no longer
-// matches, is tried again, up to maxUnsettled times.
+// run is the attempt: load, and install what was read only if every
+// file that could have been caught half written is known to have held
+// that content for SettleTime or longer: it was seen holding it that long
+// before the load (observe), or it still holds it SettleTime after. A
+// directory listing, a ..data link or a Kubernetes generation that
+// changed meanwhile only means a newer version is there: what was read is
+// whole, and the next poll reloads again. A load that failed while its
+// dependencies changed, or a file that moved before it settled, is tried
+// again, up to maxUnsettled times.
 func (o *owner) run(ctx context.Context, a *attempt, before []stamp) ([]string, error) {
 	for try := 1; ; try++ {
 		prev := o.state()
 		if before == nil {
 			before = probeAll(ctx, o.stamps, prev.versions)
+			o.observe(prev.versions, before, time.Now())
 		}
 		t := o.s.newTxn(ctx, prev, o.stamps)
 		a.txn.Store(t)
+		began := time.Now()
 		st, err := t.load()
 		if err == nil && ctx.Err() != nil {
 			st.discard()
@@ -143,22 +150,30 @@ func (o *owner) run(ctx context.Context, a *attempt, before []stamp) ([]string, 
 		if ctx.Err() != nil {
 			return nil, err
 		}
-		if err := sleep(ctx, o.s.settle); err != nil {
-			if st != nil {
-				st.discard()
-			}
-			return nil, err
-		}
 		var moved []string
 		if err == nil {
-			after := probeAll(ctx, o.stamps, st.versions)
-			if ctx.Err() == nil && versionsEqual(st.versions, after) {
+			parts := o.unsettled(partOf(st.versions), began)
+			o.observe(st.versions, stampsOf(st.versions), time.Now())
+			if len(parts) == 0 {
 				return o.install(a, st)
 			}
-			moved = changedDeps(st.versions, after)
+			if err := sleep(ctx, o.s.settle); err != nil {
+				st.discard()
+				return nil, err
+			}
+			after := probeAll(ctx, o.stamps, parts)
+			o.observe(parts, after, time.Now())
+			if ctx.Err() == nil && versionsEqual(parts, after) {
+				return o.install(a, st)
+			}
+			moved = changedDeps(parts, after)
 			st.discard()
 		} else {
+			if err := sleep(ctx, o.s.settle); err != nil {
+				return nil, err
+			}
 			after := probeAll(ctx, o.stamps, prev.versions)
+			o.observe(prev.versions, after, time.Now())
 			if ctx.Err() == nil && slices.Equal(before, after) {
 				return nil, err // what it read is what is there: a real failure
 			}
@@ -176,6 +191,66 @@ func (o *owner) run(ctx context.Context, a *attempt, before []stamp) ([]string, 
 		}
 		before = nil
 	}
+}
+
+// A sighting is the content a file was seen holding, and since when:
+// the end of the probe or load that first saw it (a later time than the
+// read, which errs on the safe side).
+type sighting struct {
+	stamp stamp
+	since time.Time
+}
+
+// maxSightings bounds what observe remembers: files a configuration no
+// longer reads are forgotten when it is reached.
+const maxSightings = 1 << 14
+
+// observe records what the files among vs held at time at: a stamp not
+// seen before starts a sighting, the same stamp keeps the older one.
+func (o *owner) observe(vs []version, stamps []stamp, at time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.observeLocked(vs, stamps, at)
+}
+
+func (o *owner) observeLocked(vs []version, stamps []stamp, at time.Time) {
+	if o.seen == nil || len(o.seen) > maxSightings {
+		o.seen = make(map[fileDep]sighting)
+	}
+	for i, v := range vs {
+		f, ok := v.dep.(fileDep)
+		if !ok || f.generation || i >= len(stamps) {
+			continue
+		}
+		if s, ok := o.seen[f]; ok && s.stamp == stamps[i] {
+			continue
+		}
+		o.seen[f] = sighting{stamps[i], at}
+	}
+}
+
+// unsettled returns the versions of parts that were not seen holding
+// what was read for SettleTime before began, when the load that read
+// them began: the ones that must still hold it SettleTime later.
+func (o *owner) unsettled(parts []version, began time.Time) []version {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []version
+	for _, v := range parts {
+		s, ok := o.seen[v.dep.(fileDep)]
+		if !ok || s.stamp != v.stamp || s.since.Add(o.s.settle).After(began) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func stampsOf(vs []version) []stamp {
+	out := make([]stamp, len(vs))
+	for i, v := range vs {
+		out[i] = v.stamp
+	}
+	return out
 }
 
 // failed records a failed reload and schedules its retry: a backoff that

@@ -17,12 +17,13 @@ import (
 // file replaced with its modification time kept (cp -p, rsync -t) is seen.
 //
 // A reload reads every source again with the same options, then waits
-// SettleTime and checks that every file still holds what it read: a file
-// still being written (truncated and written in pieces, overwritten in
-// place) is not installed, and the reload starts again. A Kubernetes
-// volume is read through the one generation its ..data link named when
-// the reload began. So a reload installs one complete generation or
-// nothing. It replaces the old values atomically (see Snapshot) and
+// SettleTime and checks that every file it read still holds what it
+// read: a file still being written (truncated and written in pieces,
+// overwritten in place) is not installed, and the reload starts again. A
+// Kubernetes volume is read through the one generation its ..data link
+// named when the reload began, and needs no wait: the kubelet never
+// writes into a generation it has published. So a reload installs one
+// complete generation or nothing. It replaces the old values atomically (see Snapshot) and
 // calls fn(nil); keys whose values did not change keep their cells. The
 // keys that changed are in Status().Changed. Cells that a reload replaced
 // stay readable for GracePeriod (default one minute), so work in flight
@@ -124,6 +125,7 @@ func (c *Config) watch(ctx context.Context, fn func(error), done chan struct{}) 
 			return
 		}
 		now := time.Now()
+		c.observe(st.versions, fresh, now)
 		c.mu.Lock()
 		c.status.Checked = now
 		unchanged := versionsEqual(st.versions, fresh)
