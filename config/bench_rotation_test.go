@@ -16,13 +16,20 @@ import (
 //   - BenchmarkReload1000Files is a whole forced reload with SettleTime(0):
 //     the load, the probe that checks it, and the install (every cell
 //     carried over, nothing changed). A reload also waits SettleTime.
-func BenchmarkProbe1000Files(b *testing.B) {
+//
+// volume1000 is a Config on a Kubernetes volume of 1,000 keys.
+func volume1000(b *testing.B, opts ...Option) *Config {
 	k := newKubelet(b, b.TempDir(), 1000)
-	cfg, err := Load(SecretDir(k.vol))
+	cfg, err := Load(append([]Option{SecretDir(k.vol)}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer cfg.Close()
+	b.Cleanup(func() { cfg.Close() })
+	return cfg
+}
+
+func BenchmarkProbe1000Files(b *testing.B) {
+	cfg := volume1000(b)
 	st := cfg.state()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -33,12 +40,7 @@ func BenchmarkProbe1000Files(b *testing.B) {
 }
 
 func BenchmarkLoad1000Files(b *testing.B) {
-	k := newKubelet(b, b.TempDir(), 1000)
-	cfg, err := Load(SecretDir(k.vol))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer cfg.Close()
+	cfg := volume1000(b)
 	b.ReportAllocs()
 	for b.Loop() {
 		st, err := cfg.s.load(context.Background(), cfg.state(), cfg.stamps)
@@ -50,12 +52,7 @@ func BenchmarkLoad1000Files(b *testing.B) {
 }
 
 func BenchmarkReload1000Files(b *testing.B) {
-	k := newKubelet(b, b.TempDir(), 1000)
-	cfg, err := Load(SecretDir(k.vol), SettleTime(0), GracePeriod(time.Millisecond))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer cfg.Close()
+	cfg := volume1000(b, SettleTime(0), GracePeriod(time.Millisecond))
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := cfg.Reload(context.Background()); err != nil {

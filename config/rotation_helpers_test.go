@@ -13,6 +13,21 @@ import (
 	"github.com/secretmem/secretmem/secret"
 )
 
+// watched loads opts, watches with fn (may be nil), and closes the
+// Config when the test ends.
+func watched(t testing.TB, fn func(error), opts ...Option) *Config {
+	t.Helper()
+	cfg, err := Load(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cfg.Close() })
+	if err := cfg.Watch(context.Background(), fn); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
 // Writers as operators and tools write files. Each writes content to
 // path; the non-atomic ones pause between their steps, the way a slow
 // disk, a network file system or a scheduler would make them.
@@ -139,19 +154,29 @@ func (r *reads) check(v secret.Value) {
 	r.bad.Add(1)
 }
 
-// readWhile reads key from cfg on n goroutines until ctx is done.
-func (r *reads) readWhile(ctx context.Context, cfg *Config, key string, n int) (wait func()) {
+// readWhile reads key from cfg on two goroutines until stop is called.
+func (r *reads) readWhile(cfg *Config, key string) (stop func()) {
+	return repeat(2, func() { r.check(cfg.Secret(key)) })
+}
+
+// repeat calls f again and again on n goroutines until stop is called,
+// which returns once they have.
+func repeat(n int, f func()) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
-				r.check(cfg.Secret(key))
+				f()
 			}
 		}()
 	}
-	return wg.Wait
+	return func() {
+		cancel()
+		wg.Wait()
+	}
 }
 
 // waitSecret waits until cfg holds want under key.

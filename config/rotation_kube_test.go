@@ -2,13 +2,11 @@ package config
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -130,29 +128,14 @@ func TestAKubernetesVolumeOfAThousandKeysSwapsAsOneGeneration(t *testing.T) {
 	}
 	dir := kubeDir(t)
 	k := newKubelet(t, dir, 1000)
-	cfg, err := Load(SecretDir(k.vol), PollInterval(time.Millisecond), SettleTime(5*time.Millisecond), GracePeriod(time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
-	if err := cfg.Watch(context.Background(), nil); err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
+	cfg := watched(t, nil, SecretDir(k.vol), PollInterval(time.Millisecond), SettleTime(5*time.Millisecond), GracePeriod(time.Hour))
 	var snapshots, mixed atomic.Int64
-	var wg sync.WaitGroup
-	for range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				snapshots.Add(1)
-				if _, ok := k.check(cfg.Snapshot()); !ok {
-					mixed.Add(1)
-				}
-			}
-		}()
-	}
+	stop := repeat(2, func() {
+		snapshots.Add(1)
+		if _, ok := k.check(cfg.Snapshot()); !ok {
+			mixed.Add(1)
+		}
+	})
 	// Bursts of swaps 0-60 ms apart, each while the reload of the one
 	// before reads, most of the time (writing a generation takes longer
 	// than a reload here, so they are written ahead).
@@ -170,7 +153,6 @@ func TestAKubernetesVolumeOfAThousandKeysSwapsAsOneGeneration(t *testing.T) {
 	const swaps = bursts * burst
 	waitGeneration(t, cfg, k)
 	stop()
-	wg.Wait()
 	st := cfg.Status()
 	t.Logf("%d snapshots of 1,000 keys, %d swaps, %d reloads, %d unsettled, %d failed", snapshots.Load(), swaps, st.Reloads, st.Unsettled, st.Failed)
 	if n := mixed.Load(); n > 0 {

@@ -40,16 +40,8 @@ func rotateUnderReads(t *testing.T, w writer, inYAML bool, n int) {
 	first := fixedMarker(t, 40)
 	r.add(first)
 	writeFile(t, path, string(render(first)), 0o600)
-	cfg, err := Load(src, PollInterval(time.Millisecond), GracePeriod(time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
-	if err := cfg.Watch(context.Background(), nil); err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	wait := r.readWhile(ctx, cfg, key, 2)
+	cfg := watched(t, nil, src, PollInterval(time.Millisecond), GracePeriod(time.Hour))
+	stop := r.readWhile(cfg, key)
 	for range n {
 		next := fixedMarker(t, 40)
 		r.add(next)
@@ -57,7 +49,6 @@ func rotateUnderReads(t *testing.T, w writer, inYAML bool, n int) {
 		waitSecret(t, cfg, key, next)
 	}
 	stop()
-	wait()
 	st := cfg.Status()
 	if bad := r.bad.Load(); bad > 0 {
 		t.Errorf("%d of %d reads found a value that was never written in full (status: %d reloads, %d unsettled, %d failed)",
@@ -86,14 +77,7 @@ func TestAChangeThatKeepsSizeAndTimeIsReloaded(t *testing.T) {
 				src = File(path)
 			}
 			writeFile(t, path, string(render(a)), 0o600)
-			cfg, err := Load(src, PollInterval(time.Millisecond), SettleTime(0))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer cfg.Close()
-			if err := cfg.Watch(context.Background(), nil); err != nil {
-				t.Fatal(err)
-			}
+			cfg := watched(t, nil, src, PollInterval(time.Millisecond), SettleTime(0))
 			keepTimeWriter.write(t, path, render(b))
 			waitSecret(t, cfg, key, b)
 			if st := cfg.Status(); st.Generation != 2 || len(st.Changed) != 1 || st.Changed[0] != key {

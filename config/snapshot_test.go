@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -31,41 +30,25 @@ func TestASnapshotNeverMixesGenerations(t *testing.T) {
 	run := marker(t)
 	p := filepath.Join(dir, "c.json")
 	renameWriter.write(t, p, pairFile(0, run))
-	cfg, err := Load(File(p), PollInterval(time.Millisecond), SettleTime(0), GracePeriod(time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
-	if err := cfg.Watch(context.Background(), nil); err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
+	cfg := watched(t, nil, File(p), PollInterval(time.Millisecond), SettleTime(0), GracePeriod(time.Hour))
 	var pairs, mixed, straddled atomic.Int64
-	var wg sync.WaitGroup
-	for range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				pairs.Add(1)
-				snap := cfg.Snapshot()
-				if !matches(snap.String("db.user"), snap.Secret("db.password")) {
-					mixed.Add(1)
-				}
-				// The same two reads from the Config itself, for contrast.
-				if !matches(cfg.String("db.user"), cfg.Secret("db.password")) {
-					straddled.Add(1)
-				}
-			}
-		}()
-	}
+	stop := repeat(2, func() {
+		pairs.Add(1)
+		snap := cfg.Snapshot()
+		if !matches(snap.String("db.user"), snap.Secret("db.password")) {
+			mixed.Add(1)
+		}
+		// The same two reads from the Config itself, for contrast.
+		if !matches(cfg.String("db.user"), cfg.Secret("db.password")) {
+			straddled.Add(1)
+		}
+	})
 	for n := 1; n <= 100; n++ {
 		renameWriter.write(t, p, pairFile(n, run))
 		time.Sleep(2 * time.Millisecond)
 	}
 	waitSecret(t, cfg, "db.password", fmt.Appendf(nil, "u%06d-%s", 100, run))
 	stop()
-	wg.Wait()
 	t.Logf("%d pairs: %d mixed through Snapshot, %d through two Config calls", pairs.Load(), mixed.Load(), straddled.Load())
 	if n := mixed.Load(); n > 0 {
 		t.Errorf("%d of %d pairs read through a Snapshot were mixed", n, pairs.Load())
@@ -125,13 +108,7 @@ func TestASnapshotKeptPastTheGracePeriod(t *testing.T) {
 // Taking a Snapshot and its secrets allocates nothing. (Plain getters
 // allocate what koanf's own do: one allocation for Int or String.)
 func TestASnapshotAllocatesNothing(t *testing.T) {
-	dir := wine.TempDir(t)
-	p := writeFile(t, filepath.Join(dir, "c.yaml"), "db:\n  user: u\n  password: "+marker(t)+"\napi:\n  key: "+marker(t)+"\n", 0o600)
-	cfg, err := Load(File(p))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
+	cfg := userAndKeys(t)
 	var n int
 	allocs := testing.AllocsPerRun(1000, func() {
 		snap := cfg.Snapshot()
@@ -146,13 +123,7 @@ func TestASnapshotAllocatesNothing(t *testing.T) {
 // view: a Snapshot and two secrets, and the same with a plain value
 // (koanf's String: one allocation).
 func BenchmarkSnapshot(b *testing.B) {
-	dir := wine.TempDir(b)
-	p := writeFile(b, filepath.Join(dir, "c.yaml"), "db:\n  user: u\n  password: "+marker(b)+"\napi:\n  key: "+marker(b)+"\n", 0o600)
-	cfg, err := Load(File(p))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer cfg.Close()
+	cfg := userAndKeys(b)
 	var n int
 	b.Run("two secrets", func(b *testing.B) {
 		b.ReportAllocs()
@@ -169,4 +140,16 @@ func BenchmarkSnapshot(b *testing.B) {
 		}
 	})
 	_ = n
+}
+
+// userAndKeys is a Config with a plain db.user and two secrets, closed
+// when the test ends.
+func userAndKeys(t testing.TB) *Config {
+	p := writeFile(t, filepath.Join(wine.TempDir(t), "c.yaml"), "db:\n  user: u\n  password: "+marker(t)+"\napi:\n  key: "+marker(t)+"\n", 0o600)
+	cfg, err := Load(File(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cfg.Close() })
+	return cfg
 }

@@ -111,16 +111,8 @@ func TestAGuardFollowsARotatedKey(t *testing.T) {
 // A name the source does not have (a typo) is reported once, naming it,
 // although the Config hands out a new Value for it at every call.
 func TestAGuardReportsAMissingNameOnce(t *testing.T) {
-	dir := wine.TempDir(t)
 	good := marker(t)
-	if err := os.WriteFile(filepath.Join(dir, "api.key"), []byte(good), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(config.SecretDir(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
+	cfg := apiKeyConfig(t, good)
 	var logs bytes.Buffer
 	h := middleware.NewGuard(middleware.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil)))).
 		RequireBearerFrom(cfg, "api.keys", "api.key")(http.NotFoundHandler())
@@ -218,15 +210,7 @@ func TestAGuardFollowsAnySource(t *testing.T) {
 // cell: what following rotations costs per request.
 func BenchmarkRequireBearerFrom(b *testing.B) {
 	tok := "0123456789abcdef0123456789abcdef0123456789abcdef"
-	dir := wine.TempDir(b)
-	if err := os.WriteFile(filepath.Join(dir, "api.key"), []byte(tok), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	cfg, err := config.Load(config.SecretDir(dir))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer cfg.Close()
+	cfg := apiKeyConfig(b, tok)
 	for _, s := range []struct {
 		name string
 		h    http.Handler
@@ -250,19 +234,27 @@ func TestRequireBearerFromAllocatesAsRequireBearer(t *testing.T) {
 		t.Skip("the race detector changes allocation counts")
 	}
 	tok := "0123456789abcdef0123456789abcdef"
-	dir := wine.TempDir(t)
-	if err := os.WriteFile(filepath.Join(dir, "api.key"), []byte(tok), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(config.SecretDir(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
+	cfg := apiKeyConfig(t, tok)
 	cells := middleware.RequireBearer(cfg.Secret("api.key"))(http.HandlerFunc(bare))
 	live := middleware.RequireBearerFrom(cfg, "api.key")(http.HandlerFunc(bare))
 	p := newPrepared(tok)
 	if a, b := testing.AllocsPerRun(200, func() { p.serve(cells) }), testing.AllocsPerRun(200, func() { p.serve(live) }); b > a {
 		t.Errorf("RequireBearerFrom: %v allocations per request, RequireBearer: %v", b, a)
 	}
+}
+
+// apiKeyConfig is a Config loaded from a secret directory holding api.key,
+// closed when the test ends.
+func apiKeyConfig(t testing.TB, key string) *config.Config {
+	t.Helper()
+	dir := wine.TempDir(t)
+	if err := os.WriteFile(filepath.Join(dir, "api.key"), []byte(key), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(config.SecretDir(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cfg.Close() })
+	return cfg
 }
