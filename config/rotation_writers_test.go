@@ -26,9 +26,9 @@ func TestAReloadNeverInstallsAFileStillBeingWritten(t *testing.T) {
 // rotateUnderReads loads a secret (a file of a secret directory, or a key
 // of a YAML file), watches it with a 1 ms poll, rotates it n times with
 // w while two goroutines read it, and fails on any read of a value that
-// was not written in full. The settle window is the default, 100 ms: a
-// writer here pauses 2 ms on purpose, and, on a loaded machine (or under
-// Wine), for tens of milliseconds between its open and its first write.
+// was not written in full. The settle window is 100 ms: a writer here
+// pauses 2 ms on purpose, and, on a loaded machine (or under Wine), for
+// tens of milliseconds between its open and its first write.
 func rotateUnderReads(t *testing.T, w writer, inYAML bool, n int) {
 	dir := wine.TempDir(t)
 	var r reads
@@ -40,7 +40,7 @@ func rotateUnderReads(t *testing.T, w writer, inYAML bool, n int) {
 	first := fixedMarker(t, 40)
 	r.add(first)
 	writeFile(t, path, string(render(first)), 0o600)
-	cfg := watched(t, nil, src, PollInterval(time.Millisecond), GracePeriod(time.Hour))
+	cfg := watched(t, nil, src, PollInterval(time.Millisecond), SettleTime(100*time.Millisecond), GracePeriod(time.Hour))
 	stop := r.readWhile(cfg, key)
 	for range n {
 		next := fixedMarker(t, 40)
