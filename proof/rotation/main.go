@@ -47,7 +47,6 @@ func main() {
 
 type counts struct {
 	Reads, Checks, Partial, Wrong, Mixed atomic.Int64
-	APIKeyGen                            atomic.Int64 // api.key's generation in the last snapshot read
 }
 
 func run() error {
@@ -93,10 +92,17 @@ func run() error {
 		}
 	})
 	r.Get("/stats", func(w http.ResponseWriter, _ *http.Request) {
+		// api.key's generation in the current snapshot: what the guard
+		// accepts now. Checked outside the counts.
+		var apiKeyGen int
+		_ = cfg.Secret("api.key").Use(func(b []byte) error {
+			apiKeyGen, _ = rotvalue.Check(b, "api.key")
+			return nil
+		})
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"reads": n.Reads.Load(), "checks": n.Checks.Load(), "partial": n.Partial.Load(),
-			"wrong": n.Wrong.Load(), "mixed": n.Mixed.Load(), "api_key_gen": n.APIKeyGen.Load(),
+			"wrong": n.Wrong.Load(), "mixed": n.Mixed.Load(), "api_key_gen": apiKeyGen,
 			"keys": len(volume) + len(singles), "status": cfg.Status(), "live": secret.Stats().Live,
 		})
 	})
@@ -131,9 +137,6 @@ func (n *counts) read(snap config.Snapshot, volume, singles []string) string {
 		}
 		if verdict != rotvalue.Whole && what == "" {
 			what = "bad value of " + key
-		}
-		if key == "api.key" {
-			n.APIKeyGen.Store(int64(g))
 		}
 		gen = g
 	}
