@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"syscall"
 
 	"github.com/secretmem/secretmem/config"
 )
@@ -32,8 +31,11 @@ func followRotations(ctx context.Context, cfg *config.Config, logger *slog.Logge
 	if err != nil {
 		return err
 	}
+	if len(reloadSignals) == 0 {
+		return nil
+	}
 	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
+	signal.Notify(hup, reloadSignals...)
 	go func() {
 		defer signal.Stop(hup)
 		for {
