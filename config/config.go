@@ -4,202 +4,208 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/knadh/koanf/maps"
 	"github.com/knadh/koanf/v2"
 	"github.com/secretmem/secretmem/secret"
 )
 
 // Config is a loaded configuration: plain values as koanf holds them, and
-// secrets in cells. It is safe for concurrent use; Watch swaps in new
-// values atomically.
+// secrets in cells. It is safe for concurrent use; Watch and Reload swap
+// in new values atomically, and Snapshot gives one generation of them.
 //
 // The secret.Values it hands out are the Config's own cells: do not
 // Destroy them. They stay readable until Close, or, after a reload
 // replaced them, until the grace period has passed.
 type Config struct {
 	owner
-	stop     context.CancelFunc // stops Watch; guarded by mu
-	watching bool
+	stop      context.CancelFunc // stops Watch; guarded by mu
+	watching  bool
+	fn        func(error)   // Watch's; guarded by mu
+	watchDone chan struct{} // closed when Watch's goroutine returns; guarded by mu
+	tried     []stamp       // what the last failed reload found; guarded by mu
+	callbacks chan struct{} // one token, held while a Watch callback runs
+	quiet     atomic.Bool   // Close began: no callback starts
 }
 
 // Load reads every source in the order given and returns the merged
 // configuration. It is all-or-nothing: on any error no cell survives and
 // no environment variable is touched.
-func Load(opts ...Option) (*Config, error) {
-	s := newSettings(opts)
-	st, err := s.load(nil)
-	if err != nil {
+func Load(opts ...Option) (*Config, error) { return LoadContext(context.Background(), opts...) }
+
+// LoadContext is Load, giving up when ctx is done: a source that waits
+// (on a network, or a file system that hangs) is abandoned, and what it
+// read is destroyed when its read returns.
+func LoadContext(ctx context.Context, opts ...Option) (*Config, error) {
+	c := &Config{callbacks: make(chan struct{}, 1)}
+	if err := c.init(newSettings(opts)); err != nil {
 		return nil, err
 	}
-	c := &Config{owner: owner{s: s}}
-	c.cur.Store(st)
+	st, err := c.loadFirst(ctx)
+	if err != nil {
+		c.stamps.destroy()
+		return nil, err
+	}
+	c.first(st)
 	return c, nil
 }
 
-// Secret returns the cell of a secret key. When key is missing or plain,
-// it returns a Value that holds nothing and whose every read fails with an
-// error that wraps ErrMissing and names the key (secret.Unavailable), so
-// a typo surfaces where the secret is used, and a guard that gets such a
-// Value can say which key it lacks.
-func (c *Config) Secret(key string) secret.Value {
-	if v, ok := c.LookupSecret(key); ok {
-		return v
+// loadFirst runs the first load, on a goroutine of its own when ctx can
+// end, so that Load can give up on a source that hangs.
+func (c *Config) loadFirst(ctx context.Context) (*state, error) {
+	if ctx.Done() == nil {
+		return c.s.load(ctx, nil, c.stamps)
 	}
-	return secret.Unavailable(c.missing(key), secret.Label(key))
+	type result struct {
+		st  *state
+		err error
+	}
+	ch := make(chan result, 1)
+	var mu sync.Mutex
+	abandoned := false
+	t := c.s.newTxn(ctx, nil, c.stamps)
+	go func() {
+		st, err := t.load()
+		mu.Lock()
+		defer mu.Unlock()
+		if abandoned {
+			if st != nil {
+				st.discard()
+			}
+			c.stamps.destroy()
+			return
+		}
+		ch <- result{st, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.st, r.err
+	case <-ctx.Done():
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	select {
+	case r := <-ch:
+		return r.st, r.err
+	default:
+	}
+	abandoned = true
+	return nil, fmt.Errorf("config: load abandoned while reading %s: %w", t.what(), ctx.Err())
 }
 
-// missing says why key has no secret.
-func (c *Config) missing(key string) error {
-	st := c.state()
-	if st.k.Exists(key) {
-		return fmt.Errorf("%w: %s holds a plain value, not a secret (read it with String, or make it secret with SecretKeys(%q))",
-			ErrMissing, key, key)
-	}
-	if near := nearestKey(key, st.secrets); near != "" {
-		return fmt.Errorf("%w: %s is not set (did you mean %s?)", ErrMissing, key, near)
-	}
-	return fmt.Errorf("%w: %s is not set", ErrMissing, key)
-}
+// Secret returns the cell of a secret key in the current generation (see
+// Snapshot.Secret): a missing or plain key gives a Value whose reads fail
+// with ErrMissing naming the key. Two calls may straddle a reload; take a
+// Snapshot for secrets that belong together.
+func (c *Config) Secret(key string) secret.Value { return c.Snapshot().Secret(key) }
 
 // LookupSecret returns the cell of a secret key and whether there is one.
-func (c *Config) LookupSecret(key string) (secret.Value, bool) {
-	v, ok := c.state().secrets[key]
-	return v, ok
-}
+func (c *Config) LookupSecret(key string) (secret.Value, bool) { return c.Snapshot().LookupSecret(key) }
 
 // IsSecret reports whether key holds a secret.
-func (c *Config) IsSecret(key string) bool {
-	_, ok := c.state().secrets[key]
-	return ok
-}
+func (c *Config) IsSecret(key string) bool { return c.Snapshot().IsSecret(key) }
 
 // Exists reports whether key, or a key below it, is set.
-func (c *Config) Exists(key string) bool { return c.state().k.Exists(key) }
+func (c *Config) Exists(key string) bool { return c.Snapshot().Exists(key) }
 
 // Keys returns every flat key, sorted, secret ones included.
-func (c *Config) Keys() []string { return c.state().k.Keys() }
-
-// plain returns the koanf instance for a plain key, or nil for a secret
-// one: typed getters never see secrets.
-func (c *Config) plain(key string) *koanf.Koanf {
-	st := c.state()
-	if _, ok := st.secrets[key]; ok {
-		return nil
-	}
-	return st.k
-}
+func (c *Config) Keys() []string { return c.Snapshot().Keys() }
 
 // String returns a plain value as a string, or "" when key is missing or
 // secret (use Secret).
-func (c *Config) String(key string) string {
-	if k := c.plain(key); k != nil {
-		return k.String(key)
-	}
-	return ""
-}
+func (c *Config) String(key string) string { return c.Snapshot().String(key) }
 
 // Strings returns a plain list of strings, or nil when key is missing,
 // secret, or not a non-empty list.
-func (c *Config) Strings(key string) []string {
-	if k := c.plain(key); k != nil {
-		// koanf answers an empty, non-nil slice for a missing key.
-		if s := k.Strings(key); len(s) > 0 {
-			return s
-		}
-	}
-	return nil
-}
+func (c *Config) Strings(key string) []string { return c.Snapshot().Strings(key) }
 
 // Int returns a plain value as an int, or 0.
-func (c *Config) Int(key string) int {
-	if k := c.plain(key); k != nil {
-		return k.Int(key)
-	}
-	return 0
-}
+func (c *Config) Int(key string) int { return c.Snapshot().Int(key) }
 
 // Int64 returns a plain value as an int64, or 0.
-func (c *Config) Int64(key string) int64 {
-	if k := c.plain(key); k != nil {
-		return k.Int64(key)
-	}
-	return 0
-}
+func (c *Config) Int64(key string) int64 { return c.Snapshot().Int64(key) }
 
 // Float64 returns a plain value as a float64, or 0.
-func (c *Config) Float64(key string) float64 {
-	if k := c.plain(key); k != nil {
-		return k.Float64(key)
-	}
-	return 0
-}
+func (c *Config) Float64(key string) float64 { return c.Snapshot().Float64(key) }
 
 // Bool returns a plain value as a bool, or false.
-func (c *Config) Bool(key string) bool {
-	if k := c.plain(key); k != nil {
-		return k.Bool(key)
-	}
-	return false
-}
+func (c *Config) Bool(key string) bool { return c.Snapshot().Bool(key) }
 
 // Duration returns a plain value as a time.Duration ("1m30s" or a number
 // of nanoseconds), or 0.
-func (c *Config) Duration(key string) time.Duration {
-	if k := c.plain(key); k != nil {
-		return k.Duration(key)
-	}
-	return 0
-}
+func (c *Config) Duration(key string) time.Duration { return c.Snapshot().Duration(key) }
 
 // Koanf returns a copy of the underlying koanf instance, for everything
 // this type does not wrap. Secret keys hold stand-ins there that print as
 // [REDACTED] through Get, Print, Sprint, fmt and JSON, and hold nothing
 // that could be read as the secret.
-func (c *Config) Koanf() *koanf.Koanf { return c.state().k.Copy() }
+func (c *Config) Koanf() *koanf.Koanf { return c.Snapshot().Koanf() }
 
 // Redacted returns the whole configuration as nested maps, with every
 // secret replaced by secret.Redacted: what a /config endpoint may show.
-func (c *Config) Redacted() map[string]any {
-	st := c.state()
-	flat := st.k.All()
-	for key := range st.secrets {
-		if _, ok := flat[key]; ok {
-			flat[key] = secret.Redacted
-		}
-	}
-	return maps.Unflatten(flat, ".")
-}
+func (c *Config) Redacted() map[string]any { return c.Snapshot().Redacted() }
 
 // LogValue makes slog print every key, each secret as [REDACTED]. The
 // keys are flat ("db.password") and sorted.
-func (c *Config) LogValue() slog.Value {
-	st := c.state()
-	keys := st.k.Keys()
-	flat := st.k.All()
-	attrs := make([]slog.Attr, 0, len(keys))
-	for _, key := range keys {
-		if _, ok := st.secrets[key]; ok {
-			attrs = append(attrs, slog.String(key, secret.Redacted))
-			continue
-		}
-		attrs = append(attrs, slog.Any(key, flat[key]))
-	}
-	return slog.GroupValue(attrs...)
+func (c *Config) LogValue() slog.Value { return c.Snapshot().LogValue() }
+
+// DefaultCloseWait is how long Close waits for a reload in flight (and a
+// Watch callback) to end; CloseContext takes a context instead.
+const DefaultCloseWait = 5 * time.Second
+
+// Close is CloseContext with DefaultCloseWait.
+func (c *Config) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultCloseWait)
+	defer cancel()
+	return c.CloseContext(ctx)
 }
 
-// Close stops Watch and destroys every cell the Config holds, including
-// cells still in their grace period and the cells of environment
-// variables it consumed. Values handed out before report ErrDestroyed.
-// Close is idempotent.
-func (c *Config) Close() error {
-	c.close(func() {
+// CloseContext stops Watch, cancels a reload in flight and destroys every
+// cell the Config holds, including cells still in their grace period and
+// the cells of environment variables it consumed. Values handed out
+// before report ErrDestroyed (a Snapshot's, ErrClosed).
+//
+// It waits, until ctx is done, for a Watch callback that is running to
+// return (so a callback never starts or runs after CloseContext returned
+// nil; fn must therefore not call Close itself), for the reload in
+// flight to stop, and for the watcher to let go of its files. A reload stuck in a read the system does not interrupt
+// (a hung NFS or FUSE mount, a koanf provider that blocks) is abandoned:
+// CloseContext returns an error wrapping ErrReloadTimeout, the Config is
+// closed all the same, and what that reload read is destroyed when its
+// read returns. It is idempotent.
+func (c *Config) CloseContext(ctx context.Context) error {
+	c.quiet.Store(true)
+	var cbErr error
+	select {
+	case c.callbacks <- struct{}{}:
+		<-c.callbacks
+	case <-ctx.Done():
+		cbErr = fmt.Errorf("config: closed while a Watch callback was still running: %w", ctx.Err())
+	}
+	err := c.close(ctx, func() {
 		if c.stop != nil {
 			c.stop()
 		}
 	})
-	return nil
+	// The watcher may be reading a file for a probe: wait for it, so that
+	// nothing of the Config has a file open once Close returned (Windows
+	// refuses to delete or replace an open file).
+	c.mu.Lock()
+	done := c.watchDone
+	c.mu.Unlock()
+	if done != nil && err == nil {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			err = fmt.Errorf("config: closed while the watcher was still reading its sources: %w", ctx.Err())
+		}
+	}
+	if err == nil {
+		err = cbErr
+	}
+	return err
 }
 
 // nearestKey returns the secret key closest to key when it is at most two

@@ -139,9 +139,21 @@
 //
 // # Rotation
 //
-// Watch polls the files and directories a Config came from and reloads
-// when they change, swapping the new cells in atomically and destroying
-// the replaced ones after GracePeriod.
+// Watch polls what a Config came from (files, secret directories, a
+// Kubernetes volume's ..data link) and reloads when its content changes,
+// compared by a keyed hash, not by size and time. A reload reads one
+// generation whole (..data is resolved once), waits SettleTime and checks
+// that nothing changed under it, so a file still being written is never
+// installed; it keeps the cells of keys that did not change and retires
+// the replaced ones after GracePeriod. A failed reload keeps the old
+// values and is retried with backoff; Reload forces one; Status, Health
+// and HealthHandler report generation, failures and the keys that
+// changed. Snapshot gives a handler every value from one generation:
+//
+//	cfg.Watch(ctx, func(err error) { ... })  // nil: reloaded; retried on error
+//	snap := cfg.Snapshot()                  // per request: no allocation
+//	user, pw := snap.String("db.user"), snap.Secret("db.password")
+//	defer cfg.Close()                       // bounded, even if a read hangs
 //
 // # Plain koanf
 //

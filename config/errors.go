@@ -41,6 +41,21 @@ var (
 	ErrOption = errors.New("config: invalid option")
 	// ErrClosed: the Config was closed.
 	ErrClosed = errors.New("config: closed")
+	// ErrRetired: a Snapshot was kept longer than the grace period after a
+	// reload replaced the secret asked for, whose cell is destroyed.
+	ErrRetired = errors.New("config: secret retired")
+	// ErrUnsettled: a reload found what it read changed when it looked
+	// again, several times in a row: a file still being written, or a
+	// writer that never stops. Nothing was installed; it is retried.
+	ErrUnsettled = errors.New("config: sources kept changing while they were read")
+	// ErrReloadTimeout: a reload did not finish within ReloadTimeout, or
+	// Close did not wait for one: a read hangs (a stuck network file
+	// system, a provider that blocks). It was abandoned and installs
+	// nothing.
+	ErrReloadTimeout = errors.New("config: reload timed out")
+	// ErrUnhealthy: Health's verdict on a Config whose reloads keep
+	// failing or whose watcher has stalled.
+	ErrUnhealthy = errors.New("config: unhealthy")
 )
 
 func optionError(msg string) error { return fmt.Errorf("%w: %s", ErrOption, msg) }

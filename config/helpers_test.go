@@ -58,6 +58,10 @@ func wantSecret(t testing.TB, cfg *Config, key, want string) {
 // sequentially.
 func liveCells() int { return secret.Stats().Live }
 
+// ownCells is the cell every Config and Provider holds of its own, from
+// the start of Load to Close: the key its change stamps are made with.
+const ownCells = 1
+
 // wantKinds checks that every key in secret is a secret key and every key
 // in plain a plain key with a value.
 func wantKinds(t *testing.T, cfg *Config, secret, plain []string) {

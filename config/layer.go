@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/secretmem/secretmem/secret"
 )
@@ -21,7 +22,15 @@ type layer struct {
 	levels  map[string][]string     // a key's levels, where its dots do not tell them
 	cells   []secret.Value          // every cell the layer made
 	env     map[string]secret.Value // variables whose values went into cells
-	watch   []string                // files and directories a reload depends on
+	// What a reload depends on, with the stamp of what this load read,
+	// and when the source's versions expire (zero: never).
+	versions []version
+	reloadBy time.Time
+}
+
+// depend records that the layer was read from d, at the version st.
+func (l *layer) depend(d dependency, st stamp) {
+	l.versions = append(l.versions, version{dep: d, stamp: st})
 }
 
 // entry is one key of a layer.

@@ -47,29 +47,39 @@ const (
 )
 
 type settings struct {
-	sources      []source
-	require      []string
-	secretKeys   []string
-	plainKeys    []string
-	names        []string
-	guarded      bool
-	strict       bool
-	maxSecret    int64
-	noWipe       Wipe
-	noReferences bool
-	logger       *slog.Logger
-	poll         time.Duration
-	grace        time.Duration
-	err          error // the first invalid option
-	rules        classifier
+	sources       []source
+	require       []string
+	secretKeys    []string
+	plainKeys     []string
+	names         []string
+	guarded       bool
+	strict        bool
+	maxSecret     int64
+	noWipe        Wipe
+	noReferences  bool
+	logger        *slog.Logger
+	poll          time.Duration
+	grace         time.Duration
+	settle        time.Duration
+	retryMin      time.Duration
+	retryMax      time.Duration
+	reloadTimeout time.Duration
+	unhealthy     int
+	err           error // the first invalid option
+	rules         classifier
 }
 
 func newSettings(opts []Option) *settings {
 	s := &settings{
-		names:     defaultSecretNames,
-		maxSecret: DefaultMaxSecretSize,
-		poll:      DefaultPollInterval,
-		grace:     DefaultGracePeriod,
+		names:         defaultSecretNames,
+		maxSecret:     DefaultMaxSecretSize,
+		poll:          DefaultPollInterval,
+		grace:         DefaultGracePeriod,
+		settle:        DefaultSettleTime,
+		retryMin:      DefaultRetryMin,
+		retryMax:      DefaultRetryMax,
+		reloadTimeout: DefaultReloadTimeout,
+		unhealthy:     DefaultUnhealthy,
 	}
 	for _, o := range opts {
 		if o.apply != nil {
@@ -293,5 +303,77 @@ func GracePeriod(d time.Duration) Option {
 			return
 		}
 		s.grace = d
+	}}
+}
+
+// Defaults of the reload options.
+const (
+	DefaultSettleTime    = 250 * time.Millisecond
+	DefaultRetryMin      = time.Second
+	DefaultRetryMax      = 5 * time.Minute
+	DefaultReloadTimeout = 30 * time.Second
+	DefaultUnhealthy     = 3
+)
+
+// SettleTime sets how long a file must hold the same content before a
+// reload installs it (default 250 ms): a file seen holding it that long
+// before the reload is installed at once; any other is read, then checked
+// SettleTime later, and if it changed meanwhile it may have been caught
+// half written, so the reload starts over. A writer that truncates a file
+// and writes it in pieces needs a window longer than its longest pause,
+// which a loaded machine can stretch to tens of milliseconds (the proof
+// soak saw 24 ms); a file rewritten more often than every SettleTime
+// cannot be told from one being written, and a reload that keeps finding
+// that fails with ErrUnsettled. A Kubernetes volume (whose generations
+// never change once published) and sources that are not files need no
+// wait. 0 trusts any content seen twice.
+func SettleTime(d time.Duration) Option {
+	return Option{func(s *settings) {
+		if d < 0 {
+			s.fail(optionError("SettleTime must not be negative"))
+			return
+		}
+		s.settle = d
+	}}
+}
+
+// RetryBackoff sets how long Watch waits before it tries a failed reload
+// again: initial after the first failure, doubling up to limit, each wait
+// jittered between half and all of it (defaults 1 s and 5 min). A change
+// to the sources is tried at once whatever the backoff.
+func RetryBackoff(initial, limit time.Duration) Option {
+	return Option{func(s *settings) {
+		if initial <= 0 || limit < initial {
+			s.fail(optionError("RetryBackoff needs 0 < initial <= limit"))
+			return
+		}
+		s.retryMin, s.retryMax = initial, limit
+	}}
+}
+
+// ReloadTimeout sets how long a reload may take before it is abandoned
+// and reported as failed (ErrReloadTimeout; default 30 s). A read the
+// system cannot interrupt (a hung NFS or FUSE mount, a koanf provider that
+// blocks) is left to return on its own; until it does, no other reload
+// starts, and each try is reported as failed.
+func ReloadTimeout(d time.Duration) Option {
+	return Option{func(s *settings) {
+		if d <= 0 {
+			s.fail(optionError("ReloadTimeout must be positive"))
+			return
+		}
+		s.reloadTimeout = d
+	}}
+}
+
+// UnhealthyAfter sets how many reloads in a row must fail before Health
+// reports the Config unhealthy (default 3).
+func UnhealthyAfter(failures int) Option {
+	return Option{func(s *settings) {
+		if failures < 1 {
+			s.fail(optionError("UnhealthyAfter needs at least 1"))
+			return
+		}
+		s.unhealthy = failures
 	}}
 }

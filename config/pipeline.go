@@ -1,11 +1,14 @@
 package config
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/knadh/koanf/v2"
 	"github.com/secretmem/secretmem/internal/wipe"
@@ -13,43 +16,58 @@ import (
 )
 
 // A source reads one kind of configuration into a layer and does nothing
-// else. consumed holds the cells of environment variables earlier loads
-// took and unset: the environment no longer has them.
+// else. It finds the settings in t.s, the cells of environment variables
+// earlier loads took and unset in t.consumed (the environment no longer
+// has them), and the load's context in t.ctx, which a source that waits
+// (on a network, say) honours.
 //
 // A new source is one file: a type with read, which makes a layer with
 // newLayer, asks s.rules about what it finds (unless, like a secret
 // directory, everything it yields is secret), fills the layer with plain,
 // ref, secretBytes or secretFill (the bytes go from the source's own
-// buffer straight into a cell), lists in watch what a reload depends on,
-// and discards the layer if it fails; and an Option that appends it to
-// settings.sources.
+// buffer straight into a cell), lists with depend what a reload depends on
+// (see dependency), and discards the layer if it fails; a name for
+// errors; and an Option that appends it to settings.sources.
 type source interface {
-	read(s *settings, consumed map[string]secret.Value) (*layer, error)
+	read(t *txn) (*layer, error)
+	name() string
 }
 
-// state is one loaded configuration. It never changes; a reload makes a
-// new one.
+// state is one loaded configuration. Once installed it never changes; a
+// reload makes a new one.
 type state struct {
-	k       *koanf.Koanf            // plain values; secret keys hold placeholders
-	secrets map[string]secret.Value // flat key -> cell
-	owned   map[secret.Value]struct{}
-	watch   []string                // files and directories a reload depends on
-	env     map[string]secret.Value // every variable consumed so far, by name
+	k        *koanf.Koanf            // plain values; secret keys hold placeholders
+	secrets  map[string]secret.Value // flat key -> cell
+	owned    map[secret.Value]struct{}
+	env      map[string]secret.Value // every variable consumed so far, by name
+	versions []version               // what the load read, dependency by dependency
+	reloadBy time.Time               // a source's versions expire then; zero: never
+	unset    []string                // variables to unset and wipe when installed
+	fresh    []secret.Value          // cells this load made, to destroy if never installed
+
+	gen uint64 // set by install
 }
 
 // load runs the pipeline once: every source into a layer, the layers
 // merged in order, the references that survived resolved, Require
-// checked, and the result committed (overridden cells destroyed,
-// consumed variables unset). prev is the state a reload replaces, or nil.
-// On failure no cell the load made survives and the environment is
-// untouched.
-func (s *settings) load(prev *state) (*state, error) {
-	if s.err != nil {
-		return nil, s.err
-	}
-	t := &txn{s: s, env: make(map[string]secret.Value)}
+// checked, and the result committed (overridden cells destroyed). prev is
+// the state a reload replaces, or nil. On failure no cell the load made
+// survives; the environment is touched only when the state is installed.
+func (s *settings) load(ctx context.Context, prev *state, stamps *stamper) (*state, error) {
+	return s.newTxn(ctx, prev, stamps).load()
+}
+
+func (s *settings) newTxn(ctx context.Context, prev *state, stamps *stamper) *txn {
+	t := &txn{ctx: ctx, s: s, env: make(map[string]secret.Value), stamps: stamps, links: make(map[string]string)}
 	if prev != nil {
 		t.consumed = prev.env
+	}
+	return t
+}
+
+func (t *txn) load() (*state, error) {
+	if t.s.err != nil {
+		return nil, t.s.err
 	}
 	st, err := t.run()
 	if err != nil {
@@ -64,17 +82,40 @@ func (s *settings) load(prev *state) (*state, error) {
 
 // txn is one load in progress.
 type txn struct {
+	ctx      context.Context
 	s        *settings
 	consumed map[string]secret.Value // by earlier loads
 	layers   []*layer
 	env      map[string]secret.Value // variables this load takes, by name
 	made     []secret.Value          // cells made resolving references
-	watch    []string
+	versions []version
+	reloadBy time.Time
+	stamps   *stamper
+	links    map[string]string      // directory -> its ..data generation, "" for none
+	reading  atomic.Pointer[string] // what the load reads now, for a reload that hangs
+}
+
+// what says what the load reads now.
+func (t *txn) what() string {
+	if p := t.reading.Load(); p != nil {
+		return *p
+	}
+	return "nothing yet"
+}
+
+// at records what the load is about to read, and fails once the load's
+// context is done.
+func (t *txn) at(what string) error {
+	t.reading.Store(&what)
+	return t.ctx.Err()
 }
 
 func (t *txn) run() (*state, error) {
 	for _, src := range t.s.sources {
-		l, err := src.read(t.s, t.consumed)
+		if err := t.at(src.name()); err != nil {
+			return nil, err
+		}
+		l, err := src.read(t)
 		if err != nil {
 			return nil, err
 		}
@@ -115,7 +156,10 @@ func (t *txn) merge() (*koanf.Koanf, map[string]*layer, error) {
 		for name, c := range l.env {
 			t.env[name] = c
 		}
-		t.watch = append(t.watch, l.watch...)
+		t.versions = append(t.versions, l.versions...)
+		if !l.reloadBy.IsZero() && (t.reloadBy.IsZero() || l.reloadBy.Before(t.reloadBy)) {
+			t.reloadBy = l.reloadBy
+		}
 	}
 	leaves := make(map[string]bool, len(finals))
 	for _, key := range k.Keys() {
@@ -146,12 +190,16 @@ func (t *txn) resolve(finals map[string]*layer) (map[string]secret.Value, error)
 		case secretText:
 			secrets[key] = e.cell
 		case fileRef:
-			c, err := t.s.readSecretFile(key, e.target)
+			path := t.follow(e.target)
+			if err := t.at(path); err != nil {
+				return nil, err
+			}
+			c, err := t.s.readSecretFile(key, path)
 			if err != nil {
 				return nil, err
 			}
 			t.made = append(t.made, c)
-			t.watch = append(t.watch, e.target)
+			t.versions = append(t.versions, version{fileDep{path: path, trim: true, generation: path != e.target}, t.stamps.ofCell(c)})
 			secrets[key] = c
 		case envRef:
 			c, err := t.takeEnv(key, e.target, l.at(e.line))
@@ -240,14 +288,15 @@ func isEmpty(k *koanf.Koanf, secrets map[string]secret.Value, key string) bool {
 
 // commit builds the state once nothing can fail any more: cells a later
 // layer overrode are destroyed, and the variables this load took secrets
-// from are unset and wiped.
+// from are listed, to be unset and wiped when the state is installed.
 func (t *txn) commit(k *koanf.Koanf, secrets map[string]secret.Value) *state {
 	st := &state{
-		k:       k,
-		secrets: secrets,
-		owned:   make(map[secret.Value]struct{}, len(secrets)+len(t.env)),
-		watch:   t.watch,
-		env:     make(map[string]secret.Value, len(t.consumed)+len(t.env)),
+		k:        k,
+		secrets:  secrets,
+		owned:    make(map[secret.Value]struct{}, len(secrets)+len(t.env)),
+		env:      make(map[string]secret.Value, len(t.consumed)+len(t.env)),
+		versions: t.versions,
+		reloadBy: t.reloadBy,
 	}
 	for name, c := range t.consumed {
 		st.env[name] = c
@@ -265,9 +314,29 @@ func (t *txn) commit(k *koanf.Koanf, secrets map[string]secret.Value) *state {
 		destroyUnowned(l.cells, st.owned)
 	}
 	destroyUnowned(t.made, st.owned)
-	t.unsetEnv()
+	inherited := make(map[secret.Value]bool, len(t.consumed))
+	for _, c := range t.consumed {
+		inherited[c] = true
+	}
+	for c := range st.owned {
+		if !inherited[c] {
+			st.fresh = append(st.fresh, c)
+		}
+	}
+	if t.s.wipes(WipeEnv) {
+		for name := range t.env {
+			if _, set := os.LookupEnv(name); set {
+				st.unset = append(st.unset, name)
+			}
+		}
+		slices.Sort(st.unset)
+	}
 	return st
 }
+
+// discard destroys the cells of a state that is not installed; the cells
+// it shares with earlier loads stay.
+func (st *state) discard() { destroyAll(st.fresh) }
 
 func destroyUnowned(cells []secret.Value, owned map[secret.Value]struct{}) {
 	for _, c := range cells {
@@ -277,19 +346,16 @@ func destroyUnowned(cells []secret.Value, owned map[secret.Value]struct{}) {
 	}
 }
 
-// unsetEnv unsets the variables this load took secrets from and, first,
+// unsetEnv unsets the variables the state took secrets from and, first,
 // overwrites their bytes in the process's two copies of the environment.
-func (t *txn) unsetEnv() {
-	if !t.s.wipes(WipeEnv) {
-		return
-	}
+func (st *state) unsetEnv(s *settings) {
 	var names []string
-	for name := range t.env {
+	for _, name := range st.unset {
 		if _, set := os.LookupEnv(name); set {
 			names = append(names, name)
 		}
 	}
-	if t.s.wipes(WipeEnvMemory) {
+	if s.wipes(WipeEnvMemory) {
 		wipe.Env(names...)
 	}
 	for _, name := range names {

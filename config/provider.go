@@ -1,6 +1,7 @@
 package config
 
 import (
+	"context"
 	"errors"
 	"maps"
 
@@ -37,7 +38,11 @@ func Protect(p koanf.Provider, pa koanf.Parser, opts ...Option) *Provider {
 func newProvider(src source, opts []Option) *Provider {
 	s := newSettings(opts)
 	s.sources = []source{src}
-	return &Provider{owner{s: s}}
+	p := &Provider{}
+	if err := p.init(s); err != nil && s.err == nil {
+		s.err = err // Read reports it
+	}
+	return p
 }
 
 // Read loads the source. Each call makes fresh cells; the cells of the
@@ -81,6 +86,7 @@ func (p *Provider) Secrets() map[string]secret.Value {
 
 // Close destroys every cell the Provider made. It is idempotent.
 func (p *Provider) Close() error {
-	p.close(nil)
-	return nil
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultCloseWait)
+	defer cancel()
+	return p.close(ctx, nil)
 }

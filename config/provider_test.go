@@ -70,7 +70,9 @@ func TestProvidersWorkWithAPlainKoanf(t *testing.T) {
 	})
 	t.Run("cells replaced by a later Read are destroyed after the grace period and forgotten", func(t *testing.T) {
 		dir := wine.TempDir(t)
-		writeFile(t, filepath.Join(dir, "token"), marker(t), 0o400)
+		writeFile(t, filepath.Join(dir, "token"), marker(t), 0o600)
+		same := marker(t)
+		writeFile(t, filepath.Join(dir, "same"), same, 0o600)
 		before := liveCells()
 		p := SecretDirProvider(dir, GracePeriod(time.Millisecond))
 		defer p.Close()
@@ -78,8 +80,13 @@ func TestProvidersWorkWithAPlainKoanf(t *testing.T) {
 			t.Fatal(err)
 		}
 		first, _ := p.Secret("token")
+		kept, _ := p.Secret("same")
+		writeFile(t, filepath.Join(dir, "token"), marker(t), 0o600)
 		if _, err := p.Read(); err != nil {
 			t.Fatal(err)
+		}
+		if now, _ := p.Secret("same"); now != kept {
+			t.Error("a key whose secret did not change got a new cell")
 		}
 		for deadline := time.Now().Add(5 * time.Second); first.Alive() && time.Now().Before(deadline); {
 			time.Sleep(time.Millisecond)

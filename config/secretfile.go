@@ -5,32 +5,94 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 
 	"github.com/secretmem/secretmem/internal/fileperm"
 	"github.com/secretmem/secretmem/secret"
 )
 
-// readSecretFile reads the secret file at path into a cell for key, with
-// one open and one fstat: the open does not wait (a named pipe nobody
-// writes to opens at once), the fstat refuses anything but a regular file
-// before a byte is read, and the size it reports is checked against
-// MaxSecretSize and is exactly what is read. Whether every user may read
-// the file is asked of the open file (internal/fileperm: the mode bits on
-// Unix, the DACL on Windows). Symbolic links are followed,
-// as Kubernetes' ..data layout needs.
-func (s *settings) readSecretFile(key, path string) (secret.Value, error) {
+// Every file config reads (configuration files, secret files, and the
+// probes of Watch) is opened by openRegular and read by readCell.
+
+// openRegular opens path for reading with one open and one fstat: the
+// open does not wait (a named pipe nobody writes to opens at once), and
+// on Windows it lets a writer rename over the file or delete it
+// meanwhile, as Unix does, so that polling the file never makes an atomic
+// writer fail; the fstat refuses anything but a regular file before a
+// byte is read. Symbolic links are followed, as Kubernetes' ..data layout
+// needs.
+func openRegular(path string) (*os.File, fs.FileInfo, error) {
 	f, err := openNoBlock(path)
 	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, &secret.NotRegularError{Path: path, Mode: fi.Mode()}
+	}
+	return f, fi, nil
+}
+
+// Errors of readCell: the file changed size while it was read.
+var (
+	errShrank = errors.New("shrank while it was read; read it again")
+	errGrew   = errors.New("grew while it was read; read it again")
+	errLarger = errors.New("is larger than the limit")
+)
+
+// readCell reads the open regular file f, which reported size bytes,
+// into a new cell: exactly size bytes, straight from read(2) into the
+// cell, and a file that shrank or grew meanwhile is an error. A file that
+// reports no size (procfs) is read up to limit bytes.
+func readCell(f *os.File, size, limit int64, opts []secret.Option) (secret.Value, error) {
+	if size == 0 {
+		c, err := secret.ReadAll(io.LimitReader(f, limit+1), opts...)
+		if err != nil {
+			return secret.Value{}, err
+		}
+		if int64(c.Len()) > limit {
+			c.Destroy()
+			return secret.Value{}, errLarger
+		}
+		return c, nil
+	}
+	c, err := secret.Read(f, int(size), opts...)
+	if err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return secret.Value{}, errShrank
+		}
+		return secret.Value{}, err
+	}
+	var one [1]byte
+	n, _ := f.Read(one[:])
+	one[0] = 0
+	if n > 0 {
+		c.Destroy()
+		return secret.Value{}, errGrew
+	}
+	return c, nil
+}
+
+// readSecretFile reads the secret file at path into a cell for key
+// (openRegular, readCell). The size the fstat reports is checked against
+// MaxSecretSize and is exactly what is read. Whether every user may read
+// the file is asked of the open file (internal/fileperm: the mode bits on
+// Unix, the DACL on Windows).
+func (s *settings) readSecretFile(key, path string) (secret.Value, error) {
+	f, fi, err := openRegular(path)
+	if err != nil {
+		var nr *secret.NotRegularError
+		if errors.As(err, &nr) {
+			return secret.Value{}, fmt.Errorf("%w (key %s): %w", ErrSecretFile, key, err)
+		}
 		return secret.Value{}, fileError(key, path, err)
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return secret.Value{}, fileError(key, path, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return secret.Value{}, fmt.Errorf("%w (key %s): %w", ErrSecretFile, key, &secret.NotRegularError{Path: path, Mode: fi.Mode()})
-	}
 	size := fi.Size()
 	if size > s.maxSecret {
 		return secret.Value{}, fmt.Errorf("%w: %s (key %s) holds %d bytes, more than the limit of %d (see MaxSecretSize)",
@@ -43,35 +105,36 @@ func (s *settings) readSecretFile(key, path string) (secret.Value, error) {
 		s.warn("config: secret file is readable by every user (Strict makes this an error)",
 			"path", path, "key", key, "fix", fileperm.Fix)
 	}
-	opts := s.cellOptions(key, true)
-	if size == 0 {
-		// A file that reports no size (procfs), or an empty one.
-		c, err := secret.ReadAll(io.LimitReader(f, s.maxSecret+1), opts...)
-		if err != nil {
-			return secret.Value{}, s.readError(key, path, err)
-		}
-		if int64(c.Len()) > s.maxSecret {
-			c.Destroy()
-			return secret.Value{}, fmt.Errorf("%w: %s (key %s) is larger than the limit of %d (see MaxSecretSize)",
-				ErrSecretFile, path, key, s.maxSecret)
-		}
-		return c, nil
-	}
-	c, err := secret.Read(f, int(size), opts...)
-	if err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-			return secret.Value{}, fmt.Errorf("%w: %s (key %s) shrank while it was read; read it again", ErrSecretFile, path, key)
-		}
+	c, err := readCell(f, size, s.maxSecret, s.cellOptions(key, true))
+	switch {
+	case errors.Is(err, errLarger):
+		return secret.Value{}, fmt.Errorf("%w: %s (key %s) is larger than the limit of %d (see MaxSecretSize)",
+			ErrSecretFile, path, key, s.maxSecret)
+	case errors.Is(err, errShrank), errors.Is(err, errGrew):
+		return secret.Value{}, fmt.Errorf("%w: %s (key %s) %w", ErrSecretFile, path, key, err)
+	case err != nil:
 		return secret.Value{}, s.readError(key, path, err)
 	}
-	var one [1]byte
-	n, _ := f.Read(one[:])
-	one[0] = 0
-	if n > 0 {
-		c.Destroy()
-		return secret.Value{}, fmt.Errorf("%w: %s (key %s) grew while it was read; read it again", ErrSecretFile, path, key)
-	}
 	return c, nil
+}
+
+// readFileCell reads a whole file (a configuration file, or a file a
+// probe looks at) into a cell, as readSecretFile does but with no key:
+// up to secret.MaxSize, without the permission check.
+func readFileCell(path string, opts ...secret.Option) (secret.Value, error) {
+	f, fi, err := openRegular(path)
+	if err != nil {
+		return secret.Value{}, err
+	}
+	defer f.Close()
+	if fi.Size() > secret.MaxSize {
+		return secret.Value{}, fmt.Errorf("%w: %s holds %d bytes (the limit is %d)", secret.ErrSize, path, fi.Size(), secret.MaxSize)
+	}
+	c, err := readCell(f, fi.Size(), secret.MaxSize, opts)
+	if err != nil && (errors.Is(err, errShrank) || errors.Is(err, errGrew) || errors.Is(err, errLarger)) {
+		return secret.Value{}, fmt.Errorf("%s %w", path, err)
+	}
+	return c, err
 }
 
 // fileError reports a secret file that cannot be opened or examined.

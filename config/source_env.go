@@ -17,7 +17,10 @@ type envSource struct{ prefix string }
 // to be unset and wiped when the load commits; a _FILE variable becomes a
 // file reference. A variable an earlier load took and unset is served
 // from that load's cell.
-func (e *envSource) read(s *settings, consumed map[string]secret.Value) (*layer, error) {
+func (e *envSource) name() string { return "environment " + e.prefix }
+
+func (e *envSource) read(t *txn) (*layer, error) {
+	s, consumed := t.s, t.consumed
 	l := newLayer(s, "environment "+e.prefix)
 	l.env = make(map[string]secret.Value)
 	from := make(map[string]string) // key -> variable, to catch X beside X_FILE

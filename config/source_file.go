@@ -39,28 +39,33 @@ func formatOf(path string) (format, error) {
 // fileSource is File.
 type fileSource struct{ path string }
 
-func (f *fileSource) read(s *settings, _ map[string]secret.Value) (*layer, error) {
+func (f *fileSource) name() string { return f.path }
+
+func (f *fileSource) read(t *txn) (*layer, error) {
+	s := t.s
 	parse, err := formatOf(f.path)
 	if err != nil {
 		return nil, err
 	}
 	l := newLayer(s, f.path)
-	l.watch = append(l.watch, f.path)
+	dep := fileDep{path: f.path}
 	if !s.wipes(WipeFileBuffers) {
 		b, err := readPlainFile(f.path)
 		if err != nil {
 			return nil, err
 		}
+		l.depend(dep, t.stamps.of([]byte("file\x00"), b))
 		return l.fill(parse, b)
 	}
 	// Protected scratch memory: read(2) writes the file there, the parser
 	// reads it there, and Destroy wipes it. Unlocked memory is accepted
 	// for the scratch: it is still better than the heap.
-	buf, err := secret.ReadFile(f.path, secret.AllowUnlocked())
+	buf, err := readFileCell(f.path, secret.AllowUnlocked())
 	if err != nil {
 		return nil, fmt.Errorf("config: reading %s: %w", f.path, unwrapPath(err))
 	}
 	defer buf.Destroy()
+	l.depend(dep, t.stamps.ofCell(buf))
 	var out *layer
 	err = buf.Use(func(b []byte) error {
 		var err error
@@ -81,18 +86,11 @@ func (l *layer) fill(parse format, data []byte) (*layer, error) {
 
 // readPlainFile reads a regular file onto the heap, for NoWipe(WipeFileBuffers).
 func readPlainFile(path string) ([]byte, error) {
-	f, err := openNoBlock(path)
+	f, _, err := openRegular(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: reading %s: %w", path, unwrapPath(err))
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("config: reading %s: %w", path, unwrapPath(err))
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("config: reading %s: %w", path, &secret.NotRegularError{Path: path, Mode: fi.Mode()})
-	}
 	b, err := io.ReadAll(f)
 	if err != nil {
 		return nil, fmt.Errorf("config: reading %s: %w", path, unwrapPath(err))
@@ -106,8 +104,11 @@ type providerSource struct {
 	pa koanf.Parser
 }
 
-func (p *providerSource) read(s *settings, _ map[string]secret.Value) (*layer, error) {
-	l := newLayer(s, fmt.Sprintf("%T", p.p))
+func (p *providerSource) name() string { return fmt.Sprintf("%T", p.p) }
+
+func (p *providerSource) read(t *txn) (*layer, error) {
+	s := t.s
+	l := newLayer(s, p.name())
 	if p.pa == nil {
 		m, err := p.p.Read()
 		if err != nil {

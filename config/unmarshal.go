@@ -29,8 +29,12 @@ var (
 // ErrNotSecret, so neither leaks into the other. Plain fields decode as
 // with koanf's own Unmarshal: weakly typed, durations from "1m30s" or
 // "2d", and types that implement encoding.TextUnmarshaler from text.
-func (c *Config) Unmarshal(path string, out any) error {
-	st := c.state()
+func (c *Config) Unmarshal(path string, out any) error { return c.Snapshot().Unmarshal(path, out) }
+
+// Unmarshal decodes as Config.Unmarshal does, from the snapshot's
+// generation: every field of out comes from one generation.
+func (sn Snapshot) Unmarshal(path string, out any) error {
+	st := sn.state()
 	dc := &mapstructure.DecoderConfig{
 		DecodeHook: mapstructure.ComposeDecodeHookFunc(
 			secretHook(st.secrets),

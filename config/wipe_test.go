@@ -219,7 +219,7 @@ func loadAndWatchWipes(t *testing.T, opts ...Option) wipesSeen {
 	fileCells := -1
 	wipedString = func(string) {
 		if seen.parserStrings == 0 {
-			fileCells = liveCells() - before
+			fileCells = liveCells() - before - ownCells
 		}
 		seen.parserStrings++
 	}

@@ -11,7 +11,7 @@
 //	r := chi.NewRouter()
 //	r.Use(middleware.Logger(slog.Default()))
 //	r.Use(middleware.Tokens(middleware.WithAPIKeys("X-Api-Key")))
-//	r.Use(middleware.RequireBearer(apiKey))
+//	r.Use(middleware.RequireBearerFrom(cfg, "api.key"))
 //	r.Get("/me", func(w http.ResponseWriter, r *http.Request) {
 //		tok, _ := middleware.Token(r.Context())
 //		err := tok.Use(func(b []byte) error { ... })
@@ -27,6 +27,10 @@
 // unless the credential equals one of the accepted keys, compared in
 // constant time inside protected memory. They read what Tokens took, or
 // take the credential themselves when Tokens is not in front of them.
+// RequireBearerFrom and RequireAPIKeyFrom take the keys from a
+// secret.Source such as a *config.Config at every request, so a guard
+// follows rotations: RequireBearerFrom(cfg, "api.key") accepts the new
+// key at once and the old one until the Config's grace period ends.
 //
 // RequireJWT checks a bearer JSON Web Token with a sign/jwt Verifier,
 // inside the token's volatile cell, and hands the handler its claims

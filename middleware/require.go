@@ -2,10 +2,12 @@ package middleware
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -38,9 +40,26 @@ func RequireAPIKey(header string, keys ...secret.Value) func(http.Handler) http.
 	return Guard{}.RequireAPIKey(header, keys...)
 }
 
+// RequireBearerFrom is NewGuard().RequireBearerFrom(src, names...).
+func RequireBearerFrom(src secret.Source, names ...string) func(http.Handler) http.Handler {
+	return Guard{}.RequireBearerFrom(src, names...)
+}
+
+// RequireAPIKeyFrom is NewGuard().RequireAPIKeyFrom(header, src, names...).
+func RequireAPIKeyFrom(header string, src secret.Source, names ...string) func(http.Handler) http.Handler {
+	return Guard{}.RequireAPIKeyFrom(header, src, names...)
+}
+
 // RequireBearer passes a request on only if its bearer token equals one of
-// keys; list several to rotate keys without downtime, and Destroy a key to
-// retire it (a destroyed key matches nothing, and so does an empty list).
+// keys; list several to rotate keys by hand, and Destroy a key to retire
+// it (a destroyed key matches nothing, and so does an empty list).
+//
+// The guard keeps the cells it is given: it suits keys the program owns.
+// A key from a configuration that rotates (a *config.Config watched by
+// Watch) must go through RequireBearerFrom instead: a cell taken once
+// from the Config at start-up is the old key after the first rotation,
+// so the new key is refused, and once the grace period destroyed the old
+// cell every request is.
 // The comparison runs inside protected memory, in constant time for a
 // given length, against every key, and does not consume the volatile
 // token, so the handler can still read it once.
@@ -60,10 +79,9 @@ func RequireAPIKey(header string, keys ...secret.Value) func(http.Handler) http.
 // refuses a request. Without that, a guard whose keys are all unusable
 // refuses everyone and nobody learns why.
 func (g Guard) RequireBearer(keys ...secret.Value) func(http.Handler) http.Handler {
-	c := g.cfg
-	c.noBearer, c.apiKeys, c.cookies = false, nil, nil
-	e := newExtractor(c)
-	return g.require(e, kindBearer, "", keys, e.scheme, e.scheme+` error="invalid_token"`, "RequireBearer")
+	e, absent, invalid := g.bearer()
+	unusable := g.unusable("RequireBearer")
+	return g.require(e, kindBearer, "", fixedKeys(slices.Clone(keys), unusable), absent, invalid)
 }
 
 // RequireAPIKey passes a request on only if the named header holds one of
@@ -71,22 +89,86 @@ func (g Guard) RequireBearer(keys ...secret.Value) func(http.Handler) http.Handl
 // with WithAPIKeys(header) it checks the key Tokens took; without it, it
 // takes the header itself.
 func (g Guard) RequireAPIKey(header string, keys ...secret.Value) func(http.Handler) http.Handler {
+	e, name, absent, invalid := g.apiKey(header)
+	unusable := g.unusable("RequireAPIKey")
+	return g.require(e, kindAPIKey, name, fixedKeys(slices.Clone(keys), unusable), absent, invalid)
+}
+
+// RequireBearerFrom passes a request on only if its bearer token equals
+// the current key under one of names in src, such as a *config.Config
+// (RequireBearerFrom(cfg, "api.key")): it follows rotations. It asks src
+// at every request, which for a Config costs a map lookup, and when a
+// name's cell changes it accepts the new key at once and the one it
+// replaced for as long as that cell lives: a Config destroys it after its
+// GracePeriod, so clients have that long to switch. (A key is seen when a
+// request comes; one that came and went between two requests was never
+// accepted.) A name whose key cannot be used (a missing key, a typo) is
+// reported once through the guard's logger, naming it, as for
+// RequireBearer, and every rotation it follows is logged at info level.
+// Otherwise it behaves as RequireBearer.
+func (g Guard) RequireBearerFrom(src secret.Source, names ...string) func(http.Handler) http.Handler {
+	e, absent, invalid := g.bearer()
+	unusable := g.unusable("RequireBearerFrom")
+	return g.require(e, kindBearer, "", newLiveKeys(src, names, unusable, g.cfg.guardLogger), absent, invalid)
+}
+
+// RequireAPIKeyFrom is RequireAPIKey with the keys of RequireBearerFrom:
+// the current keys under names in src, and those they replaced while
+// their cells live.
+func (g Guard) RequireAPIKeyFrom(header string, src secret.Source, names ...string) func(http.Handler) http.Handler {
+	e, name, absent, invalid := g.apiKey(header)
+	unusable := g.unusable("RequireAPIKeyFrom")
+	return g.require(e, kindAPIKey, name, newLiveKeys(src, names, unusable, g.cfg.guardLogger), absent, invalid)
+}
+
+// bearer is the extractor and challenges of a bearer guard.
+func (g Guard) bearer() (e *extractor, absent, invalid string) {
 	c := g.cfg
-	name := canonicalHeader(header)
+	c.noBearer, c.apiKeys, c.cookies = false, nil, nil
+	e = newExtractor(c)
+	return e, e.scheme, e.scheme + ` error="invalid_token"`
+}
+
+// apiKey is the extractor, header and challenges of an API-key guard.
+func (g Guard) apiKey(header string) (e *extractor, name, absent, invalid string) {
+	c := g.cfg
+	name = canonicalHeader(header)
 	c.noBearer, c.apiKeys, c.cookies = true, nil, nil
 	if isToken(name) {
 		c.apiKeys = []string{name}
 	}
-	e := newExtractor(c)
 	challenge := `APIKey header=` + strconv.Quote(name)
-	return g.require(e, kindAPIKey, name, keys, challenge, challenge+`, error="invalid_key"`, "RequireAPIKey")
+	return newExtractor(c), name, challenge, challenge + `, error="invalid_key"`
 }
 
-func (g Guard) require(e *extractor, k kind, name string, keys []secret.Value, absent, invalid, guard string) func(http.Handler) http.Handler {
-	keys = slices.Clone(keys)
+func (g Guard) unusable(guard string) *unusableKeys {
+	return &unusableKeys{logger: g.cfg.guardLogger, guard: guard}
+}
+
+// keySet is what a guard compares credentials with: keys returns the keys
+// accepted now, and report, after a refusal, says which cannot be used.
+type keySet interface {
+	keys(ctx context.Context) []secret.Value
+	report(ctx context.Context)
+}
+
+// fixed is the keys a guard was given as cells.
+type fixed struct {
+	list     []secret.Value
+	unusable *unusableKeys
+}
+
+func fixedKeys(list []secret.Value, unusable *unusableKeys) fixed {
+	f := fixed{list, unusable}
+	f.report(context.Background())
+	return f
+}
+
+func (f fixed) keys(context.Context) []secret.Value { return f.list }
+func (f fixed) report(ctx context.Context)          { f.unusable.check(ctx, f.list) }
+
+func (g Guard) require(e *extractor, k kind, name string, keys keySet, absent, invalid string) func(http.Handler) http.Handler {
 	fail := g.cfg.onFailure
-	unusable := &unusableKeys{logger: g.cfg.guardLogger, guard: guard}
-	unusable.check(context.Background(), keys)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			sl, found := lookup(r.Context(), k, name)
@@ -99,11 +181,11 @@ func (g Guard) require(e *extractor, k kind, name string, keys []secret.Value, a
 					sl = s.slots[0]
 				}
 			}
-			if sl.ok && matchAny(sl.v, keys) {
+			if sl.ok && matchAny(sl.v, keys.keys(r.Context())) {
 				next.ServeHTTP(w, r)
 				return
 			}
-			unusable.check(r.Context(), keys)
+			keys.report(r.Context())
 			if fail != nil {
 				fail.ServeHTTP(w, r)
 				return
@@ -184,8 +266,13 @@ func (u *unusableKeys) report(ctx context.Context, k secret.Value) {
 		if logger == nil {
 			logger = slog.Default()
 		}
-		logger.ErrorContext(ctx, "middleware: a key this guard accepts cannot be used; requests that carry it are refused",
-			"guard", u.guard, "key", k, "error", err.Error())
+		args := []any{"guard", u.guard, "key", k, "error", err.Error()}
+		if errors.Is(err, secret.ErrDestroyed) && !strings.HasSuffix(u.guard, "From") {
+			// The README's old pattern, RequireBearer(cfg.Secret(...)),
+			// ends here once a rotation's grace period is over.
+			args = append(args, "hint", "a cell taken from a configuration that rotates dies after the grace period; build the guard with "+u.guard+"From(cfg, key)")
+		}
+		logger.ErrorContext(ctx, "middleware: a key this guard accepts cannot be used; requests that carry it are refused", args...)
 	}
 	if old := u.known.Load(); old == nil || len(*old) < maxKeyReports {
 		var next []secret.Value

@@ -17,6 +17,16 @@
 // read another process's memory skip with the reason when those are
 // missing.
 //
+// TestRotationSoak (with SECRETMEM_PROOF=1 and wrk) runs proof/rotation,
+// a server that reads 262 secrets from one config.Snapshot per request,
+// while the test rotates them for SECRETMEM_ROTATION_SOAK (default: the
+// soak's duration) by every kind of writer: Kubernetes ..data swaps,
+// renames, truncate-and-write and same-size overwrites in two pieces,
+// same-size swaps that keep the modification time. No read may be cut
+// off, mixed or of another key; wrk follows api.key as it rotates and
+// must see only 200; the live cells come back after the grace period, and
+// a gcore dump holds no copy of any value ever written.
+//
 // TestOutboundCredentialsInDumps does the same for a credential a client
 // sends (proof/outbound, through outbound.Transport or by hand), counting
 // its plaintext, base64 and HPACK Huffman forms.

@@ -27,6 +27,8 @@
 //	                   value or in the file tls.cert_file): each handshake
 //	                   is signed from protected memory (HTTP/2 and TLS sit
 //	                   outside middleware.Listener: see its doc)
+//	-poll d            how often to look for changed secrets (default 2s)
+//	-grace d           how long a replaced secret stays valid (default 1m)
 //	-h                 print the usage and exit 0
 //
 // # Configuration
@@ -51,9 +53,20 @@
 // upstream.url; without upstream.url the server runs that upstream itself,
 // on another port of 127.0.0.1, requiring the same token.
 //
+// # Rotation
+//
+// The server follows its sources: when the configuration file, a file of
+// the secret directory (Kubernetes ..data swaps included) or a _FILE
+// target changes, it reloads within -poll and the new secrets serve the
+// next requests; api.key's previous value stays accepted for -grace.
+// SIGHUP reloads at once. A reload that fails keeps the old values, is
+// logged and retried with backoff; GET /readyz reports it.
+//
 // # Endpoints
 //
 //	GET  /healthz        200 "ok"
+//	GET  /readyz         the configuration's reload status as JSON: 200,
+//	                     or 503 once reloads keep failing
 //	GET  /api/whoami     needs "Authorization: Bearer <api.key>"; 200 with
 //	                     JSON, 401 without the key
 //	POST /api/sign       needs the bearer key; 200 with the HMAC-SHA256 of
@@ -154,6 +167,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	takeCredentials := flags.Bool("credential-listener", true, "take credentials out of the connection's bytes before net/http reads them (middleware.Listener)")
 	demo := flags.Bool("demo", true, "start from the embedded demo configuration (-demo=false: only -config, -secrets-dir and APP_ variables)")
 	tlsAddr := flags.String("tls-addr", "", "also serve HTTPS on `address`, with the key tls.key (PEM) signing from protected memory")
+	poll := flags.Duration("poll", 2*time.Second, "how often to look for changed secrets")
+	grace := flags.Duration("grace", config.DefaultGracePeriod, "how long a replaced secret stays valid")
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, "usage: testserver [flags]\n\n"+
@@ -205,6 +220,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// secrets in pooled cells (locked, out of dumps, memfd_secret, but
 		// without guard pages of their own).
 		config.Pooled(),
+		config.PollInterval(*poll),
+		config.GracePeriod(*grace),
 	)
 	cfg, err := config.Load(opts...)
 	if err != nil {
@@ -229,6 +246,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("cannot listen on %s: %w", *addr, err)
 	}
 	serving = true
+	if err := followRotations(ctx, cfg, logger); err != nil {
+		return err
+	}
 	up, err := startUpstream(cfg, logger)
 	if err != nil {
 		return err
@@ -315,6 +335,7 @@ func announce(addr string, cfg *config.Config, logger *slog.Logger, stderr io.Wr
 	}
 	fmt.Fprintf(stderr, "testserver: try\n"+
 		"  curl %[1]s/healthz\n"+
+		"  curl %[1]s/readyz\n"+
 		"  curl -H 'Authorization: Bearer %[2]s' %[1]s/api/whoami\n"+
 		"  curl -H 'Authorization: Bearer %[2]s' -d 'hello' %[1]s/api/sign\n"+
 		"  curl -H 'Authorization: Bearer %[2]s' -d 'hello' %[1]s/api/sign/ed25519\n"+
@@ -332,6 +353,7 @@ func routes(cfg *config.Config, logger *slog.Logger, up *upstream, sg *signing) 
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "ok")
 	})
+	r.Get("/readyz", cfg.HealthHandler().ServeHTTP)
 	r.Get("/config", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, cfg.Redacted())
 	})
@@ -342,7 +364,7 @@ func routes(cfg *config.Config, logger *slog.Logger, up *upstream, sg *signing) 
 		writeJSON(w, http.StatusOK, map[string]int{"goroutines": runtime.NumGoroutine()})
 	})
 	r.Group(func(r chi.Router) {
-		r.Use(middleware.RequireBearer(cfg.Secret("api.key")))
+		r.Use(middleware.RequireBearerFrom(cfg, "api.key"))
 		r.Get("/api/whoami", func(w http.ResponseWriter, _ *http.Request) {
 			writeJSON(w, http.StatusOK, map[string]any{
 				"subject": "api-client",
