@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/secretmem/secretmem/secret"
 	"github.com/secretmem/secretmem/sign"
@@ -53,6 +54,9 @@ func minHMACKey(alg Algorithm) int {
 // verifies from the next token on. The secret must be at least as long as
 // the hash's output (32 or 64 bytes), as RFC 7518 requires.
 func HMACKey(alg Algorithm, id string, src secret.Source, name string) (*Key, error) {
+	if err := checkID(id); err != nil {
+		return nil, err
+	}
 	var h sign.Hash
 	switch alg {
 	case HS256:
@@ -76,6 +80,9 @@ func HMACKey(alg Algorithm, id string, src secret.Source, name string) (*Key, er
 // name (PEM, DER or a raw seed, as sign.NewSigner reads), read at each
 // use. It signs, and verifies with the current key's public key.
 func EdDSAKey(id string, src secret.Source, name string) (*Key, error) {
+	if err := checkID(id); err != nil {
+		return nil, err
+	}
 	s, err := sign.NewSigner(src, name)
 	if err != nil {
 		return nil, err
@@ -89,10 +96,22 @@ func EdDSAKey(id string, src secret.Source, name string) (*Key, error) {
 
 // EdDSAPublicKey returns a key that verifies EdDSA tokens with pub.
 func EdDSAPublicKey(id string, pub ed25519.PublicKey) (*Key, error) {
+	if err := checkID(id); err != nil {
+		return nil, err
+	}
 	if len(pub) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("%w: an Ed25519 public key is %d bytes, not %d", ErrKey, ed25519.PublicKeySize, len(pub))
 	}
 	return &Key{id: id, alg: EdDSA, pub: append(ed25519.PublicKey(nil), pub...)}, nil
+}
+
+// checkID refuses a kid that is not UTF-8: a JSON string cannot carry
+// it, so the key's tokens would name another kid than the key's.
+func checkID(id string) error {
+	if !utf8.ValidString(id) {
+		return fmt.Errorf("%w: the kid is not UTF-8", ErrKey)
+	}
+	return nil
 }
 
 // ID returns the key's "kid".

@@ -4,7 +4,6 @@ import (
 	"crypto"
 	"encoding/json"
 	"fmt"
-	"strconv"
 
 	"github.com/secretmem/secretmem/sign"
 )
@@ -31,7 +30,11 @@ func (k *Key) Sign(claims any) (string, error) {
 	}
 	hdr := `{"alg":"` + string(k.alg) + `","typ":"JWT"`
 	if k.id != "" {
-		hdr += `,"kid":` + strconv.Quote(k.id)
+		// JSON's escapes, not Go's: strconv.Quote writes \x00, which no
+		// JSON reader accepts. The ID is UTF-8 (checked when the key was
+		// made), so it comes back as it was.
+		kid, _ := json.Marshal(k.id)
+		hdr += `,"kid":` + string(kid)
 	}
 	hdr += "}"
 	n := b64.EncodedLen(len(hdr)) + 1 + b64.EncodedLen(len(payload))

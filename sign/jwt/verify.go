@@ -174,10 +174,12 @@ func (v *Verifier) VerifyTo(c *Claims, token []byte) error {
 		buf = make([]byte, n)
 	}
 	hdrJSON, payload, strs := buf[:hn], buf[hn:hn+pn], buf[hn+pn:hn+pn:len(buf)]
-	if n, err := b64.Decode(hdrJSON, h64); err != nil || n != hn {
+	// The decoder skips CR and LF even in strict mode: a part whose
+	// decoded length does not encode back to its own length had them.
+	if n, err := b64.Decode(hdrJSON, h64); err != nil || n != hn || b64.EncodedLen(n) != len(h64) {
 		return fmt.Errorf("%w: the header is not base64url", ErrMalformed)
 	}
-	if n, err := b64.Decode(payload, p64); err != nil || n != pn {
+	if n, err := b64.Decode(payload, p64); err != nil || n != pn || b64.EncodedLen(n) != len(p64) {
 		return fmt.Errorf("%w: the payload is not base64url", ErrMalformed)
 	}
 	r := reader{b: hdrJSON, out: strs}
@@ -277,7 +279,8 @@ func (c *Claims) read(r *reader, i int) error {
 	case "aud":
 		return c.audience(r)
 	default:
-		secs, err := r.numericDate()
+		// A fraction rounds toward refusal: nbf up, exp (and iat) down.
+		secs, err := r.numericDate(name == "nbf")
 		if err != nil {
 			return err
 		}
