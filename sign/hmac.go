@@ -181,15 +181,16 @@ func (m *HMAC) Verify(tag []byte, msg ...[]byte) error {
 }
 
 // Check is Verify for a tag that arrives in another form than bytes (a
-// JWT's base64url signature, a hex header): match turns the HMAC into
-// that form in scratch (CheckScratch bytes, wiped afterwards) and
-// compares it with the tag in constant time, and returns whether they
-// are equal. Check returns nil if match accepted the HMAC,
+// JWT's base64url signature, a hex header): match decodes the tag into
+// scratch (CheckScratch bytes, wiped afterwards), compares it with the
+// HMAC in constant time, and returns whether they are equal. Decode the
+// tag rather than encode the HMAC: an encoder looks its input's bits up
+// in a table, so the memory it reads would depend on the HMAC. Check returns nil if match accepted the HMAC,
 // ErrInvalid if not, or why the key cannot be read.
 //
 // match runs inside the HMAC's erased computation, with the HMAC in
 // scratch memory: what it computes is wiped with the stack and the
-// registers. So it must be small (an encoding and a comparison, on
+// registers. So it must be small (a decoding and a comparison, on
 // the scratch: it runs within a 1.75 KiB stack wipe), must not keep mac or
 // scratch, and must not call into this package.
 func (m *HMAC) Check(match func(mac, scratch []byte) bool, msg ...[]byte) error {

@@ -249,11 +249,13 @@ func (k *Key) verify(d *Digest, tag []byte, parts [][]byte) (bool, error) {
 
 // Check reports whether match accepts HMAC(key, the concatenated parts),
 // for a tag that arrives in another form than bytes (a JWT's base64url
-// signature): match turns mac into that form, in scratch (ScratchSize
-// bytes of the digest's, wiped afterwards), and compares it with the tag
-// in constant time. match runs inside this call's Erase, so what it
+// signature): match decodes the tag into scratch (ScratchSize bytes of
+// the digest's, wiped afterwards) and compares it with mac in constant
+// time. (Decode the tag rather than encode mac: an encoder indexes its
+// alphabet table by its input's bits, so encoding mac would make the
+// memory it reads depend on the MAC.) match runs inside this call's Erase, so what it
 // computes is erased with the rest; it must not keep mac or scratch, call
-// Erase, or go deeper than an encoding and a comparison (its frames count
+// Erase, or go deeper than a decoding and a comparison (its frames count
 // against the wipe: TestEveryOperationFitsTheWipe).
 //
 // A panic in match goes on once the wipe is done: Erase has no deferred

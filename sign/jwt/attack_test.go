@@ -282,3 +282,48 @@ func TestARetiredKeyVerifiesNothing(t *testing.T) {
 		t.Errorf("the current key after the old one closed: %v", err)
 	}
 }
+
+// sameBase64 decodes the token's signature rather than encode the
+// expected MAC (whose encoding would index the alphabet table with the
+// MAC's bits). It must accept exactly the canonical base64url of the
+// MAC: not the other spellings of the same bytes, not a line break, not
+// a length off by one.
+func TestSameBase64AcceptsOnlyTheCanonicalEncoding(t *testing.T) {
+	for _, size := range []int{32, 64} {
+		for range 200 {
+			mac := make([]byte, size)
+			_, _ = rand.Read(mac)
+			sig := enc.EncodeToString(mac)
+			var scratch [sign.CheckScratch]byte
+			if !sameBase64(mac, scratch[:], []byte(sig)) {
+				t.Fatalf("%d bytes: the canonical encoding is refused", size)
+			}
+			const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+			last := strings.IndexByte(alphabet, sig[len(sig)-1])
+			for i := range 64 {
+				if i == last {
+					continue
+				}
+				other := sig[:len(sig)-1] + string(alphabet[i])
+				if sameBase64(mac, scratch[:], []byte(other)) {
+					t.Fatalf("%d bytes: another spelling of the last symbol (%q for %q) is accepted", size, alphabet[i], alphabet[last])
+				}
+			}
+			flipped := []byte(sig)
+			flipped[len(sig)/2] ^= 1
+			for name, s := range map[string]string{
+				"a line break inside":   sig[:10] + "\n" + sig[10:len(sig)-1],
+				"a trailing line break": sig + "\n",
+				"one symbol short":      sig[:len(sig)-1],
+				"one symbol long":       sig + "A",
+				"padding":               enc.WithPadding('=').EncodeToString(mac),
+				"standard alphabet":     base64.StdEncoding.WithPadding(base64.NoPadding).EncodeToString(mac),
+				"a flipped bit":         string(flipped),
+			} {
+				if s != sig && sameBase64(mac, scratch[:], []byte(s)) {
+					t.Errorf("%d bytes: %s is accepted", size, name)
+				}
+			}
+		}
+	}
+}

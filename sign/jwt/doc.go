@@ -25,9 +25,10 @@
 // none, as RFC 7519 requires).
 //
 // For HS256 and HS512 the HMAC runs with its key's midstates in a cell,
-// and the expected signature is encoded and compared, in constant time,
-// in scratch memory wiped with the stack before Verify returns: it never
-// exists on the heap. An EdDSA signature is decoded and checked on a
+// and the token's signature is decoded into scratch memory and compared
+// with it there, in constant time, the scratch wiped with the stack
+// before Verify returns: the expected signature never exists on the heap,
+// and no table is indexed by its bits. An EdDSA signature is decoded and checked on a
 // stack that is wiped. The token itself may be a slice of a cell (what
 // middleware.Token holds); only its header and claims are copied out.
 //

@@ -148,8 +148,8 @@ func (v *Verifier) Verify(token []byte) (*Claims, error) {
 // holds nothing useful.
 //
 // For HS256 and HS512 the HMAC runs with its key in protected memory, and
-// the expected signature is encoded and compared in scratch memory that
-// is wiped with the stack before Verify returns. For EdDSA the signature
+// the token's signature is decoded and compared with it in scratch
+// memory that is wiped with the stack before Verify returns. For EdDSA the signature
 // is decoded and checked on a stack that is wiped.
 func (v *Verifier) VerifyTo(c *Claims, token []byte) error {
 	if len(token) > v.opts.MaxSize {
@@ -394,16 +394,22 @@ func (k *Key) verify(input, sig []byte) error {
 }
 
 // sameBase64 reports, in constant time, whether sig is the base64url of
-// mac. It runs inside the HMAC's erased computation: the encoded form of
-// the expected signature is written into the HMAC's scratch, which is
-// wiped, and the encoder's frames are on a stack that is wiped.
+// mac. It decodes sig, the token's bytes, rather than encode mac: the
+// encoder looks each 6 bits of its input up in a 64-byte table, which
+// spans two cache lines when its heap slot starts mid-line (b64's size
+// class puts every other slot 32 bytes into one), and then which line is
+// read depends on the expected MAC; the decoder's lookups depend only on
+// the token. It runs inside the HMAC's erased computation, and the decoded
+// signature (the MAC itself when the token is genuine) is written into
+// the HMAC's scratch, which is wiped with the stack. The strict decoder
+// refuses non-zero spare bits, and a decoded length other than mac's
+// (line breaks, which the decoder skips, shorten it) is refused.
 func sameBase64(mac, scratch, sig []byte) bool {
-	n := b64.EncodedLen(len(mac))
-	if n > len(scratch) || n != len(sig) {
+	if b64.DecodedLen(len(sig)) != len(mac) || len(mac) > len(scratch) {
 		return false
 	}
-	b64.Encode(scratch[:n], mac)
-	return subtle.ConstantTimeCompare(scratch[:n], sig) == 1
+	n, err := b64.Decode(scratch[:len(mac)], sig)
+	return err == nil && n == len(mac) && subtle.ConstantTimeCompare(scratch[:n], mac) == 1
 }
 
 // verifyEd25519 decodes the signature on the stack and checks it. It
