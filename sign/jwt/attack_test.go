@@ -11,9 +11,11 @@ import (
 	"math/big"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/secretmem/secretmem/secret"
 	"github.com/secretmem/secretmem/sign"
 )
 
@@ -325,5 +327,50 @@ func TestSameBase64AcceptsOnlyTheCanonicalEncoding(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// RFC 7518's floor on an HMAC key (32 bytes for HS256) was checked when
+// the key was made and never again: a rotation to a 4-byte secret (a
+// typo, a truncated file) signed and verified tokens that anyone can
+// brute-force. After such a rotation the key must fail closed: no token
+// signs or verifies, and the error says why without the secret.
+func TestARotationToAShortSecretFailsClosed(t *testing.T) {
+	long, short := bytes.Repeat([]byte("l"), 32), []byte("shrt")
+	cur := cell(t, long)
+	var mu sync.Mutex
+	src := secret.SourceFunc(func(string) secret.Value { mu.Lock(); defer mu.Unlock(); return cur })
+	k, err := HMACKey(HS256, "", src, "jwt.key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	v := verifier(t, Options{AllowNoExpiry: true}, k)
+	mu.Lock()
+	cur = cell(t, short)
+	mu.Unlock()
+	forged := hs256(short, enc.EncodeToString([]byte(`{"alg":"HS256"}`)), enc.EncodeToString([]byte(`{"sub":"admin"}`)))
+	_, err = v.Verify(forged)
+	if err == nil {
+		t.Fatal("a token MACed with a 4-byte secret verified after the rotation to it")
+	}
+	if !errors.Is(err, sign.ErrShortKey) {
+		t.Errorf("after a rotation to a 4-byte secret: %v, want sign.ErrShortKey", err)
+	}
+	if strings.Contains(err.Error(), string(short)) {
+		t.Errorf("the error %q quotes the secret", err)
+	}
+	if _, err := k.Sign(map[string]string{"sub": "x"}); err == nil {
+		t.Error("the key signed with a 4-byte secret after the rotation to it")
+	}
+	mu.Lock()
+	cur = cell(t, bytes.Repeat([]byte("m"), 32))
+	mu.Unlock()
+	tok, err := k.Sign(map[string]string{"sub": "x"})
+	if err != nil {
+		t.Fatalf("after a rotation to a long enough secret: %v", err)
+	}
+	if _, err := v.Verify([]byte(tok)); err != nil {
+		t.Errorf("after a rotation to a long enough secret: %v", err)
 	}
 }

@@ -52,7 +52,9 @@ func minHMACKey(alg Algorithm) int {
 // HMACKey returns an HS256 or HS512 key whose secret src holds under
 // name, read at each use (see sign.NewHMAC): a rotated secret signs and
 // verifies from the next token on. The secret must be at least as long as
-// the hash's output (32 or 64 bytes), as RFC 7518 requires.
+// the hash's output (32 or 64 bytes), as RFC 7518 requires; after a
+// rotation to a shorter one, the key signs and verifies nothing (the
+// error wraps sign.ErrShortKey) until the source holds a long one.
 func HMACKey(alg Algorithm, id string, src secret.Source, name string) (*Key, error) {
 	if err := checkID(id); err != nil {
 		return nil, err
@@ -69,7 +71,8 @@ func HMACKey(alg Algorithm, id string, src secret.Source, name string) (*Key, er
 	if n := src.Secret(name).Len(); n > 0 && n < minHMACKey(alg) {
 		return nil, fmt.Errorf("%w: the secret %q has %d bytes; %s needs at least %d (RFC 7518, 3.2)", ErrKey, name, n, alg, minHMACKey(alg))
 	}
-	mac, err := sign.NewHMAC(h, src, name)
+	// Checked again at every rotation: a short secret fails closed.
+	mac, err := sign.NewHMAC(h, src, name, sign.MinKeySize(minHMACKey(alg)))
 	if err != nil {
 		return nil, err
 	}
