@@ -111,3 +111,32 @@ func parseErr(t *testing.T, der []byte) string {
 	k.Destroy()
 	return ""
 }
+
+// crypto/ecdsa's deterministic signing (rand nil) panics on a hash it
+// cannot make: crypto.Hash(0), an unknown one, one not linked in. The
+// panic came from inside EraseDeep, skipping the wipe of the stack and
+// of the scalar crypto/ecdsa caches. A caller's opts must get an error.
+func TestECDSAWithAnUnusableHashIsAnErrorNotAPanic(t *testing.T) {
+	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKCS8PrivateKey(ec)
+	k, err := ParsePrivateKey(newCell(t, der))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Destroy()
+	for _, h := range []crypto.Hash{0, crypto.MD4, crypto.Hash(99)} {
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					t.Errorf("Sign(nil, digest, %v) panicked: %v", h, p)
+				}
+			}()
+			if _, err := k.Sign(nil, make([]byte, 16), h); err == nil {
+				t.Errorf("Sign(nil, digest, %v) signed", h)
+			}
+		}()
+	}
+	if _, err := k.Sign(nil, make([]byte, 32), crypto.SHA256); err != nil {
+		t.Errorf("a deterministic SHA-256 signature: %v", err)
+	}
+}

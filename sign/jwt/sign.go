@@ -53,6 +53,11 @@ func (k *Key) Sign(claims any) (string, error) {
 		}
 		var cur sign.PrivateKey
 		if cur, err = k.priv.Current(); err == nil {
+			// The source may have rotated to another kind of key, which
+			// would sign the token as something else.
+			if _, ok := cur.(*sign.Ed25519PrivateKey); !ok {
+				return "", fmt.Errorf("%w: the key is no longer an Ed25519 key", ErrKey)
+			}
 			sig, err = cur.Sign(nil, tok, crypto.Hash(0))
 		}
 	}
