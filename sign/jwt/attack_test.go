@@ -412,3 +412,12 @@ func TestAnEdDSAKeyRotatedToECDSASignsNothing(t *testing.T) {
 		t.Errorf("verifying with it: %v, want ErrKey", err)
 	}
 }
+
+// A zero Key signed tokens with "alg":"" and an empty signature, with no
+// error.
+func TestAZeroKeySignsNothing(t *testing.T) {
+	var k Key
+	if tok, err := k.Sign(map[string]string{"sub": "x"}); !errors.Is(err, ErrKey) {
+		t.Errorf("a zero Key signed %q (%v), want ErrKey", tok, err)
+	}
+}

@@ -60,6 +60,10 @@ func (k *Key) Sign(claims any) (string, error) {
 			}
 			sig, err = cur.Sign(nil, tok, crypto.Hash(0))
 		}
+	default:
+		// A Key not made by this package's constructors (its zero value)
+		// would otherwise sign with an empty signature.
+		return "", fmt.Errorf("%w: a zero Key (make keys with HMACKey, EdDSAKey or EdDSAPublicKey)", ErrKey)
 	}
 	if err != nil {
 		return "", err
