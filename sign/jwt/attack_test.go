@@ -421,3 +421,66 @@ func TestAZeroKeySignsNothing(t *testing.T) {
 		t.Errorf("a zero Key signed %q (%v), want ErrKey", tok, err)
 	}
 }
+
+// Verifications racing rotations, destroyed cells and a Close: every
+// call returns, accepts only tokens of a secret the source held, and
+// nothing crashes or races (run with -race).
+func TestVerifyRacingRotationAndClose(t *testing.T) {
+	secrets := [][]byte{bytes.Repeat([]byte("a"), 32), bytes.Repeat([]byte("b"), 32), bytes.Repeat([]byte("c"), 32)}
+	var mu sync.Mutex
+	cur := cell(t, secrets[0])
+	src := secret.SourceFunc(func(string) secret.Value { mu.Lock(); defer mu.Unlock(); return cur })
+	k, err := HMACKey(HS256, "", src, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := verifier(t, Options{AllowNoExpiry: true}, k)
+	h64 := enc.EncodeToString([]byte(`{"alg":"HS256"}`))
+	p64 := enc.EncodeToString([]byte(`{"sub":"x"}`))
+	var toks [][]byte
+	for _, s := range secrets {
+		toks = append(toks, hs256(s, h64, p64))
+	}
+	forged := hs256(bytes.Repeat([]byte("z"), 32), h64, p64)
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 1; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			next := cell(t, secrets[i%len(secrets)])
+			mu.Lock()
+			old := cur
+			cur = next
+			mu.Unlock()
+			old.Destroy()
+		}
+	}()
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 500 {
+				if _, err := v.Verify(forged); err == nil {
+					t.Error("a forged token verified")
+					return
+				}
+				_, _ = v.Verify(toks[i%len(toks)])
+			}
+		}()
+	}
+	time.Sleep(20 * time.Millisecond)
+	k.Close()
+	close(stop)
+	wg.Wait()
+	for _, tok := range toks {
+		if _, err := v.Verify(tok); !errors.Is(err, sign.ErrClosed) {
+			t.Errorf("after Close: %v, want sign.ErrClosed", err)
+		}
+	}
+}
