@@ -149,8 +149,8 @@ func (v *Verifier) Verify(token []byte) (*Claims, error) {
 //
 // For HS256 and HS512 the HMAC runs with its key in protected memory, and
 // the token's signature is decoded and compared with it in scratch
-// memory that is wiped with the stack before Verify returns. For EdDSA the signature
-// is decoded and checked on a stack that is wiped.
+// memory that is wiped with the stack before Verify returns. For EdDSA
+// the signature is decoded and checked on a stack that is wiped.
 func (v *Verifier) VerifyTo(c *Claims, token []byte) error {
 	if len(token) > v.opts.MaxSize {
 		return fmt.Errorf("%w: %d bytes, over the limit of %d", ErrTooLarge, len(token), v.opts.MaxSize)
