@@ -484,3 +484,45 @@ func TestVerifyRacingRotationAndClose(t *testing.T) {
 		}
 	}
 }
+
+// crypto/ed25519 verifies against any 32 bytes that decode to a point,
+// small-order points included. With such a public key, [k]A takes at most
+// eight values, so a signature with S = 0 and R one of them verifies for
+// about one message in eight: anyone forges tokens. A key of 32 zero
+// bytes (an unset array, a placeholder that failed to decode) is one:
+// y = 0 is a point of order 4. A key that is not a point, or is of small
+// order, must be refused when it is made.
+func TestSmallOrderEdDSAPublicKeysAreRefused(t *testing.T) {
+	zero := make([]byte, 32)
+	identity := append([]byte{1}, make([]byte, 31)...)
+	if k, err := EdDSAPublicKey("", zero); err == nil {
+		// Show what the key would allow.
+		v := verifier(t, Options{AllowNoExpiry: true}, k)
+		minusOne := append(bytes.Repeat([]byte{0xff}, 31), 0x7f)
+		minusOne[0] = 0xec
+		signBit := append(make([]byte, 31), 0x80)
+		forged := 0
+		for i := range 64 {
+			in := enc.EncodeToString([]byte(`{"alg":"EdDSA"}`)) + "." + enc.EncodeToString([]byte(`{"sub":"admin","n":`+strings.Repeat("1", i+1)+`}`))
+			for _, r := range [][]byte{identity, zero, signBit, minusOne} {
+				sig := append(append([]byte(nil), r...), make([]byte, 32)...)
+				if _, err := v.Verify([]byte(in + "." + enc.EncodeToString(sig))); err == nil {
+					forged++
+				}
+			}
+		}
+		t.Errorf("a public key of 32 zero bytes was accepted, and %d of 64 tokens were forged with it", forged)
+	} else if !errors.Is(err, ErrKey) {
+		t.Errorf("a public key of 32 zero bytes: %v, want ErrKey", err)
+	}
+	notAPoint := append([]byte{2}, make([]byte, 31)...) // y = 2 has no x
+	for name, pub := range map[string][]byte{"the identity": identity, "not a point": notAPoint} {
+		if _, err := EdDSAPublicKey("", pub); !errors.Is(err, ErrKey) {
+			t.Errorf("%s as a public key: %v, want ErrKey", name, err)
+		}
+	}
+	good, _, _ := ed25519.GenerateKey(rand.Reader)
+	if _, err := EdDSAPublicKey("", good); err != nil {
+		t.Errorf("a genuine public key: %v", err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"unicode/utf8"
 
+	"github.com/secretmem/secretmem/internal/keyed"
 	"github.com/secretmem/secretmem/secret"
 	"github.com/secretmem/secretmem/sign"
 )
@@ -104,6 +105,10 @@ func EdDSAPublicKey(id string, pub ed25519.PublicKey) (*Key, error) {
 	}
 	if len(pub) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("%w: an Ed25519 public key is %d bytes, not %d", ErrKey, ed25519.PublicKeySize, len(pub))
+	}
+	// A small-order key (32 zero bytes is one) would verify forgeries.
+	if err := keyed.CheckEd25519PublicKey(pub); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrKey, err)
 	}
 	return &Key{id: id, alg: EdDSA, pub: append(ed25519.PublicKey(nil), pub...)}, nil
 }
