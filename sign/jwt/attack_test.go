@@ -526,3 +526,33 @@ func TestSmallOrderEdDSAPublicKeysAreRefused(t *testing.T) {
 		t.Errorf("a genuine public key: %v", err)
 	}
 }
+
+// Keys the token brings with it (CVE-2018-0114's embedded "jwk", a "jku"
+// or "x5u" to fetch one from) are never used: the verifier's keys are
+// the only keys.
+func TestKeysInTheHeaderAreIgnored(t *testing.T) {
+	ours := bytes.Repeat([]byte("o"), 32)
+	v := verifier(t, Options{AllowNoExpiry: true}, hmacKey(t, HS256, "", ours))
+	attacker := bytes.Repeat([]byte("a"), 32)
+	p64 := enc.EncodeToString([]byte(`{"sub":"admin"}`))
+	for _, h := range []string{
+		`{"alg":"HS256","jwk":{"kty":"oct","k":"` + enc.EncodeToString(attacker) + `"}}`,
+		`{"alg":"HS256","jku":"http://127.0.0.1:1/keys"}`,
+		`{"alg":"HS256","x5u":"http://127.0.0.1:1/cert"}`,
+	} {
+		if _, err := v.Verify(hs256(attacker, enc.EncodeToString([]byte(h)), p64)); !errors.Is(err, ErrSignature) {
+			t.Errorf("%s, MACed with the attacker's key: %v, want ErrSignature", h, err)
+		}
+	}
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	ours2, _, _ := ed25519.GenerateKey(rand.Reader)
+	k, err := EdDSAPublicKey("", ours2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := enc.EncodeToString([]byte(`{"alg":"EdDSA","jwk":{"kty":"OKP","crv":"Ed25519","x":"`+enc.EncodeToString(pub)+`"}}`)) + "." + p64
+	tok := in + "." + enc.EncodeToString(ed25519.Sign(priv, []byte(in)))
+	if _, err := verifier(t, Options{AllowNoExpiry: true}, k).Verify([]byte(tok)); !errors.Is(err, ErrSignature) {
+		t.Errorf("an EdDSA token carrying its own jwk: %v, want ErrSignature", err)
+	}
+}
