@@ -153,3 +153,28 @@ func TestLoggerAttacks(t *testing.T) {
 		})
 	}
 }
+
+// TestALongHeaderLineDoesNotDisarmTheConnection: a reverse proxy sends
+// many clients' requests down one pooled connection, and forwards header
+// lines far longer than 16 KiB (Envoy takes 60 KiB). One client's long
+// line must not turn the Listener off for the requests of everyone who
+// comes after it on that connection.
+func TestALongHeaderLineDoesNotDisarmTheConnection(t *testing.T) {
+	tok := marker(t)
+	addr, found := listenerServer(t, func() []string { return []string{tok} }, nil)
+	for _, long := range []string{
+		"X-Big: " + strings.Repeat("a", 40<<10),
+		"X-Big: " + strings.Repeat("a", 40<<10-1) + "\r", // the CR of the line's end in the last byte of a read
+	} {
+		reqs := "GET / HTTP/1.1\r\nHost: x\r\n" + strings.TrimSuffix(long, "\r") + "\r\n\r\n" +
+			"GET / HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + tok + "\r\n\r\n"
+		codes := rawExchange(t, addr, reqs, 2)
+		if len(codes) != 2 || codes[0] != http.StatusOK || codes[1] != http.StatusOK {
+			t.Fatalf("statuses %v, want two 200s", codes)
+		}
+		<-found
+		if s := <-found; s.token != tok || s.rawLeak {
+			t.Fatalf("after a long line: token delivered %v, seen by net/http %v", s.token == tok, s.rawLeak)
+		}
+	}
+}

@@ -16,7 +16,8 @@ import (
 // and anything it does not understand pass unchanged. Whenever the
 // framing is not certain (a malformed line, obs-fold, both
 // Content-Length and Transfer-Encoding, a Transfer-Encoding other than
-// chunked, an over-long line, HTTP/2's preface, CONNECT, an Upgrade) it
+// chunked, an over-long line other than a plain header's, HTTP/2's
+// preface, CONNECT, an Upgrade) it
 // stops rewriting and passes the rest of the connection through: net/http
 // then sees that connection's remaining bytes as sent, and usually
 // refuses them. Only the connection that sent such bytes is affected.
@@ -29,6 +30,7 @@ type rewriter struct {
 	passAfter     bool // CONNECT or Upgrade: pass everything after it
 	names         *credentialNames
 	requests      uint64 // request lines seen
+	crEnd         bool   // phaseLongLine: the bytes so far end in a CR
 }
 
 type phase uint8
@@ -40,6 +42,7 @@ const (
 	phaseChunkSize
 	phaseChunkData // chunk data, then its CRLF (counted in remaining)
 	phaseTrailers
+	phaseLongLine // a header line over maxLine, streamed to its LF
 	phasePass
 )
 
@@ -77,17 +80,20 @@ func (w *rewriter) rewrite(out, b []byte, take taker) ([]byte, int) {
 				w.bodyDone()
 			}
 			continue
+		case phaseLongLine:
+			out, pos = w.longLine(out, b, pos)
+			continue
 		}
 		nl := bytes.IndexByte(b[pos:], '\n')
 		if nl < 0 {
 			if len(b)-pos > maxLine {
-				w.phase = phasePass
+				w.tooLong(b[pos:])
 				continue
 			}
 			break
 		}
 		if nl > maxLine {
-			w.phase = phasePass
+			w.tooLong(b[pos:])
 			continue
 		}
 		line := b[pos : pos+nl+1]
@@ -100,6 +106,74 @@ func (w *rewriter) rewrite(out, b []byte, take taker) ([]byte, int) {
 		pos += nl + 1
 	}
 	return out, pos
+}
+
+// tooLong handles a line longer than maxLine that starts at b. A header
+// line whose name is neither a credential's nor one that frames the
+// body is streamed through to its end, and the rewriter goes on with the
+// next line: a proxy forwards long header lines of one client down a
+// connection it shares with others, and passing everything through
+// from there on would hand their credentials to net/http. Any other
+// long line passes the rest of the connection through.
+func (w *rewriter) tooLong(b []byte) {
+	if w.phase != phaseHeaders || !w.streamable(b) {
+		w.phase = phasePass
+		return
+	}
+	w.phase, w.crEnd = phaseLongLine, false
+}
+
+// streamable reports whether the header line starting at b may be
+// streamed: its name is complete, a token, and none the rewriter acts on.
+func (w *rewriter) streamable(b []byte) bool {
+	colon := bytes.IndexByte(b[:min(len(b), 256)], ':')
+	if colon <= 0 || !isToken(string(b[:colon])) {
+		return false
+	}
+	name := string(b[:colon])
+	for _, h := range [...]string{"Content-Length", "Transfer-Encoding", "Upgrade", "Connection", "Cookie"} {
+		if equalFoldASCII(name, h) {
+			return false
+		}
+	}
+	for _, h := range w.names.headers {
+		if equalFoldASCII(name, h) {
+			return false
+		}
+	}
+	return true
+}
+
+// longLine streams the bytes of a long header line from b[pos:] to out,
+// up to and including its LF, and returns out and the new position. A
+// NUL or a CR anywhere but before the LF makes the framing uncertain, as
+// in line: the rest of the connection passes through.
+func (w *rewriter) longLine(out, b []byte, pos int) ([]byte, int) {
+	seg := b[pos:]
+	nl := bytes.IndexByte(seg, '\n')
+	if nl >= 0 {
+		seg = seg[:nl+1]
+	}
+	body := seg
+	if nl >= 0 {
+		body = seg[:len(seg)-1]
+	}
+	if w.crEnd && len(body) > 0 {
+		w.phase = phasePass // the CR a read ended with was not the line's end
+		return out, pos
+	}
+	if n := len(body); n > 0 && body[n-1] == '\r' {
+		body = body[:n-1]
+		w.crEnd = nl < 0
+	}
+	if bytes.IndexByte(body, '\r') >= 0 || bytes.IndexByte(body, 0) >= 0 {
+		w.phase = phasePass
+		return out, pos
+	}
+	if nl >= 0 {
+		w.phase, w.crEnd = phaseHeaders, false
+	}
+	return append(out, seg...), pos + len(seg)
 }
 
 // body returns whether the rewriter is inside a body, and how many body
