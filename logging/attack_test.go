@@ -78,6 +78,24 @@ func TestAttacksOnLiveSecrets(t *testing.T) {
 		{"%X through a LogValuer", func(l *slog.Logger) {
 			l.Info("event", "v", valuerOf(fmt.Sprintf("%X", m)))
 		}, []string{fmt.Sprintf("%X", m)}, false},
+		{"%v of its bytes through a LogValuer", func(l *slog.Logger) {
+			l.Info("event", "v", valuerOf(fmt.Sprintf("%v", []byte(m))))
+		}, []string{fmt.Sprint([]byte(m))[1:20]}, false},
+		{"% x of its bytes through a Stringer", func(l *slog.Logger) {
+			l.Info("event", "v", stringerOf(fmt.Sprintf("% x", m)))
+		}, []string{fmt.Sprintf("% x", m[:8])}, false},
+		{"%#v of a struct holding its bytes in the message", func(l *slog.Logger) {
+			l.Info(fmt.Sprintf("got %#v", struct{ Data []byte }{[]byte(m)}))
+		}, []string{fmt.Sprintf("%#v", []byte(m[:8]))[7:30]}, false},
+		{"%+v of a struct holding its bytes in an error", func(l *slog.Logger) {
+			l.Error("failed", "err", fmt.Errorf("bad request %+v", struct{ Body []byte }{[]byte(m)}))
+		}, []string{fmt.Sprint([]byte(m))[1:20]}, false},
+		{"as a JSON byte array made by the service", func(l *slog.Logger) {
+			var a [32]byte
+			copy(a[:], m)
+			b, _ := json.Marshal(a)
+			l.Info("event", "body", string(b))
+		}, []string{strings.Trim(strings.ReplaceAll(fmt.Sprint([]byte(m)), " ", ","), "[]")[:20]}, false},
 		{"%+v of a struct holding it through a Stringer", func(l *slog.Logger) {
 			l.Info("event", "v", stringerOf(fmt.Sprintf("%+v", struct{ Note string }{m})))
 		}, []string{m}, false},
