@@ -156,18 +156,18 @@ func TestLoggerAttacks(t *testing.T) {
 
 // TestALongHeaderLineDoesNotDisarmTheConnection: a reverse proxy sends
 // many clients' requests down one pooled connection, and forwards header
-// lines far longer than 16 KiB (Envoy takes 60 KiB). One client's long
-// line must not turn the Listener off for the requests of everyone who
-// comes after it on that connection.
+// lines and URLs far longer than 16 KiB (Envoy takes 60 KiB). One
+// client's long line must not turn the Listener off for the requests of
+// everyone who comes after it on that connection.
 func TestALongHeaderLineDoesNotDisarmTheConnection(t *testing.T) {
 	tok := marker(t)
 	addr, found := listenerServer(t, func() []string { return []string{tok} }, nil)
-	for _, long := range []string{
-		"X-Big: " + strings.Repeat("a", 40<<10),
-		"X-Big: " + strings.Repeat("a", 40<<10-1) + "\r", // the CR of the line's end in the last byte of a read
+	for _, first := range []string{
+		"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 40<<10) + "\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 40<<10-1) + "\r\n\r\n",
+		"GET /?q=" + strings.Repeat("a", 40<<10) + " HTTP/1.1\r\nHost: x\r\n\r\n",
 	} {
-		reqs := "GET / HTTP/1.1\r\nHost: x\r\n" + strings.TrimSuffix(long, "\r") + "\r\n\r\n" +
-			"GET / HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + tok + "\r\n\r\n"
+		reqs := first + "GET / HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + tok + "\r\n\r\n"
 		codes := rawExchange(t, addr, reqs, 2)
 		if len(codes) != 2 || codes[0] != http.StatusOK || codes[1] != http.StatusOK {
 			t.Fatalf("statuses %v, want two 200s", codes)

@@ -40,12 +40,12 @@ import (
 //     HTTP/2's preface, or switches protocols (Upgrade, CONNECT), passes
 //     through unchanged from there on, and so does one whose framing it
 //     cannot be sure of (malformed lines, obs-fold, Content-Length with
-//     Transfer-Encoding, a request line or a credential or framing header
-//     over 16 KiB). net/http refuses most such requests; only the
-//     connection that sent them is affected, which behind a proxy that
-//     pools connections is every client after that one on it. Other
-//     header lines over 16 KiB are streamed through as they are, and the
-//     requests after them rewritten as usual.
+//     Transfer-Encoding, a credential or framing header over 16 KiB).
+//     net/http refuses most such requests; only the connection that sent
+//     them is affected, which behind a proxy that pools connections is
+//     every client after that one on it. Other lines over 16 KiB (a long
+//     URL, a long header of another name) are streamed through as they
+//     are, and the requests after them rewritten as usual.
 //   - The request line (a token in the query string) and bodies are not
 //     rewritten.
 //

@@ -16,7 +16,7 @@ import (
 // and anything it does not understand pass unchanged. Whenever the
 // framing is not certain (a malformed line, obs-fold, both
 // Content-Length and Transfer-Encoding, a Transfer-Encoding other than
-// chunked, an over-long line other than a plain header's, HTTP/2's
+// chunked, an over-long credential or framing header, HTTP/2's
 // preface, CONNECT, an Upgrade) it
 // stops rewriting and passes the rest of the connection through: net/http
 // then sees that connection's remaining bytes as sent, and usually
@@ -30,7 +30,13 @@ type rewriter struct {
 	passAfter     bool // CONNECT or Upgrade: pass everything after it
 	names         *credentialNames
 	requests      uint64 // request lines seen
-	crEnd         bool   // phaseLongLine: the bytes so far end in a CR
+	// phaseLongLine: the bytes so far end in a CR; the line is a
+	// request line, whose last bytes (tail, tailN of them) are kept to
+	// read its version at the end.
+	crEnd   bool
+	longReq bool
+	tail    [len(" HTTP/1.1")]byte
+	tailN   int
 }
 
 type phase uint8
@@ -42,7 +48,7 @@ const (
 	phaseChunkSize
 	phaseChunkData // chunk data, then its CRLF (counted in remaining)
 	phaseTrailers
-	phaseLongLine // a header line over maxLine, streamed to its LF
+	phaseLongLine // a request or header line over maxLine, streamed to its LF
 	phasePass
 )
 
@@ -108,19 +114,32 @@ func (w *rewriter) rewrite(out, b []byte, take taker) ([]byte, int) {
 	return out, pos
 }
 
-// tooLong handles a line longer than maxLine that starts at b. A header
-// line whose name is neither a credential's nor one that frames the
-// body is streamed through to its end, and the rewriter goes on with the
-// next line: a proxy forwards long header lines of one client down a
-// connection it shares with others, and passing everything through
-// from there on would hand their credentials to net/http. Any other
-// long line passes the rest of the connection through.
+// tooLong handles a line longer than maxLine that starts at b. A request
+// line (a long URL) and a header line whose name is neither a
+// credential's nor one that frames the body are streamed through to
+// their end, and the rewriter goes on with the next line: a proxy
+// forwards one client's long lines down a connection it shares with
+// others, and passing everything through from there on would hand their
+// credentials to net/http. Any other long line passes the rest of the
+// connection through.
 func (w *rewriter) tooLong(b []byte) {
-	if w.phase != phaseHeaders || !w.streamable(b) {
+	switch {
+	case w.phase == phaseHeaders && w.streamable(b):
+		w.longReq = false
+	case w.phase == phaseRequestLine && longRequestLine(b):
+		w.longReq, w.tailN = true, 0
+	default:
 		w.phase = phasePass
 		return
 	}
 	w.phase, w.crEnd = phaseLongLine, false
+}
+
+// longRequestLine reports whether b starts a request line whose method
+// is a token and not CONNECT, which turns the connection into a tunnel.
+func longRequestLine(b []byte) bool {
+	method, _, ok := bytes.Cut(b[:min(len(b), 64)], []byte(" "))
+	return ok && isToken(string(method)) && string(method) != "CONNECT"
 }
 
 // streamable reports whether the header line starting at b may be
@@ -170,10 +189,41 @@ func (w *rewriter) longLine(out, b []byte, pos int) ([]byte, int) {
 		w.phase = phasePass
 		return out, pos
 	}
+	if w.longReq {
+		w.keepTail(body)
+	}
+	out = append(out, seg...)
 	if nl >= 0 {
 		w.phase, w.crEnd = phaseHeaders, false
+		if w.longReq && !w.requestEnd() {
+			w.phase = phasePass // streamed as it was; nothing after it is
+		}
 	}
-	return append(out, seg...), pos + len(seg)
+	return out, pos + len(seg)
+}
+
+// keepTail keeps the last bytes of a long request line.
+func (w *rewriter) keepTail(b []byte) {
+	if len(b) >= len(w.tail) {
+		w.tailN = copy(w.tail[:], b[len(b)-len(w.tail):])
+		return
+	}
+	keep := min(w.tailN, len(w.tail)-len(b))
+	copy(w.tail[:], w.tail[w.tailN-keep:w.tailN])
+	w.tailN = keep + copy(w.tail[keep:], b)
+}
+
+// requestEnd reads the version at the end of a long request line and
+// starts its request as requestLine would.
+func (w *rewriter) requestEnd() bool {
+	switch string(w.tail[:w.tailN]) {
+	case " HTTP/1.1", " HTTP/1.0":
+	default:
+		return false
+	}
+	w.contentLength, w.chunked, w.passAfter = -1, false, false
+	w.requests++
+	return true
 }
 
 // body returns whether the rewriter is inside a body, and how many body

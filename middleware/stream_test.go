@@ -156,7 +156,8 @@ func TestRewriterPassesThroughWhatItCannotFrame(t *testing.T) {
 		})
 	}
 	for _, long := range []string{
-		"GET /" + strings.Repeat("a", maxLine+10) + " HTTP/1.1\r\n\r\n",
+		"CONNECT " + strings.Repeat("a", maxLine+10) + ":443 HTTP/1.1\r\n\r\n",
+		"GET /" + strings.Repeat("a", maxLine+10) + " HTTP/2.0\r\n\r\n",
 		"GET / HTTP/1.1\r\nAuthorization: Bearer " + strings.Repeat("a", maxLine+10) + "\r\n\r\n",
 		"GET / HTTP/1.1\r\nContent-Length: " + strings.Repeat("0", maxLine+10) + "\r\n\r\n",
 		"GET / HTTP/1.1\r\nX-Big: " + strings.Repeat("a", maxLine+10) + "\r2\r\n\r\n",
@@ -177,14 +178,19 @@ func TestRewriterPassesThroughWhatItCannotFrame(t *testing.T) {
 // whether or not a read ends between its CR and LF.
 func TestRewriterStreamsALongHeaderLine(t *testing.T) {
 	next := "GET /next HTTP/1.1\r\nAuthorization: Bearer LATER\r\n\r\n"
-	long := "GET / HTTP/1.1\r\nX-Big: " + strings.Repeat("a", maxLine+10) + "\r\nHost: x\r\n\r\n"
-	for _, size := range []int{1, 7, 4096, maxLine + 33} {
-		out, taken := rewriteIn([]byte(long+next), []int{size}, testNames)
-		if !bytes.HasPrefix(out, []byte(long)) {
-			t.Errorf("reads of %d: the long line's request was changed", size)
-		}
-		if len(taken) != 1 || taken[0] != "Bearer LATER" || bytes.Contains(out, []byte("LATER")) {
-			t.Errorf("reads of %d: the credential after the long line was not taken (%q)", size, taken)
+	for _, long := range []string{
+		"GET / HTTP/1.1\r\nX-Big: " + strings.Repeat("a", maxLine+10) + "\r\nHost: x\r\n\r\n",
+		"GET /?q=" + strings.Repeat("a", maxLine+10) + " HTTP/1.1\r\nHost: x\r\n\r\n",
+		"POST /?q=" + strings.Repeat("a", maxLine+10) + " HTTP/1.0\nContent-Length: 5\n\nbody\n",
+	} {
+		for _, size := range []int{1, 7, 4096, maxLine + 33} {
+			out, taken := rewriteIn([]byte(long+next), []int{size}, testNames)
+			if !bytes.HasPrefix(out, []byte(long)) {
+				t.Errorf("reads of %d: the long line's request was changed", size)
+			}
+			if len(taken) != 1 || taken[0] != "Bearer LATER" || bytes.Contains(out, []byte("LATER")) {
+				t.Errorf("reads of %d: the credential after the long line was not taken (%q)", size, taken)
+			}
 		}
 	}
 }
