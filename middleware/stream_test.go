@@ -205,6 +205,13 @@ func FuzzRewriter(f *testing.F) {
 	f.Add([]byte("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nAuthorization: x\r\n0\r\n\r\n"), uint8(7))
 	f.Add([]byte("GET / HTTP/1.1\r\nCookie: session=a; session=b\r\nX-Api-Key:k\n\n"), uint8(2))
 	f.Add([]byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), uint8(5))
+	// Lines over maxLine, streamed, with a credential after them.
+	next := "GET / HTTP/1.1\r\nAuthorization: Bearer x\r\n\r\n"
+	big := strings.Repeat("a", maxLine+1)
+	f.Add([]byte("GET / HTTP/1.1\r\nX-Big: "+big+"\r\n\r\n"+next), uint8(0))
+	f.Add([]byte("GET /"+big+" HTTP/1.0\n\n"+next), uint8(4))
+	f.Add([]byte("GET /"+big+" HTTP/1.1\r\r\n\r\n"+next), uint8(9))
+	f.Add([]byte("GET / HTTP/1.1\r\nX-Big: "+big+"\r\x00\r\n\r\n"+next), uint8(16))
 	f.Fuzz(func(t *testing.T, in []byte, split uint8) {
 		whole, taken, held := rewriteHeld(in, []int{len(in) + 1}, testNames)
 		parts, _ := rewriteIn(in, []int{1 + int(split)%17, 3}, testNames)
