@@ -178,3 +178,22 @@ func TestALongHeaderLineDoesNotDisarmTheConnection(t *testing.T) {
 		}
 	}
 }
+
+// TestConnectionUpgradeAloneDoesNotDisarm: "Connection: upgrade" without
+// an Upgrade header switches no protocol (nginx's common WebSocket
+// snippet sends it on every request it proxies), so the requests after
+// it are still HTTP/1.1 and their credentials are still taken.
+func TestConnectionUpgradeAloneDoesNotDisarm(t *testing.T) {
+	tok := marker(t)
+	addr, found := listenerServer(t, func() []string { return []string{tok} }, nil)
+	reqs := "GET / HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\n\r\n" +
+		"GET / HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + tok + "\r\n\r\n"
+	codes := rawExchange(t, addr, reqs, 2)
+	if len(codes) != 2 {
+		t.Fatalf("statuses %v, want two", codes)
+	}
+	<-found
+	if s := <-found; s.token != tok || s.rawLeak {
+		t.Fatalf("after Connection: upgrade: token delivered %v, seen by net/http %v", s.token == tok, s.rawLeak)
+	}
+}

@@ -1,9 +1,6 @@
 package middleware
 
-import (
-	"bytes"
-	"strings"
-)
+import "bytes"
 
 // rewriter follows an HTTP/1.x request stream as a server reads it and
 // replaces the values of credential headers with placeholders, handing
@@ -349,13 +346,10 @@ func (w *rewriter) header(out, line, text []byte, take taker) ([]byte, bool) {
 		}
 		w.chunked = true
 	case equalFoldASCII(string(name), "Upgrade"):
+		// Only a request that names a protocol can switch to it;
+		// "Connection: upgrade" alone (which nginx's usual WebSocket
+		// configuration sends on every request) switches nothing.
 		w.passAfter = true
-	case equalFoldASCII(string(name), "Connection"):
-		for _, tok := range strings.Split(string(value), ",") {
-			if equalFoldASCII(trimOWS(tok), "upgrade") {
-				w.passAfter = true
-			}
-		}
 	case equalFoldASCII(string(name), "Cookie") && w.hasCookie(value):
 		return w.cookies(out, name, value, take), true
 	}
