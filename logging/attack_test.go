@@ -96,6 +96,16 @@ func TestAttacksOnLiveSecrets(t *testing.T) {
 			b, _ := json.Marshal(a)
 			l.Info("event", "body", string(b))
 		}, []string{strings.Trim(strings.ReplaceAll(fmt.Sprint([]byte(m)), " ", ","), "[]")[:20]}, false},
+		{"in base64 of user:password", func(l *slog.Logger) {
+			l.Info("event", "v", base64.StdEncoding.EncodeToString([]byte("user:"+m)))
+		}, []string{b64Middle("user:", m, base64.StdEncoding)}, false},
+		{"in a Docker config's auth", func(l *slog.Logger) {
+			l.Info("event", "config", `{"auths":{"registry.example":{"auth":"`+
+				base64.StdEncoding.EncodeToString([]byte("u:"+m))+`"}}}`)
+		}, []string{b64Middle("u:", m, base64.StdEncoding)}, false},
+		{"in URL base64 of a JSON document", func(l *slog.Logger) {
+			l.Info("event", "state", base64.RawURLEncoding.EncodeToString([]byte(`{"pw":"`+m+`"}`)))
+		}, []string{b64Middle(`{"pw":"`, m, base64.RawURLEncoding)}, false},
 		{"%+v of a struct holding it through a Stringer", func(l *slog.Logger) {
 			l.Info("event", "v", stringerOf(fmt.Sprintf("%+v", struct{ Note string }{m})))
 		}, []string{m}, false},
@@ -143,6 +153,15 @@ func TestAttacksOnLiveSecrets(t *testing.T) {
 			})
 		}
 	}
+}
+
+// b64Middle is the part of the base64 of prefix+m that only m's bytes
+// determine.
+func b64Middle(prefix, m string, enc *base64.Encoding) string {
+	e := enc.EncodeToString([]byte(prefix + m))
+	from := (len(prefix)*8 + 5) / 6
+	to := (len(prefix) + len(m)) * 8 / 6
+	return e[from:to]
 }
 
 // showsRedaction reports whether out shows "[REDACTED]" as text, as the
