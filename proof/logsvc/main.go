@@ -117,6 +117,9 @@ func logCarelessly(l *slog.Logger, b []byte) {
 		pctURL = append(pctURL, '%', "0123456789ABCDEF"[c>>4], "0123456789ABCDEF"[c&15])
 	}
 	keep(pctURL)
+	// Its bytes listed as %v prints them: found by the registry's list
+	// spellings, each candidate decoded to be confirmed.
+	listed := keep(fmt.Appendf(make([]byte, 0, 4*len(b)+2), "%v", b))
 
 	l.Info(str(msg),
 		"plain", s,
@@ -135,6 +138,7 @@ func logCarelessly(l *slog.Logger, b []byte) {
 		"stringer", stringer{s},
 		"basic", str(basic),
 		"url", str(pctURL),
+		"listed", str(listed),
 	)
 	l.With("ctx", s).WithGroup(s).Info("with", "k", s)
 
