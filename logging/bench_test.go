@@ -5,10 +5,13 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/lmittmann/tint"
+
+	"github.com/secretmem/secretmem/secret"
 )
 
 // benchRecord is a typical request log line: 8 attributes, none secret.
@@ -59,4 +62,28 @@ func BenchmarkTint(b *testing.B) {
 // nothing.
 func BenchmarkRedactOnly(b *testing.B) {
 	benchHandle(b, Redact(slog.DiscardHandler, nil))
+}
+
+// BenchmarkRedactOnlyLive is BenchmarkRedactOnly while a secret is live,
+// so every string is also searched for it (and for its escaped forms).
+func BenchmarkRedactOnlyLive(b *testing.B) {
+	h := Redact(slog.DiscardHandler, nil)
+	v, err := secret.FromString("live-secret-" + strconv.Itoa(int(time.Now().UnixNano())))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer v.Destroy()
+	b.Run("typical", func(b *testing.B) { benchHandle(b, h) })
+	b.Run("escapes", func(b *testing.B) {
+		r := slog.NewRecord(time.Now(), slog.LevelInfo, "upstream", 0)
+		r.AddAttrs(
+			slog.String("url", "https://api.example/v1/search?q=caf%C3%A9&page=2&sort=desc"),
+			slog.String("body", `{"path":"C:\\Users\\app","note":"line\none"}`),
+		)
+		ctx := context.Background()
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = h.Handle(ctx, r)
+		}
+	})
 }

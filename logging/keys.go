@@ -14,7 +14,9 @@ import (
 // letters or more matches anywhere in it, a shorter one only where it (or
 // its plural) ends a word of the key: "access_token" and "X-Auth-Token"
 // match, "tokenizer" does not. A word starting with "=" must be the whole
-// key ("=key" matches "key" and "KEY", not "cache_key"). A match the key
+// key ("=key" matches "key" and "KEY", not "cache_key"), and one starting
+// with "~" a whole word of it ("~pass" matches "db_pass" and "DBPass", not
+// "bypass"). A match the key
 // qualifies as data about a credential is not one: "token_count",
 // "max_tokens", "password_length" and a file name such as "tokens.go" are
 // plain. The result is a fresh slice; append to it to extend the

@@ -54,6 +54,9 @@ func (c *compiled) redactText(s string) (string, bool) {
 		if out, ok := escapedLive(s); ok {
 			s, changed = out, true
 		}
+		if out, ok := base64Live(s); ok {
+			s, changed = out, true
+		}
 	}
 	if len(s) >= minBuiltin {
 		// Most strings have no byte at which a check could start; they

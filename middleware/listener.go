@@ -40,8 +40,12 @@ import (
 //     HTTP/2's preface, or switches protocols (Upgrade, CONNECT), passes
 //     through unchanged from there on, and so does one whose framing it
 //     cannot be sure of (malformed lines, obs-fold, Content-Length with
-//     Transfer-Encoding, a line over 16 KiB). net/http refuses most such
-//     requests; only the connection that sent them is affected.
+//     Transfer-Encoding, a credential or framing header over 16 KiB).
+//     net/http refuses most such requests; only the connection that sent
+//     them is affected, which behind a proxy that pools connections is
+//     every client after that one on it. Other lines over 16 KiB (a long
+//     URL, a long header of another name) are streamed through as they
+//     are, and the requests after them rewritten as usual.
 //   - The request line (a token in the query string) and bodies are not
 //     rewritten.
 //
@@ -177,8 +181,12 @@ func (c *takingConn) process() bool {
 		return n
 	})
 	if !progress && c.buf.full() && !c.buf.grow() {
-		// A line longer than the largest buffer: pass it through.
-		c.w.phase = phasePass
+		// A line longer than the largest buffer: stream it, or pass the
+		// connection through (see rewriter.tooLong).
+		c.buf.consume(func(b []byte) int {
+			c.w.tooLong(b)
+			return 0
+		})
 		return c.process()
 	}
 	if c.buf.empty() {

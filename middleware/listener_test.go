@@ -304,8 +304,10 @@ func TestListenerFallsBackWithoutHanging(t *testing.T) {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK && strings.Contains(c.req, tok) {
 				// Passed through: net/http parsed the credential itself,
-				// and Tokens still took it.
-				if s := <-found; s.token != tok || !s.rawLeak {
+				// and Tokens still took it. A long header line is
+				// streamed instead, and the credential after it taken.
+				streamed := strings.HasPrefix(c.name, "a header line over")
+				if s := <-found; s.token != tok || s.rawLeak == streamed {
 					t.Errorf("a request passed through: token found %v, seen by net/http %v", s.token == tok, s.rawLeak)
 				}
 			}

@@ -107,7 +107,7 @@ func (l *requestLogger) log(r *http.Request, ww chimw.WrapResponseWriter, start 
 		hs := make([]any, 0, len(l.headers))
 		for _, name := range l.headers {
 			if vals := r.Header[name]; len(vals) > 0 {
-				hs = append(hs, slog.String(name, strings.Join(vals, ", ")))
+				hs = append(hs, slog.String(name, redactURLParams(strings.Join(vals, ", "), l.params)))
 			}
 		}
 		if len(hs) > 0 {
@@ -146,37 +146,63 @@ func sensitiveHeader(canonical string, apiKeys []string) bool {
 	return indexOf(apiKeys, canonical) >= 0 || looksSecret(canonical)
 }
 
+// redactURLParams redacts the parameters of a URL inside a header value
+// (Referer, X-Original-Url, Location), after its '?' or '#': the header
+// is safe to log by name, but "?code=..." in it is a credential all the
+// same.
+func redactURLParams(v string, extra []string) string {
+	i := strings.IndexAny(v, "?#")
+	if i < 0 {
+		return v
+	}
+	return v[:i+1] + redactQuery(v[i+1:], extra)
+}
+
 // redactQuery returns the raw query with the values of secret-looking
 // parameters replaced by [REDACTED]. Pairs that do not decode are
-// redacted whole, since their names cannot be judged.
+// redacted whole, since their names cannot be judged. Pairs end at '&',
+// and at ';' and '#' too: net/http no longer splits at ';', but
+// http.AllowQuerySemicolons and other frameworks do, so a token after one
+// is a parameter to someone; '#' starts a fragment in a URL a header
+// carries, where OAuth's implicit flow puts tokens.
 func redactQuery(raw string, extra []string) string {
 	var b strings.Builder
 	b.Grow(len(raw))
 	for rest := raw; rest != ""; {
-		var pair string
-		pair, rest, _ = strings.Cut(rest, "&")
-		if b.Len() > 0 {
-			b.WriteByte('&')
+		pair := rest
+		sep := byte(0)
+		if i := strings.IndexAny(rest, "&;#"); i >= 0 {
+			pair, sep, rest = rest[:i], rest[i], rest[i+1:]
+		} else {
+			rest = ""
 		}
-		rawName, _, hasValue := strings.Cut(pair, "=")
-		if !hasValue && len(pair) > 16 {
-			// A long bare parameter may be a credential itself ("?<token>").
-			b.WriteString("[REDACTED]")
-			continue
-		}
-		name, err := url.QueryUnescape(rawName)
-		if err != nil {
-			b.WriteString("[REDACTED]")
-			continue
-		}
-		if !looksSecret(name) && indexOf(extra, strings.ToLower(name)) < 0 {
-			b.WriteString(pair)
-			continue
-		}
-		b.WriteString(rawName)
-		if hasValue {
-			b.WriteString("=[REDACTED]")
+		writePair(&b, pair, extra)
+		if sep != 0 {
+			b.WriteByte(sep)
 		}
 	}
 	return b.String()
+}
+
+// writePair writes one name=value pair of a query, redacted.
+func writePair(b *strings.Builder, pair string, extra []string) {
+	rawName, _, hasValue := strings.Cut(pair, "=")
+	if !hasValue && len(pair) > 16 {
+		// A long bare parameter may be a credential itself ("?<token>").
+		b.WriteString("[REDACTED]")
+		return
+	}
+	name, err := url.QueryUnescape(rawName)
+	if err != nil {
+		b.WriteString("[REDACTED]")
+		return
+	}
+	if !looksSecret(name) && indexOf(extra, strings.ToLower(name)) < 0 {
+		b.WriteString(pair)
+		return
+	}
+	b.WriteString(rawName)
+	if hasValue {
+		b.WriteString("=[REDACTED]")
+	}
 }

@@ -1,9 +1,6 @@
 package middleware
 
-import (
-	"bytes"
-	"strings"
-)
+import "bytes"
 
 // rewriter follows an HTTP/1.x request stream as a server reads it and
 // replaces the values of credential headers with placeholders, handing
@@ -16,7 +13,8 @@ import (
 // and anything it does not understand pass unchanged. Whenever the
 // framing is not certain (a malformed line, obs-fold, both
 // Content-Length and Transfer-Encoding, a Transfer-Encoding other than
-// chunked, an over-long line, HTTP/2's preface, CONNECT, an Upgrade) it
+// chunked, an over-long credential or framing header, HTTP/2's
+// preface, CONNECT, an Upgrade) it
 // stops rewriting and passes the rest of the connection through: net/http
 // then sees that connection's remaining bytes as sent, and usually
 // refuses them. Only the connection that sent such bytes is affected.
@@ -29,6 +27,13 @@ type rewriter struct {
 	passAfter     bool // CONNECT or Upgrade: pass everything after it
 	names         *credentialNames
 	requests      uint64 // request lines seen
+	// phaseLongLine: the bytes so far end in a CR; the line is a
+	// request line, whose last bytes (tail, tailN of them) are kept to
+	// read its version at the end.
+	crEnd   bool
+	longReq bool
+	tail    [len(" HTTP/1.1")]byte
+	tailN   int
 }
 
 type phase uint8
@@ -40,6 +45,7 @@ const (
 	phaseChunkSize
 	phaseChunkData // chunk data, then its CRLF (counted in remaining)
 	phaseTrailers
+	phaseLongLine // a request or header line over maxLine, streamed to its LF
 	phasePass
 )
 
@@ -77,17 +83,20 @@ func (w *rewriter) rewrite(out, b []byte, take taker) ([]byte, int) {
 				w.bodyDone()
 			}
 			continue
+		case phaseLongLine:
+			out, pos = w.longLine(out, b, pos)
+			continue
 		}
 		nl := bytes.IndexByte(b[pos:], '\n')
 		if nl < 0 {
 			if len(b)-pos > maxLine {
-				w.phase = phasePass
+				w.tooLong(b[pos:])
 				continue
 			}
 			break
 		}
 		if nl > maxLine {
-			w.phase = phasePass
+			w.tooLong(b[pos:])
 			continue
 		}
 		line := b[pos : pos+nl+1]
@@ -100,6 +109,118 @@ func (w *rewriter) rewrite(out, b []byte, take taker) ([]byte, int) {
 		pos += nl + 1
 	}
 	return out, pos
+}
+
+// tooLong handles a line longer than maxLine that starts at b. A request
+// line (a long URL) and a header line whose name is neither a
+// credential's nor one that frames the body are streamed through to
+// their end, and the rewriter goes on with the next line: a proxy
+// forwards one client's long lines down a connection it shares with
+// others, and passing everything through from there on would hand their
+// credentials to net/http. Any other long line passes the rest of the
+// connection through.
+func (w *rewriter) tooLong(b []byte) {
+	switch {
+	case w.phase == phaseHeaders && w.streamable(b):
+		w.longReq = false
+	case w.phase == phaseRequestLine && longRequestLine(b):
+		w.longReq, w.tailN = true, 0
+	default:
+		w.phase = phasePass
+		return
+	}
+	w.phase, w.crEnd = phaseLongLine, false
+}
+
+// longRequestLine reports whether b starts a request line whose method
+// is a token and not CONNECT, which turns the connection into a tunnel.
+func longRequestLine(b []byte) bool {
+	method, _, ok := bytes.Cut(b[:min(len(b), 64)], []byte(" "))
+	return ok && isToken(string(method)) && string(method) != "CONNECT"
+}
+
+// streamable reports whether the header line starting at b may be
+// streamed: its name is complete, a token, and none the rewriter acts on.
+func (w *rewriter) streamable(b []byte) bool {
+	colon := bytes.IndexByte(b[:min(len(b), 256)], ':')
+	if colon <= 0 || !isToken(string(b[:colon])) {
+		return false
+	}
+	name := string(b[:colon])
+	for _, h := range [...]string{"Content-Length", "Transfer-Encoding", "Upgrade", "Connection", "Cookie"} {
+		if equalFoldASCII(name, h) {
+			return false
+		}
+	}
+	for _, h := range w.names.headers {
+		if equalFoldASCII(name, h) {
+			return false
+		}
+	}
+	return true
+}
+
+// longLine streams the bytes of a long header line from b[pos:] to out,
+// up to and including its LF, and returns out and the new position. A
+// NUL or a CR anywhere but before the LF makes the framing uncertain, as
+// in line: the rest of the connection passes through.
+func (w *rewriter) longLine(out, b []byte, pos int) ([]byte, int) {
+	seg := b[pos:]
+	nl := bytes.IndexByte(seg, '\n')
+	if nl >= 0 {
+		seg = seg[:nl+1]
+	}
+	body := seg
+	if nl >= 0 {
+		body = seg[:len(seg)-1]
+	}
+	if w.crEnd && len(body) > 0 {
+		w.phase = phasePass // the CR a read ended with was not the line's end
+		return out, pos
+	}
+	if n := len(body); n > 0 && body[n-1] == '\r' {
+		body = body[:n-1]
+		w.crEnd = nl < 0
+	}
+	if bytes.IndexByte(body, '\r') >= 0 || bytes.IndexByte(body, 0) >= 0 {
+		w.phase = phasePass
+		return out, pos
+	}
+	if w.longReq {
+		w.keepTail(body)
+	}
+	out = append(out, seg...)
+	if nl >= 0 {
+		w.phase, w.crEnd = phaseHeaders, false
+		if w.longReq && !w.requestEnd() {
+			w.phase = phasePass // streamed as it was; nothing after it is
+		}
+	}
+	return out, pos + len(seg)
+}
+
+// keepTail keeps the last bytes of a long request line.
+func (w *rewriter) keepTail(b []byte) {
+	if len(b) >= len(w.tail) {
+		w.tailN = copy(w.tail[:], b[len(b)-len(w.tail):])
+		return
+	}
+	keep := min(w.tailN, len(w.tail)-len(b))
+	copy(w.tail[:], w.tail[w.tailN-keep:w.tailN])
+	w.tailN = keep + copy(w.tail[keep:], b)
+}
+
+// requestEnd reads the version at the end of a long request line and
+// starts its request as requestLine would.
+func (w *rewriter) requestEnd() bool {
+	switch string(w.tail[:w.tailN]) {
+	case " HTTP/1.1", " HTTP/1.0":
+	default:
+		return false
+	}
+	w.contentLength, w.chunked, w.passAfter = -1, false, false
+	w.requests++
+	return true
 }
 
 // body returns whether the rewriter is inside a body, and how many body
@@ -225,13 +346,10 @@ func (w *rewriter) header(out, line, text []byte, take taker) ([]byte, bool) {
 		}
 		w.chunked = true
 	case equalFoldASCII(string(name), "Upgrade"):
+		// Only a request that names a protocol can switch to it;
+		// "Connection: upgrade" alone (which nginx's usual WebSocket
+		// configuration sends on every request) switches nothing.
 		w.passAfter = true
-	case equalFoldASCII(string(name), "Connection"):
-		for _, tok := range strings.Split(string(value), ",") {
-			if equalFoldASCII(trimOWS(tok), "upgrade") {
-				w.passAfter = true
-			}
-		}
 	case equalFoldASCII(string(name), "Cookie") && w.hasCookie(value):
 		return w.cookies(out, name, value, take), true
 	}

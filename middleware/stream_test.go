@@ -155,13 +155,44 @@ func TestRewriterPassesThroughWhatItCannotFrame(t *testing.T) {
 			}
 		})
 	}
-	t.Run("a line over 16 KiB", func(t *testing.T) {
-		in := "GET / HTTP/1.1\r\nX-Big: " + strings.Repeat("a", maxLine+10) + "\r\n\r\n" + next
-		out, _ := rewriteIn([]byte(in), []int{4096}, testNames)
-		if !bytes.Equal(out, []byte(in)) {
-			t.Error("a connection with an over-long line was changed")
+	for _, long := range []string{
+		"CONNECT " + strings.Repeat("a", maxLine+10) + ":443 HTTP/1.1\r\n\r\n",
+		"GET /" + strings.Repeat("a", maxLine+10) + " HTTP/2.0\r\n\r\n",
+		"GET / HTTP/1.1\r\nAuthorization: Bearer " + strings.Repeat("a", maxLine+10) + "\r\n\r\n",
+		"GET / HTTP/1.1\r\nContent-Length: " + strings.Repeat("0", maxLine+10) + "\r\n\r\n",
+		"GET / HTTP/1.1\r\nX-Big: " + strings.Repeat("a", maxLine+10) + "\r2\r\n\r\n",
+	} {
+		t.Run("a line over 16 KiB it cannot stream", func(t *testing.T) {
+			in := long + next
+			out, _ := rewriteIn([]byte(in), []int{4096}, testNames)
+			if !bytes.Equal(out, []byte(in)) {
+				t.Error("a connection with an over-long line was changed")
+			}
+		})
+	}
+}
+
+// TestRewriterStreamsALongHeaderLine: a long header line of one client
+// (forwarded by a proxy that shares the connection) is streamed as it
+// is, and the credentials of the requests after it are still taken,
+// whether or not a read ends between its CR and LF.
+func TestRewriterStreamsALongHeaderLine(t *testing.T) {
+	next := "GET /next HTTP/1.1\r\nAuthorization: Bearer LATER\r\n\r\n"
+	for _, long := range []string{
+		"GET / HTTP/1.1\r\nX-Big: " + strings.Repeat("a", maxLine+10) + "\r\nHost: x\r\n\r\n",
+		"GET /?q=" + strings.Repeat("a", maxLine+10) + " HTTP/1.1\r\nHost: x\r\n\r\n",
+		"POST /?q=" + strings.Repeat("a", maxLine+10) + " HTTP/1.0\nContent-Length: 5\n\nbody\n",
+	} {
+		for _, size := range []int{1, 7, 4096, maxLine + 33} {
+			out, taken := rewriteIn([]byte(long+next), []int{size}, testNames)
+			if !bytes.HasPrefix(out, []byte(long)) {
+				t.Errorf("reads of %d: the long line's request was changed", size)
+			}
+			if len(taken) != 1 || taken[0] != "Bearer LATER" || bytes.Contains(out, []byte("LATER")) {
+				t.Errorf("reads of %d: the credential after the long line was not taken (%q)", size, taken)
+			}
 		}
-	})
+	}
 }
 
 // FuzzRewriter feeds arbitrary streams to the rewriter in pieces. The
@@ -174,6 +205,13 @@ func FuzzRewriter(f *testing.F) {
 	f.Add([]byte("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nAuthorization: x\r\n0\r\n\r\n"), uint8(7))
 	f.Add([]byte("GET / HTTP/1.1\r\nCookie: session=a; session=b\r\nX-Api-Key:k\n\n"), uint8(2))
 	f.Add([]byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), uint8(5))
+	// Lines over maxLine, streamed, with a credential after them.
+	next := "GET / HTTP/1.1\r\nAuthorization: Bearer x\r\n\r\n"
+	big := strings.Repeat("a", maxLine+1)
+	f.Add([]byte("GET / HTTP/1.1\r\nX-Big: "+big+"\r\n\r\n"+next), uint8(0))
+	f.Add([]byte("GET /"+big+" HTTP/1.0\n\n"+next), uint8(4))
+	f.Add([]byte("GET /"+big+" HTTP/1.1\r\r\n\r\n"+next), uint8(9))
+	f.Add([]byte("GET / HTTP/1.1\r\nX-Big: "+big+"\r\x00\r\n\r\n"+next), uint8(16))
 	f.Fuzz(func(t *testing.T, in []byte, split uint8) {
 		whole, taken, held := rewriteHeld(in, []int{len(in) + 1}, testNames)
 		parts, _ := rewriteIn(in, []int{1 + int(split)%17, 3}, testNames)

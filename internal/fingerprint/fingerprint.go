@@ -5,7 +5,8 @@
 //
 // Each registered secret leaves two things behind for each of its
 // spellings (the plaintext, its hex and base64 encodings, its JSON-escaped
-// text and, for single-case secrets, the other case; see form):
+// text, its bytes listed as fmt and encoding/json list them and, for
+// single-case secrets, the other case; see form):
 //
 //   - a filter bit chosen by the top bits of a keyed multiplicative hash of
 //     its first 8 bytes (at most 24 bits of that hash are stored), and

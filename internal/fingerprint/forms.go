@@ -1,8 +1,11 @@
 package fingerprint
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/hex"
+	"slices"
+	"strconv"
 	"sync"
 
 	"github.com/secretmem/secretmem/internal/jsonstr"
@@ -27,13 +30,71 @@ const (
 	formBase64URL // URL alphabet, no padding
 	formJSON      // JSON string contents as slog and SetEscapeHTML(false) write them
 	formJSONHTML  // as json.Marshal writes them
+	// Byte lists, as fmt and encoding/json print byte slices and arrays
+	// that careless code formats itself: "109 49 50" (%v), "109,49,50"
+	// (JSON of a byte array or []int), "6d 31 32" (% x) and
+	// "0x6d, 0x31, 0x32" (%#v).
+	formDecimalSpace
+	formDecimalComma
+	formHexSpace
+	formGoHex
 	numForms
 )
+
+// list is how a byte-list form writes each byte: the separator
+// before every byte but the first, the prefix, and the base.
+func (f form) list() (sep, prefix string, base int) {
+	switch f {
+	case formDecimalSpace:
+		return " ", "", 10
+	case formDecimalComma:
+		return ",", "", 10
+	case formHexSpace:
+		return " ", "", 16
+	case formGoHex:
+		return ", ", "0x", 16
+	}
+	return "", "", 0
+}
 
 // encode appends form f of the plaintext p to dst. ok is false when the
 // form does not apply to p or spells it as an earlier form does.
 func (f form) encode(dst, p []byte) (out []byte, ok bool) {
 	start := len(dst)
+	if sep, prefix, base := f.list(); base != 0 {
+		// Written by index into room made once: Add spells every secret
+		// in each list form, and appending byte by byte cost as much as
+		// all the other forms together.
+		digits := 3
+		if base == 16 {
+			digits = 2
+		}
+		dst = slices.Grow(dst, len(p)*(len(sep)+len(prefix)+digits))
+		b := dst[start:cap(dst)]
+		n := 0
+		for i, c := range p {
+			if i > 0 {
+				n += copy(b[n:], sep)
+			}
+			n += copy(b[n:], prefix)
+			switch {
+			case f == formHexSpace: // % x pads to two digits
+				b[n], b[n+1] = hexDigits[c>>4], hexDigits[c&15]
+				n += 2
+			case base == 16 && c < 16:
+				b[n] = hexDigits[c]
+				n++
+			case base == 16:
+				b[n], b[n+1] = hexDigits[c>>4], hexDigits[c&15]
+				n += 2
+			default:
+				d := &decimals[c]
+				n += copy(b[n:], d.b[:d.n])
+			}
+		}
+		dst = dst[:start+n]
+		return dst, true
+	}
 	switch f {
 	case formPlain:
 		return append(dst, p...), true
@@ -107,9 +168,69 @@ func (f form) encode(dst, p []byte) (out []byte, ok bool) {
 	return dst, false
 }
 
+const hexDigits = "0123456789abcdef"
+
+// decimals holds every byte value in decimal, for the list forms: Add
+// spells each secret in them, and strconv costs several times more.
+var decimals = func() (t [256]struct {
+	b [3]byte
+	n uint8
+}) {
+	for c := range 256 {
+		t[c].n = uint8(copy(t[c].b[:], strconv.Itoa(c)))
+	}
+	return t
+}()
+
+// decodeList appends the bytes of a byte list c in the form whose
+// separator, prefix and base these are.
+func decodeList(dst, c []byte, sep, prefix string, base int) ([]byte, bool) {
+	for i := 0; len(c) > 0; i++ {
+		if i > 0 {
+			if !bytes.HasPrefix(c, []byte(sep)) {
+				return dst, false
+			}
+			c = c[len(sep):]
+		}
+		if !bytes.HasPrefix(c, []byte(prefix)) {
+			return dst, false
+		}
+		c = c[len(prefix):]
+		n := 0
+		v := 0
+		for n < len(c) && n < 3 {
+			d := digitValue(c[n])
+			if d < 0 || d >= base {
+				break
+			}
+			v = v*base + d
+			n++
+		}
+		if n == 0 || v > 255 {
+			return dst, false
+		}
+		dst = append(dst, byte(v))
+		c = c[n:]
+	}
+	return dst, true
+}
+
+func digitValue(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'a' <= c && c <= 'f':
+		return int(c-'a') + 10
+	}
+	return -1
+}
+
 // decode appends the plaintext that candidate, spelled in form f, stands
 // for. ok is false when it does not decode.
 func (f form) decode(dst, c []byte) (out []byte, ok bool) {
+	if sep, prefix, base := f.list(); base != 0 {
+		return decodeList(dst, c, sep, prefix, base)
+	}
 	switch f {
 	case formPlain:
 		return append(dst, c...), true

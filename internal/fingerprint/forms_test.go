@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -22,6 +23,9 @@ func TestEverySpellingIsFound(t *testing.T) {
 	newCell(t, lowerOnly)
 	urlish := string([]byte{0xfb, 0xff, 0xbf, 0xfe, 1, 2, 3, 4, 5, 6, 7, 8})
 	newCell(t, urlish)
+	var arr [64]byte // zeros, then the secret's bytes
+	copy(arr[3:], sec)
+	jsonArray, _ := json.Marshal(struct{ A [64]byte }{arr})
 	for _, tc := range []struct{ name, text, secret string }{
 		{"plain", "x " + sec + " y", sec},
 		{"hex", "key=" + hex.EncodeToString([]byte(sec)) + ";", sec},
@@ -32,6 +36,10 @@ func TestEverySpellingIsFound(t *testing.T) {
 		{"json.Marshal escaping", `{"a":` + string(jsonHTML) + `}`, sec},
 		{"escaping without HTML", strings.TrimSpace(jsonPlain.String()), sec},
 		{"upper case", "TOKEN " + strings.ToUpper(lowerOnly), lowerOnly},
+		{"%v of its bytes", fmt.Sprintf("Data:%v}", []byte(sec)), sec},
+		{"JSON of its bytes as an array", string(jsonArray), sec},
+		{"% x of its bytes", fmt.Sprintf("key: % x", sec), sec},
+		{"%#v of its bytes", fmt.Sprintf("%#v", struct{ D []byte }{[]byte(urlish)}), urlish},
 	} {
 		t.Run("a live secret in "+tc.name+" is found", func(t *testing.T) {
 			out, ok := Scrub(tc.text, repl)

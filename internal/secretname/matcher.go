@@ -20,8 +20,8 @@ type Matcher struct {
 }
 
 type word struct {
-	text  string // folded, without "="
-	exact bool
+	text string // folded, without its mark
+	kind wordKind
 }
 
 // Compile compiles words, spelled in any form Normalize accepts.
@@ -32,11 +32,8 @@ func Compile(words []string) *Matcher {
 		if n == "" {
 			continue
 		}
-		wd := word{text: n}
-		if n[0] == '=' {
-			wd = word{text: n[1:], exact: true}
-		}
-		t := wd.text
+		k, t := cutKind(n)
+		wd := word{text: t, kind: k}
 		m.byFirst[t[0]] = append(m.byFirst[t[0]], wd)
 		for c := range 256 {
 			if fold[c] == t[0] {
@@ -113,11 +110,11 @@ func (m *Matcher) matchSlow(name string) bool {
 			if len(f.b)-i < len(w.text) || string(f.b[i:i+len(w.text)]) != w.text {
 				continue
 			}
-			if w.exact {
+			if w.kind == exact {
 				if i == 0 && len(f.b) == len(w.text) {
 					return true
 				}
-			} else if matchAt(&f, w.text, i) {
+			} else if matchAt(&f, w.text, i, w.kind) {
 				return true
 			}
 		}

@@ -17,6 +17,9 @@
 //
 //   - "=word": when the whole folded name is the word ("=key" matches
 //     "key" and "KEY", not "cache_key");
+//   - "~word": where it is a whole word of the name ("~pass" matches
+//     "pass", "db_pass", "DBPass" and "smtp.pass", not "bypass" or
+//     "passport");
 //   - a word of six letters or more ("password", "secret", "api_key"):
 //     anywhere ("dbpassword", "client_secret", "X-Api-Key");
 //   - a shorter word ("token", "pwd", "jwt"): where it, or its plural in
@@ -58,7 +61,7 @@ var defaultWords = []string{
 	"encryption_key", "session_key", "master_key", "auth_key", "cookie_key",
 	"authorization", "credential", "cookie", "session", "sid", "bearer", "jwt",
 	"dsn", "connection_string", "database_url", "salt", "pepper",
-	"=key", "=pass", "=pin", "=otp",
+	"=key", "~pass", "=pin", "=otp",
 }
 
 var requestWords = []string{
@@ -117,24 +120,46 @@ func (s *wordSet) has(w []byte) bool {
 }
 
 // Normalize returns the form a word is matched in: folded as names are,
-// with a leading "=" kept. It returns "" for a word that matches nothing:
-// empty, or one letter or digit without "=" (it would match almost every
-// name).
+// with a leading "=" or "~" kept. It returns "" for a word that matches
+// nothing: empty, or one letter or digit without "=" (it would match
+// almost every name).
 func Normalize(word string) string {
-	exact := len(word) > 0 && word[0] == '='
-	if exact {
-		word = word[1:]
+	mark := ""
+	if len(word) > 0 && (word[0] == '=' || word[0] == '~') {
+		mark, word = word[:1], word[1:]
 	}
 	f := Fold(word)
 	switch {
 	case f == "":
 		return ""
-	case exact:
+	case mark == "=":
 		return "=" + f
 	case len(f) < 2:
 		return ""
 	}
-	return f
+	return mark + f
+}
+
+// wordKind is how a word of the list must sit in a name to match.
+type wordKind uint8
+
+const (
+	anywhere wordKind = iota // the rule for plain words: by length
+	exact                    // "=word": the whole name
+	whole                    // "~word": a whole word of the name
+)
+
+// cutKind splits a word of the list into its kind and the word.
+func cutKind(w string) (wordKind, string) {
+	if len(w) > 0 {
+		switch w[0] {
+		case '=':
+			return exact, w[1:]
+		case '~':
+			return whole, w[1:]
+		}
+	}
+	return anywhere, w
 }
 
 // Fold returns name as the rule compares it: ASCII letters in lower case,
@@ -176,16 +201,13 @@ func Match(words []string, name string) bool {
 	n := foldName(name, &sc)
 	var wb [maxStack]byte
 	for _, w := range words {
-		exact := len(w) > 0 && w[0] == '='
-		if exact {
-			w = w[1:]
-		}
+		k, w := cutKind(w)
 		// Grows past wb only for a word over maxStack bytes.
 		f := appendFold(wb[:0], w)
-		if len(f) == 0 || !exact && len(f) < 2 {
+		if len(f) == 0 || k != exact && len(f) < 2 {
 			continue
 		}
-		if matchWord(&n, string(f), exact) {
+		if matchWord(&n, string(f), k) {
 			return true
 		}
 	}
@@ -293,9 +315,9 @@ func (f *folded) nextStart(i int) int {
 	return len(f.b)
 }
 
-// matchWord applies the rule for one folded word w (without its "=").
-func matchWord(n *folded, w string, exact bool) bool {
-	if exact {
+// matchWord applies the rule for one folded word w (without its mark).
+func matchWord(n *folded, w string, k wordKind) bool {
+	if k == exact {
 		return string(n.b) == w
 	}
 	s := n.b
@@ -305,7 +327,7 @@ func matchWord(n *folded, w string, exact bool) bool {
 			return false
 		}
 		i += from
-		if matchAt(n, w, i) {
+		if matchAt(n, w, i, k) {
 			return true
 		}
 		from = i + 1
@@ -313,11 +335,17 @@ func matchWord(n *folded, w string, exact bool) bool {
 	return false
 }
 
-// matchAt applies the rule to an occurrence of w at n.b[i:].
-func matchAt(n *folded, w string, i int) bool {
+// matchAt applies the rule to an occurrence of w, of kind k (not exact),
+// at n.b[i:].
+func matchAt(n *folded, w string, i int, k wordKind) bool {
 	s := n.b
 	e := i + len(w)
-	if len(w) <= shortWord {
+	switch {
+	case k == whole:
+		if !n.isStart(i) || e != len(s) && !n.isStart(e) {
+			return false
+		}
+	case len(w) <= shortWord:
 		switch {
 		case e == len(s) || n.isStart(e):
 		case s[e] == 's' && (e+1 == len(s) || n.isStart(e+1)):

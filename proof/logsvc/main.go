@@ -107,6 +107,19 @@ func logCarelessly(l *slog.Logger, b []byte) {
 	raw := new([64]byte)
 	copy(raw[:], b)
 	own = append(own, raw[:])
+	// base64 of a longer text and a fully percent-encoded copy: the
+	// redactor decodes both into scratch memory to find the secret.
+	userPass := keep(append([]byte("user:"), b...))
+	basic := keep(make([]byte, base64.StdEncoding.EncodedLen(len(userPass))))
+	base64.StdEncoding.Encode(basic, userPass)
+	pctURL := append(make([]byte, 0, 64+3*len(b)), "https://api.example/cb?state="...)
+	for _, c := range b {
+		pctURL = append(pctURL, '%', "0123456789ABCDEF"[c>>4], "0123456789ABCDEF"[c&15])
+	}
+	keep(pctURL)
+	// Its bytes listed as %v prints them: found by the registry's list
+	// spellings, each candidate decoded to be confirmed.
+	listed := keep(fmt.Appendf(make([]byte, 0, 4*len(b)+2), "%v", b))
 
 	l.Info(str(msg),
 		"plain", s,
@@ -123,6 +136,9 @@ func logCarelessly(l *slog.Logger, b []byte) {
 		"header", http.Header{"X-Auth-Token": {s}, "Accept": {"*/*"}},
 		"err", errors.New(str(msg)),
 		"stringer", stringer{s},
+		"basic", str(basic),
+		"url", str(pctURL),
+		"listed", str(listed),
 	)
 	l.With("ctx", s).WithGroup(s).Info("with", "k", s)
 
