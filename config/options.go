@@ -233,7 +233,9 @@ func PlainKeys(patterns ...string) Option {
 // (words of six letters or more anywhere in the level, shorter ones where
 // they end a word, qualifiers such as _count or max_ excepted); a word
 // starting with '=' must equal a whole level instead ("=key" matches
-// tls.key but not cache_key). SecretNames() with no words
+// tls.key but not cache_key), and one starting with '~' must be a whole
+// word of a level ("~pass" matches db_pass, DBPass and SMTP_PASS, but not
+// passage or compass). SecretNames() with no words
 // turns the name rule off. The default list (see DefaultSecretNames) errs
 // on the side of protection.
 func SecretNames(words ...string) Option {
