@@ -46,6 +46,7 @@ func LoadContext(ctx context.Context, opts ...Option) (*Config, error) {
 	st, err := c.loadFirst(ctx)
 	if err != nil {
 		c.stamps.destroy()
+		_ = c.s.closeSources(context.Background())
 		return nil, err
 	}
 	c.first(st)
@@ -204,6 +205,12 @@ func (c *Config) CloseContext(ctx context.Context) error {
 	}
 	if err == nil {
 		err = cbErr
+	}
+	// Sources that hold a connection (Vault: its token, renewed in the
+	// background, and leases to revoke) let go last: nothing reads them
+	// any more.
+	if serr := c.s.closeSources(ctx); err == nil {
+		err = serr
 	}
 	return err
 }
