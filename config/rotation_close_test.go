@@ -20,18 +20,20 @@ import (
 // calls, until release: a read of a hung NFS or FUSE mount, or a network
 // source that never answers. Its map holds one plain key.
 type hangingProvider struct {
-	free    int32 // calls that return at once
+	free    atomic.Int32 // calls that return at once
 	calls   atomic.Int32
 	hanging chan struct{}
 	once    sync.Once
 }
 
 func newHangingProvider(free int32) *hangingProvider {
-	return &hangingProvider{free: free, hanging: make(chan struct{})}
+	p := &hangingProvider{hanging: make(chan struct{})}
+	p.free.Store(free)
+	return p
 }
 
 func (p *hangingProvider) Read() (map[string]any, error) {
-	if p.calls.Add(1) > p.free {
+	if p.calls.Add(1) > p.free.Load() {
 		<-p.hanging
 	}
 	return map[string]any{"region": "eu"}, nil
@@ -40,6 +42,9 @@ func (p *hangingProvider) Read() (map[string]any, error) {
 func (p *hangingProvider) ReadBytes() ([]byte, error) { return nil, errors.New("maps only") }
 
 func (p *hangingProvider) release() { p.once.Do(func() { close(p.hanging) }) }
+
+// hangNext makes the next call hang until release.
+func (p *hangingProvider) hangNext() { p.free.Store(p.calls.Load()) }
 
 // waitErr waits for a reload error that wraps want (nil: any error).
 func waitErr(t *testing.T, ch chan error, want error) error {

@@ -417,3 +417,87 @@ func TestVaultDownAndBack(t *testing.T) {
 	})
 	waitUntil(t, 5*time.Second, "the failures are cleared", func() bool { return cfg.Status().Failures == 0 })
 }
+
+// A reload that fails or is abandoned after the source kept a good
+// lease's cells must leave those cells to the configuration still serving
+// them: the failed load's cleanup destroys only what it made.
+func TestVaultFailedReloadKeepsLeasedCells(t *testing.T) {
+	t.Parallel()
+	pg := vaulttest.StartPostgres(t)
+	srv := vaulttest.Start(t, vaulttest.Options{})
+	seedDatabase(t, srv, pg, "1h", "2h")
+	putKV(t, srv, "app", map[string]any{"api_key": marker(t)})
+	hp := newHangingProvider(1 << 30)
+	cfg, err := Load(Vault(rootConn(t, srv),
+		VaultPath{Path: "database/creds/app", Prefix: "db"},
+		VaultPath{Path: "secret/data/app", Prefix: "app"}),
+		Source(hp, nil), ReloadTimeout(300*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	user, pw := cfg.Secret("db.username"), cfg.Secret("db.password")
+	if err := cfg.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Secret("db.username") != user || cfg.Status().Generation != 1 {
+		t.Fatal("a reload with nothing new replaced the database credentials")
+	}
+	// A reload abandoned after it read: its state is built and thrown
+	// away, and only the cells it made may go with it.
+	hp.hangNext()
+	if err := cfg.Reload(context.Background()); !errors.Is(err, ErrReloadTimeout) {
+		t.Fatalf("a reload stuck in a read: %v", err)
+	}
+	hp.release()
+	waitUntil(t, 5*time.Second, "the abandoned reload ends", func() bool { return cfg.Reload(context.Background()) == nil })
+	if !user.Alive() || !pw.Alive() {
+		t.Fatal("an abandoned reload destroyed the credentials still in use")
+	}
+	srv.API(t, "DELETE", "secret/metadata/app", nil)
+	err = cfg.Reload(context.Background())
+	if !errors.Is(err, vault.ErrNotFound) {
+		t.Fatalf("reload after the KV path was deleted: %v", err)
+	}
+	if !user.Alive() || !pw.Alive() {
+		t.Fatal("the failed reload destroyed the credentials still in use")
+	}
+	u, _ := user.Reveal()
+	p, _ := pw.Reveal()
+	if _, err := pg.Query(string(u), string(p), "SELECT 1"); err != nil {
+		t.Errorf("the kept credentials no longer log in: %v", err)
+	}
+}
+
+// KV v1 has no versions: Watch compares the fields' contents (through
+// keyed stamps), and sees nothing new while nothing changed. The token
+// comes from a file, as a Vault Agent sink writes it.
+func TestVaultKV1AndTokenFile(t *testing.T) {
+	t.Parallel()
+	srv := vaulttest.Start(t, vaulttest.Options{})
+	srv.API(t, "POST", "sys/mounts/kv", map[string]any{"type": "kv", "options": map[string]any{"version": "1"}})
+	first, second := marker(t), marker(t)
+	srv.API(t, "POST", "kv/app", map[string]any{"password": first, "port": 5432})
+	tokenFile := writeFile(t, filepath.Join(t.TempDir(), "sink"), srv.Token+"\n", 0o600)
+	cfg, err := Load(Vault(VaultConn{Address: srv.Addr, NoEnv: true, Auth: VaultTokenFile{Path: tokenFile}},
+		VaultPath{Path: "kv/app", Prefix: "db"}), PollInterval(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	wantSecret(t, cfg, "db.password", first)
+	wantSecret(t, cfg, "db.port", "5432")
+	var reloads atomic.Int32
+	if err := cfg.Watch(context.Background(), func(error) { reloads.Add(1) }); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if n := reloads.Load(); n != 0 {
+		t.Fatalf("%d reloads with nothing changed", n)
+	}
+	srv.API(t, "POST", "kv/app", map[string]any{"password": second, "port": 5432})
+	waitUntil(t, 10*time.Second, "the new value is served", func() bool { return cfg.Secret("db.password").Equal([]byte(second)) })
+	if ch := cfg.Status().Changed; len(ch) != 1 || ch[0] != "db.password" {
+		t.Errorf("changed %v; want [db.password]", ch)
+	}
+}
