@@ -96,6 +96,12 @@ func (c *Config) loadFirst(ctx context.Context) (*state, error) {
 	return nil, fmt.Errorf("config: load abandoned while reading %s: %w", t.what(), ctx.Err())
 }
 
+// View returns the current generation as a secret.Source (a Snapshot):
+// it makes the Config a secret.Versioned, so that code reading two keys
+// that belong together (a database user and its password) reads both
+// from one generation.
+func (c *Config) View() secret.Source { return c.Snapshot() }
+
 // Secret returns the cell of a secret key in the current generation (see
 // Snapshot.Secret): a missing or plain key gives a Value whose reads fail
 // with ErrMissing naming the key. Two calls may straddle a reload; take a
