@@ -331,6 +331,9 @@ func (v *vaultSource) read(t *txn) (*layer, error) {
 			l.depend(prev, prev.stamp(t.stamps))
 			continue
 		}
+		// The login a lease is read under, taken first: a login during the
+		// read errs towards reading the credentials again too soon.
+		serial := c.TokenInfo().Serial
 		sec, err := c.Read(t.ctx, v.mapping(p), v.cellOptions(s)...)
 		if err != nil {
 			l.discard()
@@ -348,7 +351,7 @@ func (v *vaultSource) read(t *txn) (*layer, error) {
 		}
 		switch {
 		case sec.Lease.ID != "":
-			d := &leaseDep{src: v, index: i, path: sec.Path, fields: sec.Fields, lease: newLeaseState(sec.Lease)}
+			d := &leaseDep{src: v, index: i, path: sec.Path, fields: sec.Fields, lease: newLeaseState(sec.Lease, serial)}
 			l.depend(d, d.stamp(t.stamps))
 		case v.mapping(p).KV2():
 			d := kvDep{src: v, path: p}

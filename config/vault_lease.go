@@ -33,9 +33,15 @@ type leaseState struct {
 	last bool
 	// replace: the credentials must be read again now.
 	replace bool
+	// serial is the login the lease was read under: Vault revokes a
+	// token's leases when the token expires, whatever their own TTL, so
+	// once the source has logged in again the credentials are read anew.
+	serial uint64
 }
 
-func newLeaseState(l vault.Lease) *leaseState { return &leaseState{lease: l, asked: l.Duration} }
+func newLeaseState(l vault.Lease, serial uint64) *leaseState {
+	return &leaseState{lease: l, asked: l.Duration, serial: serial}
+}
 
 // keep reports whether a reload may keep the credentials.
 func (s *leaseState) keep() bool {
@@ -83,6 +89,15 @@ func (d *leaseDep) probe(ctx context.Context, st *stamper) stamp {
 	defer ls.mu.Unlock()
 	id := ls.lease.ID
 	now := time.Now()
+	c := d.src.current()
+	if c == nil {
+		return st.failed(ErrClosed)
+	}
+	if info := c.TokenInfo(); info.Present && info.Serial != ls.serial {
+		// A new login: the token that read the lease is on its way out,
+		// and takes the credentials with it.
+		ls.replace = true
+	}
 	switch {
 	case ls.replace:
 		return d.replaced(st, id)
@@ -91,10 +106,6 @@ func (d *leaseDep) probe(ctx context.Context, st *stamper) stamp {
 	case !ls.lease.Renewable || ls.last || !now.Before(ls.lease.Expires()):
 		ls.replace = true
 		return d.replaced(st, id)
-	}
-	c := d.src.current()
-	if c == nil {
-		return st.failed(ErrClosed)
 	}
 	renewed, err := c.RenewLease(ctx, ls.lease, ls.asked)
 	if err != nil {

@@ -501,3 +501,51 @@ func TestVaultKV1AndTokenFile(t *testing.T) {
 		t.Errorf("changed %v; want [db.password]", ch)
 	}
 }
+
+// Vault revokes a token's leases when the token expires, whatever their
+// own TTL: credentials leased for an hour under an AppRole token that
+// lives 4 s at most die with it. The source logs in again before that and
+// reads the credentials anew under the new token, so a service logging in
+// all along never fails.
+func TestVaultLeasesAreReadAgainUnderANewLogin(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("outlives two tokens, about 10 s")
+	}
+	pg := vaulttest.StartPostgres(t)
+	srv := vaulttest.Start(t, vaulttest.Options{})
+	seedDatabase(t, srv, pg, "1h", "2h")
+	roleID, secretID := appRole(t, srv, "3s", "5s", true)
+	cfg, err := Load(Vault(VaultConn{Address: srv.Addr, NoEnv: true,
+		Auth: VaultAppRole{RoleID: roleID, SecretID: vaultCell(t, secretID)}},
+		VaultPath{Path: "database/creds/app", Prefix: "db"}),
+		PollInterval(200*time.Millisecond), GracePeriod(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	if err := cfg.Watch(context.Background(), func(err error) {
+		if err != nil {
+			t.Errorf("reload: %v", err)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	fails, oks := 0, 0
+	for end := time.Now().Add(11 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		sn := cfg.Snapshot()
+		u, err1 := sn.Secret("db.username").Reveal()
+		p, err2 := sn.Secret("db.password").Reveal()
+		if err1 != nil || err2 != nil {
+			t.Fatalf("reading the pair: %v, %v", err1, err2)
+		}
+		if _, err := pg.Query(string(u), string(p), "SELECT 1"); err != nil {
+			fails++
+		} else {
+			oks++
+		}
+	}
+	if g := cfg.Status().Generation; fails != 0 || g < 3 {
+		t.Errorf("%d logins failed, %d succeeded; generation %d, want at least two new pairs", fails, oks, g)
+	}
+}
