@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -241,6 +242,9 @@ func (v *vaultSource) connect(s *settings) (*vault.Client, error) {
 	}
 	_, v.fromEnv = cfg.Auth.(vault.EnvToken)
 	cfg.Logger = s.logger
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
 	cfg.AllowUnlocked = false
 	client, err := vault.New(cfg)
 	if err != nil {
