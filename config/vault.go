@@ -190,8 +190,8 @@ func (v *vaultSource) warnf(format string, args ...any) {
 }
 
 func (v *vaultSource) name() string {
-	if v.client != nil {
-		return "vault " + v.client.Address()
+	if c := v.current(); c != nil {
+		return "vault " + c.Address()
 	}
 	return "vault"
 }
@@ -317,6 +317,14 @@ func (v *vaultSource) read(t *txn) (*layer, error) {
 		return nil, err
 	}
 	l := newLayer(s, "vault "+c.Address())
+	// Log in first (unless the token is good): each lease is tied to the
+	// login it was read under (see leaseState.serial).
+	if err := t.at("vault " + c.Address() + " login"); err != nil {
+		return nil, err
+	}
+	if err := c.Login(t.ctx); err != nil {
+		return nil, v.readError(v.pathList(), err)
+	}
 	owner := map[string]string{} // key -> path, to catch two paths giving one key
 	for i, p := range v.paths {
 		if err := t.at("vault " + c.Address() + " " + p.Path); err != nil {
@@ -346,6 +354,9 @@ func (v *vaultSource) read(t *txn) (*layer, error) {
 		for _, f := range sec.Fields {
 			l.cells = append(l.cells, f.Value)
 		}
+		if id := sec.Lease.ID; id != "" {
+			l.undo = append(l.undo, func() { v.revoke(c, id) })
+		}
 		for _, f := range sec.Fields {
 			if err := l.claim(owner, f.Key, p.Path); err != nil {
 				l.discard()
@@ -370,6 +381,28 @@ func (v *vaultSource) read(t *txn) (*layer, error) {
 	}
 	v.keepAlive(s)
 	return l, nil
+}
+
+// revoke revokes a lease whose credentials a failed load read and
+// destroyed: nobody will use them, and they would stay valid for their
+// TTL. It gives up after revokeWait; the lease then runs out.
+func (v *vaultSource) revoke(c *vault.Client, id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), revokeWait)
+	defer cancel()
+	if err := c.RevokeLease(ctx, id); err != nil {
+		v.warnf("config: vault: could not revoke the lease of credentials a failed load read; they run out at their TTL: %v", err)
+	}
+}
+
+const revokeWait = 5 * time.Second
+
+// pathList names every path, for an error before any is read.
+func (v *vaultSource) pathList() string {
+	names := make([]string, len(v.paths))
+	for i, p := range v.paths {
+		names[i] = strings.Trim(p.Path, "/")
+	}
+	return strings.Join(names, ", ")
 }
 
 // readError says which path a read failed for: a failed login or an

@@ -549,3 +549,40 @@ func TestVaultLeasesAreReadAgainUnderANewLogin(t *testing.T) {
 		t.Errorf("%d logins failed, %d succeeded; generation %d, want at least two new pairs", fails, oks, g)
 	}
 }
+
+// A load that fails after it read database credentials (here Require
+// finds a key missing) revokes their lease: nobody holds them, and they
+// would log in for their whole TTL.
+func TestVaultFailedLoadRevokesTheLeasesItRead(t *testing.T) {
+	t.Parallel()
+	pg := vaulttest.StartPostgres(t)
+	srv := vaulttest.Start(t, vaulttest.Options{})
+	seedDatabase(t, srv, pg, "1h", "2h")
+	audit := filepath.Join(t.TempDir(), "audit.log")
+	srv.API(t, "PUT", "sys/audit/file", map[string]any{"type": "file", "options": map[string]any{"file_path": audit, "log_raw": "true"}})
+	_, err := Load(Vault(rootConn(t, srv), VaultPath{Path: "database/creds/app", Prefix: "db"}), Require("db.nothing"))
+	if !errors.Is(err, ErrMissing) {
+		t.Fatalf("Load: %v", err)
+	}
+	// The audit log (log_raw) says which user Vault issued.
+	b, err := os.ReadFile(audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var user, pw string
+	for _, line := range strings.Split(string(b), "\n") {
+		if i := strings.Index(line, `"username":"`); i >= 0 && strings.Contains(line, `"type":"response"`) {
+			user = line[i+len(`"username":"`):]
+			user = user[:strings.IndexByte(user, '"')]
+			j := strings.Index(line, `"password":"`)
+			pw = line[j+len(`"password":"`):]
+			pw = pw[:strings.IndexByte(pw, '"')]
+		}
+	}
+	if user == "" {
+		t.Fatal("no credentials in the audit log")
+	}
+	if _, err := pg.Query(user, pw, "SELECT 1"); err == nil {
+		t.Error("the credentials a failed load read still log in")
+	}
+}
