@@ -586,3 +586,30 @@ func TestVaultFailedLoadRevokesTheLeasesItRead(t *testing.T) {
 		t.Error("the credentials a failed load read still log in")
 	}
 }
+
+// Kubernetes: the source logs in with the service-account token from a
+// file ({"role", "jwt"}, checked here by Vault's JWT method, see
+// vaulttest.JWTAuth) and reads its paths with the token it got.
+func TestVaultKubernetesLogin(t *testing.T) {
+	t.Parallel()
+	srv := vaulttest.Start(t, vaulttest.Options{})
+	_, _ = appRole(t, srv, "1h", "2h", true) // the "app" policy
+	sign := srv.JWTAuth(t, "1h", "app")
+	pw := marker(t)
+	putKV(t, srv, "app", map[string]any{"password": pw})
+	jwt := writeFile(t, filepath.Join(t.TempDir(), "token"), sign("system:serviceaccount:ns:app"), 0o600)
+	cfg, err := Load(Vault(VaultConn{Address: srv.Addr, NoEnv: true, Auth: VaultKubernetes{Mount: "jwt", Role: "app", JWTFile: jwt}},
+		VaultPath{Path: "secret/data/app", Prefix: "db"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	wantSecret(t, cfg, "db.password", pw)
+
+	forged := writeFile(t, filepath.Join(t.TempDir(), "forged"), sign("x")[:40]+"AAAA.AAAA", 0o600)
+	_, err = Load(Vault(VaultConn{Address: srv.Addr, NoEnv: true, Auth: VaultKubernetes{Mount: "jwt", Role: "app", JWTFile: forged}},
+		VaultPath{Path: "secret/data/app", Prefix: "db"}))
+	if !errors.Is(err, vault.ErrLogin) || !strings.Contains(err.Error(), "secret/data/app") {
+		t.Errorf("a forged token: %v", err)
+	}
+}
