@@ -311,7 +311,8 @@ func TestVaultDatabaseCredentialsRotateUnderAService(t *testing.T) {
 		done    = make(chan struct{})
 	)
 	defer func() { stop.Store(true); <-done }() // also when the test fails
-	go func() {                                 // the service: a new connection with the current pair, over and over
+	// The service: a new connection with the current pair, over and over.
+	go func() {
 		defer close(done)
 		for !stop.Load() {
 			sn := cfg.Snapshot()
