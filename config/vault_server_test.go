@@ -69,6 +69,9 @@ path "sys/leases/revoke" { capabilities = ["update"] }`
 	return roleID, secretID
 }
 
+// hangNext makes the provider's next call hang until release.
+func (p *hangingProvider) hangNext() { p.free.Store(p.calls.Load()) }
+
 // databaseStack starts PostgreSQL and Vault, with the database engine
 // issuing users that live ttl (renewable to maxTTL) and an AppRole whose
 // tokens live tokTTL (to tokMax); the connection logs in with it.
