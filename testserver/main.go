@@ -113,7 +113,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/knadh/koanf/providers/rawbytes"
 
 	"github.com/secretmem/secretmem/config"
 	"github.com/secretmem/secretmem/logging"
@@ -127,6 +126,19 @@ var defaultConfig []byte
 // demoAPIKey is the published api.key of the embedded configuration. The
 // start-up hint prints it only while the server still uses it.
 const demoAPIKey = "demo-api-key-0123456789"
+
+// demoConfig is the embedded configuration as a koanf provider that hands
+// out a fresh copy at each read: config wipes the bytes a provider
+// returns once it has parsed them, and every reload reads each source
+// again (a rawbytes.Provider over one slice yields zeros from the second
+// read on, and every reload failed).
+type demoConfig struct{}
+
+func (demoConfig) ReadBytes() ([]byte, error) { return bytes.Clone(defaultConfig), nil }
+
+func (demoConfig) Read() (map[string]any, error) {
+	return nil, errors.New("the embedded configuration is read as bytes")
+}
 
 // maxSignBody is the largest body POST /api/sign signs; a longer one gets
 // 413 Request Entity Too Large.
@@ -194,7 +206,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// configuration, a file, a secret directory, APP_ variables.
 	var opts []config.Option
 	if *demo {
-		opts = append(opts, config.Source(rawbytes.Provider(bytes.Clone(defaultConfig)), config.YAML()))
+		opts = append(opts, config.Source(demoConfig{}, config.YAML()))
 	}
 	if *cfgPath != "" {
 		// Say "no such file" rather than the loader's "unknown file
