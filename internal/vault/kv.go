@@ -62,9 +62,9 @@ func dataSegment(path string) (int, bool) {
 type Secret struct {
 	Path    string
 	Fields  []Field
-	Version int   // KV v2: the version read; 0 otherwise
+	Version int    // KV v2: the version read; 0 otherwise
 	Created string // KV v2: when that version was written (RFC 3339, as Vault sent it)
-	Lease   Lease // a dynamic secret's lease; zero ID otherwise
+	Lease   Lease  // a dynamic secret's lease; zero ID otherwise
 }
 
 // Field is one field of a Secret: its name in Vault (dotted when nested),
