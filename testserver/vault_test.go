@@ -20,7 +20,7 @@ import (
 // values and nothing else, /config shows them as [REDACTED], a new
 // version is followed, and no value or credential reaches the logs. Once
 // with VAULT_ADDR and VAULT_TOKEN as the Vault CLI takes them, once with
-// -vault, a -vault-path of its own and AppRole.
+// -vault, a -vault-path of its own and AppRole, once with a token file.
 func TestSecretsFromVault(t *testing.T) {
 	t.Parallel()
 	srv := vaulttest.Start(t, vaulttest.Options{})
@@ -34,6 +34,8 @@ path "secret/metadata/*" { capabilities = ["read"] }`
 	srv.API(t, "POST", "auth/approle/role/testserver/custom-secret-id", map[string]any{"secret_id": secretID})
 	secretIDFile := filepath.Join(t.TempDir(), "secret-id")
 	writeFile(t, secretIDFile, secretID+"\n")
+	tokenFile := filepath.Join(t.TempDir(), "vault-token") // as Vault Agent's sink writes it
+	writeFile(t, tokenFile, srv.Token)
 
 	for _, tc := range []struct {
 		name, path string
@@ -44,6 +46,8 @@ path "secret/metadata/*" { capabilities = ["read"] }`
 		{"-vault with AppRole", "apps/testserver", nil,
 			[]string{"-vault", srv.Addr, "-vault-path", "secret/data/apps/testserver",
 				"-vault-role-id", roleID, "-vault-secret-id-file", secretIDFile}},
+		{"VAULT_ADDR and -vault-token-file", "sink/testserver", []string{"VAULT_ADDR=" + srv.Addr},
+			[]string{"-vault-path", "secret/data/sink/testserver", "-vault-token-file", tokenFile}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			apiKey, signingKey, dbPassword, newKey := marker(t), marker(t), marker(t), marker(t)
