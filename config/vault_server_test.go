@@ -608,3 +608,54 @@ func TestVaultKubernetesLogin(t *testing.T) {
 		t.Errorf("a forged token: %v", err)
 	}
 }
+
+// A reload reads again only what changed: a KV path whose metadata shows
+// the version the configuration holds keeps its cells without a read of
+// its data (a read puts the whole secret through the network buffers
+// again). Vault's audit log counts the requests.
+func TestVaultReloadReadsOnlyWhatChanged(t *testing.T) {
+	t.Parallel()
+	srv := vaulttest.Start(t, vaulttest.Options{})
+	putKV(t, srv, "app", map[string]any{"password": marker(t)})
+	putKV(t, srv, "other", map[string]any{"password": marker(t)})
+	cfg, err := Load(Vault(rootConn(t, srv), VaultPath{Path: "secret/data/app", Prefix: "app"},
+		VaultPath{Path: "secret/data/other", Prefix: "other"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	audit := filepath.Join(t.TempDir(), "audit.log")
+	srv.API(t, "PUT", "sys/audit/file", map[string]any{"type": "file", "options": map[string]any{"file_path": audit}})
+	reads := func(path string) int {
+		b, err := os.ReadFile(audit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, `"type":"request"`) && strings.Contains(line, `"operation":"read"`) &&
+				strings.Contains(line, `"path":"`+path+`"`) {
+				n++
+			}
+		}
+		return n
+	}
+	for range 3 {
+		if err := cfg.Reload(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	putKV(t, srv, "other", map[string]any{"password": marker(t)})
+	if err := cfg.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if ch := cfg.Status().Changed; len(ch) != 1 || ch[0] != "other.password" {
+		t.Errorf("changed %v", ch)
+	}
+	if n, m := reads("secret/data/app"), reads("secret/metadata/app"); n != 0 || m != 4 {
+		t.Errorf("4 reloads, app unchanged: %d reads of its data (want 0), %d of its metadata (want 4)", n, m)
+	}
+	if n := reads("secret/data/other"); n != 1 {
+		t.Errorf("other changed once: %d reads of its data, want 1", n)
+	}
+}
