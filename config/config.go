@@ -46,6 +46,7 @@ func LoadContext(ctx context.Context, opts ...Option) (*Config, error) {
 	st, err := c.loadFirst(ctx)
 	if err != nil {
 		c.stamps.destroy()
+		_ = c.s.closeSources(context.Background())
 		return nil, err
 	}
 	c.first(st)
@@ -94,6 +95,12 @@ func (c *Config) loadFirst(ctx context.Context) (*state, error) {
 	abandoned = true
 	return nil, fmt.Errorf("config: load abandoned while reading %s: %w", t.what(), ctx.Err())
 }
+
+// View returns the current generation as a secret.Source (a Snapshot):
+// it makes the Config a secret.Versioned, so that code reading two keys
+// that belong together (a database user and its password) reads both
+// from one generation.
+func (c *Config) View() secret.Source { return c.Snapshot() }
 
 // Secret returns the cell of a secret key in the current generation (see
 // Snapshot.Secret): a missing or plain key gives a Value whose reads fail
@@ -204,6 +211,12 @@ func (c *Config) CloseContext(ctx context.Context) error {
 	}
 	if err == nil {
 		err = cbErr
+	}
+	// Sources that hold a connection (Vault: its token, renewed in the
+	// background, and leases to revoke) let go last: nothing reads them
+	// any more.
+	if serr := c.s.closeSources(ctx); err == nil {
+		err = serr
 	}
 	return err
 }

@@ -36,7 +36,11 @@
 // (APP_HTTP__READ_TIMEOUT -> http.read_timeout). SecretDir reads one file
 // per key (Docker secrets, Kubernetes secret volumes, with their ..data
 // symlink layout); SystemdCredentials reads $CREDENTIALS_DIRECTORY. Source
-// takes any koanf provider and parser.
+// takes any koanf provider and parser. Vault reads HashiCorp Vault (or
+// OpenBao) paths, KV v1, KV v2 and dynamic secrets such as the database
+// engine's credentials, with the standard library's HTTP client: each
+// response is parsed in locked memory and every field goes from there
+// into a cell (see Vault for logins, renewals and rotation).
 //
 // # Which keys are secret
 //
@@ -148,7 +152,10 @@
 // the replaced ones after GracePeriod. A failed reload keeps the old
 // values and is retried with backoff; Reload forces one; Status, Health
 // and HealthHandler report generation, failures and the keys that
-// changed. Snapshot gives a handler every value from one generation:
+// changed. A Vault source is watched too: KV v2 versions through their
+// metadata, and leases, renewed when due and replaced by new credentials
+// when Vault will not renew them. Snapshot gives a handler every value
+// from one generation:
 //
 //	cfg.Watch(ctx, func(err error) { ... })  // nil: reloaded; retried on error
 //	snap := cfg.Snapshot()                  // per request: no allocation

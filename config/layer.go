@@ -26,6 +26,9 @@ type layer struct {
 	// and when the source's versions expire (zero: never).
 	versions []version
 	reloadBy time.Time
+	// undo gives back what a failed load took outside the process (a
+	// Vault lease nobody will hold), after its cells are destroyed.
+	undo []func()
 }
 
 // depend records that the layer was read from d, at the version st.
@@ -126,6 +129,10 @@ func newLayer(s *settings, name string) *layer {
 func (l *layer) discard() {
 	destroyAll(l.cells)
 	l.cells = nil
+	for _, f := range l.undo {
+		f()
+	}
+	l.undo = nil
 }
 
 func (l *layer) plain(p loc, v any) { l.put(p, entry{kind: plainValue, plain: v}) }

@@ -33,6 +33,26 @@ type source interface {
 	name() string
 }
 
+// A closingSource holds something between loads (a Vault client, its
+// token and leases) and lets it go when the Config is closed, or when Load
+// fails.
+type closingSource interface {
+	close(ctx context.Context) error
+}
+
+// closeSources closes the sources that hold something.
+func (s *settings) closeSources(ctx context.Context) error {
+	var errs []error
+	for _, src := range s.sources {
+		if c, ok := src.(closingSource); ok {
+			if err := c.close(ctx); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // state is one loaded configuration. Once installed it never changes; a
 // reload makes a new one.
 type state struct {
@@ -61,6 +81,7 @@ func (s *settings) newTxn(ctx context.Context, prev *state, stamps *stamper) *tx
 	t := &txn{ctx: ctx, s: s, env: make(map[string]secret.Value), stamps: stamps, links: make(map[string]string)}
 	if prev != nil {
 		t.consumed = prev.env
+		t.prev = prev
 	}
 	return t
 }
@@ -93,6 +114,10 @@ type txn struct {
 	stamps   *stamper
 	links    map[string]string      // directory -> its ..data generation, "" for none
 	reading  atomic.Pointer[string] // what the load reads now, for a reload that hangs
+	prev     *state                 // the state this load replaces, nil for the first
+	before   []stamp                // a probe of prev.versions just before this load (nil: none)
+	kept     []secret.Value         // cells of prev a source kept (a lease still good)
+	wipeVars []string               // variables a source consumed outside the layers (VAULT_TOKEN)
 }
 
 // what says what the load reads now.
@@ -314,8 +339,11 @@ func (t *txn) commit(k *koanf.Koanf, secrets map[string]secret.Value) *state {
 		destroyUnowned(l.cells, st.owned)
 	}
 	destroyUnowned(t.made, st.owned)
-	inherited := make(map[secret.Value]bool, len(t.consumed))
+	inherited := make(map[secret.Value]bool, len(t.consumed)+len(t.kept))
 	for _, c := range t.consumed {
+		inherited[c] = true
+	}
+	for _, c := range t.kept {
 		inherited[c] = true
 	}
 	for c := range st.owned {
@@ -326,6 +354,11 @@ func (t *txn) commit(k *koanf.Koanf, secrets map[string]secret.Value) *state {
 	if t.s.wipes(WipeEnv) {
 		for name := range t.env {
 			if _, set := os.LookupEnv(name); set {
+				st.unset = append(st.unset, name)
+			}
+		}
+		for _, name := range t.wipeVars {
+			if _, set := os.LookupEnv(name); set && !slices.Contains(st.unset, name) {
 				st.unset = append(st.unset, name)
 			}
 		}

@@ -20,18 +20,20 @@ import (
 // calls, until release: a read of a hung NFS or FUSE mount, or a network
 // source that never answers. Its map holds one plain key.
 type hangingProvider struct {
-	free    int32 // calls that return at once
+	free    atomic.Int32 // calls that return at once
 	calls   atomic.Int32
 	hanging chan struct{}
 	once    sync.Once
 }
 
 func newHangingProvider(free int32) *hangingProvider {
-	return &hangingProvider{free: free, hanging: make(chan struct{})}
+	p := &hangingProvider{hanging: make(chan struct{})}
+	p.free.Store(free)
+	return p
 }
 
 func (p *hangingProvider) Read() (map[string]any, error) {
-	if p.calls.Add(1) > p.free {
+	if p.calls.Add(1) > p.free.Load() {
 		<-p.hanging
 	}
 	return map[string]any{"region": "eu"}, nil

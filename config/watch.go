@@ -102,8 +102,17 @@ func (c *Config) watch(ctx context.Context, fn func(error), done chan struct{}) 
 	arm := func() {
 		c.mu.Lock()
 		next := c.status.NextRetry
-		if by := c.state().reloadBy; !by.IsZero() && (next.IsZero() || by.Before(next)) {
+		st := c.state()
+		if by := st.reloadBy; !by.IsZero() && (next.IsZero() || by.Before(next)) {
 			next = by
+		}
+		for _, v := range st.versions {
+			// A lease is renewed (or replaced) when it is due, between polls.
+			if e, ok := v.dep.(interface{ next() time.Time }); ok {
+				if by := e.next(); !by.IsZero() && (next.IsZero() || by.Before(next)) {
+					next = by
+				}
+			}
 		}
 		c.mu.Unlock()
 		wake.Stop()
@@ -138,6 +147,7 @@ func (c *Config) watch(ctx context.Context, fn func(error), done chan struct{}) 
 		}
 		c.mu.Unlock()
 		if unchanged && !due || waiting {
+			arm() // a lease renewed moves its due time
 			continue
 		}
 		_, err := c.reload(ctx, fresh)

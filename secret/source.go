@@ -17,3 +17,22 @@ type SourceFunc func(key string) Value
 
 // Secret calls f(key).
 func (f SourceFunc) Secret(key string) Value { return f(key) }
+
+// A Versioned Source also hands out views of one version of itself:
+// secrets read from one view belong together, so a user name and the
+// password issued with it (Vault's database engine) are never mixed
+// across a rotation. Code that reads two related keys takes a View first.
+// *config.Config is a Versioned Source; its views are Snapshots.
+type Versioned interface {
+	Source
+	View() Source
+}
+
+// ViewOf returns a view of one version of s when s is Versioned, and s
+// itself otherwise.
+func ViewOf(s Source) Source {
+	if v, ok := s.(Versioned); ok {
+		return v.View()
+	}
+	return s
+}

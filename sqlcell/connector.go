@@ -3,6 +3,7 @@ package sqlcell
 import (
 	"context"
 	"database/sql/driver"
+	"github.com/secretmem/secretmem/secret"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -45,13 +46,14 @@ type wrapped struct {
 }
 
 func (w wrapped) Connect(ctx context.Context) (driver.Conn, error) {
-	pw, err := w.p.get(w.p.pw, w.p.key)
+	src := secret.ViewOf(w.p.src) // one generation for the pair
+	pw, err := w.p.get(src, w.p.pw, w.p.key)
 	if err != nil {
 		return nil, err
 	}
 	var user string
 	if w.p.user != nil {
-		if user, err = w.p.get(w.p.user, w.p.userKey); err != nil {
+		if user, err = w.p.get(src, w.p.user, w.p.userKey); err != nil {
 			return nil, err
 		}
 	}

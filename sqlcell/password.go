@@ -101,12 +101,15 @@ var (
 // the secret alive at once (it must return the same cell until the secret
 // changes), or after Close.
 func (p *Password) BeforeConnect(_ context.Context, cfg *pgx.ConnConfig) error {
-	pw, err := p.get(p.pw, p.key)
+	// One view for both: a pair rotated between two lookups would give
+	// the new user with the old password.
+	src := secret.ViewOf(p.src)
+	pw, err := p.get(src, p.pw, p.key)
 	if err != nil {
 		return err
 	}
 	if p.user != nil {
-		user, err := p.get(p.user, p.userKey)
+		user, err := p.get(src, p.user, p.userKey)
 		if err != nil {
 			return err
 		}
@@ -154,8 +157,8 @@ func (p *Password) Connect(ctx context.Context, cfg *pgx.ConnConfig) (conn *pgx.
 }
 
 // get reads key's cell through its wire cache.
-func (p *Password) get(c *wire.Cache[secret.Value], key string) (string, error) {
-	v := p.src.Secret(key)
+func (p *Password) get(src secret.Source, c *wire.Cache[secret.Value], key string) (string, error) {
+	v := src.Secret(key)
 	if v == (secret.Value{}) {
 		return "", fmt.Errorf("sqlcell: %s: no such secret (not in the config?): %w", key, secret.ErrDestroyed)
 	}

@@ -450,3 +450,38 @@ func leaves(t pgx.QueryTracer) int {
 	}
 	return n
 }
+
+// midRotation is a secret.Versioned source caught between the two halves
+// of a pair's rotation: its Secret already gives the new user but still
+// the old password, while a View gives one whole version, as
+// config.Config's Snapshots do.
+type midRotation struct {
+	torn, whole map[string]secret.Value
+}
+
+func (m midRotation) Secret(key string) secret.Value { return m.torn[key] }
+func (m midRotation) View() secret.Source {
+	return secret.SourceFunc(func(key string) secret.Value { return m.whole[key] })
+}
+
+// A user and password issued as a pair are read from one view of a
+// Versioned source: never the new user with the old password.
+func TestAPairIsReadFromOneVersion(t *testing.T) {
+	c := ctx(t)
+	user, pw := role(t)
+	user2, _ := role(t)
+	src := midRotation{
+		torn:  map[string]secret.Value{"db.user": cell(t, user2), "db.password": cell(t, pw)},
+		whole: map[string]secret.Value{"db.user": cell(t, user), "db.password": cell(t, pw)},
+	}
+	p := sqlcell.New(src, "db.password", sqlcell.User("db.user"))
+	pool := newPool(t, "someone-else", p)
+	if u, err := currentUser(c, pool); err != nil || u != user {
+		t.Fatalf("pgxpool connected as %q (%v), want %q from one version", u, err, user)
+	}
+	db := newDB(t, "someone-else", p)
+	var u string
+	if err := db.QueryRowContext(c, "SELECT current_user").Scan(&u); err != nil || u != user {
+		t.Fatalf("database/sql connected as %q (%v), want %q from one version", u, err, user)
+	}
+}

@@ -62,8 +62,9 @@ func dataSegment(path string) (int, bool) {
 type Secret struct {
 	Path    string
 	Fields  []Field
-	Version int   // KV v2: the version read; 0 otherwise
-	Lease   Lease // a dynamic secret's lease; zero ID otherwise
+	Version int    // KV v2: the version read; 0 otherwise
+	Created string // KV v2: when that version was written (RFC 3339, as Vault sent it)
+	Lease   Lease  // a dynamic secret's lease; zero ID otherwise
 }
 
 // Field is one field of a Secret: its name in Vault (dotted when nested),
@@ -165,6 +166,15 @@ func (c *Client) ReadAll(ctx context.Context, ms []Mapping, opts ...secret.Optio
 // whether a Read is due. path is the data path (secret/data/app) or the
 // metadata path.
 func (c *Client) KVVersion(ctx context.Context, path string) (int, error) {
+	v, _, err := c.KVCurrent(ctx, path)
+	return v, err
+}
+
+// KVCurrent is KVVersion with the time the current version was written,
+// as Vault sent it: a version number alone repeats when a secret's
+// metadata is deleted and the secret written anew (or a dev server
+// restarted and seeded again), its creation time does not.
+func (c *Client) KVCurrent(ctx context.Context, path string) (int, string, error) {
 	path = strings.Trim(path, "/")
 	if i, ok := dataSegment(path); ok {
 		path = path[:i] + "metadata" + path[i+len("data"):]
@@ -172,31 +182,45 @@ func (c *Client) KVVersion(ctx context.Context, path string) (int, error) {
 	rq := request{op: "read the metadata of", method: "GET", path: path}.useClientToken()
 	b, err := c.do(ctx, rq)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	defer b.release()
 	var v int64 = -1
+	created := map[string]string{} // version -> created_time; not secret
 	s := scanner{b: b.bytes()}
 	err = s.top(func(name []byte) error {
 		if string(name) != "data" {
 			return s.skip()
 		}
 		return s.object(func(name []byte) error {
-			if string(name) != "current_version" {
-				return s.skip()
+			switch string(name) {
+			case "current_version":
+				var err error
+				v, err = s.integer()
+				return err
+			case "versions":
+				return s.object(func(num []byte) error {
+					n := string(num)
+					return s.object(func(name []byte) error {
+						if string(name) != "created_time" {
+							return s.skip()
+						}
+						t, err := s.text()
+						created[n] = t
+						return err
+					})
+				})
 			}
-			var err error
-			v, err = s.integer()
-			return err
+			return s.skip()
 		})
 	})
 	if err == nil && v < 0 {
 		err = fmt.Errorf("%w: no data.current_version (is this a KV v2 path?)", ErrMalformed)
 	}
 	if err != nil {
-		return 0, c.fail(rq, 200, nil, err)
+		return 0, "", c.fail(rq, 200, nil, err)
 	}
-	return int(v), nil
+	return int(v), created[strconv.FormatInt(v, 10)], nil
 }
 
 // collector reads a secret's response into cells.
@@ -263,12 +287,17 @@ func (col *collector) kv2Data() error {
 			return col.fields("")
 		case "metadata":
 			return s.object(func(name []byte) error {
-				if string(name) != "version" {
-					return s.skip()
+				switch string(name) {
+				case "version":
+					v, err := s.integer()
+					col.sec.Version = int(v)
+					return err
+				case "created_time":
+					var err error
+					col.sec.Created, err = s.text()
+					return err
 				}
-				v, err := s.integer()
-				col.sec.Version = int(v)
-				return err
+				return s.skip()
 			})
 		}
 		return s.skip()
@@ -360,3 +389,6 @@ func (col *collector) complete() error {
 	sort.Strings(missing)
 	return fmt.Errorf("%w: %s", ErrMissingField, strings.Join(missing, ", "))
 }
+
+// KV2 reports whether m is read as a KV v2 secret (data.data, a version).
+func (m Mapping) KV2() bool { return m.kv2() }

@@ -24,6 +24,7 @@ type tokenState struct {
 	capped    bool          // the last renewal fell short of increment: max TTL near
 	failures  int           // renewals failed in a row
 	gen       uint64        // changes with every login and renewal
+	serial    uint64        // changes with every login only
 }
 
 func (t *tokenState) present() bool { return t.cell != (secret.Value{}) && t.cell.Alive() }
@@ -56,6 +57,11 @@ type TokenInfo struct {
 	Due       time.Time // next renewal or login; zero: none planned
 	Capped    bool      // renewals no longer extend it (max TTL near)
 	Logins    uint64    // logins and renewals so far
+	// Serial changes with every login (not with renewals). Leases belong
+	// to the token that read them and end with it: a dynamic secret read
+	// under an earlier Serial must be read again before that token
+	// expires.
+	Serial uint64
 }
 
 // TokenInfo reports on the token.
@@ -64,7 +70,7 @@ func (c *Client) TokenInfo() TokenInfo {
 	defer c.tokMu.RUnlock()
 	t := &c.tok
 	return TokenInfo{Present: t.present(), TTL: t.ttl, Renewable: t.renewable, Obtained: t.at,
-		Expires: t.expires(), Due: t.due, Capped: t.capped, Logins: t.gen}
+		Expires: t.expires(), Due: t.due, Capped: t.capped, Logins: t.gen, Serial: t.serial}
 }
 
 // Login gets a token now, unless the Client has a usable one.
@@ -203,9 +209,14 @@ func (c *Client) refresh(ctx context.Context, gen uint64, forceLogin bool) error
 		}
 		return err
 	}
-	c.log.Info("vault: logged in", "ttl", l.ttl, "renewable", l.renewable)
+	if l.minted {
+		c.log.Info("vault: logged in", "ttl", l.ttl, "renewable", l.renewable)
+	} else {
+		// A token given (VAULT_TOKEN, a file, a cell): looked up, not made.
+		c.log.Info("vault: using the token given", "ttl", l.ttl, "renewable", l.renewable)
+	}
 	next := tokenState{cell: l.token, owned: l.owned, minted: l.minted, ttl: l.ttl, renewable: l.renewable,
-		increment: l.increment, at: sent}
+		increment: l.increment, at: sent, serial: st.serial + 1}
 	if next.increment <= 0 {
 		next.increment = l.ttl
 	}

@@ -4,14 +4,7 @@ package vault
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"os"
 	"path/filepath"
@@ -254,19 +247,8 @@ func TestFromEnv(t *testing.T) {
 // logs in there with a real signed token.
 func TestKubernetesStyleLoginWithAJWT(t *testing.T) {
 	srv := vaulttest.Start(t, vaulttest.Options{})
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
-	srv.API(t, "POST", "sys/auth/jwt", map[string]any{"type": "jwt"})
-	srv.API(t, "POST", "auth/jwt/config", map[string]any{"jwt_supported_algs": []string{"ES256"},
-		"jwt_validation_pubkeys": []string{string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))}})
-	srv.API(t, "POST", "auth/jwt/role/app", map[string]any{"role_type": "jwt", "user_claim": "sub",
-		"bound_audiences": []string{"vault"}, "token_policies": []string{"default"}, "token_ttl": "1h"})
-
-	jwt := signES256(t, key, map[string]any{"sub": "system:serviceaccount:ns:app", "aud": "vault",
-		"iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix()})
+	sign := srv.JWTAuth(t, "1h")
+	jwt := sign("system:serviceaccount:ns:app")
 	f := filepath.Join(t.TempDir(), "token")
 	if err := os.WriteFile(f, []byte(jwt), 0o600); err != nil {
 		t.Fatal(err)
@@ -285,27 +267,10 @@ func TestKubernetesStyleLoginWithAJWT(t *testing.T) {
 		t.Fatal(err)
 	}
 	c2, _ := newClient(t, srv, Kubernetes{Mount: "jwt", Role: "app", JWTFile: bad}, nil)
-	err = c2.Login(ctxFor(t))
+	err := c2.Login(ctxFor(t))
 	if !errors.Is(err, ErrLogin) || strings.Contains(err.Error(), forged[:40]) {
 		t.Errorf("a forged JWT: %v", err)
 	}
-}
-
-func signES256(t *testing.T, key *ecdsa.PrivateKey, claims map[string]any) string {
-	t.Helper()
-	enc := base64.RawURLEncoding
-	head := enc.EncodeToString([]byte(`{"alg":"ES256","typ":"JWT"}`))
-	body, _ := json.Marshal(claims)
-	msg := head + "." + enc.EncodeToString(body)
-	sum := sha256.Sum256([]byte(msg))
-	r, s, err := ecdsa.Sign(rand.Reader, key, sum[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig := make([]byte, 64)
-	r.FillBytes(sig[:32])
-	s.FillBytes(sig[32:])
-	return msg + "." + enc.EncodeToString(sig)
 }
 
 // Many goroutines reading while the token is renewed and replaced under

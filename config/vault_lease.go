@@ -1,0 +1,127 @@
+package config
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/secretmem/secretmem/internal/vault"
+)
+
+// leaseDep is a dynamic secret (database credentials): the cells one read
+// of a path gave, and their lease. Reloads keep these cells while the
+// lease is good; the watcher renews the lease at two thirds of its TTL,
+// and when Vault will not renew it (further) the probe reports a change,
+// so that a reload reads the path again for new credentials.
+type leaseDep struct {
+	src    *vaultSource
+	index  int // which of src.paths
+	path   string
+	fields []vault.Field
+	lease  *leaseState
+}
+
+// leaseState is shared by every state that keeps the dependency's cells.
+type leaseState struct {
+	mu    sync.Mutex
+	lease vault.Lease
+	// asked is the TTL the lease was issued with: renewals ask for as much.
+	asked time.Duration
+	// last: Vault capped a renewal (the max TTL is near), so at the next
+	// due time the path is read again rather than renewed.
+	last bool
+	// replace: the credentials must be read again now.
+	replace bool
+	// serial is the login the lease was read under: Vault revokes a
+	// token's leases when the token expires, whatever their own TTL, so
+	// once the source has logged in again the credentials are read anew.
+	serial uint64
+}
+
+func newLeaseState(l vault.Lease, serial uint64) *leaseState {
+	return &leaseState{lease: l, asked: l.Duration, serial: serial}
+}
+
+// keep reports whether a reload may keep the credentials.
+func (s *leaseState) keep() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.replace && time.Now().Before(s.lease.Expires())
+}
+
+// next is when the watcher should look at the lease again.
+func (s *leaseState) next() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.replace {
+		return time.Now()
+	}
+	return s.lease.Due()
+}
+
+func (d *leaseDep) String() string { return "vault lease " + d.path }
+
+// next tells the watcher when to probe (see watch's arm).
+func (d *leaseDep) next() time.Time { return d.lease.next() }
+
+func (d *leaseDep) stamp(st *stamper) stamp {
+	d.lease.mu.Lock()
+	id := d.lease.lease.ID
+	d.lease.mu.Unlock()
+	return st.of([]byte("vault lease\x00"), []byte(id))
+}
+
+func (d *leaseDep) replaced(st *stamper, id string) stamp {
+	return st.of([]byte("vault lease replaced\x00"), []byte(id))
+}
+
+// probe renews the lease when it is due. It reports the lease unchanged
+// while it is good (renewed, or not yet due), and changed when the
+// credentials must be read again: the lease is not renewable, Vault capped
+// its last renewal, refused it (the lease is gone: a restarted Vault, a
+// revocation), or it ran out while Vault was away. A renewal that failed
+// for a reason that may pass is a failure stamp: the reload that follows
+// keeps the credentials (they are still good) and the watcher retries.
+func (d *leaseDep) probe(ctx context.Context, st *stamper) stamp {
+	ls := d.lease
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	id := ls.lease.ID
+	now := time.Now()
+	c := d.src.current()
+	if c == nil {
+		return st.failed(ErrClosed)
+	}
+	if info := c.TokenInfo(); info.Present && info.Serial != ls.serial {
+		// A new login: the token that read the lease is on its way out,
+		// and takes the credentials with it.
+		ls.replace = true
+	}
+	switch {
+	case ls.replace:
+		return d.replaced(st, id)
+	case now.Before(ls.lease.Due()):
+		return st.of([]byte("vault lease\x00"), []byte(id))
+	case !ls.lease.Renewable || ls.last || !now.Before(ls.lease.Expires()):
+		ls.replace = true
+		return d.replaced(st, id)
+	}
+	renewed, err := c.RenewLease(ctx, ls.lease, ls.asked)
+	if err != nil {
+		if ctx.Err() != nil {
+			return st.failed(ctx.Err())
+		}
+		if vault.Temporary(err) && !errors.Is(err, vault.ErrForbidden) {
+			return st.failed(err)
+		}
+		ls.replace = true
+		d.src.warnf("config: vault: the lease of %s could not be renewed; reading new credentials: %v", d.path, err)
+		return d.replaced(st, id)
+	}
+	if renewed.Duration < ls.asked {
+		ls.last = true // capped by the max TTL: replace at the next due time
+	}
+	ls.lease = renewed
+	return st.of([]byte("vault lease\x00"), []byte(id))
+}
