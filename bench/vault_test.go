@@ -5,6 +5,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"testing"
 
 	"github.com/hashicorp/vault/api"
@@ -75,6 +76,8 @@ func BenchmarkVaultLoad100(b *testing.B) {
 	for i, p := range paths {
 		vps[i] = config.VaultPath{Path: p, Fields: map[string]string{"password": fmt.Sprintf("app%03d.password", i)}}
 	}
+	// The source logs each login at Info; a benchmark loads thousands.
+	quiet := config.Logger(slog.New(slog.DiscardHandler))
 	conn := func(b *testing.B) config.VaultConn {
 		tok, err := secret.FromString(srv.Token)
 		if err != nil {
@@ -88,7 +91,7 @@ func BenchmarkVaultLoad100(b *testing.B) {
 		vc := conn(b)
 		b.ReportAllocs()
 		for b.Loop() {
-			cfg, err := config.Load(config.Vault(vc, vps...))
+			cfg, err := config.Load(config.Vault(vc, vps...), quiet)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -102,7 +105,7 @@ func BenchmarkVaultLoad100(b *testing.B) {
 	})
 
 	b.Run("config-reload", func(b *testing.B) {
-		cfg, err := config.Load(config.Vault(conn(b), vps...))
+		cfg, err := config.Load(config.Vault(conn(b), vps...), quiet)
 		if err != nil {
 			b.Fatal(err)
 		}
