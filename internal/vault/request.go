@@ -36,6 +36,9 @@ type outgoing struct {
 	tokLen int
 	n      int      // token and body bytes
 	spans  [][2]int // secrets in the region: token, hidden parts
+	// The hidden parts' cells: the region holds them JSON-escaped, and an
+	// echo in Vault's error decodes to the cell's bytes instead.
+	cells []secret.Value
 }
 
 // compose writes the request's token (rq.token, or the Client's current
@@ -95,6 +98,7 @@ func (c *Client) compose(rq request) (*outgoing, error) {
 			return nil, err
 		}
 		out.spans = append(out.spans, [2]int{start, out.n})
+		out.cells = append(out.cells, p.cell)
 	}
 	return out, nil
 }
@@ -104,11 +108,22 @@ func (o *outgoing) tokenBytes() []byte { return o.mem()[:o.tokLen] }
 func (o *outgoing) bodyBytes() []byte  { return o.mem()[o.tokLen:o.n] }
 
 // leaks reports whether msg holds one of the request's secrets (4 bytes
-// or longer; shorter ones would match by chance).
+// or longer; shorter ones would match by chance), as the request carried
+// it or decoded.
 func (o *outgoing) leaks(msg []byte) bool {
 	defer scrubRegisters()
 	for _, s := range o.spans {
 		if s[1]-s[0] >= 4 && bytes.Contains(msg, o.mem()[s[0]:s[1]]) {
+			return true
+		}
+	}
+	for _, c := range o.cells {
+		hit := false
+		_ = c.Use(func(b []byte) error {
+			hit = len(b) >= 4 && bytes.Contains(msg, b)
+			return nil
+		})
+		if hit {
 			return true
 		}
 	}

@@ -1,0 +1,97 @@
+package vault
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// These tests play a compromised or misbehaving Vault (or a proxy in
+// front of one) with a net/http server on 127.0.0.1: no real Vault sends
+// these answers, and the client must hold up against them all the same.
+
+// hostile starts a server answering with h, and a client of it that has
+// the token tok installed (no lookup against the server) and no retries
+// unless edit says otherwise.
+func hostile(t *testing.T, h http.HandlerFunc, auth Auth, edit func(*Config)) (*Client, *bytes.Buffer) {
+	t.Helper()
+	ts := httptest.NewServer(h)
+	t.Cleanup(ts.Close)
+	logs := &bytes.Buffer{}
+	cfg := Config{Address: ts.URL, Auth: auth, MaxRetries: -1,
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	if edit != nil {
+		edit(&cfg)
+	}
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close(context.Background(), CloseOptions{}) })
+	return c, logs
+}
+
+// A Vault (or a proxy) that echoes the request in its error: the secret
+// comes back decoded, and a secret holding a quote, a backslash or a
+// control byte is not the bytes the request body carried (those were
+// escaped). Neither form may reach the error or the log, whichever way
+// the echo encodes it.
+func TestAnEchoedSecretIsRedactedHoweverItWasEscaped(t *testing.T) {
+	for name, sid := range map[string]string{
+		"a quote":        `sid-"quoted"-0123456789`,
+		"a backslash":    `sid-back\slash-0123456789`,
+		"a control byte": "sid-tab\there-0123456789",
+		"HTML bytes":     "sid-<b>&amp;</b>-0123456789",
+	} {
+		t.Run(name, func(t *testing.T) {
+			var calls atomic.Int32
+			c, logs := hostile(t, func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				raw, _ := io.ReadAll(r.Body)
+				var in struct {
+					SecretID string `json:"secret_id"`
+				}
+				_ = json.Unmarshal(raw, &in)
+				// encoding/json, as Vault writes its errors: the echo
+				// decodes to the secret itself, and the raw body to its
+				// escaped form.
+				out, _ := json.Marshal(map[string][]string{"errors": {
+					"invalid secret_id " + in.SecretID,
+					"bad request body " + string(raw),
+				}})
+				w.WriteHeader(500)
+				_, _ = w.Write(out)
+			}, AppRole{RoleID: "r", SecretID: cell(t, sid)}, func(c *Config) {
+				c.MaxRetries = 1
+				c.Backoff = Backoff{Min: time.Millisecond, Max: time.Millisecond}
+			})
+			err := c.Login(context.Background())
+			if err == nil {
+				t.Fatal("login succeeded")
+			}
+			if calls.Load() != 2 {
+				t.Fatalf("%d calls; want a retry, which logs the first error", calls.Load())
+			}
+			escaped, _ := json.Marshal(sid)
+			for _, leak := range []string{sid, string(escaped[1 : len(escaped)-1]), "0123456789"} {
+				if strings.Contains(err.Error(), leak) {
+					t.Errorf("the error holds the secret ID: %v", err)
+				}
+				if strings.Contains(logs.String(), leak) {
+					t.Errorf("the log holds the secret ID")
+				}
+			}
+			if !strings.Contains(err.Error(), "[REDACTED]") {
+				t.Errorf("the echoes should read [REDACTED]: %v", err)
+			}
+		})
+	}
+}
