@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/secretmem/secretmem/secret"
 )
 
 // These tests play a compromised or misbehaving Vault (or a proxy in
@@ -94,4 +98,47 @@ func TestAnEchoedSecretIsRedactedHoweverItWasEscaped(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The scanner's object and list readers must check that an object or a
+// list is there: a body where a number stands for an object is not JSON,
+// and reading it as one would take the next bytes for members.
+func TestAScalarWhereAnObjectBelongsIsRefused(t *testing.T) {
+	for name, body := range map[string]string{
+		"metadata data":     `{"data":1"current_version":9}}`,
+		"metadata versions": `{"data":{"current_version":9,"versions":7"9":{}}}}`,
+		"a version":         `{"data":{"current_version":9,"versions":{"9":5"created_time":"x"}}}}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			c, _ := hostile(t, func(w http.ResponseWriter, r *http.Request) {
+				fmt.Fprint(w, body)
+			}, Token{Value: cell(t, "tok")}, nil)
+			c.install(tokenState{cell: cell(t, "tok")})
+			v, err := c.KVVersion(context.Background(), "secret/data/app")
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("accepted as version %d: %v", v, err)
+			}
+		})
+	}
+	t.Run("token lookup", func(t *testing.T) {
+		c, _ := hostile(t, func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprint(w, `{"data":5}}`)
+		}, Token{Value: cell(t, "tok")}, nil)
+		if err := c.Login(context.Background()); !errors.Is(err, ErrMalformed) {
+			t.Fatalf("a lookup whose data is a number: %v", err)
+		}
+	})
+	t.Run("KV v2 metadata", func(t *testing.T) {
+		c, _ := hostile(t, func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprint(w, `{"data":{"data":{"a":"b"},"metadata":7"version":3}}}`)
+		}, Token{Value: cell(t, "tok")}, nil)
+		c.install(tokenState{cell: cell(t, "tok")})
+		before := secret.Stats().Live
+		if _, err := c.Read(context.Background(), Mapping{Path: "secret/data/app"}); !errors.Is(err, ErrMalformed) {
+			t.Fatalf("a KV v2 secret whose metadata is a number: %v", err)
+		}
+		if after := secret.Stats().Live; after != before {
+			t.Errorf("%d cells live, %d before", after, before)
+		}
+	})
 }

@@ -135,7 +135,15 @@ func (s *scanner) sequence(end byte, item func() error) error {
 	if err := s.enter(); err != nil {
 		return err
 	}
-	s.i++ // '{' or '['
+	open, what := byte('{'), "expected an object"
+	if end == ']' {
+		open, what = '[', "expected a list"
+	}
+	s.ws()
+	if s.i >= len(s.b) || s.b[s.i] != open {
+		return s.fail(what)
+	}
+	s.i++
 	s.ws()
 	if s.i < len(s.b) && s.b[s.i] == end {
 		s.i++
