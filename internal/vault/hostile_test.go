@@ -120,6 +120,15 @@ func TestAScalarWhereAnObjectBelongsIsRefused(t *testing.T) {
 			}
 		})
 	}
+	t.Run("whitespace before an object is fine", func(t *testing.T) {
+		c, _ := hostile(t, func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprint(w, `{"data": {"current_version": 3, "versions": { "3": {"created_time": "t"}}}}`)
+		}, Token{Value: cell(t, "tok")}, nil)
+		c.install(tokenState{cell: cell(t, "tok")})
+		if v, err := c.KVVersion(context.Background(), "secret/data/app"); v != 3 || err != nil {
+			t.Fatalf("version %d, %v; want 3", v, err)
+		}
+	})
 	t.Run("token lookup", func(t *testing.T) {
 		c, _ := hostile(t, func(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprint(w, `{"data":5}}`)
@@ -141,4 +150,90 @@ func TestAScalarWhereAnObjectBelongsIsRefused(t *testing.T) {
 			t.Errorf("%d cells live, %d before", after, before)
 		}
 	})
+}
+
+// TTLs and lease durations are seconds; one that does not fit a
+// time.Duration (or is negative) would wrap around into a token that
+// never expires and is never renewed, or a lease that is always due.
+func TestDurationsOutOfRangeAreRefused(t *testing.T) {
+	for name, n := range map[string]string{"too long": "10000000000", "negative": "-5"} {
+		t.Run(name, func(t *testing.T) {
+			t.Run("login", func(t *testing.T) {
+				c, _ := hostile(t, func(w http.ResponseWriter, r *http.Request) {
+					fmt.Fprintf(w, `{"auth":{"client_token":"hvs.tok","lease_duration":%s,"renewable":true}}`, n)
+				}, AppRole{RoleID: "r", SecretID: cell(t, "sid")}, nil)
+				err := c.Login(context.Background())
+				if info := c.TokenInfo(); err == nil && info.TTL <= 0 {
+					t.Fatalf("a token of TTL %s s taken for one of %v", n, info.TTL)
+				}
+				if !errors.Is(err, ErrMalformed) {
+					t.Fatalf("login: %v", err)
+				}
+			})
+			t.Run("lease", func(t *testing.T) {
+				c, _ := hostile(t, func(w http.ResponseWriter, r *http.Request) {
+					fmt.Fprintf(w, `{"lease_id":"database/creds/app/x","renewable":true,"lease_duration":%s,"data":{"password":"p"}}`, n)
+				}, Token{Value: cell(t, "tok")}, nil)
+				c.install(tokenState{cell: cell(t, "tok")})
+				s, err := c.Read(context.Background(), Mapping{Path: "database/creds/app"})
+				if err == nil {
+					defer s.Destroy()
+					t.Fatalf("a lease of %s s taken for one of %v", n, s.Lease.Duration)
+				}
+				if !errors.Is(err, ErrMalformed) {
+					t.Fatalf("read: %v", err)
+				}
+			})
+		})
+	}
+}
+
+// A login answer that names client_token twice: the first cell must not
+// be left behind when the second replaces it.
+func TestATokenSentTwiceLeavesNoCell(t *testing.T) {
+	before := secret.Stats().Live
+	sid := cell(t, "sid")
+	c, _ := hostile(t, func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"auth":{"client_token":"hvs.first","client_token":"hvs.second","lease_duration":60}}`)
+	}, AppRole{RoleID: "r", SecretID: sid}, nil)
+	if err := c.Login(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(context.Background(), CloseOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if after := secret.Stats().Live; after != before+1 { // the secret ID's own cell
+		t.Errorf("%d cells live after Close, %d before (plus the secret ID)", after, before)
+	}
+}
+
+// A redirect to another host is refused before anything is sent there:
+// the other host sees no request at all, so neither the token nor a
+// login's secret ID reaches it.
+func TestARedirectElsewhereSendsNothingThere(t *testing.T) {
+	var seen atomic.Int32
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen.Add(1)
+		fmt.Fprint(w, `{"auth":{"client_token":"hvs.x","lease_duration":60},"data":{"current_version":1}}`)
+	}))
+	defer elsewhere.Close()
+	for _, code := range []int{301, 302, 303, 307, 308} {
+		t.Run(fmt.Sprint(code), func(t *testing.T) {
+			c, _ := hostile(t, func(w http.ResponseWriter, r *http.Request) {
+				// 127.0.0.1 and localhost are one machine but two hosts.
+				w.Header().Set("Location", strings.Replace(elsewhere.URL, "127.0.0.1", "localhost", 1)+r.URL.Path)
+				w.WriteHeader(code)
+			}, AppRole{RoleID: "r", SecretID: cell(t, "sid-never-sent")}, nil)
+			if err := c.Login(context.Background()); !errors.Is(err, ErrRedirect) {
+				t.Fatalf("login: %v", err)
+			}
+			c.install(tokenState{cell: cell(t, "hvs.never-sent")})
+			if _, err := c.KVVersion(context.Background(), "secret/data/x"); !errors.Is(err, ErrRedirect) {
+				t.Fatalf("read: %v", err)
+			}
+		})
+	}
+	if n := seen.Load(); n != 0 {
+		t.Errorf("the other host got %d requests", n)
+	}
 }

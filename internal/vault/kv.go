@@ -241,9 +241,7 @@ func (col *collector) read(kv2 bool) error {
 		case "lease_id":
 			col.sec.Lease.ID, err = s.text()
 		case "lease_duration":
-			var n int64
-			n, err = s.integer()
-			col.sec.Lease.Duration = time.Duration(n) * time.Second
+			col.sec.Lease.Duration, err = s.seconds()
 		case "renewable":
 			col.sec.Lease.Renewable, err = s.boolean()
 		case "data":
