@@ -237,3 +237,43 @@ func TestARedirectElsewhereSendsNothingThere(t *testing.T) {
 		t.Errorf("the other host got %d requests", n)
 	}
 }
+
+// A body at the size cap packed with small fields (over 100,000 of them)
+// is read within the request's Timeout, as every call is: a duplicate
+// check that searched the fields read so far made this quadratic, about
+// 40 s of CPU here for one read (and again at every poll under Watch).
+func TestABodyOfManyFieldsIsReadInLinearTime(t *testing.T) {
+	if testing.Short() {
+		t.Skip("makes 100,000 cells")
+	}
+	var b strings.Builder
+	b.WriteString(`{"data":{`)
+	for i := 0; b.Len() < defaultMaxBody-100; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"%x":1`, i)
+	}
+	b.WriteString(`}}`)
+	body := b.String()
+	const timeout = 10 * time.Second // the quadratic check took four times as long
+	c, _ := hostile(t, func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, body)
+	}, Token{Value: cell(t, "tok")}, func(c *Config) { c.Timeout = timeout })
+	c.install(tokenState{cell: cell(t, "tok")})
+	before := secret.Stats().Live
+	start := time.Now()
+	s, err := c.Read(context.Background(), Mapping{Path: "kv/app", Prefix: "p"})
+	took := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(s.Fields)
+	s.Destroy()
+	if took > timeout || n < 100_000 {
+		t.Errorf("%d fields read in %v; the Timeout is %v", n, took, timeout)
+	}
+	if after := secret.Stats().Live; after != before {
+		t.Errorf("%d cells live after Destroy, %d before", after, before)
+	}
+}
