@@ -1,0 +1,189 @@
+//go:build unix
+
+package config
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// These tests attack the Vault source from the server's side: a
+// net/http server on 127.0.0.1 answers as a compromised or misbehaving
+// Vault (or a proxy in front of one) would. No real Vault sends these
+// answers; the real-server tests are in vault_server_test.go.
+
+// fakeVault answers token lookups for tok itself and every other path
+// with route; it counts requests by path.
+type fakeVault struct {
+	*httptest.Server
+	tok   string
+	mu    sync.Mutex
+	calls map[string]int
+	heads http.Header // the last request's headers
+}
+
+func newFakeVault(t *testing.T, route func(w http.ResponseWriter, r *http.Request)) *fakeVault {
+	t.Helper()
+	f := &fakeVault{tok: "hvs." + marker(t), calls: map[string]int{}}
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		path := strings.TrimPrefix(r.URL.Path, "/v1/")
+		f.mu.Lock()
+		f.calls[path]++
+		f.heads = r.Header.Clone()
+		f.mu.Unlock()
+		if r.Header.Get("X-Vault-Token") != f.tok {
+			w.WriteHeader(403)
+			fmt.Fprint(w, `{"errors":["permission denied"]}`)
+			return
+		}
+		if path == "auth/token/lookup-self" {
+			fmt.Fprint(w, `{"data":{"ttl":0,"renewable":false,"creation_ttl":0}}`)
+			return
+		}
+		route(w, r)
+	}))
+	t.Cleanup(f.Close)
+	return f
+}
+
+func (f *fakeVault) count(path string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[path]
+}
+
+func (f *fakeVault) conn(t *testing.T) VaultConn {
+	return VaultConn{Address: f.URL, NoEnv: true, Auth: VaultToken{Value: vaultCell(t, f.tok)}}
+}
+
+// A lease that Vault says lasts 0 seconds (or that ends before it can
+// be renewed) is due at once, and so is every lease read to replace it:
+// the watcher must not read new credentials in a loop with no pause,
+// each read a new database user.
+func TestVaultALeaseOfNoDurationIsNotReadInALoop(t *testing.T) {
+	var n atomic.Int32
+	f := newFakeVault(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v1/database/creds/app":
+			i := n.Add(1)
+			fmt.Fprintf(w, `{"lease_id":"database/creds/app/%d","renewable":true,"lease_duration":0,"data":{"username":"u%d","password":"p%d"}}`, i, i, i)
+		default:
+			w.WriteHeader(204)
+		}
+	})
+	cfg, err := Load(Vault(f.conn(t), VaultPath{Path: "database/creds/app", Prefix: "db"}),
+		PollInterval(500*time.Millisecond), GracePeriod(time.Second),
+		Logger(slog.New(slog.NewTextHandler(new(bytes.Buffer), nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	if err := cfg.Watch(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	// A poll every 500 ms reads at most 4 more pairs; a loop reads hundreds.
+	if reads := f.count("database/creds/app"); reads > 10 {
+		t.Errorf("%d reads of the credentials in 2 s with a poll interval of 500 ms", reads)
+	}
+}
+
+// A renewal that fails for a reason that may pass (a rate-limit quota's
+// 429, a sealed or standby Vault's 503) is tried again after a backoff:
+// the lease is past its due time, and without one every probe renewed it
+// again at once and every failure set off a reload (thousands a second
+// with VAULT_MAX_RETRIES=0), against a Vault that asked for less.
+func TestVaultARenewalThatMayPassIsRetriedWithBackoff(t *testing.T) {
+	t.Setenv("VAULT_MAX_RETRIES", "0")
+	f := newFakeVault(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/sys/leases/renew" {
+			w.WriteHeader(429)
+			fmt.Fprint(w, `{"errors":["request path \"sys/leases/renew\": rate limit quota exceeded"]}`)
+			return
+		}
+		fmt.Fprint(w, `{"lease_id":"database/creds/app/1","renewable":true,"lease_duration":3,"data":{"username":"u","password":"p"}}`)
+	})
+	conn := f.conn(t)
+	conn.NoEnv = false // for VAULT_MAX_RETRIES
+	cfg, err := Load(Vault(conn, VaultPath{Path: "database/creds/app", Prefix: "db"}),
+		PollInterval(500*time.Millisecond), RetryBackoff(200*time.Millisecond, time.Second),
+		Logger(slog.New(slog.NewTextHandler(new(bytes.Buffer), nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	if err := cfg.Watch(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second) // due at 2 s: a second of failing renewals
+	if n := f.count("sys/leases/renew"); n == 0 || n > 10 {
+		t.Errorf("%d renewals in the second after the lease was due; want a few, with backoff", n)
+	}
+	if n := cfg.Status().Reloads; n > 10 {
+		t.Errorf("%d reloads", n)
+	}
+	if !cfg.Secret("db.password").Equal([]byte("p")) {
+		t.Error("the credentials are not kept while renewals fail")
+	}
+}
+
+// cpuTime is the CPU this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// A lease that must be replaced while the replacement cannot be read
+// (Vault sealed) waits for the reload's retry, idle: it used to ask the
+// watcher to wake at once, again and again, until the retry was due,
+// burning a core (half of one here) on probes that could find nothing.
+func TestVaultALeaseToReplaceDoesNotSpinTheWatcher(t *testing.T) {
+	var sealed atomic.Bool
+	f := newFakeVault(t, func(w http.ResponseWriter, r *http.Request) {
+		if sealed.Load() {
+			w.WriteHeader(503)
+			fmt.Fprint(w, `{"errors":["Vault is sealed"]}`)
+			return
+		}
+		fmt.Fprint(w, `{"lease_id":"database/creds/app/1","renewable":false,"lease_duration":1,"data":{"username":"u","password":"p"}}`)
+	})
+	cfg, err := Load(Vault(f.conn(t), VaultPath{Path: "database/creds/app", Prefix: "db"}),
+		PollInterval(500*time.Millisecond), RetryBackoff(20*time.Second, 40*time.Second),
+		Logger(slog.New(slog.NewTextHandler(new(bytes.Buffer), nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	sealed.Store(true)
+	if err := cfg.Watch(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, "the replacement fails", func() bool { return cfg.Status().Failures > 0 })
+	before := cpuTime()
+	time.Sleep(2 * time.Second) // within the 20 s until the retry
+	if used := cpuTime() - before; used > 200*time.Millisecond {
+		t.Errorf("%v of CPU in 2 s of waiting for a retry", used)
+	}
+}
+
+// jsonOf decodes a JSON body for the assertions, as a client would.
+func jsonOf(t *testing.T, b []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("not JSON: %v", err)
+	}
+	return m
+}
