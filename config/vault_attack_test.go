@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/secretmem/secretmem/internal/vaulttest"
 )
 
 // These tests attack the Vault source from the server's side: a
@@ -186,4 +188,116 @@ func jsonOf(t *testing.T, b []byte) map[string]any {
 		t.Fatalf("not JSON: %v", err)
 	}
 	return m
+}
+
+// Field names are Vault's writers' to choose, and become keys: empty
+// ones, dots, a name that is also a map, control bytes, a name 5,000
+// bytes long. None may panic, break another key, or carry a value into
+// Keys, Redacted, LogValue, the status or an error; values with a NUL, a
+// number with an exponent and nested objects come through as sent.
+func TestVaultOddFieldNames(t *testing.T) {
+	srv := vaulttest.Start(t, vaulttest.Options{})
+	var values []string
+	m := func() string { v := marker(t); values = append(values, v); return v }
+	long := strings.Repeat("n", 5000)
+	nul := "nul\x00" + m()
+	putKV(t, srv, "odd", map[string]any{
+		"": m(), ".": m(), "a..b": m(), "x": m(), "x.y": m(), "nul\x00": nul,
+		"\x1b[31mred": m(), long: m(), "num": 1.5e300, "obj": map[string]any{"deep": map[string]any{"er": m()}},
+	})
+	conn := rootConn(t, srv)
+	before := liveCells()
+	cfg, err := Load(Vault(conn, VaultPath{Path: "secret/data/odd", Prefix: "p"}))
+	if err != nil {
+		for _, v := range values {
+			if strings.Contains(err.Error(), v) {
+				t.Fatal("the error holds a value")
+			}
+		}
+		t.Fatalf("Load: %v", err)
+	}
+	var out bytes.Buffer
+	slog.New(slog.NewJSONHandler(&out, nil)).Info("config", "cfg", cfg, "status", cfg.Status())
+	slog.New(slog.NewTextHandler(&out, nil)).Info("config", "cfg", cfg, "status", cfg.Status())
+	red, _ := json.Marshal(cfg.Redacted())
+	st, _ := json.Marshal(cfg.Status())
+	keys := strings.Join(cfg.Keys(), "\n")
+	for _, v := range values {
+		for what, s := range map[string]string{"the log": out.String(), "Redacted": string(red), "the status": string(st), "Keys": keys} {
+			if strings.Contains(s, v) {
+				t.Errorf("%s holds a value", what)
+			}
+		}
+	}
+	wantSecret(t, cfg, "p.nul\x00", nul)
+	wantSecret(t, cfg, "p.num", "1.5e+300")
+	wantSecret(t, cfg, "p."+long, values[7])
+	wantSecret(t, cfg, "p.obj.deep.er", values[8])
+	if !cfg.Secret("p.x.y").Alive() {
+		t.Error("p.x.y, the nested of two keys, is not served")
+	}
+	if err := cfg.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := liveCells(); n != before {
+		t.Errorf("%d cells live after Close, %d before", n, before)
+	}
+}
+
+// A Vault (or a proxy) that turns against a running service and echoes
+// the token it was sent in its errors: the token reaches neither the
+// reload errors, Status, Health, HealthHandler's JSON nor the log.
+func TestVaultAnEchoedTokenStaysOutOfTheStatus(t *testing.T) {
+	var echo atomic.Bool
+	var f *fakeVault
+	f = newFakeVault(t, func(w http.ResponseWriter, r *http.Request) {
+		if echo.Load() {
+			tok := r.Header.Get("X-Vault-Token")
+			out, _ := json.Marshal(map[string][]string{"errors": {"1 error occurred:\n\t* token " + tok + " is not allowed here\n\n", tok}})
+			w.WriteHeader(500)
+			_, _ = w.Write(out)
+			return
+		}
+		fmt.Fprint(w, `{"data":{"data":{"password":"pw-value-1"},"metadata":{"version":1,"created_time":"t1"}}}`)
+	})
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	cfg, err := Load(Vault(f.conn(t), VaultPath{Path: "secret/data/app", Prefix: "db"}),
+		PollInterval(100*time.Millisecond), RetryBackoff(50*time.Millisecond, 100*time.Millisecond), UnhealthyAfter(2),
+		Logger(slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	echo.Store(true)
+	if err := cfg.Watch(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, "the config turns unhealthy", func() bool { return cfg.Health() != nil })
+	rec := httptest.NewRecorder()
+	cfg.HealthHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+	body := jsonOf(t, rec.Body.Bytes())
+	if body["healthy"] != false || !strings.Contains(fmt.Sprint(body["error"]), "[REDACTED]") {
+		t.Errorf("the health report should say why, with the echo redacted: %v", body)
+	}
+	mu.Lock()
+	logged := logs.String()
+	mu.Unlock()
+	for what, s := range map[string]string{"the health JSON": rec.Body.String(), "the log": logged,
+		"Health": cfg.Health().Error(), "the last error": fmt.Sprint(cfg.Status().LastError)} {
+		if strings.Contains(s, f.tok) || strings.Contains(s, f.tok[8:]) {
+			t.Errorf("%s holds the token", what)
+		}
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
