@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -251,7 +252,7 @@ func (c *Client) once(ctx context.Context, rq request, target *url.URL) (*body, 
 	}
 	resp, err := c.tr.RoundTrip(req)
 	if err != nil {
-		return nil, nil, c.fail(rq, 0, nil, fmt.Errorf("%w: %v", ErrUnreachable, err))
+		return nil, nil, c.fail(rq, 0, nil, fmt.Errorf("%w: %v%s", ErrUnreachable, err, tlsHint(err)))
 	}
 	b, err := c.mem.readBody(resp.Body, resp.ContentLength, c.maxBody)
 	_ = resp.Body.Close()
@@ -284,6 +285,17 @@ func (c *Client) once(ctx context.Context, rq request, target *url.URL) (*body, 
 		}
 		return nil, nil, c.fail(rq, code, msgs, err)
 	}
+}
+
+// tlsHint says what to set when Vault's certificate did not verify: the
+// usual cause is a Vault whose CA the system does not trust.
+func tlsHint(err error) string {
+	var v *tls.CertificateVerificationError
+	if !errors.As(err, &v) {
+		return ""
+	}
+	return " (set VAULT_CACERT, or the CACert setting, to the PEM file of the CA that signed Vault's certificate; " +
+		"VAULT_TLS_SERVER_NAME if the certificate names another host)"
 }
 
 // redirect checks a redirect's target: same scheme, host and port as the
