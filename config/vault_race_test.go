@@ -169,3 +169,49 @@ func TestVaultCloseDuringAHungRenewal(t *testing.T) {
 		t.Errorf("%d cells live after Close, %d before", n, before)
 	}
 }
+
+// Vault restarted under a service holding leased credentials: the lease
+// is gone (a dev server keeps nothing), so its renewal is refused and the
+// path is read again, which fails until Vault is set up again; meanwhile
+// the pair the service holds keeps serving (Vault, restarted, will not
+// revoke it) and the failures show in Status. Once the database engine
+// is back, a new pair is read and logs in.
+func TestVaultRestartedUnderALease(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for a lease to come due, about 5 s")
+	}
+	pg := vaulttest.StartPostgres(t)
+	srv := vaulttest.Start(t, vaulttest.Options{})
+	seedDatabase(t, srv, pg, "3s", "1h")
+	cfg, err := Load(Vault(rootConn(t, srv), VaultPath{Path: "database/creds/app", Prefix: "db"}),
+		PollInterval(100*time.Millisecond), RetryBackoff(100*time.Millisecond, 300*time.Millisecond), GracePeriod(time.Second),
+		Logger(slog.New(slog.NewTextHandler(new(bytes.Buffer), nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	if err := cfg.Watch(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	u0, _ := cfg.Secret("db.username").Reveal()
+	srv.Restart(t) // the lease, the database engine and its roles are gone
+	waitUntil(t, 10*time.Second, "the lost lease is reported", func() bool { return cfg.Status().Failures > 0 })
+	if u, _ := cfg.Secret("db.username").Reveal(); string(u) != string(u0) {
+		t.Fatal("the pair changed while Vault could not give a new one")
+	}
+	p0, _ := cfg.Secret("db.password").Reveal()
+	if _, err := pg.Query(string(u0), string(p0), "SELECT 1"); err != nil {
+		t.Errorf("the pair held while Vault is away no longer logs in: %v", err)
+	}
+	seedDatabase(t, srv, pg, "3s", "1h")
+	waitUntil(t, 10*time.Second, "a new pair is read", func() bool {
+		u, _ := cfg.Secret("db.username").Reveal()
+		return string(u) != string(u0)
+	})
+	sn := cfg.Snapshot()
+	u, _ := sn.Secret("db.username").Reveal()
+	p, _ := sn.Secret("db.password").Reveal()
+	if _, err := pg.Query(string(u), string(p), "SELECT 1"); err != nil {
+		t.Errorf("the new pair does not log in: %v", err)
+	}
+}
