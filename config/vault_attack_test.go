@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -300,4 +301,66 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// A reload that read new credentials and is then thrown away (abandoned
+// after ReloadTimeout, or closed before it could install) revokes their
+// lease, as a failed load does: nobody will ever hold them, and they
+// would log in for their whole TTL.
+func TestVaultADiscardedReloadRevokesTheLeaseItRead(t *testing.T) {
+	var (
+		n       atomic.Int32
+		mu      sync.Mutex
+		revoked []string
+	)
+	f := newFakeVault(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v1/database/creds/app":
+			i := n.Add(1)
+			fmt.Fprintf(w, `{"lease_id":"database/creds/app/%d","renewable":false,"lease_duration":1,"data":{"username":"u%d","password":"p%d"}}`, i, i, i)
+		case "/v1/sys/leases/revoke":
+			var in struct {
+				LeaseID string `json:"lease_id"`
+			}
+			_ = json.NewDecoder(r.Body).Decode(&in)
+			mu.Lock()
+			revoked = append(revoked, in.LeaseID)
+			mu.Unlock()
+			w.WriteHeader(204)
+		default:
+			w.WriteHeader(404)
+		}
+	})
+	hp := newHangingProvider(1 << 30)
+	cfg, err := Load(Vault(f.conn(t), VaultPath{Path: "database/creds/app", Prefix: "db"}),
+		Source(hp, nil), ReloadTimeout(300*time.Millisecond),
+		Logger(slog.New(slog.NewTextHandler(new(bytes.Buffer), nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	time.Sleep(1100 * time.Millisecond) // the lease has run out: a reload reads a new pair
+	hp.hangNext()
+	if err := cfg.Reload(context.Background()); !errors.Is(err, ErrReloadTimeout) {
+		t.Fatalf("a reload stuck after reading: %v", err)
+	}
+	hp.release()
+	waitUntil(t, 5*time.Second, "the abandoned reload ends", func() bool { return cfg.Reload(context.Background()) == nil })
+	waitUntil(t, 5*time.Second, "the lease of the pair nobody holds is revoked", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, id := range revoked {
+			if id == "database/creds/app/2" {
+				return true
+			}
+		}
+		return false
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	for _, id := range revoked {
+		if id != "database/creds/app/2" {
+			t.Errorf("revoked %s, a lease in use", id)
+		}
+	}
 }
