@@ -277,3 +277,61 @@ func TestABodyOfManyFieldsIsReadInLinearTime(t *testing.T) {
 		t.Errorf("%d cells live after Destroy, %d before", after, before)
 	}
 }
+
+// Bodies a misbehaving server may send for a secret: duplicate members
+// (the last wins, or the read is refused, and no cell of the loser is
+// left), a mapped field that is an object, NUL and bytes that are not
+// UTF-8 in a value, numbers with exponents. Each value arrives as sent,
+// and whatever the outcome no cell outlives Destroy.
+func TestHostileSecretBodies(t *testing.T) {
+	v2 := func(fields string) string { return `{"data":{"data":{` + fields + `},"metadata":{"version":1}}}` }
+	for _, c := range []struct {
+		name string
+		body string
+		m    Mapping
+		want error             // nil: read
+		has  map[string]string // key -> value, when read
+	}{
+		{"a field twice", v2(`"a":"x1","a":"x2"`), Mapping{Path: "s/data/x"}, ErrMalformed, nil},
+		{"a mapped field twice", v2(`"a":"x1","a":"x2"`), Mapping{Path: "s/data/x", Fields: map[string]string{"a": "k"}}, ErrMalformed, nil},
+		{"two fields mapped to one key", v2(`"a":"x1","b":"x2"`), Mapping{Path: "s/data/x", Fields: map[string]string{"a": "k", "b": "k"}}, ErrMalformed, nil},
+		{"a dotted name and an object giving one key", v2(`"a.b":"x1","a":{"b":"x2"}`), Mapping{Path: "s/data/x"}, ErrMalformed, nil},
+		{"data twice, the second deleted", `{"data":{"data":{"a":"x1"},"data":null,"metadata":{"version":2}}}`, Mapping{Path: "s/data/x"}, ErrNotFound, nil},
+		{"data twice, both read", `{"data":{"data":{"a":"x1"},"data":{"b":"x2"},"metadata":{"version":2}}}`, Mapping{Path: "s/data/x"}, nil,
+			map[string]string{"a": "x1", "b": "x2"}},
+		{"a mapped field holding an object", v2(`"a":{"b":"x1"}`), Mapping{Path: "s/data/x", Fields: map[string]string{"a": "k"}}, ErrRefused, nil},
+		{"NUL, control and non-UTF-8 bytes", v2(`"a":"x\u0000y\u001bz","b":"` + "\xff\xfe" + `"`), Mapping{Path: "s/data/x"}, nil,
+			map[string]string{"a": "x\x00y\x1bz", "b": "\xff\xfe"}},
+		{"numbers with exponents", v2(`"a":1e400,"b":-0.5E-7,"c":123456789012345678901234567890`), Mapping{Path: "s/data/x"}, nil,
+			map[string]string{"a": "1e400", "b": "-0.5E-7", "c": "123456789012345678901234567890"}},
+		{"a lease sent twice", `{"lease_id":"l/1","lease_duration":60,"lease_id":"l/2","data":{"a":"x1"}}`, Mapping{Path: "db/creds/x"}, nil,
+			map[string]string{"a": "x1"}},
+		{"nesting past the bound", v2(`"a":` + strings.Repeat(`{"b":`, 40) + `"x1"` + strings.Repeat("}", 40)), Mapping{Path: "s/data/x"}, ErrMalformed, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			c0, _ := hostile(t, func(w http.ResponseWriter, r *http.Request) {
+				fmt.Fprint(w, c.body)
+			}, Token{Value: cell(t, "tok")}, nil)
+			c0.install(tokenState{cell: cell(t, "tok")})
+			before := secret.Stats().Live
+			s, err := c0.Read(context.Background(), c.m)
+			if !errors.Is(err, c.want) || (err == nil) != (c.want == nil) {
+				t.Fatalf("got %v, want %v", err, c.want)
+			}
+			if err != nil && (strings.Contains(err.Error(), "x1") || strings.Contains(err.Error(), "x2")) {
+				t.Errorf("the error quotes a value: %v", err)
+			}
+			if err == nil {
+				for key, want := range c.has {
+					if v, ok := s.Value(key); !ok || !v.Equal([]byte(want)) {
+						t.Errorf("%s does not hold what was sent", key)
+					}
+				}
+				s.Destroy()
+			}
+			if after := secret.Stats().Live; after != before {
+				t.Errorf("%d cells live, %d before", after, before)
+			}
+		})
+	}
+}
