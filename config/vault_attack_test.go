@@ -250,8 +250,7 @@ func TestVaultOddFieldNames(t *testing.T) {
 // reload errors, Status, Health, HealthHandler's JSON nor the log.
 func TestVaultAnEchoedTokenStaysOutOfTheStatus(t *testing.T) {
 	var echo atomic.Bool
-	var f *fakeVault
-	f = newFakeVault(t, func(w http.ResponseWriter, r *http.Request) {
+	f := newFakeVault(t, func(w http.ResponseWriter, r *http.Request) {
 		if echo.Load() {
 			tok := r.Header.Get("X-Vault-Token")
 			out, _ := json.Marshal(map[string][]string{"errors": {"1 error occurred:\n\t* token " + tok + " is not allowed here\n\n", tok}})
