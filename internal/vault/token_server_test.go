@@ -312,3 +312,35 @@ func TestConcurrentReadsWhileTheTokenIsReplaced(t *testing.T) {
 		t.Errorf("%d logins and renewals in 5 s of 3 s tokens with a 4 s max TTL", info.Logins)
 	}
 }
+
+// An empty VAULT_TOKEN is no token, as the CLI reads it: the token comes
+// from ~/.vault-token then, not a login error saying VAULT_TOKEN is not
+// set.
+func TestFromEnvTakesAnEmptyVaultTokenForNone(t *testing.T) {
+	srv := vaulttest.Start(t, vaulttest.Options{})
+	home := t.TempDir()
+	if err := os.WriteFile(filepath.Join(home, ".vault-token"), []byte(srv.Token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("HOME", home)
+	t.Setenv("VAULT_ADDR", srv.Addr)
+	for _, empty := range []string{"", " \n"} {
+		t.Setenv("VAULT_TOKEN", empty)
+		cfg, err := FromEnv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := cfg.Auth.(TokenFile); !ok {
+			t.Fatalf("VAULT_TOKEN=%q: auth %T; want the token file", empty, cfg.Auth)
+		}
+		c, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.Login(ctxFor(t))
+		c.Close(context.Background(), CloseOptions{})
+		if err != nil {
+			t.Fatalf("VAULT_TOKEN=%q: %v", empty, err)
+		}
+	}
+}
