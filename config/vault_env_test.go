@@ -5,12 +5,14 @@ package config
 import (
 	"bytes"
 	"errors"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/secretmem/secretmem/internal/vault"
 	"github.com/secretmem/secretmem/internal/vaulttest"
@@ -145,21 +147,24 @@ func TestVaultTLSFromTheEnvironment(t *testing.T) {
 	putKV(t, srv, "app", map[string]any{"password": marker(t)})
 	t.Setenv("VAULT_ADDR", srv.Addr)
 	t.Setenv("VAULT_MAX_RETRIES", "0")
+	var logs bytes.Buffer
 	load := func(conn VaultConn) error {
+		logs.Reset()
 		conn.Auth = VaultToken{Value: vaultCell(t, srv.Token)}
-		cfg, err := Load(Vault(conn, VaultPath{Path: "secret/data/app", Prefix: "db"}))
+		cfg, err := Load(Vault(conn, VaultPath{Path: "secret/data/app", Prefix: "db"}), Logger(slog.New(slog.NewTextHandler(&logs, nil))))
 		if err == nil {
 			cfg.Close()
 		}
 		return err
 	}
+	warned := func() bool { return strings.Contains(logs.String(), "verification is off") }
 	err := load(VaultConn{})
 	if !errors.Is(err, vault.ErrUnreachable) || !strings.Contains(err.Error(), srv.Addr) ||
 		!strings.Contains(err.Error(), "certificate") || !strings.Contains(err.Error(), "VAULT_CACERT") {
 		t.Errorf("without the CA: %v", err)
 	}
-	if err := load(VaultConn{CACert: srv.CACert}); err != nil {
-		t.Errorf("with VaultConn.CACert: %v", err)
+	if err := load(VaultConn{CACert: srv.CACert}); err != nil || warned() {
+		t.Errorf("with VaultConn.CACert: %v (warned %v)", err, warned())
 	}
 	t.Setenv("VAULT_CACERT", srv.CACert)
 	if err := load(VaultConn{}); err != nil {
@@ -167,11 +172,28 @@ func TestVaultTLSFromTheEnvironment(t *testing.T) {
 	}
 	t.Setenv("VAULT_CACERT", "")
 	t.Setenv("VAULT_SKIP_VERIFY", "1")
-	if err := load(VaultConn{}); err != nil {
-		t.Errorf("with VAULT_SKIP_VERIFY=1: %v", err)
+	if err := load(VaultConn{CACert: srv.CACert}); err != nil || !warned() {
+		t.Errorf("with VAULT_SKIP_VERIFY=1: %v; it must warn that verification is off, whatever the program set", err)
 	}
 	t.Setenv("VAULT_SKIP_VERIFY", "yes please")
 	if err := load(VaultConn{}); !errors.Is(err, vault.ErrConfig) || !strings.Contains(err.Error(), "VAULT_SKIP_VERIFY") {
 		t.Errorf("VAULT_SKIP_VERIFY=yes please: %v", err)
+	}
+}
+
+// Plain HTTP to another host sends the token in the clear: Load says so
+// in the log (the CLI allows it, and so does this source); to this host
+// it does not.
+func TestVaultPlainHTTPElsewhereIsWarnedOf(t *testing.T) {
+	for addr, want := range map[string]bool{"http://192.0.2.1:8200": true, "http://127.0.0.1:1": false, "http://localhost:1": false} {
+		var logs bytes.Buffer
+		_, err := Load(Vault(VaultConn{Address: addr, NoEnv: true, Timeout: 100 * time.Millisecond, Auth: VaultToken{Value: vaultCell(t, "hvs.x")}},
+			VaultPath{Path: "secret/data/app"}), Logger(slog.New(slog.NewTextHandler(&logs, nil))))
+		if err == nil {
+			t.Fatalf("%s: Load succeeded", addr)
+		}
+		if got := strings.Contains(logs.String(), "unencrypted"); got != want {
+			t.Errorf("%s: warned %v, want %v", addr, got, want)
+		}
 	}
 }
