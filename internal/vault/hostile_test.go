@@ -335,3 +335,33 @@ func TestHostileSecretBodies(t *testing.T) {
 		})
 	}
 }
+
+// A proxy (or a Vault plugin) that echoes part of what it was sent, a
+// token cut to fit a line: any run of 16 bytes of a request's secret
+// marks the message, not only the whole secret.
+func TestAPartlyEchoedSecretIsRedacted(t *testing.T) {
+	const tok = "hvs.CAESIJ0123456789abcdefghijklmnopqrstuvwxyz"
+	c, logs := hostile(t, func(w http.ResponseWriter, r *http.Request) {
+		got := r.Header.Get("X-Vault-Token")
+		out, _ := json.Marshal(map[string][]string{"errors": {
+			"token " + got[:20] + "... is invalid",
+			"token ending in " + got[len(got)-16:] + " is invalid",
+			"permission denied",
+		}})
+		w.WriteHeader(403)
+		_, _ = w.Write(out)
+	}, Token{Value: cell(t, tok)}, nil)
+	c.install(tokenState{cell: cell(t, tok)})
+	_, err := c.Read(context.Background(), Mapping{Path: "secret/data/app"})
+	if !errors.Is(err, ErrForbidden) {
+		t.Fatalf("got %v", err)
+	}
+	for _, part := range []string{tok[4:20], tok[len(tok)-16:]} {
+		if strings.Contains(err.Error(), part) || strings.Contains(logs.String(), part) {
+			t.Errorf("part of the token reached the error or the log: %v", err)
+		}
+	}
+	if !strings.Contains(err.Error(), "[REDACTED]; [REDACTED]; permission denied") {
+		t.Errorf("Vault's own message should stay: %v", err)
+	}
+}
