@@ -78,7 +78,8 @@
 //
 // Every error is an *Error naming the operation, the Vault address and the
 // path, with the HTTP status and Vault's own messages (summarised; one
-// that echoes a secret the request carried is redacted), wrapping a
+// that echoes a secret the request carried, escaped or decoded, whole or
+// any 16 bytes of it, is redacted), wrapping a
 // sentinel for errors.Is: ErrUnreachable, ErrForbidden, ErrNotFound,
 // ErrRateLimited, ErrServer, ErrMalformed, ErrTooLarge, ErrRedirect,
 // ErrRefused, ErrMissingField, ErrLogin. Temporary tells which may pass.
