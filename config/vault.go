@@ -48,6 +48,8 @@ import (
 // generation (Snapshot: a reader sees the new user with the new password,
 // never a mix). Replaced cells stay readable for the GracePeriod and the
 // old lease is left to run out, so connections opened with it can drain.
+// A renewal Vault refuses for a while (sealed, rate limited) is retried
+// with RetryBackoff; a lease Vault sends as 0 s is taken for five minutes.
 // Watch's callback, Status().Changed and Snapshot.Generation tell the
 // application what rotated, so it can reconnect.
 //
