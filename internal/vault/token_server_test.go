@@ -344,3 +344,43 @@ func TestFromEnvTakesAnEmptyVaultTokenForNone(t *testing.T) {
 		}
 	}
 }
+
+// A 403 for a token Vault still takes is the policy's answer (a path the
+// operator took away), and a new login would get the same: the client
+// checks its token (lookup-self) before it logs in again. Logging in at
+// every refused request minted a token each time, left to live its TTL,
+// and used up an AppRole secret ID limited to a number of uses. A token
+// Vault no longer takes (revoked) is still replaced by a new login.
+func TestAPolicyRefusalDoesNotLogInAgain(t *testing.T) {
+	srv := vaulttest.Start(t, vaulttest.Options{})
+	putKV(t, srv, "app", map[string]any{"password": "p"})
+	putKV(t, srv, "other", map[string]any{"password": "p"})
+	c, _ := appRoleClient(t, srv, "1h", "4h")
+	ctx := ctxFor(t)
+	m := Mapping{Path: "secret/data/app", Prefix: "a"}
+	s, err := c.Read(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Destroy()
+	srv.API(t, "PUT", "sys/policies/acl/app", map[string]any{"policy": `path "secret/data/other" { capabilities = ["read"] }`})
+	for range 5 {
+		if _, err := c.Read(ctx, m); !errors.Is(err, ErrForbidden) {
+			t.Fatalf("a path the policy refuses: %v", err)
+		}
+	}
+	if n := c.TokenInfo().Serial; n != 1 {
+		t.Errorf("%d logins for 5 refusals of a token that stands; want the first only", n)
+	}
+	b, _ := currentCell(c).Reveal() // test plumbing: the root token revokes it
+
+	srv.API(t, "POST", "auth/token/revoke", map[string]any{"token": string(b)})
+	s, err = c.Read(ctx, Mapping{Path: "secret/data/other", Prefix: "a"})
+	if err != nil {
+		t.Fatalf("after the token was revoked: %v", err)
+	}
+	s.Destroy()
+	if n := c.TokenInfo().Serial; n != 2 {
+		t.Errorf("serial %d after the token was revoked; want a second login", n)
+	}
+}
