@@ -365,3 +365,48 @@ func TestAPartlyEchoedSecretIsRedacted(t *testing.T) {
 		t.Errorf("Vault's own message should stay: %v", err)
 	}
 }
+
+// FuzzResponseReaders runs every reader of a response body that holds
+// secrets (a secret's fields, a login's auth block, an error's messages)
+// over arbitrary bodies: none panics, none accepts a body encoding/json
+// rejects, and none leaves a cell behind once what it read is destroyed.
+func FuzzResponseReaders(f *testing.F) {
+	for _, seed := range []string{
+		`{"data":{"data":{"password":"x","n":1e5,"o":{"p":"q"}},"metadata":{"version":3,"created_time":"t"}}}`,
+		`{"lease_id":"l/1","renewable":true,"lease_duration":60,"data":{"username":"u","password":"p"}}`,
+		`{"auth":{"client_token":"hvs.x","lease_duration":60,"renewable":true},"errors":["a","b"]}`,
+		`{"data":{"data":{"a":"b"},"metadata":7"version":3}}}`,
+		`{"auth":{"client_token":"a","client_token":"b","lease_duration":99999999999}}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	mappings := []Mapping{
+		{Path: "s/data/x", Prefix: "p"},
+		{Path: "s/data/x", Fields: map[string]string{"password": "k", "a": "l"}},
+		{Path: "kv/x", KV: 1},
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		before := secret.Stats().Live
+		valid := json.Valid(in)
+		for _, m := range mappings {
+			sec := &Secret{Path: m.Path}
+			col := collector{s: &scanner{b: append([]byte(nil), in...)}, m: m, sec: sec}
+			err := col.read(m.kv2())
+			sec.Destroy()
+			if err == nil && !valid {
+				t.Fatalf("the collector (%+v) accepted what encoding/json rejects: %q", m, in)
+			}
+		}
+		for _, withToken := range []bool{true, false} {
+			l, err := parseAuth(append([]byte(nil), in...), withToken)
+			l.token.Destroy()
+			if err == nil && !valid {
+				t.Fatalf("parseAuth accepted what encoding/json rejects: %q", in)
+			}
+		}
+		_ = parseErrors(append([]byte(nil), in...), func([]byte) bool { return false })
+		if after := secret.Stats().Live; after != before {
+			t.Fatalf("%d cells live after reading %q, %d before", after, in, before)
+		}
+	})
+}
