@@ -55,6 +55,13 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Auth == nil {
 		return nil, fmt.Errorf("vault: %w: no Auth (set VAULT_TOKEN, or configure AppRole, Kubernetes or a token file)", ErrConfig)
 	}
+	for _, r := range cfg.Namespace {
+		// Control bytes: net/http would refuse them at every request,
+		// which reads as Vault unreachable, and retried.
+		if r < ' ' && r != '\t' || r == 0x7f {
+			return nil, fmt.Errorf("vault: %w: the namespace %q holds a character an HTTP header cannot carry", ErrConfig, cfg.Namespace)
+		}
+	}
 	tlsConf, err := cfg.tlsConfig()
 	if err != nil {
 		return nil, err

@@ -410,3 +410,23 @@ func FuzzResponseReaders(f *testing.F) {
 		}
 	})
 }
+
+// A namespace an HTTP header cannot carry (a newline from a file or a
+// template) is a configuration error at New, not a request that fails
+// as if Vault were unreachable and is retried for ever.
+func TestANamespaceAHeaderCannotCarryIsRefused(t *testing.T) {
+	for _, ns := range []string{"team-a\r\nX-Injected: 1", "team\x00a", "team-a\n"} {
+		_, err := New(Config{Address: "http://127.0.0.1:1", Namespace: ns, Auth: Token{Value: cell(t, "tok")}})
+		if !errors.Is(err, ErrConfig) {
+			t.Errorf("namespace %q: %v", ns, err)
+		}
+	}
+	for _, ns := range []string{"team-a/", "team a/sub", "ns1/ns2"} {
+		c, err := New(Config{Address: "http://127.0.0.1:1", Namespace: ns, Auth: Token{Value: cell(t, "tok")}})
+		if err != nil {
+			t.Errorf("namespace %q: %v", ns, err)
+			continue
+		}
+		_ = c.Close(context.Background(), CloseOptions{})
+	}
+}
