@@ -377,11 +377,14 @@ func (st *state) discard() {
 	destroyAll(st.fresh)
 	if undo := st.undo; len(undo) > 0 {
 		st.undo = nil
-		go func() {
-			for _, f := range undo {
-				f()
-			}
-		}()
+		go giveBack(undo)
+	}
+}
+
+// giveBack runs a load's undo functions.
+func giveBack(undo []func()) {
+	for _, f := range undo {
+		f()
 	}
 }
 

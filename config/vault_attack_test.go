@@ -363,3 +363,51 @@ func TestVaultADiscardedReloadRevokesTheLeaseItRead(t *testing.T) {
 		}
 	}
 }
+
+// A first load abandoned (LoadContext's context ended) after it read
+// credentials, while a later source hangs, revokes them once that source
+// returns: the Config never existed, and nobody else will hold them.
+func TestVaultAnAbandonedLoadRevokesTheLeaseItRead(t *testing.T) {
+	var (
+		mu      sync.Mutex
+		revoked []string
+	)
+	f := newFakeVault(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v1/database/creds/app":
+			fmt.Fprint(w, `{"lease_id":"database/creds/app/1","renewable":true,"lease_duration":3600,"data":{"username":"u","password":"p"}}`)
+		case "/v1/sys/leases/revoke":
+			var in struct {
+				LeaseID string `json:"lease_id"`
+			}
+			_ = json.NewDecoder(r.Body).Decode(&in)
+			mu.Lock()
+			revoked = append(revoked, in.LeaseID)
+			mu.Unlock()
+			w.WriteHeader(204)
+		default:
+			w.WriteHeader(404)
+		}
+	})
+	conn := f.conn(t)
+	hp := newHangingProvider(0)
+	defer hp.release()
+	before := liveCells()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err := LoadContext(ctx, Vault(conn, VaultPath{Path: "database/creds/app", Prefix: "db"}), Source(hp, nil),
+		Logger(slog.New(slog.NewTextHandler(new(bytes.Buffer), nil))))
+	if err == nil {
+		t.Fatal("LoadContext succeeded past its deadline")
+	}
+	if f.count("database/creds/app") != 1 {
+		t.Fatal("the credentials were not read before the hang: the test proves nothing")
+	}
+	hp.release()
+	waitUntil(t, 5*time.Second, "the lease read for the abandoned load is revoked", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(revoked) == 1 && revoked[0] == "database/creds/app/1"
+	})
+	waitUntil(t, 5*time.Second, "no cell is left", func() bool { return liveCells() == before })
+}
