@@ -102,6 +102,36 @@ func TestVaultALeaseOfNoDurationIsNotReadInALoop(t *testing.T) {
 	}
 }
 
+// A renewal Vault grants for 0 s is the lease's end (its max TTL), not a
+// lease of unknown length: the credentials are replaced at once.
+func TestVaultARenewalToNoTimeReplacesTheCredentials(t *testing.T) {
+	var n atomic.Int32
+	f := newFakeVault(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v1/database/creds/app":
+			i := n.Add(1)
+			fmt.Fprintf(w, `{"lease_id":"database/creds/app/%d","renewable":true,"lease_duration":2,"data":{"username":"u%d","password":"p"}}`, i, i)
+		case "/v1/sys/leases/renew":
+			fmt.Fprint(w, `{"lease_id":"x","renewable":true,"lease_duration":0}`)
+		default:
+			w.WriteHeader(204)
+		}
+	})
+	cfg, err := Load(Vault(f.conn(t), VaultPath{Path: "database/creds/app", Prefix: "db"}),
+		PollInterval(100*time.Millisecond), Logger(slog.New(slog.NewTextHandler(new(bytes.Buffer), nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	if err := cfg.Watch(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 5*time.Second, "the credentials are replaced after a renewal to 0 s", func() bool {
+		u, _ := cfg.Secret("db.username").Reveal()
+		return string(u) == "u2"
+	})
+}
+
 // A renewal that fails for a reason that may pass (a rate-limit quota's
 // 429, a sealed or standby Vault's 503) is tried again after a backoff:
 // the lease is past its due time, and without one every probe renewed it

@@ -45,10 +45,11 @@ type leaseState struct {
 	failures int
 }
 
-// zeroLease stands in for the duration of a lease Vault sent as 0 s
+// zeroLease stands in for the duration of a lease Vault issued as 0 s
 // (consul-template reads one as five minutes too): taken at its word,
 // such a lease is due, and replaced, the moment it is read, in a loop of
-// new credentials with no pause.
+// new credentials with no pause. (A renewal to 0 s is another thing: the
+// lease's end.)
 const zeroLease = 5 * time.Minute
 
 func withDuration(l vault.Lease) vault.Lease {
@@ -155,7 +156,8 @@ func (d *leaseDep) probe(ctx context.Context, st *stamper) stamp {
 		d.src.warnf("config: vault: the lease of %s could not be renewed; reading new credentials: %v", d.path, err)
 		return d.replaced(st, id)
 	}
-	renewed = withDuration(renewed)
+	// A renewal to 0 s is the lease's end (its max TTL), not a lease
+	// without duration: it is replaced at once (see withDuration).
 	if renewed.Duration < ls.asked {
 		ls.last = true // capped by the max TTL: replace at the next due time
 	}
