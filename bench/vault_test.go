@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/hashicorp/vault/api"
+	"github.com/secretmem/secretmem/config"
 	"github.com/secretmem/secretmem/internal/vault"
 	"github.com/secretmem/secretmem/internal/vaulttest"
 	"github.com/secretmem/secretmem/secret"
@@ -23,6 +24,14 @@ const vaultPaths = 100
 // into map[string]interface{}. Both read sequentially over keep-alive
 // HTTP/1.1 connections with a token already set. Skips without a Vault
 // binary (see internal/vaulttest).
+//
+// Next to them, the same 100 secrets through package config:
+// config-load is a whole config.Load(config.Vault(...)) and Close per op
+// (a new client: its token looked up, a new connection, 100 reads into
+// cells, the keys and the snapshot built, every cell destroyed);
+// config-reload is cfg.Reload on a loaded Config (the warm client reads
+// all 100 paths again and keeps the cells of values that did not
+// change), the cost a Watch pays when one path moved.
 func BenchmarkVaultLoad100(b *testing.B) {
 	srv := vaulttest.Start(b, vaulttest.Options{})
 	paths := make([]string, vaultPaths)
@@ -58,6 +67,50 @@ func BenchmarkVaultLoad100(b *testing.B) {
 			}
 			for _, s := range ss {
 				s.Destroy()
+			}
+		}
+	})
+
+	vps := make([]config.VaultPath, len(paths))
+	for i, p := range paths {
+		vps[i] = config.VaultPath{Path: p, Fields: map[string]string{"password": fmt.Sprintf("app%03d.password", i)}}
+	}
+	conn := func(b *testing.B) config.VaultConn {
+		tok, err := secret.FromString(srv.Token)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(tok.Destroy)
+		return config.VaultConn{Address: srv.Addr, NoEnv: true, Auth: config.VaultToken{Value: tok}}
+	}
+
+	b.Run("config-load", func(b *testing.B) {
+		vc := conn(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			cfg, err := config.Load(config.Vault(vc, vps...))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if !cfg.Secret("app099.password").Alive() {
+				b.Fatal("app099.password is not loaded")
+			}
+			if err := cfg.Close(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+
+	b.Run("config-reload", func(b *testing.B) {
+		cfg, err := config.Load(config.Vault(conn(b), vps...))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer cfg.Close()
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := cfg.Reload(ctx); err != nil {
+				b.Fatal(err)
 			}
 		}
 	})

@@ -116,6 +116,7 @@ type txn struct {
 	links    map[string]string      // directory -> its ..data generation, "" for none
 	reading  atomic.Pointer[string] // what the load reads now, for a reload that hangs
 	prev     *state                 // the state this load replaces, nil for the first
+	before   []stamp                // a probe of prev.versions just before this load (nil: none)
 	kept     []secret.Value         // cells of prev a source kept (a lease still good)
 	wipeVars []string               // variables a source consumed outside the layers (VAULT_TOKEN)
 }

@@ -140,6 +140,7 @@ func (o *owner) run(ctx context.Context, a *attempt, before []stamp) ([]string, 
 			o.observe(prev.versions, before, time.Now())
 		}
 		t := o.s.newTxn(ctx, prev, o.stamps)
+		t.before = before
 		a.txn.Store(t)
 		began := time.Now()
 		st, err := t.load()

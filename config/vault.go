@@ -361,8 +361,10 @@ func (v *vaultSource) read(t *txn) (*layer, error) {
 			l.discard()
 			return nil, err
 		}
-		if prev := t.heldLease(v, i); prev != nil {
-			for _, f := range prev.fields {
+		if dep, st, fields := t.heldVault(v, i); dep != nil {
+			// A lease still good, or a KV path the probe before this
+			// reload found unchanged: its cells serve on, unread.
+			for _, f := range fields {
 				if err := l.claim(owner, f.Key, p.Path); err != nil {
 					l.discard()
 					return nil, err
@@ -370,7 +372,7 @@ func (v *vaultSource) read(t *txn) (*layer, error) {
 				l.put(flatLoc(f.Key), entry{kind: secretText, cell: f.Value})
 				t.kept = append(t.kept, f.Value)
 			}
-			l.depend(prev, prev.stamp(t.stamps))
+			l.depend(dep, st)
 			continue
 		}
 		// The login a lease is read under, taken first: a login during the
@@ -399,10 +401,10 @@ func (v *vaultSource) read(t *txn) (*layer, error) {
 			d := &leaseDep{src: v, index: i, path: sec.Path, fields: sec.Fields, lease: newLeaseState(sec.Lease, serial)}
 			l.depend(d, d.stamp(t.stamps))
 		case v.mapping(p).KV2():
-			d := kvDep{src: v, path: p}
+			d := &kvDep{src: v, index: i, path: p, fields: sec.Fields}
 			l.depend(d, d.stampOf(t.stamps, sec.Version, sec.Created))
 		default:
-			d := kvDep{src: v, path: p}
+			d := &kvDep{src: v, index: i, path: p, fields: sec.Fields}
 			l.depend(d, d.stampOfFields(t.stamps, sec))
 		}
 	}
@@ -453,49 +455,62 @@ func (l *layer) claim(owner map[string]string, key, path string) error {
 	return nil
 }
 
-// heldLease returns the lease dependency the state this load replaces
-// holds for path i of v, when its credentials can be kept: the lease is
-// good, not marked for replacement, and every cell is alive.
-func (t *txn) heldLease(v *vaultSource, i int) *leaseDep {
+// heldVault returns what the state this load replaces read from path i
+// of v, when its cells can serve on without a read: a lease that is good,
+// not marked for replacement (see leaseState.keep); or a KV path whose
+// probe, just before this reload, found the version the state read. It
+// returns the dependency, its stamp and the fields, or a nil dependency.
+func (t *txn) heldVault(v *vaultSource, i int) (dependency, stamp, []vault.Field) {
 	if t.prev == nil {
-		return nil
+		return nil, stamp{}, nil
 	}
-	for _, ver := range t.prev.versions {
-		d, ok := ver.dep.(*leaseDep)
-		if !ok || d.src != v || d.index != i {
+	for j, ver := range t.prev.versions {
+		var fields []vault.Field
+		switch d := ver.dep.(type) {
+		case *leaseDep:
+			if d.src != v || d.index != i || !d.lease.keep() {
+				continue
+			}
+			fields = d.fields
+		case *kvDep:
+			if d.src != v || d.index != i || j >= len(t.before) || t.before[j] != ver.stamp {
+				continue
+			}
+			fields = d.fields
+		default:
 			continue
 		}
-		if !d.lease.keep() {
-			return nil
-		}
-		for _, f := range d.fields {
+		for _, f := range fields {
 			if !f.Value.Alive() {
-				return nil
+				return nil, stamp{}, nil
 			}
 		}
-		return d
+		return ver.dep, ver.stamp, fields
 	}
-	return nil
+	return nil, stamp{}, nil
 }
 
-// kvDep is a KV path: its version (v2) or its content (v1).
+// kvDep is a KV path: its version (v2) or its content (v1), and the
+// fields a load read from it.
 type kvDep struct {
-	src  *vaultSource
-	path VaultPath
+	src    *vaultSource
+	index  int // which of src.paths
+	path   VaultPath
+	fields []vault.Field
 }
 
-func (d kvDep) String() string { return "vault " + d.path.Path }
+func (d *kvDep) String() string { return "vault " + d.path.Path }
 
 // stampOf is the stamp of a KV v2 version: its number and when it was
 // written (a number alone repeats after the metadata is deleted).
-func (d kvDep) stampOf(st *stamper, version int, created string) stamp {
+func (d *kvDep) stampOf(st *stamper, version int, created string) stamp {
 	return st.of([]byte("vault kv\x00"), []byte(d.path.Path), []byte(fmt.Sprintf("\x00%d\x00%s", version, created)))
 }
 
 // stampOfFields is the stamp of a secret's names, keys and values, for a
 // path without versions: each value's own stamp, never its bytes, goes
 // into the whole's.
-func (d kvDep) stampOfFields(st *stamper, sec *vault.Secret) stamp {
+func (d *kvDep) stampOfFields(st *stamper, sec *vault.Secret) stamp {
 	parts := [][]byte{[]byte("vault fields\x00"), []byte(d.path.Path)}
 	for _, f := range sec.Fields {
 		sub := st.ofCell(f.Value)
@@ -507,7 +522,7 @@ func (d kvDep) stampOfFields(st *stamper, sec *vault.Secret) stamp {
 // probe asks Vault for the path's current version: the metadata of a KV
 // v2 path when the token may read it, else the data itself (its cells are
 // destroyed at once).
-func (d kvDep) probe(ctx context.Context, st *stamper) stamp {
+func (d *kvDep) probe(ctx context.Context, st *stamper) stamp {
 	c := d.src.current()
 	if c == nil {
 		return st.failed(ErrClosed)

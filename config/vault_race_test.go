@@ -31,7 +31,7 @@ func TestVaultRacesEndWithNoCellLeft(t *testing.T) {
 	}
 	pg := vaulttest.StartPostgres(t)
 	srv := vaulttest.Start(t, vaulttest.Options{})
-	seedDatabase(t, srv, pg, "2s", "3s")
+	srv.MountDatabase(t, pg, "2s", "3s")
 	roleID, secretID := appRole(t, srv, "2s", "3s", true)
 	putKV(t, srv, "app", map[string]any{"api_key": marker(t)})
 	sid := vaultCell(t, secretID)
@@ -183,7 +183,7 @@ func TestVaultRestartedUnderALease(t *testing.T) {
 	}
 	pg := vaulttest.StartPostgres(t)
 	srv := vaulttest.Start(t, vaulttest.Options{})
-	seedDatabase(t, srv, pg, "3s", "1h")
+	srv.MountDatabase(t, pg, "3s", "1h")
 	cfg, err := Load(Vault(rootConn(t, srv), VaultPath{Path: "database/creds/app", Prefix: "db"}),
 		PollInterval(100*time.Millisecond), RetryBackoff(100*time.Millisecond, 300*time.Millisecond), GracePeriod(time.Second),
 		Logger(slog.New(slog.NewTextHandler(new(bytes.Buffer), nil))))
@@ -204,7 +204,7 @@ func TestVaultRestartedUnderALease(t *testing.T) {
 	if _, err := pg.Query(string(u0), string(p0), "SELECT 1"); err != nil {
 		t.Errorf("the pair held while Vault is away no longer logs in: %v", err)
 	}
-	seedDatabase(t, srv, pg, "3s", "1h")
+	srv.MountDatabase(t, pg, "3s", "1h")
 	waitUntil(t, 10*time.Second, "a new pair is read", func() bool {
 		u, _ := cfg.Secret("db.username").Reveal()
 		return string(u) != string(u0)

@@ -69,18 +69,23 @@ path "sys/leases/revoke" { capabilities = ["update"] }`
 	return roleID, secretID
 }
 
-func seedDatabase(t testing.TB, srv *vaulttest.Server, pg *vaulttest.Postgres, ttl, maxTTL string) {
+// hangNext makes the provider's next call hang until release.
+func (p *hangingProvider) hangNext() { p.free.Store(p.calls.Load()) }
+
+// databaseStack starts PostgreSQL and Vault, with the database engine
+// issuing users that live ttl (renewable to maxTTL) and an AppRole whose
+// tokens live tokTTL (to tokMax); the connection logs in with it.
+func databaseStack(t testing.TB, ttl, maxTTL, tokTTL, tokMax string) (*vaulttest.Postgres, *vaulttest.Server, VaultConn) {
 	t.Helper()
-	srv.API(t, "POST", "sys/mounts/database", map[string]any{"type": "database"})
-	srv.API(t, "POST", "database/config/pg", map[string]any{
-		"plugin_name": "postgresql-database-plugin", "connection_url": pg.URL(),
-		"username": "postgres", "password": pg.Password, "allowed_roles": "app"})
-	srv.API(t, "POST", "database/roles/app", map[string]any{"db_name": "pg",
-		"creation_statements": []string{`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`},
-		"default_ttl":         ttl, "max_ttl": maxTTL})
+	pg := vaulttest.StartPostgres(t)
+	srv := vaulttest.Start(t, vaulttest.Options{})
+	srv.MountDatabase(t, pg, ttl, maxTTL)
+	roleID, secretID := appRole(t, srv, tokTTL, tokMax, true)
+	return pg, srv, VaultConn{Address: srv.Addr, NoEnv: true,
+		Auth: VaultAppRole{RoleID: roleID, SecretID: vaultCell(t, secretID)}}
 }
 
-// waitFor polls cond until it holds or d passes.
+// waitUntil polls cond until it holds or d passes.
 func waitUntil(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
@@ -276,13 +281,10 @@ func TestVaultDatabaseCredentialsRotateUnderAService(t *testing.T) {
 	if testing.Short() {
 		t.Skip("rotates for about 12 s")
 	}
-	pg := vaulttest.StartPostgres(t)
-	srv := vaulttest.Start(t, vaulttest.Options{})
-	seedDatabase(t, srv, pg, "3s", "6s")
-	roleID, secretID := appRole(t, srv, "1h", "2h", true)
+	pg, srv, conn := databaseStack(t, "3s", "6s", "1h", "2h")
+	conn.RevokeOnClose = true
 	putKV(t, srv, "app", map[string]any{"api_key": marker(t)})
-	cfg, err := Load(Vault(VaultConn{Address: srv.Addr, NoEnv: true, RevokeOnClose: true,
-		Auth: VaultAppRole{RoleID: roleID, SecretID: vaultCell(t, secretID)}},
+	cfg, err := Load(Vault(conn,
 		VaultPath{Path: "database/creds/app", Fields: map[string]string{"username": "db.user", "password": "db.password"}},
 		VaultPath{Path: "secret/data/app", Prefix: "app"}),
 		PollInterval(time.Second), GracePeriod(time.Second))
@@ -308,17 +310,14 @@ func TestVaultDatabaseCredentialsRotateUnderAService(t *testing.T) {
 	var (
 		ok, bad atomic.Int32
 		users   sync.Map
-		stop    = make(chan struct{})
+		stop    atomic.Bool
 		done    = make(chan struct{})
 	)
-	go func() { // the service: a new connection with the current pair, over and over
+	defer func() { stop.Store(true); <-done }() // also when the test fails
+	// The service: a new connection with the current pair, over and over.
+	go func() {
 		defer close(done)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
+		for !stop.Load() {
 			sn := cfg.Snapshot()
 			user, err1 := sn.Secret("db.user").Reveal()
 			pw, err2 := sn.Secret("db.password").Reveal()
@@ -362,7 +361,7 @@ func TestVaultDatabaseCredentialsRotateUnderAService(t *testing.T) {
 		}
 	}
 	time.Sleep(500 * time.Millisecond) // the service logs in with the last pair too
-	close(stop)
+	stop.Store(true)
 	<-done
 	if bad.Load() != 0 || ok.Load() < 20 {
 		t.Errorf("%d logins failed, %d succeeded across %d rotations", bad.Load(), ok.Load(), rotations)
@@ -425,7 +424,7 @@ func TestVaultFailedReloadKeepsLeasedCells(t *testing.T) {
 	t.Parallel()
 	pg := vaulttest.StartPostgres(t)
 	srv := vaulttest.Start(t, vaulttest.Options{})
-	seedDatabase(t, srv, pg, "1h", "2h")
+	srv.MountDatabase(t, pg, "1h", "2h")
 	putKV(t, srv, "app", map[string]any{"api_key": marker(t)})
 	hp := newHangingProvider(1 << 30)
 	cfg, err := Load(Vault(rootConn(t, srv),
@@ -512,12 +511,8 @@ func TestVaultLeasesAreReadAgainUnderANewLogin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("outlives two tokens, about 10 s")
 	}
-	pg := vaulttest.StartPostgres(t)
-	srv := vaulttest.Start(t, vaulttest.Options{})
-	seedDatabase(t, srv, pg, "1h", "2h")
-	roleID, secretID := appRole(t, srv, "3s", "5s", true)
-	cfg, err := Load(Vault(VaultConn{Address: srv.Addr, NoEnv: true,
-		Auth: VaultAppRole{RoleID: roleID, SecretID: vaultCell(t, secretID)}},
+	pg, _, conn := databaseStack(t, "1h", "2h", "3s", "5s")
+	cfg, err := Load(Vault(conn,
 		VaultPath{Path: "database/creds/app", Prefix: "db"}),
 		PollInterval(200*time.Millisecond), GracePeriod(time.Second))
 	if err != nil {
@@ -557,7 +552,7 @@ func TestVaultFailedLoadRevokesTheLeasesItRead(t *testing.T) {
 	t.Parallel()
 	pg := vaulttest.StartPostgres(t)
 	srv := vaulttest.Start(t, vaulttest.Options{})
-	seedDatabase(t, srv, pg, "1h", "2h")
+	srv.MountDatabase(t, pg, "1h", "2h")
 	audit := filepath.Join(t.TempDir(), "audit.log")
 	srv.API(t, "PUT", "sys/audit/file", map[string]any{"type": "file", "options": map[string]any{"file_path": audit, "log_raw": "true"}})
 	_, err := Load(Vault(rootConn(t, srv), VaultPath{Path: "database/creds/app", Prefix: "db"}), Require("db.nothing"))
@@ -611,5 +606,56 @@ func TestVaultKubernetesLogin(t *testing.T) {
 		VaultPath{Path: "secret/data/app", Prefix: "db"}))
 	if !errors.Is(err, vault.ErrLogin) || !strings.Contains(err.Error(), "secret/data/app") {
 		t.Errorf("a forged token: %v", err)
+	}
+}
+
+// A reload reads again only what changed: a KV path whose metadata shows
+// the version the configuration holds keeps its cells without a read of
+// its data (a read puts the whole secret through the network buffers
+// again). Vault's audit log counts the requests.
+func TestVaultReloadReadsOnlyWhatChanged(t *testing.T) {
+	t.Parallel()
+	srv := vaulttest.Start(t, vaulttest.Options{})
+	putKV(t, srv, "app", map[string]any{"password": marker(t)})
+	putKV(t, srv, "other", map[string]any{"password": marker(t)})
+	cfg, err := Load(Vault(rootConn(t, srv), VaultPath{Path: "secret/data/app", Prefix: "app"},
+		VaultPath{Path: "secret/data/other", Prefix: "other"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	audit := filepath.Join(t.TempDir(), "audit.log")
+	srv.API(t, "PUT", "sys/audit/file", map[string]any{"type": "file", "options": map[string]any{"file_path": audit}})
+	reads := func(path string) int {
+		b, err := os.ReadFile(audit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, `"type":"request"`) && strings.Contains(line, `"operation":"read"`) &&
+				strings.Contains(line, `"path":"`+path+`"`) {
+				n++
+			}
+		}
+		return n
+	}
+	for range 3 {
+		if err := cfg.Reload(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	putKV(t, srv, "other", map[string]any{"password": marker(t)})
+	if err := cfg.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if ch := cfg.Status().Changed; len(ch) != 1 || ch[0] != "other.password" {
+		t.Errorf("changed %v", ch)
+	}
+	if n, m := reads("secret/data/app"), reads("secret/metadata/app"); n != 0 || m != 4 {
+		t.Errorf("4 reloads, app unchanged: %d reads of its data (want 0), %d of its metadata (want 4)", n, m)
+	}
+	if n := reads("secret/data/other"); n != 1 {
+		t.Errorf("other changed once: %d reads of its data, want 1", n)
 	}
 }

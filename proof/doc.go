@@ -48,10 +48,11 @@
 // (redact_dump_test.go, with the logsvc program) allows no copy of a
 // live secret it logged, in any encoding.
 //
-// The Vault run (vault_test.go) dumps a client that loaded secrets from a
-// real Vault dev server through internal/vault: no copy of any value Vault
-// returned, current or previous, may remain, over HTTP or HTTPS, nor of
-// any token over HTTP (over HTTPS crypto/tls's sealing buffer can keep the
-// token, which is reported). It needs VAULT_BIN (or .ci/vault-bin's cache)
+// The Vault run (vault_test.go) dumps a client (vaultchild) that loaded
+// secrets from a real Vault dev server through config.Vault and followed
+// a KV version bump and a database-credential rotation under cfg.Watch:
+// no copy of any value Vault returned, current or previous, may remain,
+// over HTTP or HTTPS, nor of any token over HTTP (over HTTPS crypto/tls's
+// sealing buffer can keep up to 3 copies of the tokens, reported). It needs VAULT_BIN (or .ci/vault-bin's cache)
 // and PostgreSQL, and skips without them.
 package proof

@@ -22,13 +22,16 @@ var vaultChild = server{"vaultchild", "./vaultchild"}
 
 // TestVaultSecretsStayOutOfDumps: a child process loads 20 secrets from a
 // real Vault (18 KV v2 fields on 9 paths, and a PostgreSQL user and
-// password from the database engine) into cells through internal/vault,
-// follows a version bump of every KV path and a rotation of the database
-// credentials, keeps its AppRole token renewed (logging in again at the
-// max TTL), and is then dumped. Every value Vault gave it, current and
-// previous, every token it held and its AppRole secret ID are counted:
-// none may be in the dump. Vault's audit log (log_raw) tells the test
-// which tokens and credentials Vault issued.
+// password from the database engine) into cells the way a service does,
+// through config.Load(config.Vault(...)) and cfg.Watch. Watch follows a
+// version bump of every KV path and renews the database lease (3 s,
+// renewable to 6 s) until Vault caps it, then reads a new user and
+// password; the AppRole token (3 s, max 6 s) is renewed and logged in
+// again. The child is then dumped, its watcher still running. Every value
+// Vault gave it, current and previous, every token it held and its
+// AppRole secret ID are counted: none may be in the dump. Vault's audit
+// log (log_raw), read after the dumps, tells the test which tokens and
+// credentials Vault issued.
 func TestVaultSecretsStayOutOfDumps(t *testing.T) {
 	heavy(t)
 	for _, tls := range []bool{false, true} {
@@ -49,6 +52,7 @@ func proveVault(t *testing.T, tls bool) {
 	srv.API(t, "PUT", "sys/policies/acl/app", map[string]any{"policy": `
 path "secret/*" { capabilities = ["read"] }
 path "database/creds/app" { capabilities = ["read"] }
+path "sys/leases/renew" { capabilities = ["update"] }
 path "sys/leases/revoke" { capabilities = ["update"] }`})
 	srv.API(t, "POST", "sys/auth/approle", map[string]any{"type": "approle"})
 	srv.API(t, "POST", "auth/approle/role/app", map[string]any{"token_policies": []string{"app"},
@@ -60,8 +64,11 @@ path "sys/leases/revoke" { capabilities = ["update"] }`})
 	srv.API(t, "POST", "sys/mounts/database", map[string]any{"type": "database"})
 	srv.API(t, "POST", "database/config/pg", map[string]any{"plugin_name": "postgresql-database-plugin",
 		"connection_url": pg.URL(), "username": "postgres", "password": pg.Password, "allowed_roles": "app"})
-	srv.API(t, "POST", "database/roles/app", map[string]any{"db_name": "pg", "default_ttl": "1h", "max_ttl": "2h",
-		"creation_statements": []string{`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`}})
+	dbRole := func(ttl, maxTTL string) {
+		srv.API(t, "POST", "database/roles/app", map[string]any{"db_name": "pg", "default_ttl": ttl, "max_ttl": maxTTL,
+			"creation_statements": []string{`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`}})
+	}
+	dbRole("3s", "6s")
 
 	const kvPaths = 9
 	var paths []string
@@ -99,36 +106,66 @@ path "sys/leases/revoke" { capabilities = ["update"] }`})
 			break
 		}
 	}
+	// Settle: the database role's leases now run for an hour, so the
+	// lease in hand (issued with 6 s at most) is renewed under the new
+	// limits, or replaced once by an hour-long one, and no more reloads
+	// read every path when the dumps are taken. A dump taken while a read
+	// is in flight catches the response in net/http's read buffer (in
+	// crypto/tls's over HTTPS) and the request's token in the write
+	// buffer, before they are consumed and wiped: a window of a request's
+	// length, which renewals (the token's, every 2 s) still open.
+	dbRole("1h", "2h")
+	time.Sleep(8 * time.Second)
 	child.ask(t, "use", fmt.Sprintf("used %d", 2*kvPaths+2))
-
-	tokens, dbCreds := issued(t, audit)
-	if len(tokens) < 2 || len(dbCreds) != 4 {
-		t.Fatalf("the audit log shows %d tokens and %d database values; want >= 2 tokens (a re-login) and 4 values (2 pairs)",
-			len(tokens), len(dbCreds))
+	if got := child.ask(t, "status", ""); !strings.HasSuffix(got, " failures 0") {
+		t.Errorf("the child's config after the rotations: %s", got)
 	}
-	needles := append(append([]string{}, tokens...), dbCreds...)
 	time.Sleep(time.Second) // idle: the transport's read-ahead has run
 
+	// The dumps are taken first and judged once the audit log is read:
+	// the watcher goes on renewing and rotating, and a credential issued
+	// up to the last dump must be counted.
+	type core struct{ test, path string }
+	var cores []core
 	if gdb, err := exec.LookPath("gdb"); err != nil {
 		recordInfo(t, "vault "+scheme+" gcore", "skipped", "gdb not found")
 	} else if path, err := gcore(gdb, child.Pid(), dir); err != nil {
 		t.Errorf("gcore: %v", err)
 	} else {
-		judgeVault(t, "vault "+scheme+" gcore", path, ms, needles, len(tokens), tls)
+		cores = append(cores, core{"vault " + scheme + " gcore", path})
+		// gcore stopped the child for seconds: the renewals and polls that
+		// came due meanwhile run now, and must be done before the kernel
+		// core, or it catches them in flight.
+		time.Sleep(time.Second)
 	}
 	if why := kernelCoreReady(); why != "" {
 		recordInfo(t, "vault "+scheme+" kernel core (SIGABRT)", "skipped", why)
 	} else if path, err := kernelCore(child.process, dir); err != nil {
 		t.Errorf("kernel core: %v", err)
 	} else {
-		judgeVault(t, "vault "+scheme+" kernel core (SIGABRT)", path, ms, needles, len(tokens), tls)
+		cores = append(cores, core{"vault " + scheme + " kernel core (SIGABRT)", path})
+	}
+	tokens, dbCreds := issued(t, audit)
+	if len(tokens) < 2 || len(dbCreds) < 4 || len(dbCreds)%2 != 0 {
+		t.Fatalf("the audit log shows %d tokens and %d database values; want >= 2 tokens (a re-login) and pairs, 2 at least",
+			len(tokens), len(dbCreds))
+	}
+	t.Logf("Vault issued %d tokens and %d database credential pairs", len(tokens), len(dbCreds)/2)
+	needles := append(append([]string{}, tokens...), dbCreds...)
+	for _, c := range cores {
+		judgeVault(t, c.test, c.path, ms, needles, len(tokens), tls)
 	}
 }
+
+// maxTLSTokenCopies is the copies of tokens crypto/tls's sealing buffer
+// may leave over HTTPS (internal/vault's documentation: 0 to 3). More
+// fails the run: it is to be looked into, not assumed to be crypto/tls's.
+const maxTLSTokenCopies = 3
 
 // judgeVault counts the markers (KV values, current and previous, and the
 // secret ID) and the needles (tokens, database credentials) in a core.
 //
-// Over TLS the tokens are counted and reported, not judged: crypto/tls
+// Over TLS the tokens are allowed up to maxTLSTokenCopies: crypto/tls
 // seals a TLS 1.3 record in a pooled buffer, and when the sealed record
 // outgrows that buffer (a fresh one after a GC, a request just under a
 // size class) the buffer it leaves behind holds the record's plaintext:
@@ -167,10 +204,10 @@ func judgeVault(t *testing.T, test, path string, ms *markerSet, needles []string
 	}
 	found += fmt.Sprintf(", tokens %d copies of %d, database credentials %d copies of %d, %d fragments; %d MiB core",
 		tokenCopies, tokens, credCopies, len(needles)-tokens, tl.fragments, tl.bytes>>20)
-	ok := copies == 0 && credCopies == 0 && (tokenCopies == 0 || tls)
+	ok := copies == 0 && credCopies == 0 && (tokenCopies == 0 || tls && tokenCopies <= maxTLSTokenCopies)
 	expected := "0 copies of every Vault secret, current and previous, and of every token"
 	if tls {
-		expected = "0 copies of every Vault secret, current and previous; tokens reported (crypto/tls's sealing buffer)"
+		expected = fmt.Sprintf("0 copies of every Vault secret, current and previous; at most %d of the tokens (crypto/tls's sealing buffer)", maxTLSTokenCopies)
 	}
 	record(t, test, expected, found, ok)
 	if !ok {

@@ -48,6 +48,13 @@ func BenchmarkHMAC(b *testing.B) {
 				out, _ = m.Sum(out[:0], msg)
 			}
 		})
+		b.Run(fmt.Sprintf("%dB/sign.HMAC.Check", n), func(b *testing.B) {
+			tag, _ := m.Sum(nil, msg)
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = m.Check(func(mac, _ []byte) bool { return hmac.Equal(mac, tag) }, msg)
+			}
+		})
 		b.Run(fmt.Sprintf("%dB/sign.Stream", n), func(b *testing.B) {
 			s := m.New()
 			b.ReportAllocs()

@@ -129,6 +129,13 @@ func (k *ECDSAPrivateKey) Public() crypto.PublicKey {
 // returns an ASN.1 signature, as crypto/ecdsa's PrivateKey.Sign does: rand
 // nil makes a deterministic RFC 6979 signature.
 func (k *ECDSAPrivateKey) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	// crypto/ecdsa's deterministic signing panics on a hash it cannot
+	// make (crypto.Hash(0), an unknown or unlinked one), and a panic would
+	// leave EraseDeep before its wipe. So would any other: signECDSA wipes
+	// the cached scalar in a defer.
+	if rand == nil && opts != nil && !opts.HashFunc().Available() {
+		return nil, fmt.Errorf("sign: a deterministic ECDSA signature needs the digest's hash, not %v", opts.HashFunc())
+	}
 	var sig []byte
 	var serr error
 	err := k.box.Use(func(s *ecdsaScalar) error {
@@ -146,10 +153,11 @@ func (k *ECDSAPrivateKey) Sign(rand io.Reader, digest []byte, opts crypto.Signer
 func signECDSA(pub *ecdsa.PublicKey, s *ecdsaScalar, rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
 	d := new(big.Int).SetBits(s.words[:])
 	priv := &ecdsa.PrivateKey{PublicKey: *pub, D: d}
-	sig, err := priv.Sign(rand, digest, opts)
-	wipeCachedScalar(priv)
-	d.SetBits(nil)
-	return sig, err
+	defer func() {
+		wipeCachedScalar(priv)
+		d.SetBits(nil)
+	}()
+	return priv.Sign(rand, digest, opts)
 }
 
 // Destroy wipes the key's cell.

@@ -49,6 +49,7 @@ var ErrInvalid = errors.New("sign: invalid MAC or signature")
 // concurrent use.
 type HMAC struct {
 	hash    keyed.Hash
+	minKey  int // MinKeySize
 	f       follower[*hmacKey]
 	digests sync.Pool // *keyed.Digest, holding nothing between calls
 }
@@ -69,7 +70,7 @@ func (k *hmacKey) destroy() { k.box.Destroy() }
 // the states of the old key are kept until its cell dies (a config
 // destroys replaced cells after its grace period), for calls in flight,
 // and then destroyed.
-func NewHMAC(h Hash, src secret.Source, key string) (*HMAC, error) {
+func NewHMAC(h Hash, src secret.Source, key string, opts ...HMACOption) (*HMAC, error) {
 	kh := keyed.Hash(h)
 	if kh.Size() == 0 {
 		return nil, fmt.Errorf("sign: unknown HMAC hash %d", uint8(h))
@@ -78,12 +79,30 @@ func NewHMAC(h Hash, src secret.Source, key string) (*HMAC, error) {
 		return nil, fmt.Errorf("sign: no secret.Source to read %q from", key)
 	}
 	m := &HMAC{hash: kh}
+	for _, o := range opts {
+		o(m)
+	}
 	m.f = follower[*hmacKey]{src: src, name: key, load: m.load}
 	if _, err := m.f.get(); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
+
+// An HMACOption configures NewHMAC.
+type HMACOption func(*HMAC)
+
+// MinKeySize makes the HMAC refuse a key shorter than n bytes: NewHMAC
+// reports it at start-up, and after a rotation to one every call fails
+// with ErrShortKey until the source holds a key long enough. It fails
+// closed: the replaced key is not used instead, and a short key never
+// signs. RFC 2104 discourages keys shorter than the hash's output; RFC
+// 7518 forbids them for JWTs.
+func MinKeySize(n int) HMACOption { return func(m *HMAC) { m.minKey = n } }
+
+// ErrShortKey reports a key shorter than MinKeySize. The message gives
+// the lengths, never the key.
+var ErrShortKey = errors.New("sign: the key is shorter than the HMAC requires")
 
 // Hash returns the HMAC's hash function.
 func (m *HMAC) Hash() Hash { return Hash(m.hash) }
@@ -114,6 +133,9 @@ func (m *HMAC) load(v secret.Value) (*hmacKey, error) {
 	err = v.Use(func(b []byte) error {
 		if len(b) == 0 {
 			return errEmptyKey
+		}
+		if len(b) < m.minKey {
+			return fmt.Errorf("%w: %d bytes, at least %d", ErrShortKey, len(b), m.minKey)
 		}
 		return box.Update(func(k *keyed.Key) error {
 			k.Set(d, b)
@@ -181,15 +203,16 @@ func (m *HMAC) Verify(tag []byte, msg ...[]byte) error {
 }
 
 // Check is Verify for a tag that arrives in another form than bytes (a
-// JWT's base64url signature, a hex header): match turns the HMAC into
-// that form in scratch (CheckScratch bytes, wiped afterwards) and
-// compares it with the tag in constant time, and returns whether they
-// are equal. Check returns nil if match accepted the HMAC,
+// JWT's base64url signature, a hex header): match decodes the tag into
+// scratch (CheckScratch bytes, wiped afterwards), compares it with the
+// HMAC in constant time, and returns whether they are equal. Decode the
+// tag rather than encode the HMAC: an encoder looks its input's bits up
+// in a table, so the memory it reads would depend on the HMAC. Check returns nil if match accepted the HMAC,
 // ErrInvalid if not, or why the key cannot be read.
 //
 // match runs inside the HMAC's erased computation, with the HMAC in
 // scratch memory: what it computes is wiped with the stack and the
-// registers. So it must be small (an encoding and a comparison, on
+// registers. So it must be small (a decoding and a comparison, on
 // the scratch: it runs within a 1.75 KiB stack wipe), must not keep mac or
 // scratch, and must not call into this package.
 func (m *HMAC) Check(match func(mac, scratch []byte) bool, msg ...[]byte) error {

@@ -5,6 +5,7 @@
 //	go run ./testserver                       # 127.0.0.1:8080, embedded demo config
 //	go run ./testserver -config app.yaml -secrets-dir /run/secrets
 //	APP_API__KEY_FILE=/run/secrets/api go run ./testserver
+//	VAULT_ADDR=http://127.0.0.1:8200 VAULT_TOKEN=... go run ./testserver
 //
 // # Flags
 //
@@ -29,13 +30,24 @@
 //	                   outside middleware.Listener: see its doc)
 //	-poll d            how often to look for changed secrets (default 2s)
 //	-grace d           how long a replaced secret stays valid (default 1m)
+//	-vault address     load secrets from Vault (default $VAULT_ADDR; with
+//	                   neither set, Vault is not used)
+//	-vault-path path   a Vault path to read (repeatable; default
+//	                   secret/data/testserver, KV v2)
+//	-vault-token-file f
+//	                   the Vault token from a file (a Vault Agent sink);
+//	                   default $VAULT_TOKEN, else ~/.vault-token
+//	-vault-role-id id, -vault-secret-id-file f
+//	                   log in with AppRole instead, the secret ID read
+//	                   from f at each login
 //	-h                 print the usage and exit 0
 //
 // # Configuration
 //
 // Sources, each overriding the one before: the embedded default.yaml (its
-// secrets are published demo values), -config, -secrets-dir, then
-// environment variables starting with APP_. The rest of a variable's name is
+// secrets are published demo values), -config, -secrets-dir, Vault (when
+// -vault or VAULT_ADDR is set), then environment variables starting with
+// APP_. The rest of a variable's name is
 // lower-cased and a double underscore separates levels: APP_API__KEY is
 // api.key, APP_DB__PASSWORD is db.password, APP_HTTP__SHUTDOWN_TIMEOUT is
 // http.shutdown_timeout. A name ending in _FILE reads the value from that
@@ -53,12 +65,31 @@
 // upstream.url; without upstream.url the server runs that upstream itself,
 // on another port of 127.0.0.1, requiring the same token.
 //
+// # Vault
+//
+// With -vault or VAULT_ADDR set, the server reads each -vault-path
+// (default secret/data/testserver) through config.Vault: every field of
+// the secret is a key named as the field, dots making levels, so
+//
+//	vault kv put secret/testserver api.key=... signing.key=...
+//
+// sets api.key and signing.key (a field holding a JSON object gives one
+// key per leaf). Every value from Vault is a secret: it goes from the
+// response into a cell without a Go string on the way, and /config shows
+// it as [REDACTED]. VAULT_NAMESPACE, VAULT_CACERT, VAULT_SKIP_VERIFY and
+// the other VAULT_ variables are read as the Vault CLI reads them;
+// VAULT_TOKEN is unset and wiped once the token is in a cell. A Vault
+// that cannot be reached at start, a missing path or a token without the
+// right to read it is a start-up failure naming the address and the path.
+//
 // # Rotation
 //
 // The server follows its sources: when the configuration file, a file of
-// the secret directory (Kubernetes ..data swaps included) or a _FILE
-// target changes, it reloads within -poll and the new secrets serve the
-// next requests; api.key's previous value stays accepted for -grace.
+// the secret directory (Kubernetes ..data swaps included), a _FILE target
+// or a Vault KV v2 secret (a new version) changes, it reloads within
+// -poll and the new secrets serve the next requests; a Vault token or a
+// leased secret (database credentials) is renewed, and replaced when it
+// cannot be; api.key's previous value stays accepted for -grace.
 // SIGHUP reloads at once. A reload that fails keeps the old values, is
 // logged and retried with backoff; GET /readyz reports it.
 //
@@ -89,7 +120,8 @@
 // it. SIGINT or SIGTERM shuts it down gracefully and destroys every cell;
 // the exit status is then 0. A start-up failure (a bad flag, an unreadable
 // config, a missing or empty required secret, a port in use) prints one
-// line on stderr, never a secret, and exits 1.
+// line on stderr, never a secret, and exits 1; an unreachable Vault is
+// retried first, each retry logged as a warning.
 package main
 
 import (
@@ -113,7 +145,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/knadh/koanf/providers/rawbytes"
 
 	"github.com/secretmem/secretmem/config"
 	"github.com/secretmem/secretmem/logging"
@@ -127,6 +158,19 @@ var defaultConfig []byte
 // demoAPIKey is the published api.key of the embedded configuration. The
 // start-up hint prints it only while the server still uses it.
 const demoAPIKey = "demo-api-key-0123456789"
+
+// demoConfig is the embedded configuration as a koanf provider that hands
+// out a fresh copy at each read: config wipes the bytes a provider
+// returns once it has parsed them, and every reload reads each source
+// again (a rawbytes.Provider over one slice yields zeros from the second
+// read on, and every reload failed).
+type demoConfig struct{}
+
+func (demoConfig) ReadBytes() ([]byte, error) { return bytes.Clone(defaultConfig), nil }
+
+func (demoConfig) Read() (map[string]any, error) {
+	return nil, errors.New("the embedded configuration is read as bytes")
+}
 
 // maxSignBody is the largest body POST /api/sign signs; a longer one gets
 // 413 Request Entity Too Large.
@@ -169,12 +213,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	tlsAddr := flags.String("tls-addr", "", "also serve HTTPS on `address`, with the key tls.key (PEM) signing from protected memory")
 	poll := flags.Duration("poll", 2*time.Second, "how often to look for changed secrets")
 	grace := flags.Duration("grace", config.DefaultGracePeriod, "how long a replaced secret stays valid")
+	var vf vaultFlags
+	vf.register(flags)
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, "usage: testserver [flags]\n\n"+
 				"The secretmem demo service (go doc ./testserver). APP_ environment\n"+
 				"variables override the configuration: APP_API__KEY is api.key,\n"+
-				"APP_API__KEY_FILE=path reads it from a file.\n\nFlags:\n")
+				"APP_API__KEY_FILE=path reads it from a file. With VAULT_ADDR (or\n"+
+				"-vault) set, secrets are also read from Vault (-vault-path).\n\nFlags:\n")
 			flags.SetOutput(stdout)
 			flags.PrintDefaults()
 			return err
@@ -191,10 +238,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logger := logging.New(stderr, &logging.Options{Format: format})
 
 	// Sources in order of precedence, lowest first: the embedded demo
-	// configuration, a file, a secret directory, APP_ variables.
+	// configuration, a file, a secret directory, Vault, APP_ variables.
 	var opts []config.Option
 	if *demo {
-		opts = append(opts, config.Source(rawbytes.Provider(bytes.Clone(defaultConfig)), config.YAML()))
+		opts = append(opts, config.Source(demoConfig{}, config.YAML()))
 	}
 	if *cfgPath != "" {
 		// Say "no such file" rather than the loader's "unknown file
@@ -210,6 +257,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if *secretsDir != "" {
 		opts = append(opts, config.SecretDir(*secretsDir))
+	}
+	if v, on, err := vf.option(); err != nil {
+		return err
+	} else if on {
+		opts = append(opts, v)
 	}
 	opts = append(opts,
 		config.Env("APP_"),

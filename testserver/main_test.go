@@ -80,12 +80,13 @@ func show(s string) string {
 	return s
 }
 
-// environ is the test's environment without APP_ variables, which would
-// change the server's configuration, plus env.
+// environ is the test's environment without APP_ and VAULT_ variables,
+// which would change the server's configuration (VAULT_ADDR turns Vault
+// on), plus env.
 func environ(env ...string) []string {
 	var out []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "APP_") {
+		if !strings.HasPrefix(kv, "APP_") && !strings.HasPrefix(kv, "VAULT_") {
 			out = append(out, kv)
 		}
 	}
@@ -463,7 +464,7 @@ func TestHelpPrintsUsageAndExitsZero(t *testing.T) {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("-h: %v", err)
 	}
-	for _, flag := range []string{"-addr", "-config", "-secrets-dir", "-log-format", "-demo", "APP_"} {
+	for _, flag := range []string{"-addr", "-config", "-secrets-dir", "-log-format", "-demo", "APP_", "-vault", "-vault-path", "VAULT_ADDR"} {
 		if !strings.Contains(stdout.String(), flag) {
 			t.Errorf("the usage lacks %s:\n%s", flag, stdout.String())
 		}
@@ -502,6 +503,10 @@ func TestBadStartsFailWithOneClearLine(t *testing.T) {
 		{"an empty APP_API__KEY", []string{"APP_API__KEY="}, nil, "required keys missing: api.key (set but empty)"},
 		{"an empty APP_SIGNING__KEY", []string{"APP_SIGNING__KEY="}, nil, "required keys missing: signing.key (set but empty)"},
 		{"an empty APP_SIGNING__KEY_FILE", []string{"APP_SIGNING__KEY_FILE=" + filepath.Join(dir, "empty")}, nil, "required keys missing: signing.key (set but empty)"},
+		{"Vault unreachable", []string{"VAULT_TOKEN=" + secretLine}, []string{"-vault", "http://127.0.0.1:1"}, "http://127.0.0.1:1"},
+		{"Vault unreachable names the path", []string{"VAULT_ADDR=http://127.0.0.1:1", "VAULT_TOKEN=" + secretLine}, []string{"-vault-path", "secret/data/elsewhere"}, "secret/data/elsewhere"},
+		{"a -vault flag without Vault", nil, []string{"-vault-path", "secret/data/x"}, "neither -vault nor VAULT_ADDR"},
+		{"half an AppRole", []string{"VAULT_ADDR=http://127.0.0.1:1"}, []string{"-vault-role-id", "r"}, "-vault-secret-id-file"},
 		{"a port in use", nil, []string{"-addr", busy.Addr().String()}, "cannot listen on " + busy.Addr().String() + ": address already in use"},
 	}
 	writeFile(t, filepath.Join(dir, "empty"), "")
@@ -529,6 +534,13 @@ func TestBadStartsFailWithOneClearLine(t *testing.T) {
 			for _, l := range strings.Split(stderr.String(), "\n") {
 				if strings.TrimSpace(l) != "" {
 					lines = append(lines, l)
+				}
+			}
+			if strings.HasPrefix(tt.name, "Vault unreachable") {
+				// The client retries before it gives up, and says so:
+				// warnings, then the one line.
+				for len(lines) > 1 && strings.Contains(lines[0], `"level":"WARN","msg":"vault: retrying"`) {
+					lines = lines[1:]
 				}
 			}
 			if len(lines) != 1 || !strings.HasPrefix(lines[0], "testserver: ") || !strings.Contains(lines[0], tt.says) {

@@ -166,3 +166,29 @@ func TestSIGHUPReloads(t *testing.T) {
 	})
 	srv.stop(t, syscall.SIGTERM)
 }
+
+// The embedded demo configuration was handed to config as one byte slice,
+// which config wipes after parsing: every reload then failed ("control
+// characters are not allowed") and the server never followed a rotation
+// unless started with -demo=false. A _FILE target over the demo
+// configuration rotates, and so does SIGHUP's reload.
+func TestRotationOverTheDemoConfiguration(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "api.key")
+	api1, api2 := marker(t), marker(t)
+	writeFile(t, file, api1)
+	srv := start(t, []string{"APP_API__KEY_FILE=" + file}, "-poll", "20ms")
+	writeFile(t, file, api2)
+	eventually(t, "the new key accepted", func() bool {
+		code, _ := call(t, "GET", srv.base+"/api/whoami", api2, "")
+		return code == 200
+	})
+	if err := srv.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if code, r := getReadyz(t, srv.base); code != 200 || r.Status.Failures != 0 || r.Status.LastError != "" {
+		t.Errorf("/readyz after the reloads: %d %+v", code, r)
+	}
+	srv.stop(t, syscall.SIGTERM)
+}

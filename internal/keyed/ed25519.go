@@ -1,6 +1,7 @@
 package keyed
 
 import (
+	"bytes"
 	"errors"
 
 	"filippo.io/edwards25519"
@@ -32,6 +33,30 @@ const Ed25519SignatureSize = 64
 
 // ErrSeed reports a seed that is not Ed25519SeedSize bytes long.
 var ErrSeed = errors.New("keyed: an Ed25519 seed is 32 bytes")
+
+// ErrPublicKey reports an Ed25519 public key that no honest key pair
+// has: not the canonical encoding of a point, or a point of small order.
+var ErrPublicKey = errors.New("keyed: not an Ed25519 public key (not a canonical point, or of small order)")
+
+// CheckEd25519PublicKey refuses a public key that is not the canonical
+// encoding of a point, or whose point has small order. crypto/ed25519
+// verifies against such keys; with a small-order one, [k]A takes at most
+// eight values and a signature with S = 0 verifies for about one message
+// in eight, so anyone can forge. 32 zero bytes (an unset key) decode to
+// a point of order 4. Public data: no erasure needed.
+func CheckEd25519PublicKey(pub []byte) error {
+	var p edwards25519.Point
+	if len(pub) != 32 {
+		return ErrPublicKey
+	}
+	if _, err := p.SetBytes(pub); err != nil || !bytes.Equal(p.Bytes(), pub) {
+		return ErrPublicKey
+	}
+	if p.MultByCofactor(&p).Equal(edwards25519.NewIdentityPoint()) == 1 {
+		return ErrPublicKey
+	}
+	return nil
+}
 
 // Ed25519Key is an Ed25519 private key in the form signing uses: the
 // secret scalar s and the nonce prefix, both from SHA-512 of the seed, and

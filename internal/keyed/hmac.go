@@ -249,23 +249,43 @@ func (k *Key) verify(d *Digest, tag []byte, parts [][]byte) (bool, error) {
 
 // Check reports whether match accepts HMAC(key, the concatenated parts),
 // for a tag that arrives in another form than bytes (a JWT's base64url
-// signature): match turns mac into that form, in scratch (ScratchSize
-// bytes of the digest's, wiped afterwards), and compares it with the tag
-// in constant time. match runs inside this call's Erase, so what it
+// signature): match decodes the tag into scratch (ScratchSize bytes of
+// the digest's, wiped afterwards) and compares it with mac in constant
+// time. (Decode the tag rather than encode mac: an encoder indexes its
+// alphabet table by its input's bits, so encoding mac would make the
+// memory it reads depend on the MAC.) match runs inside this call's Erase, so what it
 // computes is erased with the rest; it must not keep mac or scratch, call
-// Erase, or go deeper than an encoding and a comparison (its frames count
+// Erase, or go deeper than a decoding and a comparison (its frames count
 // against the wipe: TestEveryOperationFitsTheWipe).
+//
+// A panic in match goes on once the wipe is done: Erase has no deferred
+// wipe (a deferred call runs below the panicking frames, so it could not
+// wipe them), so check catches it and Check raises it again outside.
 func (k *Key) Check(d *Digest, match func(mac, scratch []byte) bool, parts ...[]byte) (ok bool, err error) {
-	Erase(func() { ok, err = k.check(d, match, parts) })
+	var p any
+	Erase(func() { ok, p, err = k.check(d, match, parts) })
+	if p != nil {
+		panic(p)
+	}
 	return ok, err
 }
 
-func (k *Key) check(d *Digest, match func(mac, scratch []byte) bool, parts [][]byte) (bool, error) {
+func (k *Key) check(d *Digest, match func(mac, scratch []byte) bool, parts [][]byte) (ok bool, p any, err error) {
 	mac, err := k.sum(d, d.want[:0], parts)
-	ok := err == nil && match(mac, d.pad[:])
+	if err == nil {
+		ok, p = callMatch(match, mac, d.pad[:])
+	}
 	d.want = [MaxSize]byte{}
 	d.pad = [len(d.pad)]byte{}
-	return ok, err
+	return ok, p, err
+}
+
+// callMatch calls match and returns its panic instead of raising it.
+// (Since Go 1.21 panic(nil) recovers as a *runtime.PanicNilError, so a
+// nil p means no panic.)
+func callMatch(match func(mac, scratch []byte) bool, mac, scratch []byte) (ok bool, p any) {
+	defer func() { p = recover() }()
+	return match(mac, scratch), nil
 }
 
 // ScratchSize is the length of the scratch space Check gives match.

@@ -194,7 +194,12 @@ func (c *Client) do(ctx context.Context, rq request) (*body, error) {
 	for attempt := 0; ; {
 		gen := c.tokenGen()
 		b, next, err := c.once(ctx, rq, target)
+		var tf tokenFailed
 		switch {
+		case errors.As(err, &tf):
+			// Getting the token was a request of its own, retried on its
+			// own: retrying it again here would square the attempts.
+			return nil, tf.err
 		case err == nil && next == nil:
 			return b, nil
 		case next != nil:
@@ -247,7 +252,7 @@ func (c *Client) tokenStands(ctx context.Context) bool {
 func (c *Client) once(ctx context.Context, rq request, target *url.URL) (*body, *url.URL, error) {
 	if rq.withToken {
 		if err := c.token(ctx); err != nil {
-			return nil, nil, err
+			return nil, nil, tokenFailed{err}
 		}
 	}
 	out, err := c.compose(rq)
@@ -314,6 +319,13 @@ func (c *Client) once(ctx context.Context, rq request, target *url.URL) (*body, 
 		return nil, nil, c.fail(rq, code, msgs, err)
 	}
 }
+
+// tokenFailed is once's error when the token could not be had: do
+// returns the error inside as it is, without retrying.
+type tokenFailed struct{ err error }
+
+func (e tokenFailed) Error() string { return e.err.Error() }
+func (e tokenFailed) Unwrap() error { return e.err }
 
 // tlsHint says what to set when Vault's certificate did not verify: the
 // usual cause is a Vault whose CA the system does not trust.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"reflect"
+	"sync"
 	"unsafe"
 )
 
@@ -16,18 +17,31 @@ import (
 // crypto/tls that no longer has them (by name and type) is detected
 // once, the clearing is skipped, and TestTLSInternalsAreWhereExpected
 // fails: the proof's TLS run would then count the copies again.
-var tlsFields = func() (f struct {
-	raw, input uintptr
-	ok         bool
-}) {
-	t := reflect.TypeFor[tls.Conn]()
-	raw, ok1 := t.FieldByName("rawInput")
-	input, ok2 := t.FieldByName("input")
-	if ok1 && ok2 && raw.Type == reflect.TypeFor[bytes.Buffer]() && input.Type == reflect.TypeFor[bytes.Reader]() {
-		f.raw, f.input, f.ok = raw.Offset, input.Offset, true
+//
+// The fields are looked up at the first TLS connection, not in a package
+// initializer: reflecting on tls.Conn at init made the linker keep the
+// whole TLS client and X.509 verification (1.3 MB) in every program that
+// imports package config, Vault or not (see config's
+// TestConfigWithoutVaultLinksNoTLSClient).
+var (
+	tlsFieldsOnce sync.Once
+	tlsFieldsAt   struct {
+		raw, input uintptr
+		ok         bool
 	}
-	return f
-}()
+)
+
+func tlsFields() (raw, input uintptr, ok bool) {
+	tlsFieldsOnce.Do(func() {
+		t := reflect.TypeFor[tls.Conn]()
+		r, ok1 := t.FieldByName("rawInput")
+		in, ok2 := t.FieldByName("input")
+		if ok1 && ok2 && r.Type == reflect.TypeFor[bytes.Buffer]() && in.Type == reflect.TypeFor[bytes.Reader]() {
+			tlsFieldsAt.raw, tlsFieldsAt.input, tlsFieldsAt.ok = r.Offset, in.Offset, true
+		}
+	})
+	return tlsFieldsAt.raw, tlsFieldsAt.input, tlsFieldsAt.ok
+}
 
 // tlsInput is a tls.Conn's record buffer.
 type tlsInput struct {
@@ -36,11 +50,12 @@ type tlsInput struct {
 }
 
 func tlsInputOf(c *tls.Conn) tlsInput {
-	if !tlsFields.ok {
+	raw, input, ok := tlsFields()
+	if !ok {
 		return tlsInput{}
 	}
 	p := unsafe.Pointer(c)
-	return tlsInput{raw: (*bytes.Buffer)(unsafe.Add(p, tlsFields.raw)), input: (*bytes.Reader)(unsafe.Add(p, tlsFields.input))}
+	return tlsInput{raw: (*bytes.Buffer)(unsafe.Add(p, raw)), input: (*bytes.Reader)(unsafe.Add(p, input))}
 }
 
 // clear wipes the record buffer once everything decrypted into it has

@@ -209,7 +209,12 @@ func (c *Client) refresh(ctx context.Context, gen uint64, forceLogin bool) error
 		}
 		return err
 	}
-	c.log.Info("vault: logged in", "ttl", l.ttl, "renewable", l.renewable)
+	if l.minted {
+		c.log.Info("vault: logged in", "ttl", l.ttl, "renewable", l.renewable)
+	} else {
+		// A token given (VAULT_TOKEN, a file, a cell): looked up, not made.
+		c.log.Info("vault: using the token given", "ttl", l.ttl, "renewable", l.renewable)
+	}
 	next := tokenState{cell: l.token, owned: l.owned, minted: l.minted, ttl: l.ttl, renewable: l.renewable,
 		increment: l.increment, at: sent, serial: st.serial + 1}
 	if next.increment <= 0 {

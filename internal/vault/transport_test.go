@@ -114,7 +114,7 @@ func TestCloseDuringARead(t *testing.T) {
 // renames or retypes them fails here, loudly, instead of silently leaving
 // the last record of each TLS connection in memory.
 func TestTLSInternalsAreWhereExpected(t *testing.T) {
-	if !tlsFields.ok {
+	if _, _, ok := tlsFields(); !ok {
 		t.Fatal("crypto/tls.Conn no longer has rawInput bytes.Buffer and input bytes.Reader: update tlsbuf.go")
 	}
 }

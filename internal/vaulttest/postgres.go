@@ -26,3 +26,17 @@ func StartPostgres(t testing.TB) *Postgres {
 func (p *Postgres) URL() string {
 	return fmt.Sprintf("postgresql://{{username}}:{{password}}@127.0.0.1:%d/postgres?sslmode=disable", p.Port)
 }
+
+// MountDatabase mounts Vault's database engine on pg with a role "app"
+// whose PostgreSQL users live ttl, renewable up to maxTTL:
+// database/creds/app issues them.
+func (s *Server) MountDatabase(t testing.TB, pg *Postgres, ttl, maxTTL string) {
+	t.Helper()
+	s.API(t, "POST", "sys/mounts/database", map[string]any{"type": "database"})
+	s.API(t, "POST", "database/config/pg", map[string]any{
+		"plugin_name": "postgresql-database-plugin", "connection_url": pg.URL(),
+		"username": "postgres", "password": pg.Password, "allowed_roles": "app"})
+	s.API(t, "POST", "database/roles/app", map[string]any{"db_name": "pg",
+		"creation_statements": []string{`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`},
+		"default_ttl":         ttl, "max_ttl": maxTTL})
+}

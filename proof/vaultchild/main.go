@@ -1,35 +1,41 @@
 // Command vaultchild is the proof suite's Vault client: a process that
-// loads secrets from Vault through internal/vault into cells, follows a KV
-// version bump and a database-credential rotation when told, keeps its
-// token renewed (logging in again at the max TTL), and waits to be dumped.
-// The proof then counts every Vault secret and token in its memory.
-//
-// It uses internal/vault directly until config has a Vault source; the
-// proof then runs a program built on config.Vault instead.
+// loads secrets from Vault the way a service does, through
+// config.Load(config.Vault(...)) and cfg.Watch, follows a KV version bump
+// and a rotation of database credentials as Watch reports them, keeps its
+// AppRole token renewed (logging in again at the max TTL), and waits to
+// be dumped. The proof then counts every Vault secret and token in its
+// memory.
 //
 //	vaultchild -role-id ID -secret-id-file FILE -kv secret/data/a,secret/data/b -db database/creds/app
 //
-// VAULT_ADDR names the server. Commands arrive on stdin, one per line, and
-// each is answered on stdout with one line that holds no secret:
+// VAULT_ADDR (and VAULT_CACERT over HTTPS) names the server. KV path i
+// gives the keys kvI.<field>; the database path db.user and db.password.
+// Commands arrive on stdin, one per line, and each is answered on stdout
+// with one line that holds no secret:
 //
-//	load    read every path         -> "loaded N" (N cells)
-//	bump    re-read changed KV paths -> "bumped N"
-//	rotate  new database credentials, the old lease revoked -> "rotated"
-//	use     read every cell once     -> "used N"
-//	token   -> "token logins=N" (logins and renewals so far)
+//	load    config.Load, then Watch  -> "loaded N" (N secret keys)
+//	bump    wait until Watch has swapped in a new value of every KV key
+//	        -> "bumped N" (N paths)
+//	rotate  wait until Watch has swapped in a new database user and
+//	        password, in one generation -> "rotated"
+//	use     read every secret key once, from one Snapshot -> "used N"
+//	status  -> "generation G failures F"
 package main
 
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/secretmem/secretmem/internal/vault"
+	"github.com/secretmem/secretmem/config"
 )
 
 func main() {
@@ -43,100 +49,140 @@ func main() {
 		log.Error("vaultchild", "err", err)
 		os.Exit(1)
 	}
-	// Stdin closed: stay up, cells and client alive, to be dumped.
+	// Stdin closed: stay up, cells, watcher and token renewal alive, to be
+	// dumped.
 	for {
 		time.Sleep(time.Hour)
 	}
 }
 
+// changes gathers the keys Watch's reloads changed, for the commands that
+// wait for a rotation.
+type changes struct {
+	mu   sync.Mutex
+	cond *sync.Cond
+	seen map[string]int // key -> reloads that changed it
+	err  error          // the last reload error, cleared by a success
+}
+
+func newChanges() *changes {
+	c := &changes{seen: map[string]int{}}
+	c.cond = sync.NewCond(&c.mu)
+	return c
+}
+
+// await waits until ok holds over the keys seen, or d passes.
+func (c *changes) await(d time.Duration, ok func(seen map[string]int) bool) error {
+	timer := time.AfterFunc(d, func() { c.mu.Lock(); c.cond.Broadcast(); c.mu.Unlock() })
+	defer timer.Stop()
+	deadline := time.Now().Add(d)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for !ok(c.seen) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not within %v (last reload error: %v)", d, c.err)
+		}
+		c.cond.Wait()
+	}
+	return nil
+}
+
 func run(log *slog.Logger, roleID, secretIDFile string, kvPaths []string, dbPath string) error {
-	cfg, err := vault.FromEnv()
-	if err != nil {
-		return err
+	paths := make([]config.VaultPath, 0, len(kvPaths)+1)
+	for i, p := range kvPaths {
+		paths = append(paths, config.VaultPath{Path: p, Prefix: fmt.Sprintf("kv%d", i)})
 	}
-	cfg.Auth = vault.AppRole{RoleID: roleID, SecretIDFile: secretIDFile}
-	cfg.Logger = log
-	c, err := vault.New(cfg)
-	if err != nil {
-		return err
-	}
-	ctx := context.Background()
-	go func() { _ = c.KeepTokenAlive(ctx, func(err error) { log.Warn("token", "err", err) }) }()
+	paths = append(paths, config.VaultPath{Path: dbPath,
+		Fields: map[string]string{"username": "db.user", "password": "db.password"}})
+	conn := config.VaultConn{Auth: config.VaultAppRole{RoleID: roleID, SecretIDFile: secretIDFile}}
 
 	var (
-		kvs []*vault.Secret
-		dbs *vault.Secret
+		cfg *config.Config
+		ch  = newChanges()
 	)
-	count := func() int {
-		n := len(dbs.Fields)
-		for _, s := range kvs {
-			n += len(s.Fields)
-		}
-		return n
-	}
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
 		var reply string
 		switch cmd := in.Text(); cmd {
 		case "load":
-			for i, p := range kvPaths {
-				s, err := c.Read(ctx, vault.Mapping{Path: p, Prefix: fmt.Sprintf("kv%d", i)})
-				if err != nil {
-					return err
-				}
-				kvs = append(kvs, s)
-			}
-			if dbs, err = c.Read(ctx, vault.Mapping{Path: dbPath, Prefix: "db"}); err != nil {
-				return err
-			}
-			reply = fmt.Sprintf("loaded %d", count())
-		case "bump":
-			n := 0
-			for i, s := range kvs {
-				v, err := c.KVVersion(ctx, s.Path)
-				if err != nil {
-					return err
-				}
-				if v == s.Version {
-					continue
-				}
-				next, err := c.Read(ctx, vault.Mapping{Path: s.Path, Prefix: fmt.Sprintf("kv%d", i)})
-				if err != nil {
-					return err
-				}
-				kvs[i] = next
-				s.Destroy()
-				n++
-			}
-			reply = fmt.Sprintf("bumped %d", n)
-		case "rotate":
-			next, err := c.Read(ctx, vault.Mapping{Path: dbPath, Prefix: "db"})
+			var err error
+			cfg, err = config.Load(config.Vault(conn, paths...), config.Logger(log),
+				config.PollInterval(200*time.Millisecond), config.GracePeriod(time.Second))
 			if err != nil {
 				return err
 			}
-			old := dbs
-			dbs = next
-			if err := c.RevokeLease(ctx, old.Lease.ID); err != nil {
+			if err := cfg.Watch(context.Background(), func(err error) {
+				st := cfg.Status()
+				ch.mu.Lock()
+				ch.err = err
+				if err == nil {
+					for _, k := range st.Changed {
+						ch.seen[k]++
+					}
+				}
+				ch.cond.Broadcast()
+				ch.mu.Unlock()
+			}); err != nil {
 				return err
 			}
-			old.Destroy()
+			reply = fmt.Sprintf("loaded %d", len(secretKeys(cfg)))
+		case "bump":
+			var kvKeys []string
+			for _, k := range secretKeys(cfg) {
+				if strings.HasPrefix(k, "kv") {
+					kvKeys = append(kvKeys, k)
+				}
+			}
+			err := ch.await(30*time.Second, func(seen map[string]int) bool {
+				for _, k := range kvKeys {
+					if seen[k] == 0 {
+						return false
+					}
+				}
+				return true
+			})
+			if err != nil {
+				return fmt.Errorf("bump: %w", err)
+			}
+			changed := map[string]bool{}
+			for _, k := range kvKeys {
+				changed[strings.SplitN(k, ".", 2)[0]] = true
+			}
+			reply = fmt.Sprintf("bumped %d", len(changed))
+		case "rotate":
+			err := ch.await(60*time.Second, func(seen map[string]int) bool {
+				return seen["db.user"] > 0 && seen["db.user"] == seen["db.password"]
+			})
+			if err != nil {
+				return fmt.Errorf("rotate: %w", err)
+			}
 			reply = "rotated"
 		case "use":
+			sn := cfg.Snapshot()
 			n := 0
-			for _, s := range append([]*vault.Secret{dbs}, kvs...) {
-				for _, f := range s.Fields {
-					if err := f.Value.Use(func([]byte) error { n++; return nil }); err != nil {
-						return err
-					}
+			for _, k := range secretKeys(cfg) {
+				if err := sn.Secret(k).Use(func([]byte) error { n++; return nil }); err != nil {
+					return fmt.Errorf("use %s: %w", k, err)
 				}
 			}
 			reply = fmt.Sprintf("used %d", n)
-		case "token":
-			reply = fmt.Sprintf("token logins=%d", c.TokenInfo().Logins)
+		case "status":
+			st := cfg.Status()
+			reply = fmt.Sprintf("generation %d failures %d", st.Generation, st.Failures)
 		default:
 			reply = "unknown command " + cmd
 		}
 		fmt.Println(reply)
 	}
-	return in.Err()
+	if err := in.Err(); err != nil {
+		return err
+	}
+	if cfg == nil {
+		return errors.New("stdin closed before load")
+	}
+	return nil
+}
+
+func secretKeys(cfg *config.Config) []string {
+	return slices.DeleteFunc(cfg.Keys(), func(k string) bool { return !cfg.IsSecret(k) })
 }

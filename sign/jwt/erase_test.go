@@ -58,7 +58,13 @@ func TestNoSignatureOutlivesVerify(t *testing.T) {
 			})
 		}
 		t.Run(string(k.alg), func(t *testing.T) {
-			keyed.CheckErasedForTest(t, keyed.ErasureForTest{Call: verify, Span: keyed.DeepWipeDepthForTest() + 8<<10, Needles: nd})
+			// An HMAC check decodes the token's signature into the
+			// digest's scratch (heap, in a cell's digest) and compares it
+			// there: under the race detector nothing of it reaches the
+			// stack or the registers even without the wipes, so the
+			// control may find nothing.
+			keyed.CheckErasedForTest(t, keyed.ErasureForTest{Call: verify, Span: keyed.DeepWipeDepthForTest() + 8<<10, Needles: nd,
+				ControlMayMiss: raceEnabled && k.alg != EdDSA})
 		})
 	}
 }

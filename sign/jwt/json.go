@@ -176,9 +176,11 @@ func (r *reader) number() ([]byte, error) {
 }
 
 // numericDate reads a NumericDate (RFC 7519, section 2): seconds since
-// the epoch, possibly with a fraction. It returns whole seconds (the
-// fraction dropped) and whether the value fits.
-func (r *reader) numericDate() (int64, error) {
+// the epoch, possibly with a fraction. It returns whole seconds, a
+// fraction rounded up if up is set and down otherwise (toward zero would
+// make nbf 2000000000.5 valid half a second early), or an error if the
+// value does not fit.
+func (r *reader) numericDate(up bool) (int64, error) {
 	t, err := r.number()
 	if err != nil {
 		return 0, err
@@ -201,7 +203,10 @@ func (r *reader) numericDate() (int64, error) {
 	if err != nil || math.IsInf(f, 0) || f > 1<<62 || f < -(1<<62) {
 		return 0, errJSON
 	}
-	return int64(f), nil
+	if up {
+		return int64(math.Ceil(f)), nil
+	}
+	return int64(math.Floor(f)), nil
 }
 
 // skip reads any value and checks that it is valid JSON.

@@ -5,7 +5,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
+	"github.com/secretmem/secretmem/internal/keyed"
 	"github.com/secretmem/secretmem/secret"
 	"github.com/secretmem/secretmem/sign"
 )
@@ -51,8 +53,13 @@ func minHMACKey(alg Algorithm) int {
 // HMACKey returns an HS256 or HS512 key whose secret src holds under
 // name, read at each use (see sign.NewHMAC): a rotated secret signs and
 // verifies from the next token on. The secret must be at least as long as
-// the hash's output (32 or 64 bytes), as RFC 7518 requires.
+// the hash's output (32 or 64 bytes), as RFC 7518 requires; after a
+// rotation to a shorter one, the key signs and verifies nothing (the
+// error wraps sign.ErrShortKey) until the source holds a long one.
 func HMACKey(alg Algorithm, id string, src secret.Source, name string) (*Key, error) {
+	if err := checkID(id); err != nil {
+		return nil, err
+	}
 	var h sign.Hash
 	switch alg {
 	case HS256:
@@ -65,7 +72,8 @@ func HMACKey(alg Algorithm, id string, src secret.Source, name string) (*Key, er
 	if n := src.Secret(name).Len(); n > 0 && n < minHMACKey(alg) {
 		return nil, fmt.Errorf("%w: the secret %q has %d bytes; %s needs at least %d (RFC 7518, 3.2)", ErrKey, name, n, alg, minHMACKey(alg))
 	}
-	mac, err := sign.NewHMAC(h, src, name)
+	// Checked again at every rotation: a short secret fails closed.
+	mac, err := sign.NewHMAC(h, src, name, sign.MinKeySize(minHMACKey(alg)))
 	if err != nil {
 		return nil, err
 	}
@@ -76,6 +84,9 @@ func HMACKey(alg Algorithm, id string, src secret.Source, name string) (*Key, er
 // name (PEM, DER or a raw seed, as sign.NewSigner reads), read at each
 // use. It signs, and verifies with the current key's public key.
 func EdDSAKey(id string, src secret.Source, name string) (*Key, error) {
+	if err := checkID(id); err != nil {
+		return nil, err
+	}
 	s, err := sign.NewSigner(src, name)
 	if err != nil {
 		return nil, err
@@ -89,10 +100,26 @@ func EdDSAKey(id string, src secret.Source, name string) (*Key, error) {
 
 // EdDSAPublicKey returns a key that verifies EdDSA tokens with pub.
 func EdDSAPublicKey(id string, pub ed25519.PublicKey) (*Key, error) {
+	if err := checkID(id); err != nil {
+		return nil, err
+	}
 	if len(pub) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("%w: an Ed25519 public key is %d bytes, not %d", ErrKey, ed25519.PublicKeySize, len(pub))
 	}
+	// A small-order key (32 zero bytes is one) would verify forgeries.
+	if err := keyed.CheckEd25519PublicKey(pub); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrKey, err)
+	}
 	return &Key{id: id, alg: EdDSA, pub: append(ed25519.PublicKey(nil), pub...)}, nil
+}
+
+// checkID refuses a kid that is not UTF-8: a JSON string cannot carry
+// it, so the key's tokens would name another kid than the key's.
+func checkID(id string) error {
+	if !utf8.ValidString(id) {
+		return fmt.Errorf("%w: the kid is not UTF-8", ErrKey)
+	}
+	return nil
 }
 
 // ID returns the key's "kid".

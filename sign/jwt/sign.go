@@ -4,7 +4,6 @@ import (
 	"crypto"
 	"encoding/json"
 	"fmt"
-	"strconv"
 
 	"github.com/secretmem/secretmem/sign"
 )
@@ -31,7 +30,11 @@ func (k *Key) Sign(claims any) (string, error) {
 	}
 	hdr := `{"alg":"` + string(k.alg) + `","typ":"JWT"`
 	if k.id != "" {
-		hdr += `,"kid":` + strconv.Quote(k.id)
+		// JSON's escapes, not Go's: strconv.Quote writes \x00, which no
+		// JSON reader accepts. The ID is UTF-8 (checked when the key was
+		// made), so it comes back as it was.
+		kid, _ := json.Marshal(k.id)
+		hdr += `,"kid":` + string(kid)
 	}
 	hdr += "}"
 	n := b64.EncodedLen(len(hdr)) + 1 + b64.EncodedLen(len(payload))
@@ -50,8 +53,17 @@ func (k *Key) Sign(claims any) (string, error) {
 		}
 		var cur sign.PrivateKey
 		if cur, err = k.priv.Current(); err == nil {
+			// The source may have rotated to another kind of key, which
+			// would sign the token as something else.
+			if _, ok := cur.(*sign.Ed25519PrivateKey); !ok {
+				return "", fmt.Errorf("%w: the key is no longer an Ed25519 key", ErrKey)
+			}
 			sig, err = cur.Sign(nil, tok, crypto.Hash(0))
 		}
+	default:
+		// A Key not made by this package's constructors (its zero value)
+		// would otherwise sign with an empty signature.
+		return "", fmt.Errorf("%w: a zero Key (make keys with HMACKey, EdDSAKey or EdDSAPublicKey)", ErrKey)
 	}
 	if err != nil {
 		return "", err

@@ -148,9 +148,9 @@ func (v *Verifier) Verify(token []byte) (*Claims, error) {
 // holds nothing useful.
 //
 // For HS256 and HS512 the HMAC runs with its key in protected memory, and
-// the expected signature is encoded and compared in scratch memory that
-// is wiped with the stack before Verify returns. For EdDSA the signature
-// is decoded and checked on a stack that is wiped.
+// the token's signature is decoded and compared with it in scratch
+// memory that is wiped with the stack before Verify returns. For EdDSA
+// the signature is decoded and checked on a stack that is wiped.
 func (v *Verifier) VerifyTo(c *Claims, token []byte) error {
 	if len(token) > v.opts.MaxSize {
 		return fmt.Errorf("%w: %d bytes, over the limit of %d", ErrTooLarge, len(token), v.opts.MaxSize)
@@ -174,10 +174,12 @@ func (v *Verifier) VerifyTo(c *Claims, token []byte) error {
 		buf = make([]byte, n)
 	}
 	hdrJSON, payload, strs := buf[:hn], buf[hn:hn+pn], buf[hn+pn:hn+pn:len(buf)]
-	if n, err := b64.Decode(hdrJSON, h64); err != nil || n != hn {
+	// The decoder skips CR and LF even in strict mode: a part whose
+	// decoded length does not encode back to its own length had them.
+	if n, err := b64.Decode(hdrJSON, h64); err != nil || n != hn || b64.EncodedLen(n) != len(h64) {
 		return fmt.Errorf("%w: the header is not base64url", ErrMalformed)
 	}
-	if n, err := b64.Decode(payload, p64); err != nil || n != pn {
+	if n, err := b64.Decode(payload, p64); err != nil || n != pn || b64.EncodedLen(n) != len(p64) {
 		return fmt.Errorf("%w: the payload is not base64url", ErrMalformed)
 	}
 	r := reader{b: hdrJSON, out: strs}
@@ -277,7 +279,8 @@ func (c *Claims) read(r *reader, i int) error {
 	case "aud":
 		return c.audience(r)
 	default:
-		secs, err := r.numericDate()
+		// A fraction rounds toward refusal: nbf up, exp (and iat) down.
+		secs, err := r.numericDate(name == "nbf")
 		if err != nil {
 			return err
 		}
@@ -391,16 +394,22 @@ func (k *Key) verify(input, sig []byte) error {
 }
 
 // sameBase64 reports, in constant time, whether sig is the base64url of
-// mac. It runs inside the HMAC's erased computation: the encoded form of
-// the expected signature is written into the HMAC's scratch, which is
-// wiped, and the encoder's frames are on a stack that is wiped.
+// mac. It decodes sig, the token's bytes, rather than encode mac: the
+// encoder looks each 6 bits of its input up in a 64-byte table, which
+// spans two cache lines when its heap slot starts mid-line (b64's size
+// class puts every other slot 32 bytes into one), and then which line is
+// read depends on the expected MAC; the decoder's lookups depend only on
+// the token. It runs inside the HMAC's erased computation, and the decoded
+// signature (the MAC itself when the token is genuine) is written into
+// the HMAC's scratch, which is wiped with the stack. The strict decoder
+// refuses non-zero spare bits, and a decoded length other than mac's
+// (line breaks, which the decoder skips, shorten it) is refused.
 func sameBase64(mac, scratch, sig []byte) bool {
-	n := b64.EncodedLen(len(mac))
-	if n > len(scratch) || n != len(sig) {
+	if b64.DecodedLen(len(sig)) != len(mac) || len(mac) > len(scratch) {
 		return false
 	}
-	b64.Encode(scratch[:n], mac)
-	return subtle.ConstantTimeCompare(scratch[:n], sig) == 1
+	n, err := b64.Decode(scratch[:len(mac)], sig)
+	return err == nil && n == len(mac) && subtle.ConstantTimeCompare(scratch[:n], mac) == 1
 }
 
 // verifyEd25519 decodes the signature on the stack and checks it. It
