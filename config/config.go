@@ -43,10 +43,12 @@ func LoadContext(ctx context.Context, opts ...Option) (*Config, error) {
 	if err := c.init(newSettings(opts)); err != nil {
 		return nil, err
 	}
-	st, err := c.loadFirst(ctx)
+	st, abandoned, err := c.loadFirst(ctx)
 	if err != nil {
-		c.stamps.destroy()
-		_ = c.s.closeSources(context.Background())
+		if !abandoned { // else the load, when it returns, lets go
+			c.stamps.destroy()
+			_ = c.s.closeSources(context.Background())
+		}
 		return nil, err
 	}
 	c.first(st)
@@ -54,10 +56,13 @@ func LoadContext(ctx context.Context, opts ...Option) (*Config, error) {
 }
 
 // loadFirst runs the first load, on a goroutine of its own when ctx can
-// end, so that Load can give up on a source that hangs.
-func (c *Config) loadFirst(ctx context.Context) (*state, error) {
+// end, so that Load can give up on a source that hangs (abandoned): that
+// load, when it returns, destroys what it made, gives back what its
+// sources took (a Vault lease) and closes them.
+func (c *Config) loadFirst(ctx context.Context) (*state, bool, error) {
 	if ctx.Done() == nil {
-		return c.s.load(ctx, nil, c.stamps)
+		st, err := c.s.load(ctx, nil, c.stamps)
+		return st, false, err
 	}
 	type result struct {
 		st  *state
@@ -73,27 +78,29 @@ func (c *Config) loadFirst(ctx context.Context) (*state, error) {
 		defer mu.Unlock()
 		if abandoned {
 			if st != nil {
-				st.discard()
+				destroyAll(st.fresh)
+				giveBack(st.undo) // before the sources close
 			}
 			c.stamps.destroy()
+			_ = c.s.closeSources(context.Background())
 			return
 		}
 		ch <- result{st, err}
 	}()
 	select {
 	case r := <-ch:
-		return r.st, r.err
+		return r.st, false, r.err
 	case <-ctx.Done():
 	}
 	mu.Lock()
 	defer mu.Unlock()
 	select {
 	case r := <-ch:
-		return r.st, r.err
+		return r.st, false, r.err
 	default:
 	}
 	abandoned = true
-	return nil, fmt.Errorf("config: load abandoned while reading %s: %w", t.what(), ctx.Err())
+	return nil, true, fmt.Errorf("config: load abandoned while reading %s: %w", t.what(), ctx.Err())
 }
 
 // View returns the current generation as a secret.Source (a Snapshot):

@@ -64,6 +64,7 @@ type state struct {
 	reloadBy time.Time               // a source's versions expire then; zero: never
 	unset    []string                // variables to unset and wipe when installed
 	fresh    []secret.Value          // cells this load made, to destroy if never installed
+	undo     []func()                // what its sources took outside the process, to give back if never installed
 
 	gen uint64 // set by install
 }
@@ -337,6 +338,7 @@ func (t *txn) commit(k *koanf.Koanf, secrets map[string]secret.Value) *state {
 	}
 	for _, l := range t.layers {
 		destroyUnowned(l.cells, st.owned)
+		st.undo = append(st.undo, l.undo...)
 	}
 	destroyUnowned(t.made, st.owned)
 	inherited := make(map[secret.Value]bool, len(t.consumed)+len(t.kept))
@@ -367,9 +369,25 @@ func (t *txn) commit(k *koanf.Koanf, secrets map[string]secret.Value) *state {
 	return st
 }
 
-// discard destroys the cells of a state that is not installed; the cells
-// it shares with earlier loads stay.
-func (st *state) discard() { destroyAll(st.fresh) }
+// discard destroys the cells of a state that is not installed (the cells
+// it shares with earlier loads stay) and gives back what its sources took
+// outside the process: a Vault lease read for it that nobody will hold.
+// That may take a request, and discard may run under the owner's lock,
+// so it happens on a goroutine of its own.
+func (st *state) discard() {
+	destroyAll(st.fresh)
+	if undo := st.undo; len(undo) > 0 {
+		st.undo = nil
+		go giveBack(undo)
+	}
+}
+
+// giveBack runs a load's undo functions.
+func giveBack(undo []func()) {
+	for _, f := range undo {
+		f()
+	}
+}
 
 func destroyUnowned(cells []secret.Value, owned map[secret.Value]struct{}) {
 	for _, c := range cells {

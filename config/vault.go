@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -46,6 +48,8 @@ import (
 // generation (Snapshot: a reader sees the new user with the new password,
 // never a mix). Replaced cells stay readable for the GracePeriod and the
 // old lease is left to run out, so connections opened with it can drain.
+// A renewal Vault refuses for a while (sealed, rate limited) is retried
+// with RetryBackoff; a lease Vault sends as 0 s is taken for five minutes.
 // Watch's callback, Status().Changed and Snapshot.Generation tell the
 // application what rotated, so it can reconnect.
 //
@@ -251,7 +255,33 @@ func (v *vaultSource) connect(s *settings) (*vault.Client, error) {
 		return nil, fmt.Errorf("config: vault: %w", err)
 	}
 	v.client = client
+	warnInsecure(s, client.Address(), cfg.SkipVerify)
 	return client, nil
+}
+
+// warnInsecure says so when the token and secrets may be read on the
+// way: TLS not verified (VAULT_SKIP_VERIFY, left on from a test, turns
+// verification off whatever the program set), or plain HTTP to another
+// host.
+func warnInsecure(s *settings, addr string, skipVerify bool) {
+	u, err := url.Parse(addr)
+	if err != nil {
+		return
+	}
+	switch {
+	case u.Scheme == "https" && skipVerify:
+		s.warn("config: vault: TLS verification is off (SkipVerify or VAULT_SKIP_VERIFY): whoever answers for "+u.Host+" gets the token", "addr", addr)
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		s.warn("config: vault: plain HTTP to another host: the token and secrets cross the network unencrypted", "addr", addr)
+	}
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // keepAlive starts renewing the token in the background, once.

@@ -37,10 +37,39 @@ type leaseState struct {
 	// token's leases when the token expires, whatever their own TTL, so
 	// once the source has logged in again the credentials are read anew.
 	serial uint64
+	// retryAt: a renewal failed for a reason that may pass (Vault down,
+	// sealed, rate limiting); the next is not tried before then, so that
+	// a lease past its due time is not renewed (and the path reloaded) in
+	// a loop. failures counts them in a row.
+	retryAt  time.Time
+	failures int
+}
+
+// zeroLease stands in for the duration of a lease Vault issued as 0 s
+// (consul-template reads one as five minutes too): taken at its word,
+// such a lease is due, and replaced, the moment it is read, in a loop of
+// new credentials with no pause. (A renewal to 0 s is another thing: the
+// lease's end.)
+const zeroLease = 5 * time.Minute
+
+func withDuration(l vault.Lease) vault.Lease {
+	if l.Duration <= 0 {
+		l.Duration = zeroLease
+	}
+	return l
 }
 
 func newLeaseState(l vault.Lease, serial uint64) *leaseState {
+	l = withDuration(l)
 	return &leaseState{lease: l, asked: l.Duration, serial: serial}
+}
+
+// due is when the lease is renewed next; s.mu is held.
+func (s *leaseState) due() time.Time {
+	if d := s.lease.Due(); d.After(s.retryAt) {
+		return d
+	}
+	return s.retryAt
 }
 
 // keep reports whether a reload may keep the credentials.
@@ -50,14 +79,17 @@ func (s *leaseState) keep() bool {
 	return !s.replace && time.Now().Before(s.lease.Expires())
 }
 
-// next is when the watcher should look at the lease again.
+// next is when the watcher should look at the lease again. A lease to
+// replace asks for no wake of its own: the probe that marked it reported
+// the change, and a reload that failed is retried with the Config's
+// backoff; waking at once would spin the watcher until then.
 func (s *leaseState) next() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.replace {
-		return time.Now()
+		return time.Time{}
 	}
-	return s.lease.Due()
+	return s.due()
 }
 
 func (d *leaseDep) String() string { return "vault lease " + d.path }
@@ -101,7 +133,7 @@ func (d *leaseDep) probe(ctx context.Context, st *stamper) stamp {
 	switch {
 	case ls.replace:
 		return d.replaced(st, id)
-	case now.Before(ls.lease.Due()):
+	case now.Before(ls.due()):
 		return st.of([]byte("vault lease\x00"), []byte(id))
 	case !ls.lease.Renewable || ls.last || !now.Before(ls.lease.Expires()):
 		ls.replace = true
@@ -113,15 +145,33 @@ func (d *leaseDep) probe(ctx context.Context, st *stamper) stamp {
 			return st.failed(ctx.Err())
 		}
 		if vault.Temporary(err) && !errors.Is(err, vault.ErrForbidden) {
+			ls.failures++
+			ls.retryAt = now.Add(d.src.backoff().Delay(ls.failures - 1))
+			if exp := ls.lease.Expires(); ls.retryAt.After(exp) {
+				ls.retryAt = exp // then it is replaced
+			}
 			return st.failed(err)
 		}
 		ls.replace = true
 		d.src.warnf("config: vault: the lease of %s could not be renewed; reading new credentials: %v", d.path, err)
 		return d.replaced(st, id)
 	}
+	// A renewal to 0 s is the lease's end (its max TTL), not a lease
+	// without duration: it is replaced at once (see withDuration).
 	if renewed.Duration < ls.asked {
 		ls.last = true // capped by the max TTL: replace at the next due time
 	}
-	ls.lease = renewed
+	ls.lease, ls.retryAt, ls.failures = renewed, time.Time{}, 0
 	return st.of([]byte("vault lease\x00"), []byte(id))
+}
+
+// backoff spaces the retries of a lease renewal as RetryBackoff spaces
+// reloads.
+func (v *vaultSource) backoff() vault.Backoff {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.s == nil {
+		return vault.Backoff{}
+	}
+	return vault.Backoff{Min: v.s.retryMin, Max: v.s.retryMax}
 }

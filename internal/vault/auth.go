@@ -193,14 +193,10 @@ func (c *Client) lookupSelf(ctx context.Context, tok secret.Value, owned bool) (
 		return s.object(func(name []byte) error {
 			var err error
 			switch string(name) {
-			case "ttl", "creation_ttl":
-				var n int64
-				n, err = s.integer()
-				if string(name) == "ttl" {
-					l.ttl = time.Duration(n) * time.Second
-				} else {
-					l.increment = time.Duration(n) * time.Second
-				}
+			case "ttl":
+				l.ttl, err = s.seconds()
+			case "creation_ttl":
+				l.increment, err = s.seconds()
 			case "renewable":
 				l.renewable, err = s.boolean()
 			default: // "id" is the token itself: skipped in place
@@ -243,8 +239,8 @@ func parseAuth(b []byte, withToken bool) (login, error) {
 				scrubRegisters()
 				return err
 			case "lease_duration":
-				n, err := s.integer()
-				l.ttl = time.Duration(n) * time.Second
+				var err error
+				l.ttl, err = s.seconds()
 				return err
 			case "renewable":
 				var err error

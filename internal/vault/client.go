@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -53,6 +54,13 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.Auth == nil {
 		return nil, fmt.Errorf("vault: %w: no Auth (set VAULT_TOKEN, or configure AppRole, Kubernetes or a token file)", ErrConfig)
+	}
+	for _, r := range cfg.Namespace {
+		// Control bytes: net/http would refuse them at every request,
+		// which reads as Vault unreachable, and retried.
+		if r < ' ' && r != '\t' || r == 0x7f {
+			return nil, fmt.Errorf("vault: %w: the namespace %q holds a character an HTTP header cannot carry", ErrConfig, cfg.Namespace)
+		}
 	}
 	tlsConf, err := cfg.tlsConfig()
 	if err != nil {
@@ -256,7 +264,7 @@ func (c *Client) once(ctx context.Context, rq request, target *url.URL) (*body, 
 	}
 	resp, err := c.tr.RoundTrip(req)
 	if err != nil {
-		return nil, nil, c.fail(rq, 0, nil, fmt.Errorf("%w: %v", ErrUnreachable, err))
+		return nil, nil, c.fail(rq, 0, nil, fmt.Errorf("%w: %v%s", ErrUnreachable, err, tlsHint(err)))
 	}
 	b, err := c.mem.readBody(resp.Body, resp.ContentLength, c.maxBody)
 	_ = resp.Body.Close()
@@ -297,6 +305,17 @@ type tokenFailed struct{ err error }
 
 func (e tokenFailed) Error() string { return e.err.Error() }
 func (e tokenFailed) Unwrap() error { return e.err }
+
+// tlsHint says what to set when Vault's certificate did not verify: the
+// usual cause is a Vault whose CA the system does not trust.
+func tlsHint(err error) string {
+	var v *tls.CertificateVerificationError
+	if !errors.As(err, &v) {
+		return ""
+	}
+	return " (set VAULT_CACERT, or the CACert setting, to the PEM file of the CA that signed Vault's certificate; " +
+		"VAULT_TLS_SERVER_NAME if the certificate names another host)"
+}
 
 // redirect checks a redirect's target: same scheme, host and port as the
 // request, or ErrRedirect (the token would go to another server).

@@ -119,7 +119,8 @@ func FromEnv() (Config, error) {
 			c.MaxRetries = -1
 		}
 	}
-	if _, ok := os.LookupEnv("VAULT_TOKEN"); ok {
+	// An empty VAULT_TOKEN is no token, for the CLI as here.
+	if strings.TrimSpace(os.Getenv("VAULT_TOKEN")) != "" {
 		c.Auth = EnvToken{}
 	} else if home, err := os.UserHomeDir(); err == nil {
 		if p := filepath.Join(home, ".vault-token"); fileExists(p) {

@@ -52,7 +52,8 @@
 //
 // It accepts RFC 8259 JSON and refuses, with ErrMalformed: control bytes
 // in strings, unknown escapes, a \u escape that is half of a surrogate
-// pair, nesting deeper than 32 levels, anything after the top-level value.
+// pair, nesting deeper than 32 levels, anything after the top-level value;
+// and a TTL or lease duration that is negative or over 2^32 seconds.
 // Strings are decoded in place, \u escapes included: a decoded string is
 // never longer than its encoding. Bytes of 0x80 and above pass unchecked.
 // Errors give a byte offset and what was expected, never the bytes found.
@@ -78,7 +79,8 @@
 //
 // Every error is an *Error naming the operation, the Vault address and the
 // path, with the HTTP status and Vault's own messages (summarised; one
-// that echoes a secret the request carried is redacted), wrapping a
+// that echoes a secret the request carried, escaped or decoded, whole or
+// any 16 bytes of it, is redacted), wrapping a
 // sentinel for errors.Is: ErrUnreachable, ErrForbidden, ErrNotFound,
 // ErrRateLimited, ErrServer, ErrMalformed, ErrTooLarge, ErrRedirect,
 // ErrRefused, ErrMissingField, ErrLogin. Temporary tells which may pass.

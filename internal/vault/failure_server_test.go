@@ -275,7 +275,7 @@ func TestTLS(t *testing.T) {
 	})
 	t.Run("refused without the CA: verification is on by default", func(t *testing.T) {
 		err := check(t, func(*Config) {})
-		if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "certificate") {
+		if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "certificate") || !strings.Contains(err.Error(), "set VAULT_CACERT") {
 			t.Fatalf("got %v", err)
 		}
 	})

@@ -230,6 +230,9 @@ type collector struct {
 	opts  []secret.Option
 	sec   *Secret
 	found int // mapped fields found
+	// keys taken so far, to refuse a field sent twice: a body at MaxBody
+	// may hold 100,000 fields, too many to search Secret.Fields for each.
+	keys map[string]struct{}
 }
 
 func (col *collector) read(kv2 bool) error {
@@ -241,9 +244,7 @@ func (col *collector) read(kv2 bool) error {
 		case "lease_id":
 			col.sec.Lease.ID, err = s.text()
 		case "lease_duration":
-			var n int64
-			n, err = s.integer()
-			col.sec.Lease.Duration = time.Duration(n) * time.Second
+			col.sec.Lease.Duration, err = s.seconds()
 		case "renewable":
 			col.sec.Lease.Renewable, err = s.boolean()
 		case "data":
@@ -351,7 +352,7 @@ func (col *collector) fields(under string) error {
 
 // take puts the value at the cursor into a cell for key.
 func (col *collector) take(name, key string) error {
-	if _, dup := col.sec.Value(key); dup {
+	if _, dup := col.keys[key]; dup {
 		return fmt.Errorf("%w: field %q appears twice", ErrMalformed, name)
 	}
 	k, err := col.s.next()
@@ -372,6 +373,10 @@ func (col *collector) take(name, key string) error {
 		return fmt.Errorf("field %q: %w", name, err)
 	}
 	col.sec.Fields = append(col.sec.Fields, Field{Name: name, Key: key, Value: v})
+	if col.keys == nil {
+		col.keys = make(map[string]struct{})
+	}
+	col.keys[key] = struct{}{}
 	return nil
 }
 

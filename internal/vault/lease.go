@@ -56,9 +56,7 @@ func (c *Client) RenewLease(ctx context.Context, l Lease, increment time.Duratio
 		var err error
 		switch string(name) {
 		case "lease_duration":
-			var n int64
-			n, err = s.integer()
-			out.Duration = time.Duration(n) * time.Second
+			out.Duration, err = s.seconds()
 		case "renewable":
 			out.Renewable, err = s.boolean()
 		default:

@@ -36,6 +36,9 @@ type outgoing struct {
 	tokLen int
 	n      int      // token and body bytes
 	spans  [][2]int // secrets in the region: token, hidden parts
+	// The hidden parts' cells: the region holds them JSON-escaped, and an
+	// echo in Vault's error decodes to the cell's bytes instead.
+	cells []secret.Value
 }
 
 // compose writes the request's token (rq.token, or the Client's current
@@ -95,6 +98,7 @@ func (c *Client) compose(rq request) (*outgoing, error) {
 			return nil, err
 		}
 		out.spans = append(out.spans, [2]int{start, out.n})
+		out.cells = append(out.cells, p.cell)
 	}
 	return out, nil
 }
@@ -103,12 +107,44 @@ func (o *outgoing) mem() []byte        { return o.f.r.Bytes() }
 func (o *outgoing) tokenBytes() []byte { return o.mem()[:o.tokLen] }
 func (o *outgoing) bodyBytes() []byte  { return o.mem()[o.tokLen:o.n] }
 
-// leaks reports whether msg holds one of the request's secrets (4 bytes
-// or longer; shorter ones would match by chance).
+// leaks reports whether msg echoes one of the request's secrets, as the
+// request carried it or decoded (see echoes).
 func (o *outgoing) leaks(msg []byte) bool {
 	defer scrubRegisters()
 	for _, s := range o.spans {
-		if s[1]-s[0] >= 4 && bytes.Contains(msg, o.mem()[s[0]:s[1]]) {
+		if echoes(msg, o.mem()[s[0]:s[1]]) {
+			return true
+		}
+	}
+	for _, c := range o.cells {
+		hit := false
+		_ = c.Use(func(b []byte) error {
+			hit = echoes(msg, b)
+			return nil
+		})
+		if hit {
+			return true
+		}
+	}
+	return false
+}
+
+// echoRun is the shortest run of a secret's bytes that marks a message as
+// echoing it: a proxy may echo part of a secret (a token cut to fit a
+// line), and 16 bytes of a random secret appear in no message by chance.
+const echoRun = 16
+
+// echoes reports whether msg holds the secret s (4 bytes or longer;
+// shorter ones would match by chance), or any echoRun bytes of it.
+func echoes(msg, s []byte) bool {
+	if len(s) < 4 {
+		return false
+	}
+	if len(s) <= echoRun {
+		return bytes.Contains(msg, s)
+	}
+	for i := 0; i+echoRun <= len(s); i++ {
+		if bytes.Contains(msg, s[i:i+echoRun]) {
 			return true
 		}
 	}

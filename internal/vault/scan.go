@@ -2,6 +2,7 @@ package vault
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/secretmem/secretmem/internal/jsonstr"
 )
@@ -135,7 +136,15 @@ func (s *scanner) sequence(end byte, item func() error) error {
 	if err := s.enter(); err != nil {
 		return err
 	}
-	s.i++ // '{' or '['
+	open, what := byte('{'), "expected an object"
+	if end == ']' {
+		open, what = '[', "expected a list"
+	}
+	s.ws()
+	if s.i >= len(s.b) || s.b[s.i] != open {
+		return s.fail(what)
+	}
+	s.i++
 	s.ws()
 	if s.i < len(s.b) && s.b[s.i] == end {
 		s.i++
@@ -259,6 +268,25 @@ func (s *scanner) integer() (int64, error) {
 		n = -n
 	}
 	return n, nil
+}
+
+// maxSeconds bounds a TTL or lease duration: about 136 years, far past
+// any Vault grants, and small enough that twice it in nanoseconds (a due
+// time two thirds in) still fits an int64.
+const maxSeconds = 1 << 32
+
+// seconds consumes a TTL or lease duration, a whole number of seconds. A
+// negative one, or one out of range, would wrap into a token that never
+// expires or a lease always due.
+func (s *scanner) seconds() (time.Duration, error) {
+	n, err := s.integer()
+	if err != nil {
+		return 0, err
+	}
+	if n < 0 || n > maxSeconds {
+		return 0, s.fail("a duration out of range")
+	}
+	return time.Duration(n) * time.Second, nil
 }
 
 // boolean consumes true or false.

@@ -312,3 +312,76 @@ func TestConcurrentReadsWhileTheTokenIsReplaced(t *testing.T) {
 		t.Errorf("%d logins and renewals in 5 s of 3 s tokens with a 4 s max TTL", info.Logins)
 	}
 }
+
+// An empty VAULT_TOKEN is no token, as the CLI reads it: the token comes
+// from ~/.vault-token then, not a login error saying VAULT_TOKEN is not
+// set.
+func TestFromEnvTakesAnEmptyVaultTokenForNone(t *testing.T) {
+	srv := vaulttest.Start(t, vaulttest.Options{})
+	home := t.TempDir()
+	if err := os.WriteFile(filepath.Join(home, ".vault-token"), []byte(srv.Token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("HOME", home)
+	t.Setenv("VAULT_ADDR", srv.Addr)
+	for _, empty := range []string{"", " \n"} {
+		t.Setenv("VAULT_TOKEN", empty)
+		cfg, err := FromEnv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := cfg.Auth.(TokenFile); !ok {
+			t.Fatalf("VAULT_TOKEN=%q: auth %T; want the token file", empty, cfg.Auth)
+		}
+		c, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.Login(ctxFor(t))
+		c.Close(context.Background(), CloseOptions{})
+		if err != nil {
+			t.Fatalf("VAULT_TOKEN=%q: %v", empty, err)
+		}
+	}
+}
+
+// A 403 for a token Vault still takes is the policy's answer (a path the
+// operator took away), and a new login would get the same: the client
+// should check its token before it logs in again. Logging in at
+// every refused request minted a token each time, left to live its TTL,
+// and used up an AppRole secret ID limited to a number of uses. A token
+// Vault no longer takes (revoked) is still replaced by a new login.
+func TestAPolicyRefusalDoesNotLogInAgain(t *testing.T) {
+	t.Skip("lead: unfixed: telling a policy's 403 from a lost token takes a lookup-self, whose token-bearing request raised the HTTPS proof's crypto/tls token copies to its limit of 3 (0 on v2); see the a15 report")
+	srv := vaulttest.Start(t, vaulttest.Options{})
+	putKV(t, srv, "app", map[string]any{"password": "p"})
+	putKV(t, srv, "other", map[string]any{"password": "p"})
+	c, _ := appRoleClient(t, srv, "1h", "4h")
+	ctx := ctxFor(t)
+	m := Mapping{Path: "secret/data/app", Prefix: "a"}
+	s, err := c.Read(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Destroy()
+	srv.API(t, "PUT", "sys/policies/acl/app", map[string]any{"policy": `path "secret/data/other" { capabilities = ["read"] }`})
+	for range 5 {
+		if _, err := c.Read(ctx, m); !errors.Is(err, ErrForbidden) {
+			t.Fatalf("a path the policy refuses: %v", err)
+		}
+	}
+	if n := c.TokenInfo().Serial; n != 1 {
+		t.Errorf("%d logins for 5 refusals of a token that stands; want the first only", n)
+	}
+	b, _ := currentCell(c).Reveal() // test plumbing: the root token revokes it
+
+	srv.API(t, "POST", "auth/token/revoke", map[string]any{"token": string(b)})
+	s, err = c.Read(ctx, Mapping{Path: "secret/data/other", Prefix: "a"})
+	if err != nil {
+		t.Fatalf("after the token was revoked: %v", err)
+	}
+	s.Destroy()
+	if n := c.TokenInfo().Serial; n != 2 {
+		t.Errorf("serial %d after the token was revoked; want a second login", n)
+	}
+}
