@@ -210,6 +210,12 @@ func (c *Client) do(ctx context.Context, rq request) (*body, error) {
 			continue
 		case errors.Is(err, ErrForbidden) && rq.withToken && !relogged && c.canRelogin():
 			relogged = true
+			if c.tokenStands(ctx) {
+				// The policy refuses the path: a new login would get the
+				// same answer, and mint a token (and use up a secret ID)
+				// each time.
+				return nil, err
+			}
 			c.log.Info("vault: request forbidden; logging in again", "op", rq.op, "path", rq.path)
 			if lerr := c.refresh(ctx, gen, true); lerr != nil {
 				return nil, fmt.Errorf("%w (and logging in again failed: %v)", err, lerr)
@@ -224,6 +230,21 @@ func (c *Client) do(ctx context.Context, rq request) (*body, error) {
 		}
 		attempt++
 	}
+}
+
+// tokenStands reports whether Vault still takes the Client's token (it
+// may look itself up, as the default policy allows): a 403 for a token
+// that stands is the policy's answer, not an expired or lost token.
+func (c *Client) tokenStands(ctx context.Context) bool {
+	c.tokMu.RLock()
+	tok := c.tok.cell
+	c.tokMu.RUnlock()
+	b, err := c.do(ctx, request{op: "look up the token", method: "GET", path: "auth/token/lookup-self", token: tok})
+	if err != nil {
+		return false
+	}
+	b.release()
+	return true
 }
 
 // once sends rq one time. It returns the body of a 2xx response, or the

@@ -71,9 +71,11 @@
 // that finds it due, or by KeepTokenAlive in the background); when Vault
 // caps a renewal (the max TTL is near), refuses it, or the token is gone
 // (a 403, a restarted Vault), an Auth that can log in again does, once per
-// request. Dynamic secrets carry their Lease; RenewLease, RevokeLease and
-// KVVersion are the primitives a watcher polls with, Retry and Backoff the
-// loop it runs while Vault is away.
+// request; a 403 for a token Vault still takes (it may look itself up) is
+// the policy's answer, and no new login is made for it. Dynamic secrets
+// carry their Lease; RenewLease, RevokeLease and KVVersion are the
+// primitives a watcher polls with, Retry and Backoff the loop it runs
+// while Vault is away.
 //
 // # Errors
 //

@@ -14,7 +14,8 @@ var (
 	// timeout). Temporary.
 	ErrUnreachable = errors.New("unreachable")
 	// ErrForbidden: 403. The token lacks a policy, or it expired or was
-	// revoked (a Client that can log in again has already tried once).
+	// revoked (a Client that can log in again has already tried once,
+	// when the token no longer looks itself up).
 	ErrForbidden = errors.New("permission denied")
 	// ErrNotFound: 404, or a KV v2 version that was deleted or destroyed.
 	ErrNotFound = errors.New("not found")
