@@ -157,15 +157,15 @@ path "sys/leases/revoke" { capabilities = ["update"] }`})
 	}
 }
 
-// maxTLSTokenCopies is the copies of tokens crypto/tls's sealing buffer
-// may leave over HTTPS (internal/vault's documentation: 0 to 3). More
-// fails the run: it is to be looked into, not assumed to be crypto/tls's.
-const maxTLSTokenCopies = 3
+// Over HTTPS the tokens may have copies in records crypto/tls sealed and
+// dropped: at most one per token Vault issued (measured: 0 to 3 copies in
+// 14 runs, each with 3 or 4 tokens). More fails the run: it is to be
+// looked into, not assumed to be crypto/tls's.
 
 // judgeVault counts the markers (KV values, current and previous, and the
 // secret ID) and the needles (tokens, database credentials) in a core.
 //
-// Over TLS the tokens are allowed up to maxTLSTokenCopies: crypto/tls
+// Over TLS the tokens are allowed one copy per token: crypto/tls
 // seals a TLS 1.3 record in a pooled buffer, and when the sealed record
 // outgrows that buffer (a fresh one after a GC, a request just under a
 // size class) the buffer it leaves behind holds the record's plaintext:
@@ -204,10 +204,10 @@ func judgeVault(t *testing.T, test, path string, ms *markerSet, needles []string
 	}
 	found += fmt.Sprintf(", tokens %d copies of %d, database credentials %d copies of %d, %d fragments; %d MiB core",
 		tokenCopies, tokens, credCopies, len(needles)-tokens, tl.fragments, tl.bytes>>20)
-	ok := copies == 0 && credCopies == 0 && (tokenCopies == 0 || tls && tokenCopies <= maxTLSTokenCopies)
+	ok := copies == 0 && credCopies == 0 && (tokenCopies == 0 || tls && tokenCopies <= tokens)
 	expected := "0 copies of every Vault secret, current and previous, and of every token"
 	if tls {
-		expected = fmt.Sprintf("0 copies of every Vault secret, current and previous; at most %d of the tokens (crypto/tls's sealing buffer)", maxTLSTokenCopies)
+		expected = fmt.Sprintf("0 copies of every Vault secret, current and previous; at most %d of the tokens, one per token (crypto/tls's sealing buffer)", tokens)
 	}
 	record(t, test, expected, found, ok)
 	if !ok {

@@ -210,7 +210,7 @@ func (c *Client) do(ctx context.Context, rq request) (*body, error) {
 			continue
 		case errors.Is(err, ErrForbidden) && rq.withToken && !relogged && c.canRelogin():
 			relogged = true
-			if c.tokenStands(ctx) {
+			if !c.tokenLapsing() && c.tokenStands(ctx) {
 				// The policy refuses the path: a new login would get the
 				// same answer, and mint a token (and use up a secret ID)
 				// each time.
@@ -230,6 +230,23 @@ func (c *Client) do(ctx context.Context, rq request) (*body, error) {
 		}
 		attempt++
 	}
+}
+
+// tokenLapsing reports whether the token may have run out by the
+// Client's own clock: within a tenth of its TTL (at least a second) of
+// its expiry, or capped by its max TTL. A 403 then is taken for the end of
+// the token without asking Vault: asking sends the token once more, and
+// over TLS each request that carries it may leave a copy in crypto/tls's
+// sealing buffer (see the package documentation).
+func (c *Client) tokenLapsing() bool {
+	c.tokMu.RLock()
+	st := c.tok
+	c.tokMu.RUnlock()
+	exp := st.expires()
+	if exp.IsZero() {
+		return false
+	}
+	return st.capped || !time.Now().Before(exp.Add(-max(st.ttl/10, time.Second)))
 }
 
 // tokenStands reports whether Vault still takes the Client's token (it

@@ -43,7 +43,7 @@
 // buffer (a fresh one after a GC, a request just under a size class) the
 // old buffer, holding the record's plaintext (the request line and
 // headers, X-Vault-Token among them), is dropped unwiped; the proof's
-// HTTPS run counts 0 to 3 copies of the token that way, and none of any
+// HTTPS run counts 0 to 3 copies of its 3 or 4 tokens that way, and none of any
 // secret Vault returned. Also out of reach: the kernel's socket buffers,
 // and the environment's copy of VAULT_TOKEN (EnvToken copies it into a
 // cell; wiping the environment is the caller's).
