@@ -458,8 +458,9 @@ func (l *layer) claim(owner map[string]string, key, path string) error {
 // heldVault returns what the state this load replaces read from path i
 // of v, when its cells can serve on without a read: a lease that is good,
 // not marked for replacement (see leaseState.keep); or a KV path whose
-// probe, just before this reload, found the version the state read. It
-// returns the dependency, its stamp and the fields, or a nil dependency.
+// probe, just before this reload, found the version the state read; and
+// every cell is one the state owns. It returns the dependency, its stamp
+// and the fields, or a nil dependency.
 func (t *txn) heldVault(v *vaultSource, i int) (dependency, stamp, []vault.Field) {
 	if t.prev == nil {
 		return nil, stamp{}, nil
@@ -481,7 +482,10 @@ func (t *txn) heldVault(v *vaultSource, i int) (dependency, stamp, []vault.Field
 			continue
 		}
 		for _, f := range fields {
-			if !f.Value.Alive() {
+			// A cell prev does not own was overridden by a later layer:
+			// destroyed, or retiring with an older state, which would
+			// destroy it under this one after its grace period.
+			if _, owned := t.prev.owned[f.Value]; !owned || !f.Value.Alive() {
 				return nil, stamp{}, nil
 			}
 		}

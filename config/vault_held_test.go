@@ -1,0 +1,63 @@
+//go:build unix
+
+package config
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/secretmem/secretmem/internal/vaulttest"
+)
+
+// A Vault path's cells, kept across a reload while a later layer
+// overrides their key, are retired with the state that owned them. A
+// reload that then keeps them again (the override gone, the version
+// unchanged) must not serve cells the retirement destroys a grace period
+// later: it reads the path again instead.
+func TestVaultHeldCellsRetiredUnderAnOverrideAreNotKept(t *testing.T) {
+	srv := vaulttest.Start(t, vaulttest.Options{})
+	want := marker(t)
+	putKV(t, srv, "app", map[string]any{"password": want})
+	file := filepath.Join(t.TempDir(), "app.yaml")
+	write := func(s string) {
+		t.Helper()
+		if err := os.WriteFile(file, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("name: a\n")
+	conn := rootConn(t, srv) // its token cell lives to the test's end
+	base := liveCells()
+	const grace = 300 * time.Millisecond
+	cfg, err := Load(Vault(conn, VaultPath{Path: "secret/data/app", Prefix: "app"}),
+		File(file), GracePeriod(grace), SettleTime(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	write("name: b\napp:\n  password: overridden\n")
+	if err := cfg.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	write("name: c\n")
+	if err := cfg.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * grace)
+	got := cfg.Secret("app.password")
+	if !got.Alive() {
+		t.Fatal("app.password was destroyed under the current configuration (a retired cell was kept)")
+	}
+	if !got.Equal([]byte(want)) {
+		t.Error("app.password does not hold the value in Vault")
+	}
+	if err := cfg.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := liveCells(); n != base {
+		t.Errorf("%d live cells after Close, %d before Load", n, base)
+	}
+}
