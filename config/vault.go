@@ -505,6 +505,18 @@ type kvDep struct {
 
 func (d *kvDep) String() string { return "vault " + d.path.Path }
 
+// carried points the fields at the cells carryOver kept in place of
+// theirs (it destroyed these): a reload then keeps the path unread.
+func (d *kvDep) carried(repl map[secret.Value]secret.Value) { carryFields(d.fields, repl) }
+
+func carryFields(fields []vault.Field, repl map[secret.Value]secret.Value) {
+	for i, f := range fields {
+		if oc, ok := repl[f.Value]; ok {
+			fields[i].Value = oc
+		}
+	}
+}
+
 // stampOf is the stamp of a KV v2 version: its number and when it was
 // written (a number alone repeats after the metadata is deleted).
 func (d *kvDep) stampOf(st *stamper, version int, created string) stamp {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,5 +60,52 @@ func TestVaultHeldCellsRetiredUnderAnOverrideAreNotKept(t *testing.T) {
 	}
 	if n := liveCells(); n != base {
 		t.Errorf("%d live cells after Close, %d before Load", n, base)
+	}
+}
+
+// A new version that changes one field of two: the unchanged field's new
+// cell gives way to the old one (carryOver), and the path must still be
+// kept unread by the reloads after, as any unchanged path is.
+func TestVaultPathWithACarriedOverFieldIsKeptUnread(t *testing.T) {
+	srv := vaulttest.Start(t, vaulttest.Options{})
+	user, pass := marker(t), marker(t)
+	putKV(t, srv, "app", map[string]any{"user": user, "password": pass})
+	cfg, err := Load(Vault(rootConn(t, srv), VaultPath{Path: "secret/data/app", Prefix: "app"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	ctx := context.Background()
+	pass = marker(t)
+	putKV(t, srv, "app", map[string]any{"user": user, "password": pass})
+	if err := cfg.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ch := cfg.Status().Changed; len(ch) != 1 || ch[0] != "app.password" {
+		t.Fatalf("changed %v, want [app.password]", ch)
+	}
+	audit := filepath.Join(t.TempDir(), "audit.log")
+	srv.API(t, "PUT", "sys/audit/file", map[string]any{"type": "file", "options": map[string]any{"file_path": audit}})
+	for range 3 {
+		if err := cfg.Reload(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := os.ReadFile(audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.Contains(line, `"type":"request"`) && strings.Contains(line, `"operation":"read"`) &&
+			strings.Contains(line, `"path":"secret/data/app"`) {
+			n++
+		}
+	}
+	if n != 0 {
+		t.Errorf("3 reloads of an unchanged path: %d reads of its data, want 0", n)
+	}
+	if !cfg.Secret("app.user").Equal([]byte(user)) || !cfg.Secret("app.password").Equal([]byte(pass)) {
+		t.Error("the cells do not hold the values in Vault")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/secretmem/secretmem/internal/vault"
+	"github.com/secretmem/secretmem/secret"
 )
 
 // leaseDep is a dynamic secret (database credentials): the cells one read
@@ -93,6 +94,8 @@ func (s *leaseState) next() time.Time {
 }
 
 func (d *leaseDep) String() string { return "vault lease " + d.path }
+
+func (d *leaseDep) carried(repl map[secret.Value]secret.Value) { carryFields(d.fields, repl) }
 
 // next tells the watcher when to probe (see watch's arm).
 func (d *leaseDep) next() time.Time { return d.lease.next() }
