@@ -1,0 +1,76 @@
+//go:build unix
+
+package vault
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/secretmem/secretmem/internal/vaulttest"
+)
+
+// A request refused because its token was revoked, while another
+// goroutine logged in again (KeepTokenAlive, a concurrent request): the
+// token to ask about is the one the request carried, not the new one,
+// which stands. Asking about the new one took the 403 for the policy's
+// answer and failed a request the new token would serve. A proxy in front
+// of a real Vault logs in anew just before it passes the 403 on.
+func TestA403UnderAnOlderTokenIsRetriedWithTheNewOne(t *testing.T) {
+	srv := vaulttest.Start(t, vaulttest.Options{})
+	putKV(t, srv, "app", map[string]any{"password": "p"})
+	roleID, secretID := seedAppRole(t, srv, "1h", "4h")
+	target, err := url.Parse(srv.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		c     *Client
+		armed atomic.Bool
+	)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.ModifyResponse = func(r *http.Response) error {
+		if r.StatusCode == http.StatusForbidden && strings.HasSuffix(r.Request.URL.Path, "/secret/data/app") && armed.Swap(false) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := c.refresh(ctx, c.tokenGen(), true); err != nil {
+				t.Errorf("the concurrent login: %v", err)
+			}
+		}
+		return nil
+	}
+	proxy := httptest.NewServer(rp)
+	defer proxy.Close()
+	c, _ = newClient(t, srv, AppRole{RoleID: roleID, SecretID: cell(t, secretID)}, func(cfg *Config) { cfg.Address = proxy.URL })
+	ctx := ctxFor(t)
+	m := Mapping{Path: "secret/data/app", Prefix: "a"}
+	s, err := c.Read(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Destroy()
+	b, _ := currentCell(c).Reveal() // test plumbing: the root token revokes it
+	srv.API(t, "POST", "auth/token/revoke", map[string]any{"token": string(b)})
+	armed.Store(true)
+	s, err = c.Read(ctx, m)
+	if armed.Load() {
+		t.Fatal("the proxy saw no 403 for the revoked token")
+	}
+	if err != nil {
+		if errors.Is(err, ErrForbidden) {
+			t.Fatalf("a read refused under a revoked token, with a new token in place: %v", err)
+		}
+		t.Fatal(err)
+	}
+	s.Destroy()
+	if n := c.TokenInfo().Serial; n != 2 {
+		t.Errorf("serial %d; want 2 (the first login and the concurrent one, no third)", n)
+	}
+}
