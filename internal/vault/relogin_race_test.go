@@ -74,3 +74,47 @@ func TestA403UnderAnOlderTokenIsRetriedWithTheNewOne(t *testing.T) {
 		t.Errorf("serial %d; want 2 (the first login and the concurrent one, no third)", n)
 	}
 }
+
+// A token that may not look itself up (no default policy), refused a
+// path: the look-up's own 403 carries no Client token and is not looked
+// up or logged in for again, so each refused request ends with at most
+// one new login, and neither the error nor the log holds a token or the
+// secret ID.
+func TestARefusedLookupSelfDoesNotRecurse(t *testing.T) {
+	srv := vaulttest.Start(t, vaulttest.Options{})
+	putKV(t, srv, "app", map[string]any{"password": "p"})
+	roleID, secretID := seedAppRole(t, srv, "1h", "4h")
+	srv.API(t, "POST", "auth/approle/role/app", map[string]any{"token_policies": []string{"app"},
+		"token_no_default_policy": true, "token_ttl": "1h", "token_max_ttl": "4h"})
+	c, logs := newClient(t, srv, AppRole{RoleID: roleID, SecretID: cell(t, secretID)}, nil)
+	ctx := ctxFor(t)
+	m := Mapping{Path: "secret/data/app", Prefix: "a"}
+	s, err := c.Read(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Destroy()
+	srv.API(t, "PUT", "sys/policies/acl/app", map[string]any{"policy": `path "secret/data/other" { capabilities = ["read"] }`})
+	var tokens []string
+	for range 3 {
+		b, _ := currentCell(c).Reveal() // test plumbing: to look for it in the error
+		tokens = append(tokens, string(b))
+		_, err := c.Read(ctx, m)
+		if !errors.Is(err, ErrForbidden) {
+			t.Fatalf("a path the policy refuses: %v", err)
+		}
+		for _, tok := range append(tokens, secretID) {
+			if strings.Contains(err.Error(), tok) {
+				t.Fatal("the error holds a token or the secret ID")
+			}
+		}
+	}
+	if n := c.TokenInfo().Serial; n > 4 {
+		t.Errorf("serial %d after 3 refusals; want at most one login each", n)
+	}
+	for _, tok := range append(tokens, secretID) {
+		if strings.Contains(logs.String(), tok) {
+			t.Fatal("the log holds a token or the secret ID")
+		}
+	}
+}
