@@ -462,14 +462,16 @@ func (l *layer) claim(owner map[string]string, key, path string) error {
 // every cell is one the state owns. It returns the dependency, its stamp
 // and the fields, or a nil dependency.
 func (t *txn) heldVault(v *vaultSource, i int) (dependency, stamp, []vault.Field) {
-	if t.prev == nil {
+	c := v.current()
+	if t.prev == nil || c == nil {
 		return nil, stamp{}, nil
 	}
+	serial := c.TokenInfo().Serial
 	for j, ver := range t.prev.versions {
 		var fields []vault.Field
 		switch d := ver.dep.(type) {
 		case *leaseDep:
-			if d.src != v || d.index != i || !d.lease.keep() {
+			if d.src != v || d.index != i || !d.lease.keep(serial) {
 				continue
 			}
 			fields = d.fields

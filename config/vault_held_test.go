@@ -109,3 +109,42 @@ func TestVaultPathWithACarriedOverFieldIsKeptUnread(t *testing.T) {
 		t.Error("the cells do not hold the values in Vault")
 	}
 }
+
+// The token is revoked (and its leases with it) and a reload's probes
+// log in again: the lease path, probed before the KV path whose 403 made
+// the new login, saw the old login, yet its credentials died with the old
+// token. The reload must read them anew, not keep a pair Vault revoked.
+func TestVaultLeaseReadUnderAnOlderLoginIsNotKept(t *testing.T) {
+	t.Parallel()
+	pg, srv, conn := databaseStack(t, "1h", "2h", "1h", "2h")
+	putKV(t, srv, "app", map[string]any{"password": marker(t)})
+	cfg, err := Load(Vault(conn, VaultPath{Path: "database/creds/app", Prefix: "db"},
+		VaultPath{Path: "secret/data/app", Prefix: "app"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	works := func() error {
+		sn := cfg.Snapshot()
+		u, err1 := sn.Secret("db.username").Reveal()
+		p, err2 := sn.Secret("db.password").Reveal()
+		if err1 != nil || err2 != nil {
+			t.Fatalf("reading the pair: %v, %v", err1, err2)
+		}
+		_, err := pg.Query(string(u), string(p), "SELECT 1")
+		return err
+	}
+	if works() != nil {
+		t.Fatal("the first pair does not log in")
+	}
+	// Every AppRole token, and the leases read under it.
+	srv.API(t, "PUT", "sys/leases/revoke-prefix/auth/approle/login", nil)
+	waitUntil(t, 15*time.Second, "the pair still logs in after its token was revoked",
+		func() bool { return works() != nil }) // Vault revokes the leases in the background
+	if err := cfg.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if works() != nil { // its error names the user
+		t.Error("after the reload the pair is one Vault revoked with the old token")
+	}
+}

@@ -73,11 +73,15 @@ func (s *leaseState) due() time.Time {
 	return s.retryAt
 }
 
-// keep reports whether a reload may keep the credentials.
-func (s *leaseState) keep() bool {
+// keep reports whether a reload may keep the credentials, the source's
+// login being serial: a login since the lease was read (the probe before
+// the reload may not have seen it: another path's 403, or the reload's
+// own login, made it) means the token that held the lease is gone or
+// going.
+func (s *leaseState) keep(serial uint64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return !s.replace && time.Now().Before(s.lease.Expires())
+	return !s.replace && s.serial == serial && time.Now().Before(s.lease.Expires())
 }
 
 // next is when the watcher should look at the lease again. A lease to
