@@ -148,3 +148,36 @@ func TestVaultLeaseReadUnderAnOlderLoginIsNotKept(t *testing.T) {
 		t.Error("after the reload the pair is one Vault revoked with the old token")
 	}
 }
+
+// A new login under Watch (the old token capped by its max TTL) means the
+// leases read under the old token die with it, a fraction of its TTL
+// later: the watcher must look at the leases then, not at its next poll
+// (here an hour away) nor at the lease's own due time (also an hour).
+func TestVaultWatchReadsLeasesAgainSoonAfterANewLogin(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("outlives a token, about 8 s")
+	}
+	pg, _, conn := databaseStack(t, "1h", "2h", "3s", "5s")
+	cfg, err := Load(Vault(conn, VaultPath{Path: "database/creds/app", Prefix: "db"}),
+		PollInterval(time.Hour), GracePeriod(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	if err := cfg.Watch(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	works := func() bool {
+		sn := cfg.Snapshot()
+		u, err1 := sn.Secret("db.username").Reveal()
+		p, err2 := sn.Secret("db.password").Reveal()
+		if err1 != nil || err2 != nil {
+			t.Fatalf("reading the pair: %v, %v", err1, err2)
+		}
+		_, err := pg.Query(string(u), string(p), "SELECT 1")
+		return err == nil
+	}
+	time.Sleep(6 * time.Second) // the first token is past its max TTL
+	waitUntil(t, 3*time.Second, "the pair read under the first token is still served after it expired", works)
+}

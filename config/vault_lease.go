@@ -101,8 +101,33 @@ func (d *leaseDep) String() string { return "vault lease " + d.path }
 
 func (d *leaseDep) carried(repl map[secret.Value]secret.Value) { carryFields(d.fields, repl) }
 
-// next tells the watcher when to probe (see watch's arm).
-func (d *leaseDep) next() time.Time { return d.lease.next() }
+// next tells the watcher when to probe (see watch's arm): when the lease
+// is due, or just after the token's next renewal or login, whichever
+// comes first. A login ends the token the lease belongs to a fraction of
+// its TTL later (see leaseState.serial), sooner than the next poll may
+// come; a renewal in flight (its due time past) is looked at again a
+// second on.
+func (d *leaseDep) next() time.Time {
+	at := d.lease.next()
+	c := d.src.current()
+	if at.IsZero() || c == nil {
+		return at
+	}
+	if due := c.TokenInfo().Due; !due.IsZero() {
+		w := due.Add(loginLag)
+		if now := time.Now(); w.Before(now) {
+			w = now.Add(time.Second)
+		}
+		if w.Before(at) {
+			at = w
+		}
+	}
+	return at
+}
+
+// loginLag is how long after the token's due time the watcher looks: a
+// login or renewal takes a round trip.
+const loginLag = 250 * time.Millisecond
 
 func (d *leaseDep) stamp(st *stamper) stamp {
 	d.lease.mu.Lock()
