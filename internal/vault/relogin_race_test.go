@@ -118,3 +118,38 @@ func TestARefusedLookupSelfDoesNotRecurse(t *testing.T) {
 		}
 	}
 }
+
+// Eight reads refused at once under a revoked token: each looks the
+// token up and finds it gone, but the logins they ask for are one.
+func TestConcurrent403sLogInOnce(t *testing.T) {
+	srv := vaulttest.Start(t, vaulttest.Options{})
+	putKV(t, srv, "app", map[string]any{"password": "p"})
+	c, _ := appRoleClient(t, srv, "1h", "4h")
+	ctx := ctxFor(t)
+	m := Mapping{Path: "secret/data/app", Prefix: "a"}
+	s, err := c.Read(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Destroy()
+	b, _ := currentCell(c).Reveal() // test plumbing: the root token revokes it
+	srv.API(t, "POST", "auth/token/revoke", map[string]any{"token": string(b)})
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			s, err := c.Read(ctx, m)
+			if err == nil {
+				s.Destroy()
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if n := c.TokenInfo().Serial; n != 2 {
+		t.Errorf("serial %d after 8 reads refused under one revoked token; want one new login (2)", n)
+	}
+}
