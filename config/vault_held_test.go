@@ -181,3 +181,48 @@ func TestVaultWatchReadsLeasesAgainSoonAfterANewLogin(t *testing.T) {
 	time.Sleep(6 * time.Second) // the first token is past its max TTL
 	waitUntil(t, 3*time.Second, "the pair read under the first token is still served after it expired", works)
 }
+
+// Two Vault sources, and one path listed twice in the first: each path
+// of each source keeps its own cells while unchanged, and all take the
+// new version when it changes.
+func TestVaultTwoSourcesAndARepeatedPathFollowTheirVersions(t *testing.T) {
+	srv := vaulttest.Start(t, vaulttest.Options{})
+	want := marker(t)
+	putKV(t, srv, "app", map[string]any{"password": want})
+	cfg, err := Load(
+		Vault(rootConn(t, srv), VaultPath{Path: "secret/data/app", Fields: map[string]string{"password": "a.pw"}},
+			VaultPath{Path: "secret/data/app", Prefix: "dup"}),
+		Vault(rootConn(t, srv), VaultPath{Path: "secret/data/app", Fields: map[string]string{"password": "b.pw"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	check := func(when string) {
+		t.Helper()
+		for _, k := range []string{"a.pw", "dup.password", "b.pw"} {
+			if !cfg.Secret(k).Equal([]byte(want)) {
+				t.Errorf("%s: %s does not hold the value in Vault", when, k)
+			}
+		}
+	}
+	ctx := context.Background()
+	for range 2 {
+		if err := cfg.Reload(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("unchanged")
+	want = marker(t)
+	putKV(t, srv, "app", map[string]any{"password": want})
+	if err := cfg.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("after a new version")
+	if ch := cfg.Status().Changed; len(ch) != 3 {
+		t.Errorf("changed %v, want the three keys", ch)
+	}
+	if err := cfg.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("kept")
+}
