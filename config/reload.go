@@ -325,6 +325,15 @@ func carryOver(old, st *state) []string {
 			st.env[name] = oc
 		}
 	}
+	if len(repl) > 0 {
+		for _, v := range st.versions {
+			if d, ok := v.dep.(interface {
+				carried(map[secret.Value]secret.Value)
+			}); ok {
+				d.carried(repl)
+			}
+		}
+	}
 	return changedKeys(old, st)
 }
 

@@ -458,17 +458,20 @@ func (l *layer) claim(owner map[string]string, key, path string) error {
 // heldVault returns what the state this load replaces read from path i
 // of v, when its cells can serve on without a read: a lease that is good,
 // not marked for replacement (see leaseState.keep); or a KV path whose
-// probe, just before this reload, found the version the state read. It
-// returns the dependency, its stamp and the fields, or a nil dependency.
+// probe, just before this reload, found the version the state read; and
+// every cell is one the state owns. It returns the dependency, its stamp
+// and the fields, or a nil dependency.
 func (t *txn) heldVault(v *vaultSource, i int) (dependency, stamp, []vault.Field) {
-	if t.prev == nil {
+	c := v.current()
+	if t.prev == nil || c == nil {
 		return nil, stamp{}, nil
 	}
+	serial := c.TokenInfo().Serial
 	for j, ver := range t.prev.versions {
 		var fields []vault.Field
 		switch d := ver.dep.(type) {
 		case *leaseDep:
-			if d.src != v || d.index != i || !d.lease.keep() {
+			if d.src != v || d.index != i || !d.lease.keep(serial) {
 				continue
 			}
 			fields = d.fields
@@ -481,7 +484,10 @@ func (t *txn) heldVault(v *vaultSource, i int) (dependency, stamp, []vault.Field
 			continue
 		}
 		for _, f := range fields {
-			if !f.Value.Alive() {
+			// A cell prev does not own was overridden by a later layer:
+			// destroyed, or retiring with an older state, which would
+			// destroy it under this one after its grace period.
+			if _, owned := t.prev.owned[f.Value]; !owned || !f.Value.Alive() {
 				return nil, stamp{}, nil
 			}
 		}
@@ -500,6 +506,18 @@ type kvDep struct {
 }
 
 func (d *kvDep) String() string { return "vault " + d.path.Path }
+
+// carried points the fields at the cells carryOver kept in place of
+// theirs (it destroyed these): a reload then keeps the path unread.
+func (d *kvDep) carried(repl map[secret.Value]secret.Value) { carryFields(d.fields, repl) }
+
+func carryFields(fields []vault.Field, repl map[secret.Value]secret.Value) {
+	for i, f := range fields {
+		if oc, ok := repl[f.Value]; ok {
+			fields[i].Value = oc
+		}
+	}
+}
 
 // stampOf is the stamp of a KV v2 version: its number and when it was
 // written (a number alone repeats after the metadata is deleted).

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/secretmem/secretmem/internal/vault"
+	"github.com/secretmem/secretmem/secret"
 )
 
 // leaseDep is a dynamic secret (database credentials): the cells one read
@@ -72,11 +73,15 @@ func (s *leaseState) due() time.Time {
 	return s.retryAt
 }
 
-// keep reports whether a reload may keep the credentials.
-func (s *leaseState) keep() bool {
+// keep reports whether a reload may keep the credentials, the source's
+// login being serial: a login since the lease was read (the probe before
+// the reload may not have seen it: another path's 403, or the reload's
+// own login, made it) means the token that held the lease is gone or
+// going.
+func (s *leaseState) keep(serial uint64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return !s.replace && time.Now().Before(s.lease.Expires())
+	return !s.replace && s.serial == serial && time.Now().Before(s.lease.Expires())
 }
 
 // next is when the watcher should look at the lease again. A lease to
@@ -94,8 +99,35 @@ func (s *leaseState) next() time.Time {
 
 func (d *leaseDep) String() string { return "vault lease " + d.path }
 
-// next tells the watcher when to probe (see watch's arm).
-func (d *leaseDep) next() time.Time { return d.lease.next() }
+func (d *leaseDep) carried(repl map[secret.Value]secret.Value) { carryFields(d.fields, repl) }
+
+// next tells the watcher when to probe (see watch's arm): when the lease
+// is due, or just after the token's next renewal or login, whichever
+// comes first. A login ends the token the lease belongs to a fraction of
+// its TTL later (see leaseState.serial), sooner than the next poll may
+// come; a renewal in flight (its due time past) is looked at again a
+// second on.
+func (d *leaseDep) next() time.Time {
+	at := d.lease.next()
+	c := d.src.current()
+	if at.IsZero() || c == nil {
+		return at
+	}
+	if due := c.TokenInfo().Due; !due.IsZero() {
+		w := due.Add(loginLag)
+		if now := time.Now(); w.Before(now) {
+			w = now.Add(time.Second)
+		}
+		if w.Before(at) {
+			at = w
+		}
+	}
+	return at
+}
+
+// loginLag is how long after the token's due time the watcher looks: a
+// login or renewal takes a round trip.
+const loginLag = 250 * time.Millisecond
 
 func (d *leaseDep) stamp(st *stamper) stamp {
 	d.lease.mu.Lock()

@@ -210,7 +210,7 @@ func (c *Client) do(ctx context.Context, rq request) (*body, error) {
 			continue
 		case errors.Is(err, ErrForbidden) && rq.withToken && !relogged && c.canRelogin():
 			relogged = true
-			if !c.tokenLapsing() && c.tokenStands(ctx) {
+			if !c.tokenLapsing() && c.tokenStands(ctx, gen) {
 				// The policy refuses the path: a new login would get the
 				// same answer, and mint a token (and use up a secret ID)
 				// each time.
@@ -249,13 +249,18 @@ func (c *Client) tokenLapsing() bool {
 	return st.capped || !time.Now().Before(exp.Add(-max(st.ttl/10, time.Second)))
 }
 
-// tokenStands reports whether Vault still takes the Client's token (it
-// may look itself up, as the default policy allows): a 403 for a token
-// that stands is the policy's answer, not an expired or lost token.
-func (c *Client) tokenStands(ctx context.Context) bool {
+// tokenStands reports whether Vault still takes the Client's token of
+// generation gen, the one a refused request carried (it may look itself
+// up, as the default policy allows): a 403 for a token that stands is the
+// policy's answer, not an expired or lost token. A token replaced since
+// does not stand: the request is tried again with the new one.
+func (c *Client) tokenStands(ctx context.Context, gen uint64) bool {
 	c.tokMu.RLock()
-	tok := c.tok.cell
+	tok, cur := c.tok.cell, c.tok.gen
 	c.tokMu.RUnlock()
+	if cur != gen {
+		return false
+	}
 	b, err := c.do(ctx, request{op: "look up the token", method: "GET", path: "auth/token/lookup-self", token: tok})
 	if err != nil {
 		return false
