@@ -49,10 +49,11 @@ func (a *attempt) abandonedError(what string) error {
 
 // reload runs one reload to its end, or until ctx is done or the reload
 // timeout passes: then it abandons the attempt and reports
-// ErrReloadTimeout. before is what a probe of the current state's
-// dependencies just found (nil: probe first). It records the outcome in
+// ErrReloadTimeout. before is what a probe of the dependencies of the
+// state probed just found (nil: probe first); it is used only while
+// probed is still the current state. It records the outcome in
 // the status and returns the keys that changed.
-func (o *owner) reload(ctx context.Context, before []stamp) ([]string, error) {
+func (o *owner) reload(ctx context.Context, probed *state, before []stamp) ([]string, error) {
 	if o.shut.Load() {
 		return nil, ErrClosed
 	}
@@ -76,7 +77,7 @@ func (o *owner) reload(ctx context.Context, before []stamp) ([]string, error) {
 	}
 	a := &attempt{began: time.Now(), done: make(chan struct{})}
 	go func() {
-		changed, err := o.run(ctx, a, before)
+		changed, err := o.run(ctx, a, probed, before)
 		o.mu.Lock()
 		a.finished, a.changed, a.err = true, changed, err
 		if o.stuck == a {
@@ -132,9 +133,14 @@ func (o *owner) reload(ctx context.Context, before []stamp) ([]string, error) {
 // whole, and the next poll reloads again. A load that failed while its
 // dependencies changed, or a file that moved before it settled, is tried
 // again, up to maxUnsettled times.
-func (o *owner) run(ctx context.Context, a *attempt, before []stamp) ([]string, error) {
+func (o *owner) run(ctx context.Context, a *attempt, probed *state, before []stamp) ([]string, error) {
 	for try := 1; ; try++ {
 		prev := o.state()
+		if prev != probed {
+			// Another reload (a user's Reload) installed a state since the
+			// probe: its stamps are not those of prev's versions.
+			before = nil
+		}
 		if before == nil {
 			before = probeAll(ctx, o.stamps, prev.versions)
 			o.observe(prev.versions, before, time.Now())

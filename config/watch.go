@@ -67,7 +67,7 @@ func (c *Config) Reload(ctx context.Context) error {
 	c.mu.Lock()
 	fn := c.fn
 	c.mu.Unlock()
-	_, err := c.reload(ctx, nil)
+	_, err := c.reload(ctx, nil, nil)
 	if errors.Is(err, ErrClosed) || ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		return err
 	}
@@ -150,7 +150,7 @@ func (c *Config) watch(ctx context.Context, fn func(error), done chan struct{}) 
 			arm() // a lease renewed moves its due time
 			continue
 		}
-		_, err := c.reload(ctx, fresh)
+		_, err := c.reload(ctx, st, fresh)
 		if ctx.Err() != nil || errors.Is(err, ErrClosed) {
 			return
 		}
