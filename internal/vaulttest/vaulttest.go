@@ -131,6 +131,9 @@ func (s *Server) run() error {
 		args = append(args, "-dev-tls", "-dev-tls-cert-dir="+s.Dir)
 		scheme = "https"
 		s.CACert = filepath.Join(s.Dir, "vault-ca.pem")
+		// A CA left by an earlier attempt (or a restart) is not this
+		// server's: wait for the new one.
+		_ = os.Remove(s.CACert)
 	}
 	s.Addr = scheme + "://" + s.listen
 	s.hc = nil // a restarted TLS server has a new CA
@@ -150,6 +153,12 @@ func (s *Server) run() error {
 			}
 		}
 		code, _, err := s.Call("GET", "sys/health", nil, "")
+		if err != nil && s.tls {
+			// The CA file may have been read half written: read it again
+			// at the next try rather than keep a client that trusts
+			// nothing (CI: three starts failed for 30 s each that way).
+			s.hc = nil
+		}
 		return err == nil && code == 200
 	})
 	switch {
