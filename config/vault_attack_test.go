@@ -338,9 +338,8 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 // would log in for their whole TTL.
 func TestVaultADiscardedReloadRevokesTheLeaseItRead(t *testing.T) {
 	var (
-		n       atomic.Int32
-		mu      sync.Mutex
-		revoked []string
+		n  atomic.Int32
+		rv revocations
 	)
 	f := newFakeVault(t, func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
@@ -348,14 +347,7 @@ func TestVaultADiscardedReloadRevokesTheLeaseItRead(t *testing.T) {
 			i := n.Add(1)
 			fmt.Fprintf(w, `{"lease_id":"database/creds/app/%d","renewable":false,"lease_duration":1,"data":{"username":"u%d","password":"p%d"}}`, i, i, i)
 		case "/v1/sys/leases/revoke":
-			var in struct {
-				LeaseID string `json:"lease_id"`
-			}
-			_ = json.NewDecoder(r.Body).Decode(&in)
-			mu.Lock()
-			revoked = append(revoked, in.LeaseID)
-			mu.Unlock()
-			w.WriteHeader(204)
+			rv.serve(w, r)
 		default:
 			w.WriteHeader(404)
 		}
@@ -376,18 +368,14 @@ func TestVaultADiscardedReloadRevokesTheLeaseItRead(t *testing.T) {
 	hp.release()
 	waitUntil(t, 5*time.Second, "the abandoned reload ends", func() bool { return cfg.Reload(context.Background()) == nil })
 	waitUntil(t, 5*time.Second, "the lease of the pair nobody holds is revoked", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, id := range revoked {
+		for _, id := range rv.list() {
 			if id == "database/creds/app/2" {
 				return true
 			}
 		}
 		return false
 	})
-	mu.Lock()
-	defer mu.Unlock()
-	for _, id := range revoked {
+	for _, id := range rv.list() {
 		if id != "database/creds/app/2" {
 			t.Errorf("revoked %s, a lease in use", id)
 		}
@@ -398,23 +386,13 @@ func TestVaultADiscardedReloadRevokesTheLeaseItRead(t *testing.T) {
 // credentials, while a later source hangs, revokes them once that source
 // returns: the Config never existed, and nobody else will hold them.
 func TestVaultAnAbandonedLoadRevokesTheLeaseItRead(t *testing.T) {
-	var (
-		mu      sync.Mutex
-		revoked []string
-	)
+	var rv revocations
 	f := newFakeVault(t, func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/v1/database/creds/app":
 			fmt.Fprint(w, `{"lease_id":"database/creds/app/1","renewable":true,"lease_duration":3600,"data":{"username":"u","password":"p"}}`)
 		case "/v1/sys/leases/revoke":
-			var in struct {
-				LeaseID string `json:"lease_id"`
-			}
-			_ = json.NewDecoder(r.Body).Decode(&in)
-			mu.Lock()
-			revoked = append(revoked, in.LeaseID)
-			mu.Unlock()
-			w.WriteHeader(204)
+			rv.serve(w, r)
 		default:
 			w.WriteHeader(404)
 		}
@@ -435,9 +413,32 @@ func TestVaultAnAbandonedLoadRevokesTheLeaseItRead(t *testing.T) {
 	}
 	hp.release()
 	waitUntil(t, 5*time.Second, "the lease read for the abandoned load is revoked", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
+		revoked := rv.list()
 		return len(revoked) == 1 && revoked[0] == "database/creds/app/1"
 	})
 	waitUntil(t, 5*time.Second, "no cell is left", func() bool { return liveCells() == before })
+}
+
+// revocations records the lease IDs a fake Vault was asked to revoke.
+type revocations struct {
+	mu  sync.Mutex
+	ids []string
+}
+
+// serve answers sys/leases/revoke, recording the lease.
+func (rv *revocations) serve(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		LeaseID string `json:"lease_id"`
+	}
+	_ = json.NewDecoder(r.Body).Decode(&in)
+	rv.mu.Lock()
+	rv.ids = append(rv.ids, in.LeaseID)
+	rv.mu.Unlock()
+	w.WriteHeader(204)
+}
+
+func (rv *revocations) list() []string {
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	return append([]string(nil), rv.ids...)
 }
