@@ -27,6 +27,21 @@ func Erase(f func()) {
 	wipeRegisters()
 }
 
+// EraseMAC is Erase for the per-message HMAC computations, which use
+// less stack: it wipes macWipeDepth bytes instead of wipeDepth. The same
+// rules hold.
+//
+//go:noinline
+func EraseMAC(f func()) {
+	growStack()
+	f()
+	if wipeOff {
+		return
+	}
+	wipeStackMAC()
+	wipeRegisters()
+}
+
 // EraseDeep is Erase for computations that use up to deepWipeDepth (16
 // KiB) of stack: signatures and their verification. The same rules hold:
 // f must not call Erase or EraseDeep.

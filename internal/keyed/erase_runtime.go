@@ -15,6 +15,11 @@ const RuntimeErases = true
 //go:noinline
 func Erase(f func()) { rtsecret.Do(f) }
 
+// EraseMAC runs f inside runtime/secret.Do, as Erase does.
+//
+//go:noinline
+func EraseMAC(f func()) { rtsecret.Do(f) }
+
 // EraseDeep runs f inside runtime/secret.Do, as Erase does.
 //
 //go:noinline

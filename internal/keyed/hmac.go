@@ -5,6 +5,7 @@ import (
 	"crypto/sha512"
 	"crypto/subtle"
 	"encoding"
+	"encoding/binary"
 	"errors"
 	"hash"
 )
@@ -100,7 +101,21 @@ type Digest struct {
 	pad   [sha512.BlockSize]byte // the padded key, in Set
 	inner [MaxSize]byte          // the inner hash
 	want  [MaxSize]byte          // the expected tag, in Verify
+	// An HMAC ends with padding written like a message, and the hash
+	// read from the saved state, rather than with the hash's Sum: Sum
+	// copies the whole digest onto the stack and pads it there, which
+	// costs more than the compression of a short message and makes the
+	// stack to wipe deeper. tail is the padding; out is the saved state
+	// whose first words are the hash; block is the outer hash's input,
+	// the inner hash and its padding, one block.
+	tail  [tailSize]byte
+	out   state
+	block [sha512.BlockSize]byte
 }
+
+// tailSize is the longest padding: 0x80, up to a block less one of
+// zeros, and SHA-512's 16-byte length.
+const tailSize = 1 + sha512.BlockSize - 1 + 16
 
 // NewDigest returns a Digest for h.
 func NewDigest(h Hash) (*Digest, error) {
@@ -150,6 +165,43 @@ func (d *Digest) zeroScratch() {
 	d.pad = [sha512.BlockSize]byte{}
 	d.inner = [MaxSize]byte{}
 	d.want = [MaxSize]byte{}
+	d.out = state{}
+	d.block = [sha512.BlockSize]byte{}
+}
+
+// lenSize is how many bytes the hash's padding gives the message length.
+func (h Hash) lenSize() int {
+	if h == SHA256 {
+		return 8
+	}
+	return 16
+}
+
+// padding writes the hash's padding of a message n bytes long (counting
+// the key's block) into dst, which must hold it, and returns its length:
+// 0x80, zeros up to the length field, the length in bits, big-endian.
+func (h Hash) padding(dst []byte, n uint64) int {
+	bs, ls := uint64(h.BlockSize()), uint64(h.lenSize())
+	zeros := (2*bs - ls - 1 - n%bs) % bs
+	end := 1 + zeros + ls
+	dst[0] = 0x80
+	clear(dst[1 : end-8])
+	binary.BigEndian.PutUint64(dst[end-8:end], n<<3)
+	return int(end)
+}
+
+// close pads the message in d, n bytes long counting the key's block, and
+// returns its hash, which lies in d.out until the caller wipes it.
+func (d *Digest) close(n uint64) []byte {
+	d.h.Write(d.tail[:d.hash.padding(d.tail[:], n)])
+	return d.result()
+}
+
+// result saves d's state, which has just absorbed a whole padded message,
+// and returns its chaining value: the hash, as Sum would give it.
+func (d *Digest) result() []byte {
+	d.save(&d.out)
+	return d.out[4 : 4+d.hash.Size()]
 }
 
 // Key is an HMAC key in the form the computation uses: the hash's state
@@ -201,7 +253,7 @@ func (k *Key) set(d *Digest, key []byte) {
 // Sum appends HMAC(key, the concatenated parts) to b and returns the
 // result. b's capacity should hold it, or append allocates.
 func (k *Key) Sum(d *Digest, b []byte, parts ...[]byte) (out []byte, err error) {
-	Erase(func() { out, err = k.sum(d, b, parts) })
+	EraseMAC(func() { out, err = k.sum(d, b, parts) })
 	return out, err
 }
 
@@ -212,23 +264,28 @@ func (k *Key) sum(d *Digest, b []byte, parts [][]byte) ([]byte, error) {
 	if err := d.restore(&k.inner); err != nil {
 		return b, err
 	}
+	n := 0
 	for _, p := range parts {
 		d.h.Write(p)
+		n += len(p)
 	}
-	return k.finish(d, b)
+	return k.finish(d, uint64(n), b)
 }
 
-// finish completes an HMAC whose inner hash is in d: it appends
-// H(key XOR opad || inner hash) to b and wipes d.
-func (k *Key) finish(d *Digest, b []byte) ([]byte, error) {
-	inner := d.h.Sum(d.inner[:0])
+// finish completes an HMAC whose message, n bytes of it, is in d: it
+// appends H(key XOR opad || inner hash) to b and wipes d.
+func (k *Key) finish(d *Digest, n uint64, b []byte) ([]byte, error) {
+	bs, size := d.hash.BlockSize(), d.hash.Size()
+	copy(d.block[:], d.close(uint64(bs)+n))
+	d.hash.padding(d.block[size:bs], uint64(bs+size))
 	err := d.restore(&k.outer)
 	if err == nil {
-		d.h.Write(inner)
-		b = d.h.Sum(b)
+		d.h.Write(d.block[:bs])
+		b = append(b, d.result()...)
 	}
 	d.wipe()
-	d.inner = [MaxSize]byte{}
+	d.out = state{}
+	d.block = [sha512.BlockSize]byte{}
 	return b, err
 }
 
@@ -236,7 +293,7 @@ func (k *Key) finish(d *Digest, b []byte) ([]byte, error) {
 // concatenated parts). The expected tag never leaves the digest's scratch
 // and the erased stack.
 func (k *Key) Verify(d *Digest, tag []byte, parts ...[]byte) (ok bool, err error) {
-	Erase(func() { ok, err = k.verify(d, tag, parts) })
+	EraseMAC(func() { ok, err = k.verify(d, tag, parts) })
 	return ok, err
 }
 
@@ -263,7 +320,7 @@ func (k *Key) verify(d *Digest, tag []byte, parts [][]byte) (bool, error) {
 // wipe them), so check catches it and Check raises it again outside.
 func (k *Key) Check(d *Digest, match func(mac, scratch []byte) bool, parts ...[]byte) (ok bool, err error) {
 	var p any
-	Erase(func() { ok, p, err = k.check(d, match, parts) })
+	EraseMAC(func() { ok, p, err = k.check(d, match, parts) })
 	if p != nil {
 		panic(p)
 	}
@@ -322,7 +379,7 @@ func (s *Stream) Reset() { s.written = 0 }
 
 // Write absorbs p into the message.
 func (s *Stream) Write(d *Digest, p []byte) (err error) {
-	Erase(func() { err = s.write(d, p) })
+	EraseMAC(func() { err = s.write(d, p) })
 	return err
 }
 
@@ -351,7 +408,7 @@ func (s *Stream) resume(d *Digest) error {
 // Sum appends the HMAC of the message written so far to b. The message
 // can be continued afterwards, as with hash.Hash.
 func (s *Stream) Sum(d *Digest, b []byte) (out []byte, err error) {
-	Erase(func() { out, err = s.sum(d, b) })
+	EraseMAC(func() { out, err = s.sum(d, b) })
 	return out, err
 }
 
@@ -359,13 +416,13 @@ func (s *Stream) sum(d *Digest, b []byte) ([]byte, error) {
 	if err := s.resume(d); err != nil {
 		return b, err
 	}
-	return s.finish(d, b)
+	return s.finish(d, s.written, b)
 }
 
 // Verify reports, in constant time, whether tag is the HMAC of the message
 // written so far.
 func (s *Stream) Verify(d *Digest, tag []byte) (ok bool, err error) {
-	Erase(func() { ok, err = s.verify(d, tag) })
+	EraseMAC(func() { ok, err = s.verify(d, tag) })
 	return ok, err
 }
 
