@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -26,6 +27,9 @@ type Box[T any] struct{ h *boxHandle }
 type boxHandle struct {
 	handle // first: the finalizer is set on the start of the allocation
 	lock   boxLock
+	// frozen is set by Freeze, under the write lock: from then on no
+	// Update writes, so readers need not take the lock.
+	frozen atomic.Bool
 }
 
 // ErrType reports a type that cannot live in protected memory.
@@ -118,6 +122,9 @@ func (b Box[T]) Use(fn func(*T) error) error {
 //
 //go:noinline
 func (h *boxHandle) read(fn func([]byte) error) error {
+	if h.frozen.Load() {
+		return h.view(true, fn)
+	}
 	if err := h.lock.rlock(); err != nil {
 		return err
 	}
@@ -143,6 +150,8 @@ func (b Box[T]) Update(fn func(*T) error) error {
 }
 
 // write runs every Update callback: insideCallback finds it on the stack.
+// A nil fn is Freeze, which takes the lock here so that insideCallback
+// counts its frames as it does an Update's.
 //
 //go:noinline
 func (h *boxHandle) write(fn func([]byte) error) error {
@@ -150,6 +159,16 @@ func (h *boxHandle) write(fn func([]byte) error) error {
 		return err
 	}
 	defer h.lock.unlock()
+	if fn == nil {
+		if s := h.state.Load(); s != alive {
+			return h.stateErr(s)
+		}
+		h.frozen.Store(true)
+		return nil
+	}
+	if h.frozen.Load() {
+		return ErrFrozen
+	}
 	if h.sealed {
 		return h.updateSealed(fn)
 	}
@@ -159,6 +178,20 @@ func (h *boxHandle) write(fn func([]byte) error) error {
 	}
 	defer h.releaseWrite()
 	return run(fn, unsafe.Slice((*byte)(p), h.n))
+}
+
+// Freeze makes the box's value final: later Updates fail with ErrFrozen,
+// and Use no longer takes the box's readers-writer lock, which saves two
+// atomic operations per call (about a tenth of an HMAC of a short
+// message). Freeze a box that many goroutines read and nothing changes,
+// once its value is set. Called inside a Use or Update of the same box it
+// returns ErrBusy, and on a box that ended, why it ended; on a frozen box
+// it does nothing.
+func (b Box[T]) Freeze() error {
+	if b.h == nil {
+		return ErrDestroyed
+	}
+	return b.h.write(nil)
 }
 
 // Destroy wipes the box. Idempotent and safe on the zero Box.

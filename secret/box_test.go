@@ -227,3 +227,95 @@ func TestBoxUpdatesExcludeReaders(t *testing.T) {
 		return nil
 	})
 }
+
+// A frozen box keeps its value: Updates fail with ErrFrozen and change
+// nothing, readers still see it, in every placement; Freeze inside a
+// callback of the box is ErrBusy, and on a destroyed box ErrDestroyed.
+func TestFreezeMakesABoxFinal(t *testing.T) {
+	for _, p := range append(placements, struct {
+		name string
+		opts []secret.Option
+	}{"sealed", []secret.Option{secret.Sealed()}}) {
+		t.Run(p.name, func(t *testing.T) {
+			b, err := secret.NewBox([2]uint64{4, 4}, p.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Destroy()
+			if err := b.Use(func(*[2]uint64) error { return b.Freeze() }); !errors.Is(err, secret.ErrBusy) {
+				t.Errorf("Freeze inside Use: %v, want ErrBusy", err)
+			}
+			if err := b.Update(func(*[2]uint64) error { return b.Freeze() }); !errors.Is(err, secret.ErrBusy) {
+				t.Errorf("Freeze inside Update: %v, want ErrBusy", err)
+			}
+			if err := b.Freeze(); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.Freeze(); err != nil {
+				t.Errorf("a second Freeze: %v", err)
+			}
+			called := false
+			err = b.Update(func(v *[2]uint64) error { called = true; v[0] = 9; return nil })
+			if !errors.Is(err, secret.ErrFrozen) || called {
+				t.Errorf("Update of a frozen box: %v (callback ran: %v)", err, called)
+			}
+			err = b.Use(func(v *[2]uint64) error {
+				if *v != [2]uint64{4, 4} {
+					return errors.New("the frozen value changed")
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.Destroy()
+			if err := b.Use(func(*[2]uint64) error { return nil }); !errors.Is(err, secret.ErrDestroyed) {
+				t.Errorf("Use of a destroyed frozen box: %v", err)
+			}
+		})
+	}
+	d, _ := secret.NewBox([2]uint64{})
+	d.Destroy()
+	if err := d.Freeze(); !errors.Is(err, secret.ErrDestroyed) {
+		t.Errorf("Freeze of a destroyed box: %v", err)
+	}
+	var zero secret.Box[[2]uint64]
+	if err := zero.Freeze(); !errors.Is(err, secret.ErrDestroyed) {
+		t.Errorf("Freeze of the zero Box: %v", err)
+	}
+}
+
+// Freeze waits for an Update in flight, so no reader that skips the lock
+// sees half an update: Freeze is called while an Update is halfway
+// through its change, and the first read after it must see the whole.
+func TestFreezeWaitsForAnUpdateInFlight(t *testing.T) {
+	b, err := secret.NewBox([2]uint64{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Destroy()
+	inside := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- b.Update(func(p *[2]uint64) error {
+			p[0]++
+			close(inside)
+			time.Sleep(50 * time.Millisecond)
+			p[1]++
+			return nil
+		})
+	}()
+	<-inside
+	if err := b.Freeze(); err != nil {
+		t.Fatal(err)
+	}
+	_ = b.Use(func(p *[2]uint64) error {
+		if *p != [2]uint64{1, 1} {
+			t.Errorf("the first read after Freeze saw %v, want [1 1]", *p)
+		}
+		return nil
+	})
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -36,8 +36,9 @@ type vecHandle struct {
 	using atomic.Int32
 }
 
-// ErrFrozen: the Vec was turned into a Value by Freeze and no longer grows.
-var ErrFrozen = errors.New("secret: vec was frozen into a Value")
+// ErrFrozen: the cell was frozen and no longer changes: a Vec turned into
+// a Value by Vec.Freeze, or a Box made final by Box.Freeze.
+var ErrFrozen = errors.New("secret: the cell was frozen and no longer changes")
 
 const minVecCap = 16
 
