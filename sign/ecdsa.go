@@ -82,6 +82,9 @@ func newECDSA(scalar, point []byte) (*ECDSAPrivateKey, error) {
 			err = errPublicMismatch
 		}
 	}
+	if err == nil {
+		err = box.Freeze() // signatures read it without the box's lock
+	}
 	if err != nil {
 		box.Destroy()
 		return nil, err

@@ -98,6 +98,9 @@ func newEd25519(seed, pub []byte) (*Ed25519PrivateKey, error) {
 	if err == nil && pub != nil && subtle.ConstantTimeCompare(pub, public[:]) != 1 {
 		err = errPublicMismatch
 	}
+	if err == nil {
+		err = box.Freeze() // signatures read it without the box's lock
+	}
 	if err != nil {
 		box.Destroy()
 		return nil, err

@@ -142,6 +142,11 @@ func (m *HMAC) load(v secret.Value) (*hmacKey, error) {
 			return nil
 		})
 	})
+	if err == nil {
+		// The states never change again: calls read them without the
+		// box's lock.
+		err = box.Freeze()
+	}
 	if err != nil {
 		box.Destroy()
 		return nil, err
