@@ -137,6 +137,9 @@ func NewDigest(h Hash) (*Digest, error) {
 	if b, err := a.AppendBinary(d.blank[:0]); err != nil || len(b) != h.stateLen() {
 		return nil, ErrMarshal
 	}
+	// The outer hash's input is the inner hash and then always the same
+	// padding: a block and the inner hash long.
+	h.padding(d.block[h.Size():h.BlockSize()], uint64(h.BlockSize()+h.Size()))
 	return d, nil
 }
 
@@ -166,7 +169,7 @@ func (d *Digest) zeroScratch() {
 	d.inner = [MaxSize]byte{}
 	d.want = [MaxSize]byte{}
 	d.out = state{}
-	d.block = [sha512.BlockSize]byte{}
+	clear(d.block[:d.hash.Size()])
 }
 
 // lenSize is how many bytes the hash's padding gives the message length.
@@ -182,7 +185,8 @@ func (h Hash) lenSize() int {
 // 0x80, zeros up to the length field, the length in bits, big-endian.
 func (h Hash) padding(dst []byte, n uint64) int {
 	bs, ls := uint64(h.BlockSize()), uint64(h.lenSize())
-	zeros := (2*bs - ls - 1 - n%bs) % bs
+	// Block sizes are powers of two: masks, not divisions.
+	zeros := (2*bs - ls - 1 - n&(bs-1)) & (bs - 1)
 	end := 1 + zeros + ls
 	dst[0] = 0x80
 	clear(dst[1 : end-8])
@@ -276,8 +280,7 @@ func (k *Key) sum(d *Digest, b []byte, parts [][]byte) ([]byte, error) {
 // appends H(key XOR opad || inner hash) to b and wipes d.
 func (k *Key) finish(d *Digest, n uint64, b []byte) ([]byte, error) {
 	bs, size := d.hash.BlockSize(), d.hash.Size()
-	copy(d.block[:], d.close(uint64(bs)+n))
-	d.hash.padding(d.block[size:bs], uint64(bs+size))
+	copy(d.block[:size], d.close(uint64(bs)+n))
 	err := d.restore(&k.outer)
 	if err == nil {
 		d.h.Write(d.block[:bs])
@@ -285,7 +288,7 @@ func (k *Key) finish(d *Digest, n uint64, b []byte) ([]byte, error) {
 	}
 	d.wipe()
 	d.out = state{}
-	d.block = [sha512.BlockSize]byte{}
+	clear(d.block[:size]) // the padding after it stays: it is the same for every MAC
 	return b, err
 }
 
