@@ -107,8 +107,11 @@ func TestEveryOperationFitsTheWipe(t *testing.T) {
 		for name, op := range ops {
 			var depth int
 			probe(t, func() { depth = StackDepthForTest(op, span) })
+			// 0 is less than the probe's own margin (a raw-state
+			// Stream.Write, for one); the wipes measured below show
+			// the probe sees.
 			t.Logf("%s: %d bytes of stack", name, depth)
-			if depth == 0 || depth > limit-stackGap {
+			if depth > limit-stackGap {
 				t.Errorf("%s uses %d bytes of stack; %s covers %d", name, depth, wipe, limit-stackGap)
 			}
 		}
@@ -145,7 +148,7 @@ func needles(t *testing.T, h Hash, key []byte) NeedlesForTest {
 		n.Add(name+" padded key", p)
 		d.h.Write(p)
 		var s state
-		d.save(&s)
+		_, _ = d.a.AppendBinary(s[:0]) // marshaled: the words big-endian after the magic
 		d.wipe()
 		n.AddWords(name+" midstate", s[4:4+h.Size()], h.Size()/8)
 	}

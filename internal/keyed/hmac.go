@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash"
+	"unsafe"
 )
 
 // Hash names the hash function of an HMAC.
@@ -79,9 +80,10 @@ var (
 	ErrMarshal = errors.New("keyed: the hash cannot save and restore its state")
 )
 
-// state is a marshaled digest: the hash's chaining value, its block buffer
-// and the length hashed so far.
-type state [stateSize]byte
+// state is a saved digest: the hash's chaining value, its block buffer
+// and the length hashed so far, marshaled or as the digest's memory (see
+// rawLayout).
+type state [max(stateSize, rawMax)]byte
 
 // A Digest is the hash object HMAC computations run in: a crypto/sha256 or
 // crypto/sha512 digest on the Go heap, created once and reused, with the
@@ -94,7 +96,13 @@ type Digest struct {
 	h     hash.Hash
 	u     encoding.BinaryUnmarshaler
 	a     encoding.BinaryAppender
-	blank state // the marshaled initial state: restoring it wipes the digest
+	blank state // the initial state: restoring it wipes the digest
+	// raw is the hash object's memory when its layout is known (see
+	// rawLayout): states are saved and restored by copying it. nx points
+	// to its count of buffered bytes. Without a known layout raw is nil
+	// and states are marshaled.
+	raw []byte
+	nx  *int
 	// Buffers handed to the hash's methods. They are here, not on the
 	// stack, because a slice passed to an interface method escapes: on
 	// the stack they would be moved to a fresh heap object every call.
@@ -128,6 +136,12 @@ func NewDigest(h Hash) (*Digest, error) {
 	default:
 		return nil, ErrHash
 	}
+	return newDigest(h, hh, rawLayoutFor(h))
+}
+
+// newDigest makes a Digest of the hash object hh, saving states by
+// copying its memory if l is a known layout.
+func newDigest(h Hash, hh hash.Hash, l rawLayout) (*Digest, error) {
 	u, okU := hh.(encoding.BinaryUnmarshaler)
 	a, okA := hh.(encoding.BinaryAppender)
 	if !okU || !okA {
@@ -136,6 +150,12 @@ func NewDigest(h Hash) (*Digest, error) {
 	d := &Digest{hash: h, h: hh, u: u, a: a}
 	if b, err := a.AppendBinary(d.blank[:0]); err != nil || len(b) != h.stateLen() {
 		return nil, ErrMarshal
+	}
+	if l.size != 0 {
+		d.raw = rawBytes(hh, l)
+		d.nx = (*int)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(d.raw)), l.nxOff))
+		d.blank = state{}
+		copy(d.blank[:], d.raw)
 	}
 	// The outer hash's input is the inner hash and then always the same
 	// padding: a block and the inner hash long.
@@ -146,22 +166,48 @@ func NewDigest(h Hash) (*Digest, error) {
 // Hash returns the hash the digest computes.
 func (d *Digest) Hash() Hash { return d.hash }
 
-func (d *Digest) restore(s *state) error {
+// restore loads s, saved raw or marshaled, into the digest.
+func (d *Digest) restore(s *state, raw bool) error {
+	if raw != (d.raw != nil) {
+		return ErrState
+	}
+	if raw {
+		copy(d.raw, s[:])
+		// A state overwritten in its cell must not make the hash index
+		// past its buffer.
+		if nx := *d.nx; nx < 0 || nx >= d.hash.BlockSize() {
+			d.wipe()
+			return ErrState
+		}
+		return nil
+	}
 	if d.u.UnmarshalBinary(s[:d.hash.stateLen()]) != nil {
 		return ErrState
 	}
 	return nil
 }
 
-// save writes the digest's state into s (in protected memory).
-func (d *Digest) save(s *state) {
+// save writes the digest's state into s (in protected memory), raw if the
+// digest's layout is known, and reports which.
+func (d *Digest) save(s *state) (raw bool) {
+	if d.raw != nil {
+		copy(s[:], d.raw)
+		return true
+	}
 	// AppendBinary writes within s's capacity and allocates nothing.
 	_, _ = d.a.AppendBinary(s[:0])
+	return false
 }
 
 // wipe overwrites every field of the digest that held key-derived state:
 // the chaining value, the block buffer, the length.
-func (d *Digest) wipe() { _ = d.u.UnmarshalBinary(d.blank[:d.hash.stateLen()]) }
+func (d *Digest) wipe() {
+	if d.raw != nil {
+		copy(d.raw, d.blank[:])
+		return
+	}
+	_ = d.u.UnmarshalBinary(d.blank[:d.hash.stateLen()])
+}
 
 // zeroScratch wipes the buffers.
 func (d *Digest) zeroScratch() {
@@ -204,6 +250,9 @@ func (d *Digest) close(n uint64) []byte {
 // result saves d's state, which has just absorbed a whole padded message,
 // and returns its chaining value: the hash, as Sum would give it.
 func (d *Digest) result() []byte {
+	if d.raw != nil {
+		return rawHash(d.out[:], d.raw, d.hash)
+	}
 	d.save(&d.out)
 	return d.out[4 : 4+d.hash.Size()]
 }
@@ -215,6 +264,7 @@ func (d *Digest) result() []byte {
 // must. Its zero value holds no key.
 type Key struct {
 	hash  Hash
+	raw   bool // the states are the digest's memory, not marshaled
 	inner state
 	outer state
 }
@@ -242,7 +292,7 @@ func (k *Key) set(d *Digest, key []byte) {
 		pad[i] ^= 0x36
 	}
 	d.h.Write(pad[:bs])
-	d.save(&k.inner)
+	k.raw = d.save(&k.inner)
 	d.wipe()
 	for i := range bs {
 		pad[i] ^= 0x36 ^ 0x5c
@@ -265,7 +315,7 @@ func (k *Key) sum(d *Digest, b []byte, parts [][]byte) ([]byte, error) {
 	if k.hash != d.hash || k.hash.Size() == 0 {
 		return b, ErrHash
 	}
-	if err := d.restore(&k.inner); err != nil {
+	if err := d.restore(&k.inner, k.raw); err != nil {
 		return b, err
 	}
 	n := 0
@@ -281,7 +331,7 @@ func (k *Key) sum(d *Digest, b []byte, parts [][]byte) ([]byte, error) {
 func (k *Key) finish(d *Digest, n uint64, b []byte) ([]byte, error) {
 	bs, size := d.hash.BlockSize(), d.hash.Size()
 	copy(d.block[:size], d.close(uint64(bs)+n))
-	err := d.restore(&k.outer)
+	err := d.restore(&k.outer, k.raw)
 	if err == nil {
 		d.h.Write(d.block[:bs])
 		b = append(b, d.result()...)
@@ -403,9 +453,9 @@ func (s *Stream) resume(d *Digest) error {
 		return ErrHash
 	}
 	if s.written == 0 {
-		return d.restore(&s.inner)
+		return d.restore(&s.inner, s.raw)
 	}
-	return d.restore(&s.run)
+	return d.restore(&s.run, s.raw)
 }
 
 // Sum appends the HMAC of the message written so far to b. The message

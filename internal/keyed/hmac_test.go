@@ -53,10 +53,45 @@ func isBlank(d *Digest) bool {
 	return s == d.blank && d.pad == [len(d.pad)]byte{} && d.inner == [MaxSize]byte{} && d.want == [MaxSize]byte{}
 }
 
+// marshalingDigest is a Digest that saves and restores through the
+// marshaling interfaces, as on a build whose hash objects have no known
+// layout.
+func marshalingDigest(t testing.TB, c struct {
+	h   Hash
+	new func() hash.Hash
+}) *Digest {
+	t.Helper()
+	d, err := newDigest(c.h, c.new(), rawLayout{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 func TestHMACMatchesCryptoHMAC(t *testing.T) {
 	for _, c := range hashes {
-		t.Run(c.h.String(), func(t *testing.T) {
-			d := mustDigest(t, c.h)
+		if rawLayoutFor(c.h).size == 0 {
+			t.Errorf("%v: the standard library's digest layout was not recognised: HMACs restore states the slow way", c.h)
+		}
+		for _, mode := range []string{"raw", "marshaled"} {
+			t.Run(c.h.String()+"/"+mode, func(t *testing.T) {
+				d := mustDigest(t, c.h)
+				if mode == "marshaled" {
+					d = marshalingDigest(t, c)
+				}
+				matchesCryptoHMAC(t, c, d)
+			})
+		}
+	}
+}
+
+func matchesCryptoHMAC(t *testing.T, c struct {
+	h   Hash
+	new func() hash.Hash
+}, d *Digest) {
+	{
+		{
+			t.Helper()
 			bs := c.h.BlockSize()
 			// Key lengths around the block size, where HMAC pads or hashes
 			// the key; message lengths across two blocks and more.
@@ -114,7 +149,7 @@ func TestHMACMatchesCryptoHMAC(t *testing.T) {
 					}
 				}
 			}
-		})
+		}
 	}
 }
 
@@ -199,9 +234,26 @@ func TestMisuseIsAnError(t *testing.T) {
 		t.Errorf("Verify in the wrong digest: %v %v, want false and ErrHash", ok, err)
 	}
 	bad := k
-	bad.inner[0] ^= 0xff // the state's magic number
+	// A count of buffered bytes past the block (raw), or the magic number
+	// (marshaled).
+	off := rawLayoutFor(SHA256).nxOff
+	bad.inner[off+7] ^= 0x80
+	bad.inner[0] ^= 0xff
 	if _, err := bad.Sum(d256, nil, []byte("x")); !errors.Is(err, ErrState) {
 		t.Errorf("a damaged key: %v, want ErrState", err)
+	}
+	// A key saved in one form is refused by a digest that uses the other.
+	m256 := marshalingDigest(t, hashes[0])
+	if _, err := k.Sum(m256, nil, []byte("x")); !errors.Is(err, ErrState) {
+		t.Errorf("a raw key in a marshaling digest: %v, want ErrState", err)
+	}
+	var mk Key
+	mk.Set(m256, []byte("key"))
+	if _, err := mk.Sum(d256, nil, []byte("x")); !errors.Is(err, ErrState) {
+		t.Errorf("a marshaled key in a raw digest: %v, want ErrState", err)
+	}
+	if !isBlank(m256) {
+		t.Error("a refused call left state in a marshaling digest")
 	}
 	var s Stream
 	s.Set(d512, []byte("key"))
