@@ -101,8 +101,9 @@ type Digest struct {
 	// rawLayout): states are saved and restored by copying it. nx points
 	// to its count of buffered bytes. Without a known layout raw is nil
 	// and states are marshaled.
-	raw []byte
-	nx  *int
+	raw   []byte
+	nx    *int
+	nxOff uintptr
 	// Buffers handed to the hash's methods. They are here, not on the
 	// stack, because a slice passed to an interface method escapes: on
 	// the stack they would be moved to a fresh heap object every call.
@@ -154,6 +155,7 @@ func newDigest(h Hash, hh hash.Hash, l rawLayout) (*Digest, error) {
 	if l.size != 0 {
 		d.raw = rawBytes(hh, l)
 		d.nx = (*int)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(d.raw)), l.nxOff))
+		d.nxOff = l.nxOff
 		d.blank = state{}
 		copy(d.blank[:], d.raw)
 	}
@@ -185,6 +187,37 @@ func (d *Digest) restore(s *state, raw bool) error {
 		return ErrState
 	}
 	return nil
+}
+
+// restoreKey is restore for a key's state, which has nothing buffered:
+// raw, it copies the chaining value and the counts and leaves the block
+// buffer, whose bytes a hash with nothing buffered never reads.
+func (d *Digest) restoreKey(s *state, raw bool) error {
+	if !raw || d.raw == nil {
+		return d.restore(s, raw)
+	}
+	size := d.hash.Size()
+	copy(d.raw[:size], s[:size])
+	copy(d.raw[d.nxOff:], s[d.nxOff:len(d.raw)])
+	if *d.nx != 0 {
+		d.wipe()
+		return ErrState
+	}
+	return nil
+}
+
+// wipeKey is wipe after a computation that started from a key's state and
+// wrote its own padding: the chaining value and the counts are wiped; the
+// block buffer holds only message bytes and padding (the key's blocks and
+// the inner hash go to the hash whole, never through the buffer).
+func (d *Digest) wipeKey() {
+	if d.raw == nil {
+		d.wipe()
+		return
+	}
+	size := d.hash.Size()
+	copy(d.raw[:size], d.blank[:size])
+	copy(d.raw[d.nxOff:], d.blank[d.nxOff:len(d.raw)])
 }
 
 // save writes the digest's state into s (in protected memory), raw if the
@@ -241,20 +274,21 @@ func (h Hash) padding(dst []byte, n uint64) int {
 }
 
 // close pads the message in d, n bytes long counting the key's block, and
-// returns its hash, which lies in d.out until the caller wipes it.
-func (d *Digest) close(n uint64) []byte {
+// appends its hash to b.
+func (d *Digest) close(b []byte, n uint64) []byte {
 	d.h.Write(d.tail[:d.hash.padding(d.tail[:], n)])
-	return d.result()
+	return d.result(b)
 }
 
-// result saves d's state, which has just absorbed a whole padded message,
-// and returns its chaining value: the hash, as Sum would give it.
-func (d *Digest) result() []byte {
+// result appends the chaining value of d, which has just absorbed a whole
+// padded message, to b: the hash, as Sum would give it. Marshaled, it
+// passes through d.out, which the caller wipes.
+func (d *Digest) result(b []byte) []byte {
 	if d.raw != nil {
-		return rawHash(d.out[:], d.raw, d.hash)
+		return rawAppend(b, d.raw, d.hash)
 	}
 	d.save(&d.out)
-	return d.out[4 : 4+d.hash.Size()]
+	return append(b, d.out[4:4+d.hash.Size()]...)
 }
 
 // Key is an HMAC key in the form the computation uses: the hash's state
@@ -315,28 +349,51 @@ func (k *Key) sum(d *Digest, b []byte, parts [][]byte) ([]byte, error) {
 	if k.hash != d.hash || k.hash.Size() == 0 {
 		return b, ErrHash
 	}
-	if err := d.restore(&k.inner, k.raw); err != nil {
+	if err := d.restoreKey(&k.inner, k.raw); err != nil {
 		return b, err
 	}
 	n := 0
 	for _, p := range parts {
-		d.h.Write(p)
 		n += len(p)
 	}
-	return k.finish(d, uint64(n), b)
+	bs := d.hash.BlockSize()
+	if n > bs-d.hash.lenSize()-1 {
+		for _, p := range parts {
+			d.h.Write(p)
+		}
+		d.close(d.block[:0], uint64(bs+n))
+		return k.outerHash(d, b)
+	}
+	// The message and its padding fit in one block: gather them in the
+	// scratch and hash them in one write, which saves the hash a copy
+	// into its buffer and a call.
+	t := d.tail[:0]
+	for _, p := range parts {
+		t = append(t, p...)
+	}
+	m := d.hash.padding(d.tail[n:], uint64(bs+n))
+	d.h.Write(d.tail[:n+m])
+	d.result(d.block[:0])
+	return k.outerHash(d, b)
 }
 
 // finish completes an HMAC whose message, n bytes of it, is in d: it
 // appends H(key XOR opad || inner hash) to b and wipes d.
 func (k *Key) finish(d *Digest, n uint64, b []byte) ([]byte, error) {
+	d.close(d.block[:0], uint64(d.hash.BlockSize())+n)
+	return k.outerHash(d, b)
+}
+
+// outerHash appends H(key XOR opad || inner hash) to b, the inner hash
+// being at the start of d.block, and wipes d.
+func (k *Key) outerHash(d *Digest, b []byte) ([]byte, error) {
 	bs, size := d.hash.BlockSize(), d.hash.Size()
-	copy(d.block[:size], d.close(uint64(bs)+n))
-	err := d.restore(&k.outer, k.raw)
+	err := d.restoreKey(&k.outer, k.raw)
 	if err == nil {
 		d.h.Write(d.block[:bs])
-		b = append(b, d.result()...)
+		b = d.result(b)
 	}
-	d.wipe()
+	d.wipeKey()
 	d.out = state{}
 	clear(d.block[:size]) // the padding after it stays: it is the same for every MAC
 	return b, err

@@ -47,10 +47,51 @@ func refHMAC(newHash func() hash.Hash, key []byte, parts ...[]byte) []byte {
 // isBlank reports whether d holds its hash's initial state and nothing
 // else: the chaining value, the block buffer and the length all wiped,
 // the scratch buffers zero.
+//
+// A digest that saves raw states may keep message bytes in its block
+// buffer after an HMAC (wipeKey leaves them: no key-derived byte passes
+// through it); matchesCryptoHMAC checks that neither the inner hash nor
+// the MAC is among them.
 func isBlank(d *Digest) bool {
 	var s state
 	d.save(&s)
-	return s == d.blank && d.pad == [len(d.pad)]byte{} && d.inner == [MaxSize]byte{} && d.want == [MaxSize]byte{}
+	scratch := d.pad == [len(d.pad)]byte{} && d.inner == [MaxSize]byte{} && d.want == [MaxSize]byte{} && d.out == state{}
+	if d.raw == nil {
+		return s == d.blank && scratch
+	}
+	size := d.hash.Size()
+	return bytes.Equal(s[:size], d.blank[:size]) && bytes.Equal(s[d.nxOff:len(d.raw)], d.blank[d.nxOff:len(d.raw)]) && scratch
+}
+
+// holdsAny reports whether the digest's memory or scratch holds an 8-byte
+// piece of any of vs.
+func holdsAny(d *Digest, vs ...[]byte) bool {
+	for _, v := range vs {
+		for i := 0; i+8 <= len(v); i += 8 {
+			for _, m := range [][]byte{d.raw, d.tail[:], d.block[:d.hash.Size()]} {
+				if bytes.Contains(m, v[i:i+8]) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// innerHash is H(key XOR ipad || msg), RFC 2104's inner hash.
+func innerHash(c struct {
+	h   Hash
+	new func() hash.Hash
+}, key, msg []byte) []byte {
+	if len(key) > c.h.BlockSize() {
+		k := c.new()
+		k.Write(key)
+		key = k.Sum(nil)
+	}
+	h := c.new()
+	h.Write(needlePad(key, c.h.BlockSize(), 0x36))
+	h.Write(msg)
+	return h.Sum(nil)
 }
 
 // marshalingDigest is a Digest that saves and restores through the
@@ -146,6 +187,9 @@ func matchesCryptoHMAC(t *testing.T, c struct {
 					}
 					if !isBlank(d) {
 						t.Fatal("Verify left state in the digest")
+					}
+					if holdsAny(d, want, innerHash(c, key, msg)) {
+						t.Fatal("the inner hash or the MAC is left in the digest")
 					}
 				}
 			}

@@ -120,7 +120,7 @@ func (l rawLayout) works(h Hash, newHash func() hash.Hash) bool {
 	var pad [tailSize]byte
 	b.Write(pad[:h.padding(pad[:], uint64(len(msg)))])
 	var out [MaxSize]byte
-	return bytes.Equal(rawHash(out[:], rawBytes(b, l), h), want)
+	return bytes.Equal(rawAppend(out[:0], rawBytes(b, l), h), want)
 }
 
 // rawBytes returns the memory of the struct hh points to.
@@ -128,18 +128,18 @@ func rawBytes(hh hash.Hash, l rawLayout) []byte {
 	return unsafe.Slice((*byte)(reflect.ValueOf(hh).UnsafePointer()), l.size)
 }
 
-// rawHash writes the hash in a digest's memory, whose message is complete
-// and padded, into out as Sum would give it, and returns it.
-func rawHash(out, raw []byte, h Hash) []byte {
+// rawAppend appends the hash in a digest's memory, whose message is
+// complete and padded, to b as Sum would give it.
+func rawAppend(b, raw []byte, h Hash) []byte {
 	p := unsafe.Pointer(unsafe.SliceData(raw))
 	if h == SHA256 {
-		for i, w := range (*[8]uint32)(p) {
-			binary.BigEndian.PutUint32(out[4*i:], w)
+		for _, w := range (*[8]uint32)(p) {
+			b = binary.BigEndian.AppendUint32(b, w)
 		}
-		return out[:sha256.Size]
+		return b
 	}
-	for i, w := range (*[8]uint64)(p) {
-		binary.BigEndian.PutUint64(out[8*i:], w)
+	for _, w := range (*[8]uint64)(p) {
+		b = binary.BigEndian.AppendUint64(b, w)
 	}
-	return out[:sha512.Size]
+	return b
 }
