@@ -21,6 +21,7 @@ go test -c -o "$tmp/mw.test" ./middleware/
 # name binary bench-regexp iterations
 cases=(
   "hmac32/crypto-reused sign.test ^BenchmarkHMAC$/^32B$/^crypto-hmac-reused$ 5000000"
+  "hmac32/crypto-pooled sign.test ^BenchmarkHMAC$/^32B$/^crypto-hmac-pooled$ 5000000"
   "hmac32/crypto-new sign.test ^BenchmarkHMAC$/^32B$/^crypto-hmac-new$ 2000000"
   "hmac32/cell sign.test ^BenchmarkHMAC$/^32B$/^sign.HMAC$ 4000000"
   "hmac32/cell-stream sign.test ^BenchmarkHMAC$/^32B$/^sign.Stream$ 4000000"
@@ -62,6 +63,7 @@ done
 ratio() { awk -v a="${best[$1]}" -v b="${best[$2]}" 'BEGIN { printf "%.2f", a / b }'; }
 echo
 echo "HMAC-SHA256 32 B, cell / crypto/hmac reused:    $(ratio hmac32/cell hmac32/crypto-reused)"
+echo "HMAC-SHA256 32 B, cell / crypto/hmac pooled:    $(ratio hmac32/cell hmac32/crypto-pooled)"
 echo "HMAC-SHA256 32 B, cell / hmac.New per message:  $(ratio hmac32/cell hmac32/crypto-new)"
 echo "HMAC-SHA256 32 B, Stream / crypto/hmac reused:  $(ratio hmac32/cell-stream hmac32/crypto-reused)"
 echo "HMAC-SHA256 256 B, cell / crypto/hmac reused:   $(ratio hmac256/cell hmac256/crypto-reused)"
