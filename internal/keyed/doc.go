@@ -14,16 +14,21 @@
 //     package secret does.
 //   - A hash runs in a [Digest]: an ordinary hash object from crypto/sha256
 //     or crypto/sha512, on the Go heap, reused. A midstate is restored into
-//     it (encoding.BinaryUnmarshaler, as crypto/hmac itself does) for the
-//     length of one call and overwritten with the hash's blank state before
-//     the call returns, so between calls it holds nothing derived from a
-//     key. The standard library's SHA-NI and AVX2 code does the hashing: a
-//     compression function written here would cost several times as much.
-//   - What a call leaves on its goroutine's stack (the digest copy that Sum
-//     makes, the block function's frames, a cipher's state) and in
-//     registers is erased by [Erase] before the call returns. Every exported
-//     operation runs inside one Erase of its own, so none may be called
-//     from inside another Erase.
+//     it for the length of one call, by copying the digest's memory when
+//     its layout is known and checked (raw.go), else through
+//     encoding.BinaryUnmarshaler as crypto/hmac itself does, and its
+//     chaining value and counts are overwritten with the hash's blank state
+//     before the call returns, so between calls it holds nothing derived
+//     from a key. An HMAC writes its own padding and reads the hash from
+//     the digest rather than calling Sum, which would copy the digest onto
+//     the stack. The standard library's SHA-NI and AVX2 code does the
+//     hashing: a compression function written here would cost several
+//     times as much.
+//   - What a call leaves on its goroutine's stack (the block function's
+//     frames, a cipher's state) and in registers is erased by [Erase]
+//     ([EraseMAC] for the shallower per-message HMAC calls) before the call
+//     returns. Every exported operation runs inside one erasure of its own,
+//     so none may be called from inside another.
 //
 // An HMAC keyed from a cell, as package secret can expose one (a Stream
 // is pointer-free, so it can live in a cell as a Box's value does):
@@ -35,9 +40,10 @@
 //	tag, _ := st.Sum(d, buf[:0])          // or ok, _ := st.Verify(d, tag)
 //
 // st must be open for writing while Set, Write and Sum run (Write and Sum
-// keep the running state in it). Each call is one Erase, about 30 ns on
+// keep the running state in it). Each call is one EraseMAC, about 10 ns on
 // this repository's machine; Key.Sum and Key.Verify hash a whole message
-// in one. Key.Check compares the HMAC with a tag in another form (a
+// in one, and cost what crypto/hmac's reused Reset, Write and Sum do
+// (174 against 176 ns for 32 bytes). Key.Check compares the HMAC with a tag in another form (a
 // JWT's base64url) inside the same Erase. Erase is also the stack wipe
 // for other key material: run the computation inside it, within its
 // depth, and never call Erase from inside another. EraseDeep is the same

@@ -54,30 +54,35 @@ func operations(t *testing.T) map[string]func() {
 func macOperations(t *testing.T) map[string]func() {
 	ops := map[string]func(){}
 	for _, c := range hashes {
-		d := mustDigest(t, c.h)
-		var k Key
-		var s Stream
-		k.Set(d, filled(20, 8))
-		s.Set(d, filled(20, 8))
-		msg := filled(1000, 4)
-		tag := make([]byte, c.h.Size())
-		out := make([]byte, 0, MaxSize)
-		ops["Sum/"+c.h.String()] = func() { _, _ = k.sum(d, out, [][]byte{msg}) }
-		ops["Verify/"+c.h.String()] = func() { _, _ = k.verify(d, tag, [][]byte{msg}) }
-		ops["Stream.Write/"+c.h.String()] = func() {
-			s.Reset()
-			_ = s.write(d, msg)
-		}
-		ops["Stream.Verify/"+c.h.String()] = func() { _, _ = s.verify(d, tag) }
-		// As a JWT verifier checks a base64url signature: it decodes
-		// the token's signature into the scratch.
-		sig := []byte(base64.RawURLEncoding.EncodeToString(tag))
-		strict := base64.RawURLEncoding.Strict()
-		ops["Check (base64url)/"+c.h.String()] = func() {
-			_, _, _ = k.check(d, func(mac, scratch []byte) bool {
-				n, err := strict.Decode(scratch[:len(mac)], sig)
-				return err == nil && subtle.ConstantTimeCompare(scratch[:n], mac) == 1
-			}, [][]byte{msg})
+		for _, form := range []string{"", " (marshaled)"} {
+			d := mustDigest(t, c.h)
+			if form != "" {
+				d = marshalingDigest(t, c)
+			}
+			var k Key
+			var s Stream
+			k.Set(d, filled(20, 8))
+			s.Set(d, filled(20, 8))
+			msg := filled(1000, 4)
+			tag := make([]byte, c.h.Size())
+			out := make([]byte, 0, MaxSize)
+			ops["Sum/"+c.h.String()+form] = func() { _, _ = k.sum(d, out, [][]byte{msg}) }
+			ops["Verify/"+c.h.String()+form] = func() { _, _ = k.verify(d, tag, [][]byte{msg}) }
+			ops["Stream.Write/"+c.h.String()+form] = func() {
+				s.Reset()
+				_ = s.write(d, msg)
+			}
+			ops["Stream.Verify/"+c.h.String()+form] = func() { _, _ = s.verify(d, tag) }
+			// As a JWT verifier checks a base64url signature: it decodes
+			// the token's signature into the scratch.
+			sig := []byte(base64.RawURLEncoding.EncodeToString(tag))
+			strict := base64.RawURLEncoding.Strict()
+			ops["Check (base64url)/"+c.h.String()+form] = func() {
+				_, _, _ = k.check(d, func(mac, scratch []byte) bool {
+					n, err := strict.Decode(scratch[:len(mac)], sig)
+					return err == nil && subtle.ConstantTimeCompare(scratch[:n], mac) == 1
+				}, [][]byte{msg})
+			}
 		}
 	}
 	return ops
