@@ -36,9 +36,7 @@ func TestDatabaseCredentialsRotateUnderARunningClient(t *testing.T) {
 	if testing.Short() {
 		t.Skip("rotates twice, about 12 s")
 	}
-	pg := vaulttest.StartPostgres(t)
-	srv := vaulttest.Start(t, vaulttest.Options{})
-	srv.MountDatabase(t, pg, "4s", "8s")
+	pg, srv := vaulttest.StartWithDatabase(t, "4s", "8s")
 	c, _ := appRoleClient(t, srv, "1h", "4h")
 	ctx := ctxFor(t)
 	m := Mapping{Path: "database/creds/app", Prefix: "db"}
@@ -146,9 +144,7 @@ func TestDatabaseCredentialsRotateUnderARunningClient(t *testing.T) {
 // Close with RevokeLeases ends the credentials at once, and RevokeToken
 // the token the client logged in for.
 func TestCloseRevokes(t *testing.T) {
-	pg := vaulttest.StartPostgres(t)
-	srv := vaulttest.Start(t, vaulttest.Options{})
-	srv.MountDatabase(t, pg, "1h", "2h")
+	pg, srv := vaulttest.StartWithDatabase(t, "1h", "2h")
 	c, _ := appRoleClient(t, srv, "1h", "4h")
 	ctx := ctxFor(t)
 	s, err := c.Read(ctx, Mapping{Path: "database/creds/app", Prefix: "db"})

@@ -167,23 +167,12 @@ func TestKV1Read(t *testing.T) {
 	}
 }
 
-// seedAppRole enables AppRole with a role whose token lives ttl (renewable
-// up to maxTTL) and fixed IDs, so that a restarted dev server can be
-// seeded the same way. It returns the role and secret IDs.
+// seedAppRole makes the AppRole role "app" (vaulttest.ServicePolicy) whose
+// tokens live ttl, renewable up to maxTTL, and returns its role and
+// secret IDs.
 func seedAppRole(t *testing.T, srv *vaulttest.Server, ttl, maxTTL string) (roleID, secretID string) {
 	t.Helper()
-	srv.API(t, "PUT", "sys/policies/acl/app", map[string]any{"policy": `
-path "secret/*" { capabilities = ["read"] }
-path "database/creds/app" { capabilities = ["read"] }
-path "sys/leases/renew" { capabilities = ["update"] }
-path "sys/leases/revoke" { capabilities = ["update"] }`})
-	srv.API(t, "POST", "sys/auth/approle", map[string]any{"type": "approle"})
-	srv.API(t, "POST", "auth/approle/role/app", map[string]any{"token_policies": []string{"app"},
-		"token_ttl": ttl, "token_max_ttl": maxTTL})
-	roleID, secretID = "role-"+vaulttest.RandHex(4), "sid-"+vaulttest.RandHex(12)
-	srv.API(t, "POST", "auth/approle/role/app/role-id", map[string]any{"role_id": roleID})
-	srv.API(t, "POST", "auth/approle/role/app/custom-secret-id", map[string]any{"secret_id": secretID})
-	return roleID, secretID
+	return srv.AppRole(t, vaulttest.AppRole{TTL: ttl, MaxTTL: maxTTL})
 }
 
 // appRoleClient seeds AppRole (see seedAppRole) and returns a client
