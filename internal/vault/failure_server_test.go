@@ -50,10 +50,7 @@ func TestFailuresAreClearAndLoseNothing(t *testing.T) {
 	ctx := ctxFor(t)
 
 	c, _ := newClient(t, srv, nil, func(c *Config) { noRetries(c); c.MaxBody = 16 << 10 })
-	good, err := c.Read(ctx, Mapping{Path: "secret/data/app", Prefix: "a"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	good := mustRead(t, ctx, c, Mapping{Path: "secret/data/app", Prefix: "a"})
 	defer good.Destroy()
 	stillGood := func(t *testing.T) {
 		t.Helper()
@@ -198,14 +195,11 @@ func TestVaultKilledAndRestarted(t *testing.T) {
 		})
 	ctx := ctxFor(t)
 	m := Mapping{Path: "secret/data/app", Prefix: "a"}
-	before, err := c.Read(ctx, m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	before := mustRead(t, ctx, c, m)
 	defer before.Destroy()
 
 	srv.Kill()
-	_, err = c.Read(ctx, m)
+	_, err := c.Read(ctx, m)
 	wantErr(t, err, ErrUnreachable, srv.Addr, "secret/data/app", secretID)
 	if !Temporary(err) {
 		t.Error("an unreachable Vault is temporary")
