@@ -29,9 +29,7 @@ func TestVaultRacesEndWithNoCellLeft(t *testing.T) {
 	if testing.Short() {
 		t.Skip("rotates for about 8 s")
 	}
-	pg := vaulttest.StartPostgres(t)
-	srv := vaulttest.Start(t, vaulttest.Options{})
-	srv.MountDatabase(t, pg, "2s", "3s")
+	pg, srv := vaulttest.StartWithDatabase(t, "2s", "3s")
 	roleID, secretID := appRole(t, srv, "2s", "3s", true)
 	putKV(t, srv, "app", map[string]any{"api_key": marker(t)})
 	sid := vaultCell(t, secretID)
@@ -181,9 +179,7 @@ func TestVaultRestartedUnderALease(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for a lease to come due, about 5 s")
 	}
-	pg := vaulttest.StartPostgres(t)
-	srv := vaulttest.Start(t, vaulttest.Options{})
-	srv.MountDatabase(t, pg, "3s", "1h")
+	pg, srv := vaulttest.StartWithDatabase(t, "3s", "1h")
 	cfg, err := Load(Vault(rootConn(t, srv), VaultPath{Path: "database/creds/app", Prefix: "db"}),
 		PollInterval(100*time.Millisecond), RetryBackoff(100*time.Millisecond, 300*time.Millisecond), GracePeriod(time.Second),
 		Logger(slog.New(slog.NewTextHandler(new(bytes.Buffer), nil))))

@@ -19,83 +19,11 @@ import (
 	"github.com/secretmem/secretmem/internal/testchild"
 	"github.com/secretmem/secretmem/internal/vault"
 	"github.com/secretmem/secretmem/internal/vaulttest"
-	"github.com/secretmem/secretmem/secret"
 )
 
 // These tests run config.Vault against a real Vault dev server
 // (internal/vaulttest; they skip when no Vault binary is found, and CI
 // builds one) and, for dynamic credentials, a real PostgreSQL.
-
-func vaultCell(t testing.TB, s string) secret.Value {
-	t.Helper()
-	v, err := secret.FromString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(v.Destroy)
-	return v
-}
-
-// rootConn connects with the server's root token, from a cell.
-func rootConn(t testing.TB, srv *vaulttest.Server) VaultConn {
-	return VaultConn{Address: srv.Addr, CACert: srv.CACert, NoEnv: true, Auth: VaultToken{Value: vaultCell(t, srv.Token)}}
-}
-
-func putKV(t testing.TB, srv *vaulttest.Server, path string, data map[string]any) {
-	t.Helper()
-	srv.API(t, "POST", "secret/data/"+path, map[string]any{"data": data})
-}
-
-// appRole makes a role "app" whose tokens live ttl (renewable to maxTTL)
-// under a policy reading the KV mount, the database engine's credentials
-// and, when metadata is set, KV metadata; it returns its role and secret
-// IDs.
-func appRole(t testing.TB, srv *vaulttest.Server, ttl, maxTTL string, metadata bool) (string, string) {
-	t.Helper()
-	policy := `path "secret/data/*" { capabilities = ["read"] }
-path "database/creds/app" { capabilities = ["read"] }
-path "sys/leases/renew" { capabilities = ["update"] }
-path "sys/leases/revoke" { capabilities = ["update"] }`
-	if metadata {
-		policy += "\n" + `path "secret/metadata/*" { capabilities = ["read"] }`
-	}
-	srv.API(t, "PUT", "sys/policies/acl/app", map[string]any{"policy": policy})
-	srv.API(t, "POST", "sys/auth/approle", map[string]any{"type": "approle"})
-	srv.API(t, "POST", "auth/approle/role/app", map[string]any{"token_policies": []string{"app"},
-		"token_ttl": ttl, "token_max_ttl": maxTTL})
-	roleID, secretID := "role-"+vaulttest.RandHex(6), "sid-"+vaulttest.RandHex(16)
-	srv.API(t, "POST", "auth/approle/role/app/role-id", map[string]any{"role_id": roleID})
-	srv.API(t, "POST", "auth/approle/role/app/custom-secret-id", map[string]any{"secret_id": secretID})
-	return roleID, secretID
-}
-
-// hangNext makes the provider's next call hang until release.
-func (p *hangingProvider) hangNext() { p.free.Store(p.calls.Load()) }
-
-// databaseStack starts PostgreSQL and Vault, with the database engine
-// issuing users that live ttl (renewable to maxTTL) and an AppRole whose
-// tokens live tokTTL (to tokMax); the connection logs in with it.
-func databaseStack(t testing.TB, ttl, maxTTL, tokTTL, tokMax string) (*vaulttest.Postgres, *vaulttest.Server, VaultConn) {
-	t.Helper()
-	pg := vaulttest.StartPostgres(t)
-	srv := vaulttest.Start(t, vaulttest.Options{})
-	srv.MountDatabase(t, pg, ttl, maxTTL)
-	roleID, secretID := appRole(t, srv, tokTTL, tokMax, true)
-	return pg, srv, VaultConn{Address: srv.Addr, NoEnv: true,
-		Auth: VaultAppRole{RoleID: roleID, SecretID: vaultCell(t, secretID)}}
-}
-
-// waitUntil polls cond until it holds or d passes.
-func waitUntil(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // A file gives the plain settings, Vault the secrets: KV v2 fields mapped
 // one by one, a whole path under a prefix (a nested object flattened),
@@ -422,9 +350,7 @@ func TestVaultDownAndBack(t *testing.T) {
 // them: the failed load's cleanup destroys only what it made.
 func TestVaultFailedReloadKeepsLeasedCells(t *testing.T) {
 	t.Parallel()
-	pg := vaulttest.StartPostgres(t)
-	srv := vaulttest.Start(t, vaulttest.Options{})
-	srv.MountDatabase(t, pg, "1h", "2h")
+	pg, srv := vaulttest.StartWithDatabase(t, "1h", "2h")
 	putKV(t, srv, "app", map[string]any{"api_key": marker(t)})
 	hp := newHangingProvider(1 << 30)
 	cfg, err := Load(Vault(rootConn(t, srv),
@@ -550,9 +476,7 @@ func TestVaultLeasesAreReadAgainUnderANewLogin(t *testing.T) {
 // would log in for their whole TTL.
 func TestVaultFailedLoadRevokesTheLeasesItRead(t *testing.T) {
 	t.Parallel()
-	pg := vaulttest.StartPostgres(t)
-	srv := vaulttest.Start(t, vaulttest.Options{})
-	srv.MountDatabase(t, pg, "1h", "2h")
+	pg, srv := vaulttest.StartWithDatabase(t, "1h", "2h")
 	audit := filepath.Join(t.TempDir(), "audit.log")
 	srv.API(t, "PUT", "sys/audit/file", map[string]any{"type": "file", "options": map[string]any{"file_path": audit, "log_raw": "true"}})
 	_, err := Load(Vault(rootConn(t, srv), VaultPath{Path: "database/creds/app", Prefix: "db"}), Require("db.nothing"))
