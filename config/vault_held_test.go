@@ -70,11 +70,7 @@ func TestVaultPathWithACarriedOverFieldIsKeptUnread(t *testing.T) {
 	srv := vaulttest.Start(t, vaulttest.Options{})
 	user, pass := marker(t), marker(t)
 	putKV(t, srv, "app", map[string]any{"user": user, "password": pass})
-	cfg, err := Load(Vault(rootConn(t, srv), VaultPath{Path: "secret/data/app", Prefix: "app"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
+	cfg := loaded(t, Vault(rootConn(t, srv), VaultPath{Path: "secret/data/app", Prefix: "app"}))
 	ctx := context.Background()
 	pass = marker(t)
 	putKV(t, srv, "app", map[string]any{"user": user, "password": pass})
@@ -118,12 +114,8 @@ func TestVaultLeaseReadUnderAnOlderLoginIsNotKept(t *testing.T) {
 	t.Parallel()
 	pg, srv, conn := databaseStack(t, "1h", "2h", "1h", "2h")
 	putKV(t, srv, "app", map[string]any{"password": marker(t)})
-	cfg, err := Load(Vault(conn, VaultPath{Path: "database/creds/app", Prefix: "db"},
+	cfg := loaded(t, Vault(conn, VaultPath{Path: "database/creds/app", Prefix: "db"},
 		VaultPath{Path: "secret/data/app", Prefix: "app"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
 	works := func() error {
 		sn := cfg.Snapshot()
 		u, err1 := sn.Secret("db.username").Reveal()
@@ -159,15 +151,8 @@ func TestVaultWatchReadsLeasesAgainSoonAfterANewLogin(t *testing.T) {
 		t.Skip("outlives a token, about 8 s")
 	}
 	pg, _, conn := databaseStack(t, "1h", "2h", "3s", "5s")
-	cfg, err := Load(Vault(conn, VaultPath{Path: "database/creds/app", Prefix: "db"}),
+	cfg := watched(t, nil, Vault(conn, VaultPath{Path: "database/creds/app", Prefix: "db"}),
 		PollInterval(time.Hour), GracePeriod(time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
-	if err := cfg.Watch(context.Background(), nil); err != nil {
-		t.Fatal(err)
-	}
 	works := func() bool {
 		sn := cfg.Snapshot()
 		u, err1 := sn.Secret("db.username").Reveal()
@@ -189,14 +174,10 @@ func TestVaultTwoSourcesAndARepeatedPathFollowTheirVersions(t *testing.T) {
 	srv := vaulttest.Start(t, vaulttest.Options{})
 	want := marker(t)
 	putKV(t, srv, "app", map[string]any{"password": want})
-	cfg, err := Load(
+	cfg := loaded(t,
 		Vault(rootConn(t, srv), VaultPath{Path: "secret/data/app", Fields: map[string]string{"password": "a.pw"}},
 			VaultPath{Path: "secret/data/app", Prefix: "dup"}),
 		Vault(rootConn(t, srv), VaultPath{Path: "secret/data/app", Fields: map[string]string{"password": "b.pw"}}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
 	check := func(when string) {
 		t.Helper()
 		for _, k := range []string{"a.pw", "dup.password", "b.pw"} {

@@ -3,6 +3,9 @@
 package config
 
 import (
+	"bytes"
+	"io"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -57,6 +60,17 @@ func databaseStack(t testing.TB, ttl, maxTTL, tokTTL, tokMax string) (*vaulttest
 	roleID, secretID := appRole(t, srv, tokTTL, tokMax, true)
 	return pg, srv, VaultConn{Address: srv.Addr, NoEnv: true,
 		Auth: VaultAppRole{RoleID: roleID, SecretID: vaultCell(t, secretID)}}
+}
+
+// quietLogger logs into a buffer nobody reads: every record is still
+// formatted (a logged value's LogValue runs as in a service), and the
+// warnings a test sets off on purpose stay out of its output.
+func quietLogger() Option { return Logger(slog.New(slog.NewTextHandler(new(bytes.Buffer), nil))) }
+
+// debugLogger logs every level as text into w, for tests that search the
+// log for a secret: the debug lines are where a careless one would be.
+func debugLogger(w io.Writer) Option {
+	return Logger(slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})))
 }
 
 // waitUntil polls cond until it holds or d passes.

@@ -3,11 +3,9 @@
 package config
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -15,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/secretmem/secretmem/internal/testchild"
 	"github.com/secretmem/secretmem/internal/vaulttest"
 	"github.com/secretmem/secretmem/secret"
 )
@@ -29,18 +28,16 @@ func TestVaultRacesEndWithNoCellLeft(t *testing.T) {
 	if testing.Short() {
 		t.Skip("rotates for about 8 s")
 	}
-	pg, srv := vaulttest.StartWithDatabase(t, "2s", "3s")
-	roleID, secretID := appRole(t, srv, "2s", "3s", true)
+	pg, srv, conn := databaseStack(t, "2s", "3s", "2s", "3s")
+	conn.RevokeOnClose = true
 	putKV(t, srv, "app", map[string]any{"api_key": marker(t)})
-	sid := vaultCell(t, secretID)
 	before := liveCells()
-	cfg, err := Load(Vault(VaultConn{Address: srv.Addr, NoEnv: true, RevokeOnClose: true,
-		Auth: VaultAppRole{RoleID: roleID, SecretID: sid}},
+	cfg, err := Load(Vault(conn,
 		VaultPath{Path: "database/creds/app", Fields: map[string]string{"username": "db.user", "password": "db.password"}},
 		VaultPath{Path: "secret/data/app", Prefix: "app"}),
 		PollInterval(100*time.Millisecond), GracePeriod(300*time.Millisecond),
 		RetryBackoff(50*time.Millisecond, 200*time.Millisecond), SettleTime(10*time.Millisecond),
-		Logger(slog.New(slog.NewTextHandler(new(bytes.Buffer), nil))))
+		quietLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +142,7 @@ func TestVaultCloseDuringAHungRenewal(t *testing.T) {
 	conn := f.conn(t)
 	before := liveCells()
 	cfg, err := Load(Vault(conn, VaultPath{Path: "database/creds/app", Prefix: "db"}),
-		PollInterval(100*time.Millisecond), Logger(slog.New(slog.NewTextHandler(new(bytes.Buffer), nil))))
+		PollInterval(100*time.Millisecond), quietLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,16 +177,9 @@ func TestVaultRestartedUnderALease(t *testing.T) {
 		t.Skip("waits for a lease to come due, about 5 s")
 	}
 	pg, srv := vaulttest.StartWithDatabase(t, "3s", "1h")
-	cfg, err := Load(Vault(rootConn(t, srv), VaultPath{Path: "database/creds/app", Prefix: "db"}),
+	cfg := watched(t, nil, Vault(rootConn(t, srv), VaultPath{Path: "database/creds/app", Prefix: "db"}),
 		PollInterval(100*time.Millisecond), RetryBackoff(100*time.Millisecond, 300*time.Millisecond), GracePeriod(time.Second),
-		Logger(slog.New(slog.NewTextHandler(new(bytes.Buffer), nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
-	if err := cfg.Watch(context.Background(), nil); err != nil {
-		t.Fatal(err)
-	}
+		quietLogger())
 	u0, _ := cfg.Secret("db.username").Reveal()
 	srv.Restart(t) // the lease, the database engine and its roles are gone
 	waitUntil(t, 10*time.Second, "the lost lease is reported", func() bool { return cfg.Status().Failures > 0 })
@@ -223,19 +213,11 @@ func TestVaultAGivenTokenExpires(t *testing.T) {
 	putKV(t, srv, "app", map[string]any{"password": pw})
 	created := srv.API(t, "POST", "auth/token/create", map[string]any{"ttl": "2s", "renewable": false, "policies": []string{"root"}})
 	tok := created["auth"].(map[string]any)["client_token"].(string)
-	var logs bytes.Buffer
-	var mu sync.Mutex
-	cfg, err := Load(Vault(VaultConn{Address: srv.Addr, NoEnv: true, Auth: VaultToken{Value: vaultCell(t, tok)}},
+	var logs testchild.Buffer
+	cfg := watched(t, nil, Vault(VaultConn{Address: srv.Addr, NoEnv: true, Auth: VaultToken{Value: vaultCell(t, tok)}},
 		VaultPath{Path: "secret/data/app", Prefix: "db"}),
 		PollInterval(100*time.Millisecond), RetryBackoff(50*time.Millisecond, 100*time.Millisecond), UnhealthyAfter(2),
-		Logger(slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
-	if err := cfg.Watch(context.Background(), nil); err != nil {
-		t.Fatal(err)
-	}
+		debugLogger(&logs))
 	waitUntil(t, 10*time.Second, "the expired token shows in Health", func() bool { return cfg.Health() != nil })
 	msg := cfg.Status().LastError.Error()
 	if !strings.Contains(msg, "expired") {
@@ -244,10 +226,7 @@ func TestVaultAGivenTokenExpires(t *testing.T) {
 	if !cfg.Secret("db.password").Equal([]byte(pw)) {
 		t.Error("the loaded value is not served after the token expired")
 	}
-	mu.Lock()
-	logged := logs.String()
-	mu.Unlock()
-	for _, s := range []string{msg, cfg.Health().Error(), logged} {
+	for _, s := range []string{msg, cfg.Health().Error(), logs.String()} {
 		if strings.Contains(s, tok) || strings.Contains(s, pw) {
 			t.Error("a message holds the token or the value")
 		}

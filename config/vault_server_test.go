@@ -34,14 +34,10 @@ func TestVaultKVIntoCells(t *testing.T) {
 	putKV(t, srv, "app", map[string]any{"password": pw, "pin": 123, "unused": "x"})
 	putKV(t, srv, "payments", map[string]any{"api_key": key, "webhook": map[string]any{"signing": "whs-" + pw}})
 	file := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"), "db:\n  host: db.internal\n  password: overridden\n", 0o600)
-	cfg, err := Load(File(file), Vault(rootConn(t, srv),
+	cfg := loaded(t, File(file), Vault(rootConn(t, srv),
 		VaultPath{Path: "secret/data/app", Fields: map[string]string{"password": "db.password", "pin": "db.pin"}},
 		VaultPath{Path: "/secret/data/payments/", Prefix: "payments"},
 	))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
 	wantSecret(t, cfg, "db.password", pw)
 	wantSecret(t, cfg, "db.pin", "123")
 	wantSecret(t, cfg, "payments.api_key", key)
@@ -127,11 +123,7 @@ func TestVaultTokenFromTheEnvironmentIsWiped(t *testing.T) {
 	putKV(t, srv, "app", map[string]any{"password": marker(t)})
 	t.Setenv("VAULT_ADDR", srv.Addr)
 	t.Setenv("VAULT_TOKEN", srv.Token)
-	cfg, err := Load(Vault(VaultConn{}, VaultPath{Path: "secret/data/app", Prefix: "db"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
+	cfg := loaded(t, Vault(VaultConn{}, VaultPath{Path: "secret/data/app", Prefix: "db"}))
 	if _, set := os.LookupEnv("VAULT_TOKEN"); set {
 		t.Error("VAULT_TOKEN is still set after Load")
 	}
@@ -157,14 +149,10 @@ func TestVaultWatchFollowsVersionsWithAppRole(t *testing.T) {
 			first, second := marker(t), marker(t)
 			putKV(t, srv, "app", map[string]any{"password": first})
 			var logs testchild.Buffer
-			cfg, err := Load(Vault(VaultConn{Address: srv.Addr, NoEnv: true,
+			cfg := loaded(t, Vault(VaultConn{Address: srv.Addr, NoEnv: true,
 				Auth: VaultAppRole{RoleID: roleID, SecretID: vaultCell(t, secretID)}},
 				VaultPath{Path: "secret/data/app", Fields: map[string]string{"password": "db.password"}}),
 				PollInterval(200*time.Millisecond), GracePeriod(time.Hour), Logger(slog.New(slog.NewTextHandler(&logs, nil))))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer cfg.Close()
 			old := cfg.Secret("db.password")
 			var reloads atomic.Int32
 			if err := cfg.Watch(context.Background(), func(err error) {
@@ -318,16 +306,8 @@ func TestVaultDownAndBack(t *testing.T) {
 	srv := vaulttest.Start(t, vaulttest.Options{})
 	first, second := marker(t), marker(t)
 	putKV(t, srv, "app", map[string]any{"password": first})
-	cfg, err := Load(Vault(rootConn(t, srv), VaultPath{Path: "secret/data/app", Prefix: "db"}),
-		PollInterval(100*time.Millisecond), RetryBackoff(50*time.Millisecond, 200*time.Millisecond),
-		Logger(slog.New(slog.NewTextHandler(new(bytes.Buffer), nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
-	if err := cfg.Watch(context.Background(), nil); err != nil {
-		t.Fatal(err)
-	}
+	cfg := watched(t, nil, Vault(rootConn(t, srv), VaultPath{Path: "secret/data/app", Prefix: "db"}),
+		PollInterval(100*time.Millisecond), RetryBackoff(50*time.Millisecond, 200*time.Millisecond), quietLogger())
 	srv.Kill()
 	waitUntil(t, 10*time.Second, "a failed reload is reported", func() bool { return cfg.Status().Failures >= 2 })
 	st := cfg.Status()
@@ -353,14 +333,10 @@ func TestVaultFailedReloadKeepsLeasedCells(t *testing.T) {
 	pg, srv := vaulttest.StartWithDatabase(t, "1h", "2h")
 	putKV(t, srv, "app", map[string]any{"api_key": marker(t)})
 	hp := newHangingProvider(1 << 30)
-	cfg, err := Load(Vault(rootConn(t, srv),
+	cfg := loaded(t, Vault(rootConn(t, srv),
 		VaultPath{Path: "database/creds/app", Prefix: "db"},
 		VaultPath{Path: "secret/data/app", Prefix: "app"}),
 		Source(hp, nil), ReloadTimeout(300*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
 	user, pw := cfg.Secret("db.username"), cfg.Secret("db.password")
 	if err := cfg.Reload(context.Background()); err != nil {
 		t.Fatal(err)
@@ -380,8 +356,7 @@ func TestVaultFailedReloadKeepsLeasedCells(t *testing.T) {
 		t.Fatal("an abandoned reload destroyed the credentials still in use")
 	}
 	srv.API(t, "DELETE", "secret/metadata/app", nil)
-	err = cfg.Reload(context.Background())
-	if !errors.Is(err, vault.ErrNotFound) {
+	if err := cfg.Reload(context.Background()); !errors.Is(err, vault.ErrNotFound) {
 		t.Fatalf("reload after the KV path was deleted: %v", err)
 	}
 	if !user.Alive() || !pw.Alive() {
@@ -404,12 +379,8 @@ func TestVaultKV1AndTokenFile(t *testing.T) {
 	first, second := marker(t), marker(t)
 	srv.API(t, "POST", "kv/app", map[string]any{"password": first, "port": 5432})
 	tokenFile := writeFile(t, filepath.Join(t.TempDir(), "sink"), srv.Token+"\n", 0o600)
-	cfg, err := Load(Vault(VaultConn{Address: srv.Addr, NoEnv: true, Auth: VaultTokenFile{Path: tokenFile}},
+	cfg := loaded(t, Vault(VaultConn{Address: srv.Addr, NoEnv: true, Auth: VaultTokenFile{Path: tokenFile}},
 		VaultPath{Path: "kv/app", Prefix: "db"}), PollInterval(100*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
 	wantSecret(t, cfg, "db.password", first)
 	wantSecret(t, cfg, "db.port", "5432")
 	var reloads atomic.Int32
@@ -438,20 +409,12 @@ func TestVaultLeasesAreReadAgainUnderANewLogin(t *testing.T) {
 		t.Skip("outlives two tokens, about 10 s")
 	}
 	pg, _, conn := databaseStack(t, "1h", "2h", "3s", "5s")
-	cfg, err := Load(Vault(conn,
-		VaultPath{Path: "database/creds/app", Prefix: "db"}),
-		PollInterval(200*time.Millisecond), GracePeriod(time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
-	if err := cfg.Watch(context.Background(), func(err error) {
+	cfg := watched(t, func(err error) {
 		if err != nil {
 			t.Errorf("reload: %v", err)
 		}
-	}); err != nil {
-		t.Fatal(err)
-	}
+	}, Vault(conn, VaultPath{Path: "database/creds/app", Prefix: "db"}),
+		PollInterval(200*time.Millisecond), GracePeriod(time.Second))
 	fails, oks := 0, 0
 	for end := time.Now().Add(11 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
 		sn := cfg.Snapshot()
@@ -517,16 +480,12 @@ func TestVaultKubernetesLogin(t *testing.T) {
 	pw := marker(t)
 	putKV(t, srv, "app", map[string]any{"password": pw})
 	jwt := writeFile(t, filepath.Join(t.TempDir(), "token"), sign("system:serviceaccount:ns:app"), 0o600)
-	cfg, err := Load(Vault(VaultConn{Address: srv.Addr, NoEnv: true, Auth: VaultKubernetes{Mount: "jwt", Role: "app", JWTFile: jwt}},
+	cfg := loaded(t, Vault(VaultConn{Address: srv.Addr, NoEnv: true, Auth: VaultKubernetes{Mount: "jwt", Role: "app", JWTFile: jwt}},
 		VaultPath{Path: "secret/data/app", Prefix: "db"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
 	wantSecret(t, cfg, "db.password", pw)
 
 	forged := writeFile(t, filepath.Join(t.TempDir(), "forged"), sign("x")[:40]+"AAAA.AAAA", 0o600)
-	_, err = Load(Vault(VaultConn{Address: srv.Addr, NoEnv: true, Auth: VaultKubernetes{Mount: "jwt", Role: "app", JWTFile: forged}},
+	_, err := Load(Vault(VaultConn{Address: srv.Addr, NoEnv: true, Auth: VaultKubernetes{Mount: "jwt", Role: "app", JWTFile: forged}},
 		VaultPath{Path: "secret/data/app", Prefix: "db"}))
 	if !errors.Is(err, vault.ErrLogin) || !strings.Contains(err.Error(), "secret/data/app") {
 		t.Errorf("a forged token: %v", err)
@@ -542,12 +501,8 @@ func TestVaultReloadReadsOnlyWhatChanged(t *testing.T) {
 	srv := vaulttest.Start(t, vaulttest.Options{})
 	putKV(t, srv, "app", map[string]any{"password": marker(t)})
 	putKV(t, srv, "other", map[string]any{"password": marker(t)})
-	cfg, err := Load(Vault(rootConn(t, srv), VaultPath{Path: "secret/data/app", Prefix: "app"},
+	cfg := loaded(t, Vault(rootConn(t, srv), VaultPath{Path: "secret/data/app", Prefix: "app"},
 		VaultPath{Path: "secret/data/other", Prefix: "other"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
 	audit := filepath.Join(t.TempDir(), "audit.log")
 	srv.API(t, "PUT", "sys/audit/file", map[string]any{"type": "file", "options": map[string]any{"file_path": audit}})
 	reads := func(path string) int {
