@@ -62,6 +62,21 @@ func databaseStack(t testing.TB, ttl, maxTTL, tokTTL, tokMax string) (*vaulttest
 		Auth: VaultAppRole{RoleID: roleID, SecretID: vaultCell(t, secretID)}}
 }
 
+// pairLogsIn logs in to pg with the database pair (db.username and
+// db.password) of one Snapshot of cfg, and fails t when the pair cannot
+// be read: every generation must hold one.
+func pairLogsIn(t testing.TB, cfg *Config, pg *vaulttest.Postgres) error {
+	t.Helper()
+	sn := cfg.Snapshot()
+	u, err1 := sn.Secret("db.username").Reveal()
+	p, err2 := sn.Secret("db.password").Reveal()
+	if err1 != nil || err2 != nil {
+		t.Fatalf("reading the pair: %v, %v", err1, err2)
+	}
+	_, err := pg.Query(string(u), string(p), "SELECT 1")
+	return err
+}
+
 // quietLogger logs into a buffer nobody reads: every record is still
 // formatted (a logged value's LogValue runs as in a service), and the
 // warnings a test sets off on purpose stay out of its output.

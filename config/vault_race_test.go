@@ -195,10 +195,7 @@ func TestVaultRestartedUnderALease(t *testing.T) {
 		u, _ := cfg.Secret("db.username").Reveal()
 		return string(u) != string(u0)
 	})
-	sn := cfg.Snapshot()
-	u, _ := sn.Secret("db.username").Reveal()
-	p, _ := sn.Secret("db.password").Reveal()
-	if _, err := pg.Query(string(u), string(p), "SELECT 1"); err != nil {
+	if err := pairLogsIn(t, cfg, pg); err != nil {
 		t.Errorf("the new pair does not log in: %v", err)
 	}
 }

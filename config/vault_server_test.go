@@ -417,13 +417,7 @@ func TestVaultLeasesAreReadAgainUnderANewLogin(t *testing.T) {
 		PollInterval(200*time.Millisecond), GracePeriod(time.Second))
 	fails, oks := 0, 0
 	for end := time.Now().Add(11 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
-		sn := cfg.Snapshot()
-		u, err1 := sn.Secret("db.username").Reveal()
-		p, err2 := sn.Secret("db.password").Reveal()
-		if err1 != nil || err2 != nil {
-			t.Fatalf("reading the pair: %v, %v", err1, err2)
-		}
-		if _, err := pg.Query(string(u), string(p), "SELECT 1"); err != nil {
+		if err := pairLogsIn(t, cfg, pg); err != nil {
 			fails++
 		} else {
 			oks++
