@@ -45,47 +45,23 @@ func TestVaultRacesEndWithNoCellLeft(t *testing.T) {
 	if err := cfg.Watch(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
-	var (
-		stop     = make(chan struct{})
-		wg       sync.WaitGroup
-		reloads  atomic.Int32
-		badReads atomic.Int32
-	)
-	for range 3 { // the service reloading on its own (SIGHUP, an admin endpoint)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if cfg.Reload(context.Background()) == nil {
-					reloads.Add(1)
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
-		}()
-	}
-	wg.Add(1)
-	go func() { // readers of the current generation
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			sn := cfg.Snapshot()
-			err1 := sn.Secret("db.user").Use(func([]byte) error { return nil })
-			err2 := sn.Secret("db.password").Use(func([]byte) error { return nil })
-			if (err1 != nil || err2 != nil) && !errors.Is(err1, ErrClosed) && !errors.Is(err2, ErrClosed) {
-				badReads.Add(1)
-			}
-			time.Sleep(5 * time.Millisecond)
+	var reloads, badReads atomic.Int32
+	// The service reloading on its own (SIGHUP, an admin endpoint).
+	stopReloads := repeat(3, func() {
+		if cfg.Reload(context.Background()) == nil {
+			reloads.Add(1)
 		}
-	}()
+		time.Sleep(20 * time.Millisecond)
+	})
+	stopReads := repeat(1, func() { // a reader of the current generation
+		sn := cfg.Snapshot()
+		err1 := sn.Secret("db.user").Use(func([]byte) error { return nil })
+		err2 := sn.Secret("db.password").Use(func([]byte) error { return nil })
+		if (err1 != nil || err2 != nil) && !errors.Is(err1, ErrClosed) && !errors.Is(err2, ErrClosed) {
+			badReads.Add(1)
+		}
+		time.Sleep(5 * time.Millisecond)
+	})
 	time.Sleep(2 * time.Second)
 	srv.API(t, "DELETE", "secret/metadata/app", nil) // reloads fail for a while
 	time.Sleep(time.Second)
@@ -104,8 +80,8 @@ func TestVaultRacesEndWithNoCellLeft(t *testing.T) {
 	case <-time.After(2 * DefaultCloseWait):
 		t.Fatal("Close hangs")
 	}
-	close(stop)
-	wg.Wait()
+	stopReloads()
+	stopReads()
 	if n := badReads.Load(); n != 0 {
 		t.Errorf("%d reads of the current generation failed", n)
 	}
