@@ -13,15 +13,22 @@ import (
 	"github.com/secretmem/secretmem/secret"
 )
 
-// watched loads opts, watches with fn (may be nil), and closes the
-// Config when the test ends.
-func watched(t testing.TB, fn func(error), opts ...Option) *Config {
+// loaded loads opts and closes the Config when the test ends.
+func loaded(t testing.TB, opts ...Option) *Config {
 	t.Helper()
 	cfg, err := Load(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cfg.Close() })
+	return cfg
+}
+
+// watched loads opts, watches with fn (may be nil), and closes the
+// Config when the test ends.
+func watched(t testing.TB, fn func(error), opts ...Option) *Config {
+	t.Helper()
+	cfg := loaded(t, opts...)
 	if err := cfg.Watch(context.Background(), fn); err != nil {
 		t.Fatal(err)
 	}

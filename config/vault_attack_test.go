@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/secretmem/secretmem/internal/testchild"
 	"github.com/secretmem/secretmem/internal/vaulttest"
 )
 
@@ -85,16 +86,8 @@ func TestVaultALeaseOfNoDurationIsNotReadInALoop(t *testing.T) {
 			w.WriteHeader(204)
 		}
 	})
-	cfg, err := Load(Vault(f.conn(t), VaultPath{Path: "database/creds/app", Prefix: "db"}),
-		PollInterval(500*time.Millisecond), GracePeriod(time.Second),
-		Logger(slog.New(slog.NewTextHandler(new(bytes.Buffer), nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
-	if err := cfg.Watch(context.Background(), nil); err != nil {
-		t.Fatal(err)
-	}
+	watched(t, nil, Vault(f.conn(t), VaultPath{Path: "database/creds/app", Prefix: "db"}),
+		PollInterval(500*time.Millisecond), GracePeriod(time.Second), quietLogger())
 	time.Sleep(2 * time.Second)
 	// A poll every 500 ms reads at most 4 more pairs; a loop reads hundreds.
 	if reads := f.count("database/creds/app"); reads > 10 {
@@ -117,15 +110,8 @@ func TestVaultARenewalToNoTimeReplacesTheCredentials(t *testing.T) {
 			w.WriteHeader(204)
 		}
 	})
-	cfg, err := Load(Vault(f.conn(t), VaultPath{Path: "database/creds/app", Prefix: "db"}),
-		PollInterval(100*time.Millisecond), Logger(slog.New(slog.NewTextHandler(new(bytes.Buffer), nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
-	if err := cfg.Watch(context.Background(), nil); err != nil {
-		t.Fatal(err)
-	}
+	cfg := watched(t, nil, Vault(f.conn(t), VaultPath{Path: "database/creds/app", Prefix: "db"}),
+		PollInterval(100*time.Millisecond), quietLogger())
 	waitUntil(t, 5*time.Second, "the credentials are replaced after a renewal to 0 s", func() bool {
 		u, _ := cfg.Secret("db.username").Reveal()
 		return string(u) == "u2"
@@ -149,16 +135,8 @@ func TestVaultARenewalThatMayPassIsRetriedWithBackoff(t *testing.T) {
 	})
 	conn := f.conn(t)
 	conn.NoEnv = false // for VAULT_MAX_RETRIES
-	cfg, err := Load(Vault(conn, VaultPath{Path: "database/creds/app", Prefix: "db"}),
-		PollInterval(500*time.Millisecond), RetryBackoff(200*time.Millisecond, time.Second),
-		Logger(slog.New(slog.NewTextHandler(new(bytes.Buffer), nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
-	if err := cfg.Watch(context.Background(), nil); err != nil {
-		t.Fatal(err)
-	}
+	cfg := watched(t, nil, Vault(conn, VaultPath{Path: "database/creds/app", Prefix: "db"}),
+		PollInterval(500*time.Millisecond), RetryBackoff(200*time.Millisecond, time.Second), quietLogger())
 	time.Sleep(3 * time.Second) // due at 2 s: a second of failing renewals
 	if n := f.count("sys/leases/renew"); n == 0 || n > 10 {
 		t.Errorf("%d renewals in the second after the lease was due; want a few, with backoff", n)
@@ -192,13 +170,8 @@ func TestVaultALeaseToReplaceDoesNotSpinTheWatcher(t *testing.T) {
 		}
 		fmt.Fprint(w, `{"lease_id":"database/creds/app/1","renewable":false,"lease_duration":1,"data":{"username":"u","password":"p"}}`)
 	})
-	cfg, err := Load(Vault(f.conn(t), VaultPath{Path: "database/creds/app", Prefix: "db"}),
-		PollInterval(500*time.Millisecond), RetryBackoff(20*time.Second, 40*time.Second),
-		Logger(slog.New(slog.NewTextHandler(new(bytes.Buffer), nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
+	cfg := loaded(t, Vault(f.conn(t), VaultPath{Path: "database/creds/app", Prefix: "db"}),
+		PollInterval(500*time.Millisecond), RetryBackoff(20*time.Second, 40*time.Second), quietLogger())
 	sealed.Store(true)
 	if err := cfg.Watch(context.Background(), nil); err != nil {
 		t.Fatal(err)
@@ -290,15 +263,10 @@ func TestVaultAnEchoedTokenStaysOutOfTheStatus(t *testing.T) {
 		}
 		fmt.Fprint(w, `{"data":{"data":{"password":"pw-value-1"},"metadata":{"version":1,"created_time":"t1"}}}`)
 	})
-	var logs bytes.Buffer
-	var mu sync.Mutex
-	cfg, err := Load(Vault(f.conn(t), VaultPath{Path: "secret/data/app", Prefix: "db"}),
+	var logs testchild.Buffer
+	cfg := loaded(t, Vault(f.conn(t), VaultPath{Path: "secret/data/app", Prefix: "db"}),
 		PollInterval(100*time.Millisecond), RetryBackoff(50*time.Millisecond, 100*time.Millisecond), UnhealthyAfter(2),
-		Logger(slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
+		debugLogger(&logs))
 	echo.Store(true)
 	if err := cfg.Watch(context.Background(), nil); err != nil {
 		t.Fatal(err)
@@ -310,26 +278,12 @@ func TestVaultAnEchoedTokenStaysOutOfTheStatus(t *testing.T) {
 	if body["healthy"] != false || !strings.Contains(fmt.Sprint(body["error"]), "[REDACTED]") {
 		t.Errorf("the health report should say why, with the echo redacted: %v", body)
 	}
-	mu.Lock()
-	logged := logs.String()
-	mu.Unlock()
-	for what, s := range map[string]string{"the health JSON": rec.Body.String(), "the log": logged,
+	for what, s := range map[string]string{"the health JSON": rec.Body.String(), "the log": logs.String(),
 		"Health": cfg.Health().Error(), "the last error": fmt.Sprint(cfg.Status().LastError)} {
 		if strings.Contains(s, f.tok) || strings.Contains(s, f.tok[8:]) {
 			t.Errorf("%s holds the token", what)
 		}
 	}
-}
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 // A reload that read new credentials and is then thrown away (abandoned
@@ -353,13 +307,8 @@ func TestVaultADiscardedReloadRevokesTheLeaseItRead(t *testing.T) {
 		}
 	})
 	hp := newHangingProvider(1 << 30)
-	cfg, err := Load(Vault(f.conn(t), VaultPath{Path: "database/creds/app", Prefix: "db"}),
-		Source(hp, nil), ReloadTimeout(300*time.Millisecond),
-		Logger(slog.New(slog.NewTextHandler(new(bytes.Buffer), nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
+	cfg := loaded(t, Vault(f.conn(t), VaultPath{Path: "database/creds/app", Prefix: "db"}),
+		Source(hp, nil), ReloadTimeout(300*time.Millisecond), quietLogger())
 	time.Sleep(1100 * time.Millisecond) // the lease has run out: a reload reads a new pair
 	hp.hangNext()
 	if err := cfg.Reload(context.Background()); !errors.Is(err, ErrReloadTimeout) {
@@ -404,7 +353,7 @@ func TestVaultAnAbandonedLoadRevokesTheLeaseItRead(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	_, err := LoadContext(ctx, Vault(conn, VaultPath{Path: "database/creds/app", Prefix: "db"}), Source(hp, nil),
-		Logger(slog.New(slog.NewTextHandler(new(bytes.Buffer), nil))))
+		quietLogger())
 	if err == nil {
 		t.Fatal("LoadContext succeeded past its deadline")
 	}

@@ -57,11 +57,7 @@ func vaultEnvironChild(t *testing.T) {
 		t.Fatal("the token is not in the initial environment block; the test proves nothing")
 	}
 	kv := findEnv(t, "VAULT_TOKEN=")
-	cfg, err := Load(Vault(VaultConn{}, VaultPath{Path: "secret/data/app", Prefix: "db"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
+	cfg := loaded(t, Vault(VaultConn{}, VaultPath{Path: "secret/data/app", Prefix: "db"}))
 	if !cfg.Secret("db.password").Alive() {
 		t.Fatal("nothing loaded")
 	}

@@ -70,11 +70,7 @@ func TestVaultPathWithACarriedOverFieldIsKeptUnread(t *testing.T) {
 	srv := vaulttest.Start(t, vaulttest.Options{})
 	user, pass := marker(t), marker(t)
 	putKV(t, srv, "app", map[string]any{"user": user, "password": pass})
-	cfg, err := Load(Vault(rootConn(t, srv), VaultPath{Path: "secret/data/app", Prefix: "app"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
+	cfg := loaded(t, Vault(rootConn(t, srv), VaultPath{Path: "secret/data/app", Prefix: "app"}))
 	ctx := context.Background()
 	pass = marker(t)
 	putKV(t, srv, "app", map[string]any{"user": user, "password": pass})
@@ -118,33 +114,19 @@ func TestVaultLeaseReadUnderAnOlderLoginIsNotKept(t *testing.T) {
 	t.Parallel()
 	pg, srv, conn := databaseStack(t, "1h", "2h", "1h", "2h")
 	putKV(t, srv, "app", map[string]any{"password": marker(t)})
-	cfg, err := Load(Vault(conn, VaultPath{Path: "database/creds/app", Prefix: "db"},
+	cfg := loaded(t, Vault(conn, VaultPath{Path: "database/creds/app", Prefix: "db"},
 		VaultPath{Path: "secret/data/app", Prefix: "app"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
-	works := func() error {
-		sn := cfg.Snapshot()
-		u, err1 := sn.Secret("db.username").Reveal()
-		p, err2 := sn.Secret("db.password").Reveal()
-		if err1 != nil || err2 != nil {
-			t.Fatalf("reading the pair: %v, %v", err1, err2)
-		}
-		_, err := pg.Query(string(u), string(p), "SELECT 1")
-		return err
-	}
-	if works() != nil {
+	if pairLogsIn(t, cfg, pg) != nil {
 		t.Fatal("the first pair does not log in")
 	}
 	// Every AppRole token, and the leases read under it.
 	srv.API(t, "PUT", "sys/leases/revoke-prefix/auth/approle/login", nil)
 	waitUntil(t, 15*time.Second, "the pair still logs in after its token was revoked",
-		func() bool { return works() != nil }) // Vault revokes the leases in the background
+		func() bool { return pairLogsIn(t, cfg, pg) != nil }) // Vault revokes the leases in the background
 	if err := cfg.Reload(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if works() != nil { // its error names the user
+	if pairLogsIn(t, cfg, pg) != nil { // its error names the user
 		t.Error("after the reload the pair is one Vault revoked with the old token")
 	}
 }
@@ -159,27 +141,11 @@ func TestVaultWatchReadsLeasesAgainSoonAfterANewLogin(t *testing.T) {
 		t.Skip("outlives a token, about 8 s")
 	}
 	pg, _, conn := databaseStack(t, "1h", "2h", "3s", "5s")
-	cfg, err := Load(Vault(conn, VaultPath{Path: "database/creds/app", Prefix: "db"}),
+	cfg := watched(t, nil, Vault(conn, VaultPath{Path: "database/creds/app", Prefix: "db"}),
 		PollInterval(time.Hour), GracePeriod(time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
-	if err := cfg.Watch(context.Background(), nil); err != nil {
-		t.Fatal(err)
-	}
-	works := func() bool {
-		sn := cfg.Snapshot()
-		u, err1 := sn.Secret("db.username").Reveal()
-		p, err2 := sn.Secret("db.password").Reveal()
-		if err1 != nil || err2 != nil {
-			t.Fatalf("reading the pair: %v, %v", err1, err2)
-		}
-		_, err := pg.Query(string(u), string(p), "SELECT 1")
-		return err == nil
-	}
 	time.Sleep(6 * time.Second) // the first token is past its max TTL
-	waitUntil(t, 3*time.Second, "the pair read under the first token is still served after it expired", works)
+	waitUntil(t, 3*time.Second, "the pair read under the first token is still served after it expired",
+		func() bool { return pairLogsIn(t, cfg, pg) == nil })
 }
 
 // Two Vault sources, and one path listed twice in the first: each path
@@ -189,14 +155,10 @@ func TestVaultTwoSourcesAndARepeatedPathFollowTheirVersions(t *testing.T) {
 	srv := vaulttest.Start(t, vaulttest.Options{})
 	want := marker(t)
 	putKV(t, srv, "app", map[string]any{"password": want})
-	cfg, err := Load(
+	cfg := loaded(t,
 		Vault(rootConn(t, srv), VaultPath{Path: "secret/data/app", Fields: map[string]string{"password": "a.pw"}},
 			VaultPath{Path: "secret/data/app", Prefix: "dup"}),
 		Vault(rootConn(t, srv), VaultPath{Path: "secret/data/app", Fields: map[string]string{"password": "b.pw"}}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
 	check := func(when string) {
 		t.Helper()
 		for _, k := range []string{"a.pw", "dup.password", "b.pw"} {

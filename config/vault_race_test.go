@@ -3,11 +3,9 @@
 package config
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -15,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/secretmem/secretmem/internal/testchild"
 	"github.com/secretmem/secretmem/internal/vaulttest"
 	"github.com/secretmem/secretmem/secret"
 )
@@ -29,20 +28,16 @@ func TestVaultRacesEndWithNoCellLeft(t *testing.T) {
 	if testing.Short() {
 		t.Skip("rotates for about 8 s")
 	}
-	pg := vaulttest.StartPostgres(t)
-	srv := vaulttest.Start(t, vaulttest.Options{})
-	srv.MountDatabase(t, pg, "2s", "3s")
-	roleID, secretID := appRole(t, srv, "2s", "3s", true)
+	pg, srv, conn := databaseStack(t, "2s", "3s", "2s", "3s")
+	conn.RevokeOnClose = true
 	putKV(t, srv, "app", map[string]any{"api_key": marker(t)})
-	sid := vaultCell(t, secretID)
 	before := liveCells()
-	cfg, err := Load(Vault(VaultConn{Address: srv.Addr, NoEnv: true, RevokeOnClose: true,
-		Auth: VaultAppRole{RoleID: roleID, SecretID: sid}},
+	cfg, err := Load(Vault(conn,
 		VaultPath{Path: "database/creds/app", Fields: map[string]string{"username": "db.user", "password": "db.password"}},
 		VaultPath{Path: "secret/data/app", Prefix: "app"}),
 		PollInterval(100*time.Millisecond), GracePeriod(300*time.Millisecond),
 		RetryBackoff(50*time.Millisecond, 200*time.Millisecond), SettleTime(10*time.Millisecond),
-		Logger(slog.New(slog.NewTextHandler(new(bytes.Buffer), nil))))
+		quietLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,47 +45,23 @@ func TestVaultRacesEndWithNoCellLeft(t *testing.T) {
 	if err := cfg.Watch(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
-	var (
-		stop     = make(chan struct{})
-		wg       sync.WaitGroup
-		reloads  atomic.Int32
-		badReads atomic.Int32
-	)
-	for range 3 { // the service reloading on its own (SIGHUP, an admin endpoint)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if cfg.Reload(context.Background()) == nil {
-					reloads.Add(1)
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
-		}()
-	}
-	wg.Add(1)
-	go func() { // readers of the current generation
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			sn := cfg.Snapshot()
-			err1 := sn.Secret("db.user").Use(func([]byte) error { return nil })
-			err2 := sn.Secret("db.password").Use(func([]byte) error { return nil })
-			if (err1 != nil || err2 != nil) && !errors.Is(err1, ErrClosed) && !errors.Is(err2, ErrClosed) {
-				badReads.Add(1)
-			}
-			time.Sleep(5 * time.Millisecond)
+	var reloads, badReads atomic.Int32
+	// The service reloading on its own (SIGHUP, an admin endpoint).
+	stopReloads := repeat(3, func() {
+		if cfg.Reload(context.Background()) == nil {
+			reloads.Add(1)
 		}
-	}()
+		time.Sleep(20 * time.Millisecond)
+	})
+	stopReads := repeat(1, func() { // a reader of the current generation
+		sn := cfg.Snapshot()
+		err1 := sn.Secret("db.user").Use(func([]byte) error { return nil })
+		err2 := sn.Secret("db.password").Use(func([]byte) error { return nil })
+		if (err1 != nil || err2 != nil) && !errors.Is(err1, ErrClosed) && !errors.Is(err2, ErrClosed) {
+			badReads.Add(1)
+		}
+		time.Sleep(5 * time.Millisecond)
+	})
 	time.Sleep(2 * time.Second)
 	srv.API(t, "DELETE", "secret/metadata/app", nil) // reloads fail for a while
 	time.Sleep(time.Second)
@@ -109,8 +80,8 @@ func TestVaultRacesEndWithNoCellLeft(t *testing.T) {
 	case <-time.After(2 * DefaultCloseWait):
 		t.Fatal("Close hangs")
 	}
-	close(stop)
-	wg.Wait()
+	stopReloads()
+	stopReads()
 	if n := badReads.Load(); n != 0 {
 		t.Errorf("%d reads of the current generation failed", n)
 	}
@@ -147,7 +118,7 @@ func TestVaultCloseDuringAHungRenewal(t *testing.T) {
 	conn := f.conn(t)
 	before := liveCells()
 	cfg, err := Load(Vault(conn, VaultPath{Path: "database/creds/app", Prefix: "db"}),
-		PollInterval(100*time.Millisecond), Logger(slog.New(slog.NewTextHandler(new(bytes.Buffer), nil))))
+		PollInterval(100*time.Millisecond), quietLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,19 +152,10 @@ func TestVaultRestartedUnderALease(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for a lease to come due, about 5 s")
 	}
-	pg := vaulttest.StartPostgres(t)
-	srv := vaulttest.Start(t, vaulttest.Options{})
-	srv.MountDatabase(t, pg, "3s", "1h")
-	cfg, err := Load(Vault(rootConn(t, srv), VaultPath{Path: "database/creds/app", Prefix: "db"}),
+	pg, srv := vaulttest.StartWithDatabase(t, "3s", "1h")
+	cfg := watched(t, nil, Vault(rootConn(t, srv), VaultPath{Path: "database/creds/app", Prefix: "db"}),
 		PollInterval(100*time.Millisecond), RetryBackoff(100*time.Millisecond, 300*time.Millisecond), GracePeriod(time.Second),
-		Logger(slog.New(slog.NewTextHandler(new(bytes.Buffer), nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
-	if err := cfg.Watch(context.Background(), nil); err != nil {
-		t.Fatal(err)
-	}
+		quietLogger())
 	u0, _ := cfg.Secret("db.username").Reveal()
 	srv.Restart(t) // the lease, the database engine and its roles are gone
 	waitUntil(t, 10*time.Second, "the lost lease is reported", func() bool { return cfg.Status().Failures > 0 })
@@ -209,10 +171,7 @@ func TestVaultRestartedUnderALease(t *testing.T) {
 		u, _ := cfg.Secret("db.username").Reveal()
 		return string(u) != string(u0)
 	})
-	sn := cfg.Snapshot()
-	u, _ := sn.Secret("db.username").Reveal()
-	p, _ := sn.Secret("db.password").Reveal()
-	if _, err := pg.Query(string(u), string(p), "SELECT 1"); err != nil {
+	if err := pairLogsIn(t, cfg, pg); err != nil {
 		t.Errorf("the new pair does not log in: %v", err)
 	}
 }
@@ -227,19 +186,11 @@ func TestVaultAGivenTokenExpires(t *testing.T) {
 	putKV(t, srv, "app", map[string]any{"password": pw})
 	created := srv.API(t, "POST", "auth/token/create", map[string]any{"ttl": "2s", "renewable": false, "policies": []string{"root"}})
 	tok := created["auth"].(map[string]any)["client_token"].(string)
-	var logs bytes.Buffer
-	var mu sync.Mutex
-	cfg, err := Load(Vault(VaultConn{Address: srv.Addr, NoEnv: true, Auth: VaultToken{Value: vaultCell(t, tok)}},
+	var logs testchild.Buffer
+	cfg := watched(t, nil, Vault(VaultConn{Address: srv.Addr, NoEnv: true, Auth: VaultToken{Value: vaultCell(t, tok)}},
 		VaultPath{Path: "secret/data/app", Prefix: "db"}),
 		PollInterval(100*time.Millisecond), RetryBackoff(50*time.Millisecond, 100*time.Millisecond), UnhealthyAfter(2),
-		Logger(slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
-	if err := cfg.Watch(context.Background(), nil); err != nil {
-		t.Fatal(err)
-	}
+		debugLogger(&logs))
 	waitUntil(t, 10*time.Second, "the expired token shows in Health", func() bool { return cfg.Health() != nil })
 	msg := cfg.Status().LastError.Error()
 	if !strings.Contains(msg, "expired") {
@@ -248,10 +199,7 @@ func TestVaultAGivenTokenExpires(t *testing.T) {
 	if !cfg.Secret("db.password").Equal([]byte(pw)) {
 		t.Error("the loaded value is not served after the token expired")
 	}
-	mu.Lock()
-	logged := logs.String()
-	mu.Unlock()
-	for _, s := range []string{msg, cfg.Health().Error(), logged} {
+	for _, s := range []string{msg, cfg.Health().Error(), logs.String()} {
 		if strings.Contains(s, tok) || strings.Contains(s, pw) {
 			t.Error("a message holds the token or the value")
 		}

@@ -19,83 +19,11 @@ import (
 	"github.com/secretmem/secretmem/internal/testchild"
 	"github.com/secretmem/secretmem/internal/vault"
 	"github.com/secretmem/secretmem/internal/vaulttest"
-	"github.com/secretmem/secretmem/secret"
 )
 
 // These tests run config.Vault against a real Vault dev server
 // (internal/vaulttest; they skip when no Vault binary is found, and CI
 // builds one) and, for dynamic credentials, a real PostgreSQL.
-
-func vaultCell(t testing.TB, s string) secret.Value {
-	t.Helper()
-	v, err := secret.FromString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(v.Destroy)
-	return v
-}
-
-// rootConn connects with the server's root token, from a cell.
-func rootConn(t testing.TB, srv *vaulttest.Server) VaultConn {
-	return VaultConn{Address: srv.Addr, CACert: srv.CACert, NoEnv: true, Auth: VaultToken{Value: vaultCell(t, srv.Token)}}
-}
-
-func putKV(t testing.TB, srv *vaulttest.Server, path string, data map[string]any) {
-	t.Helper()
-	srv.API(t, "POST", "secret/data/"+path, map[string]any{"data": data})
-}
-
-// appRole makes a role "app" whose tokens live ttl (renewable to maxTTL)
-// under a policy reading the KV mount, the database engine's credentials
-// and, when metadata is set, KV metadata; it returns its role and secret
-// IDs.
-func appRole(t testing.TB, srv *vaulttest.Server, ttl, maxTTL string, metadata bool) (string, string) {
-	t.Helper()
-	policy := `path "secret/data/*" { capabilities = ["read"] }
-path "database/creds/app" { capabilities = ["read"] }
-path "sys/leases/renew" { capabilities = ["update"] }
-path "sys/leases/revoke" { capabilities = ["update"] }`
-	if metadata {
-		policy += "\n" + `path "secret/metadata/*" { capabilities = ["read"] }`
-	}
-	srv.API(t, "PUT", "sys/policies/acl/app", map[string]any{"policy": policy})
-	srv.API(t, "POST", "sys/auth/approle", map[string]any{"type": "approle"})
-	srv.API(t, "POST", "auth/approle/role/app", map[string]any{"token_policies": []string{"app"},
-		"token_ttl": ttl, "token_max_ttl": maxTTL})
-	roleID, secretID := "role-"+vaulttest.RandHex(6), "sid-"+vaulttest.RandHex(16)
-	srv.API(t, "POST", "auth/approle/role/app/role-id", map[string]any{"role_id": roleID})
-	srv.API(t, "POST", "auth/approle/role/app/custom-secret-id", map[string]any{"secret_id": secretID})
-	return roleID, secretID
-}
-
-// hangNext makes the provider's next call hang until release.
-func (p *hangingProvider) hangNext() { p.free.Store(p.calls.Load()) }
-
-// databaseStack starts PostgreSQL and Vault, with the database engine
-// issuing users that live ttl (renewable to maxTTL) and an AppRole whose
-// tokens live tokTTL (to tokMax); the connection logs in with it.
-func databaseStack(t testing.TB, ttl, maxTTL, tokTTL, tokMax string) (*vaulttest.Postgres, *vaulttest.Server, VaultConn) {
-	t.Helper()
-	pg := vaulttest.StartPostgres(t)
-	srv := vaulttest.Start(t, vaulttest.Options{})
-	srv.MountDatabase(t, pg, ttl, maxTTL)
-	roleID, secretID := appRole(t, srv, tokTTL, tokMax, true)
-	return pg, srv, VaultConn{Address: srv.Addr, NoEnv: true,
-		Auth: VaultAppRole{RoleID: roleID, SecretID: vaultCell(t, secretID)}}
-}
-
-// waitUntil polls cond until it holds or d passes.
-func waitUntil(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // A file gives the plain settings, Vault the secrets: KV v2 fields mapped
 // one by one, a whole path under a prefix (a nested object flattened),
@@ -106,14 +34,10 @@ func TestVaultKVIntoCells(t *testing.T) {
 	putKV(t, srv, "app", map[string]any{"password": pw, "pin": 123, "unused": "x"})
 	putKV(t, srv, "payments", map[string]any{"api_key": key, "webhook": map[string]any{"signing": "whs-" + pw}})
 	file := writeFile(t, filepath.Join(t.TempDir(), "c.yaml"), "db:\n  host: db.internal\n  password: overridden\n", 0o600)
-	cfg, err := Load(File(file), Vault(rootConn(t, srv),
+	cfg := loaded(t, File(file), Vault(rootConn(t, srv),
 		VaultPath{Path: "secret/data/app", Fields: map[string]string{"password": "db.password", "pin": "db.pin"}},
 		VaultPath{Path: "/secret/data/payments/", Prefix: "payments"},
 	))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
 	wantSecret(t, cfg, "db.password", pw)
 	wantSecret(t, cfg, "db.pin", "123")
 	wantSecret(t, cfg, "payments.api_key", key)
@@ -199,11 +123,7 @@ func TestVaultTokenFromTheEnvironmentIsWiped(t *testing.T) {
 	putKV(t, srv, "app", map[string]any{"password": marker(t)})
 	t.Setenv("VAULT_ADDR", srv.Addr)
 	t.Setenv("VAULT_TOKEN", srv.Token)
-	cfg, err := Load(Vault(VaultConn{}, VaultPath{Path: "secret/data/app", Prefix: "db"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
+	cfg := loaded(t, Vault(VaultConn{}, VaultPath{Path: "secret/data/app", Prefix: "db"}))
 	if _, set := os.LookupEnv("VAULT_TOKEN"); set {
 		t.Error("VAULT_TOKEN is still set after Load")
 	}
@@ -229,14 +149,10 @@ func TestVaultWatchFollowsVersionsWithAppRole(t *testing.T) {
 			first, second := marker(t), marker(t)
 			putKV(t, srv, "app", map[string]any{"password": first})
 			var logs testchild.Buffer
-			cfg, err := Load(Vault(VaultConn{Address: srv.Addr, NoEnv: true,
+			cfg := loaded(t, Vault(VaultConn{Address: srv.Addr, NoEnv: true,
 				Auth: VaultAppRole{RoleID: roleID, SecretID: vaultCell(t, secretID)}},
 				VaultPath{Path: "secret/data/app", Fields: map[string]string{"password": "db.password"}}),
 				PollInterval(200*time.Millisecond), GracePeriod(time.Hour), Logger(slog.New(slog.NewTextHandler(&logs, nil))))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer cfg.Close()
 			old := cfg.Secret("db.password")
 			var reloads atomic.Int32
 			if err := cfg.Watch(context.Background(), func(err error) {
@@ -390,16 +306,8 @@ func TestVaultDownAndBack(t *testing.T) {
 	srv := vaulttest.Start(t, vaulttest.Options{})
 	first, second := marker(t), marker(t)
 	putKV(t, srv, "app", map[string]any{"password": first})
-	cfg, err := Load(Vault(rootConn(t, srv), VaultPath{Path: "secret/data/app", Prefix: "db"}),
-		PollInterval(100*time.Millisecond), RetryBackoff(50*time.Millisecond, 200*time.Millisecond),
-		Logger(slog.New(slog.NewTextHandler(new(bytes.Buffer), nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
-	if err := cfg.Watch(context.Background(), nil); err != nil {
-		t.Fatal(err)
-	}
+	cfg := watched(t, nil, Vault(rootConn(t, srv), VaultPath{Path: "secret/data/app", Prefix: "db"}),
+		PollInterval(100*time.Millisecond), RetryBackoff(50*time.Millisecond, 200*time.Millisecond), quietLogger())
 	srv.Kill()
 	waitUntil(t, 10*time.Second, "a failed reload is reported", func() bool { return cfg.Status().Failures >= 2 })
 	st := cfg.Status()
@@ -422,19 +330,13 @@ func TestVaultDownAndBack(t *testing.T) {
 // them: the failed load's cleanup destroys only what it made.
 func TestVaultFailedReloadKeepsLeasedCells(t *testing.T) {
 	t.Parallel()
-	pg := vaulttest.StartPostgres(t)
-	srv := vaulttest.Start(t, vaulttest.Options{})
-	srv.MountDatabase(t, pg, "1h", "2h")
+	pg, srv := vaulttest.StartWithDatabase(t, "1h", "2h")
 	putKV(t, srv, "app", map[string]any{"api_key": marker(t)})
 	hp := newHangingProvider(1 << 30)
-	cfg, err := Load(Vault(rootConn(t, srv),
+	cfg := loaded(t, Vault(rootConn(t, srv),
 		VaultPath{Path: "database/creds/app", Prefix: "db"},
 		VaultPath{Path: "secret/data/app", Prefix: "app"}),
 		Source(hp, nil), ReloadTimeout(300*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
 	user, pw := cfg.Secret("db.username"), cfg.Secret("db.password")
 	if err := cfg.Reload(context.Background()); err != nil {
 		t.Fatal(err)
@@ -454,8 +356,7 @@ func TestVaultFailedReloadKeepsLeasedCells(t *testing.T) {
 		t.Fatal("an abandoned reload destroyed the credentials still in use")
 	}
 	srv.API(t, "DELETE", "secret/metadata/app", nil)
-	err = cfg.Reload(context.Background())
-	if !errors.Is(err, vault.ErrNotFound) {
+	if err := cfg.Reload(context.Background()); !errors.Is(err, vault.ErrNotFound) {
 		t.Fatalf("reload after the KV path was deleted: %v", err)
 	}
 	if !user.Alive() || !pw.Alive() {
@@ -478,12 +379,8 @@ func TestVaultKV1AndTokenFile(t *testing.T) {
 	first, second := marker(t), marker(t)
 	srv.API(t, "POST", "kv/app", map[string]any{"password": first, "port": 5432})
 	tokenFile := writeFile(t, filepath.Join(t.TempDir(), "sink"), srv.Token+"\n", 0o600)
-	cfg, err := Load(Vault(VaultConn{Address: srv.Addr, NoEnv: true, Auth: VaultTokenFile{Path: tokenFile}},
+	cfg := loaded(t, Vault(VaultConn{Address: srv.Addr, NoEnv: true, Auth: VaultTokenFile{Path: tokenFile}},
 		VaultPath{Path: "kv/app", Prefix: "db"}), PollInterval(100*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
 	wantSecret(t, cfg, "db.password", first)
 	wantSecret(t, cfg, "db.port", "5432")
 	var reloads atomic.Int32
@@ -512,29 +409,15 @@ func TestVaultLeasesAreReadAgainUnderANewLogin(t *testing.T) {
 		t.Skip("outlives two tokens, about 10 s")
 	}
 	pg, _, conn := databaseStack(t, "1h", "2h", "3s", "5s")
-	cfg, err := Load(Vault(conn,
-		VaultPath{Path: "database/creds/app", Prefix: "db"}),
-		PollInterval(200*time.Millisecond), GracePeriod(time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
-	if err := cfg.Watch(context.Background(), func(err error) {
+	cfg := watched(t, func(err error) {
 		if err != nil {
 			t.Errorf("reload: %v", err)
 		}
-	}); err != nil {
-		t.Fatal(err)
-	}
+	}, Vault(conn, VaultPath{Path: "database/creds/app", Prefix: "db"}),
+		PollInterval(200*time.Millisecond), GracePeriod(time.Second))
 	fails, oks := 0, 0
 	for end := time.Now().Add(11 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
-		sn := cfg.Snapshot()
-		u, err1 := sn.Secret("db.username").Reveal()
-		p, err2 := sn.Secret("db.password").Reveal()
-		if err1 != nil || err2 != nil {
-			t.Fatalf("reading the pair: %v, %v", err1, err2)
-		}
-		if _, err := pg.Query(string(u), string(p), "SELECT 1"); err != nil {
+		if err := pairLogsIn(t, cfg, pg); err != nil {
 			fails++
 		} else {
 			oks++
@@ -550,9 +433,7 @@ func TestVaultLeasesAreReadAgainUnderANewLogin(t *testing.T) {
 // would log in for their whole TTL.
 func TestVaultFailedLoadRevokesTheLeasesItRead(t *testing.T) {
 	t.Parallel()
-	pg := vaulttest.StartPostgres(t)
-	srv := vaulttest.Start(t, vaulttest.Options{})
-	srv.MountDatabase(t, pg, "1h", "2h")
+	pg, srv := vaulttest.StartWithDatabase(t, "1h", "2h")
 	audit := filepath.Join(t.TempDir(), "audit.log")
 	srv.API(t, "PUT", "sys/audit/file", map[string]any{"type": "file", "options": map[string]any{"file_path": audit, "log_raw": "true"}})
 	_, err := Load(Vault(rootConn(t, srv), VaultPath{Path: "database/creds/app", Prefix: "db"}), Require("db.nothing"))
@@ -593,16 +474,12 @@ func TestVaultKubernetesLogin(t *testing.T) {
 	pw := marker(t)
 	putKV(t, srv, "app", map[string]any{"password": pw})
 	jwt := writeFile(t, filepath.Join(t.TempDir(), "token"), sign("system:serviceaccount:ns:app"), 0o600)
-	cfg, err := Load(Vault(VaultConn{Address: srv.Addr, NoEnv: true, Auth: VaultKubernetes{Mount: "jwt", Role: "app", JWTFile: jwt}},
+	cfg := loaded(t, Vault(VaultConn{Address: srv.Addr, NoEnv: true, Auth: VaultKubernetes{Mount: "jwt", Role: "app", JWTFile: jwt}},
 		VaultPath{Path: "secret/data/app", Prefix: "db"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
 	wantSecret(t, cfg, "db.password", pw)
 
 	forged := writeFile(t, filepath.Join(t.TempDir(), "forged"), sign("x")[:40]+"AAAA.AAAA", 0o600)
-	_, err = Load(Vault(VaultConn{Address: srv.Addr, NoEnv: true, Auth: VaultKubernetes{Mount: "jwt", Role: "app", JWTFile: forged}},
+	_, err := Load(Vault(VaultConn{Address: srv.Addr, NoEnv: true, Auth: VaultKubernetes{Mount: "jwt", Role: "app", JWTFile: forged}},
 		VaultPath{Path: "secret/data/app", Prefix: "db"}))
 	if !errors.Is(err, vault.ErrLogin) || !strings.Contains(err.Error(), "secret/data/app") {
 		t.Errorf("a forged token: %v", err)
@@ -618,12 +495,8 @@ func TestVaultReloadReadsOnlyWhatChanged(t *testing.T) {
 	srv := vaulttest.Start(t, vaulttest.Options{})
 	putKV(t, srv, "app", map[string]any{"password": marker(t)})
 	putKV(t, srv, "other", map[string]any{"password": marker(t)})
-	cfg, err := Load(Vault(rootConn(t, srv), VaultPath{Path: "secret/data/app", Prefix: "app"},
+	cfg := loaded(t, Vault(rootConn(t, srv), VaultPath{Path: "secret/data/app", Prefix: "app"},
 		VaultPath{Path: "secret/data/other", Prefix: "other"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cfg.Close()
 	audit := filepath.Join(t.TempDir(), "audit.log")
 	srv.API(t, "PUT", "sys/audit/file", map[string]any{"type": "file", "options": map[string]any{"file_path": audit}})
 	reads := func(path string) int {

@@ -49,18 +49,9 @@ func proveVault(t *testing.T, tls bool) {
 	audit := filepath.Join(dir, "audit.log")
 	srv.API(t, "PUT", "sys/audit/file", map[string]any{"type": "file",
 		"options": map[string]any{"file_path": audit, "log_raw": "true"}})
-	srv.API(t, "PUT", "sys/policies/acl/app", map[string]any{"policy": `
-path "secret/*" { capabilities = ["read"] }
-path "database/creds/app" { capabilities = ["read"] }
-path "sys/leases/renew" { capabilities = ["update"] }
-path "sys/leases/revoke" { capabilities = ["update"] }`})
-	srv.API(t, "POST", "sys/auth/approle", map[string]any{"type": "approle"})
-	srv.API(t, "POST", "auth/approle/role/app", map[string]any{"token_policies": []string{"app"},
-		"token_ttl": "3s", "token_max_ttl": "6s"})
 	ms := newMarkerSet()
-	roleID, secretID := "role-proof", ms.secret("approle.secret_id")
-	srv.API(t, "POST", "auth/approle/role/app/role-id", map[string]any{"role_id": roleID})
-	srv.API(t, "POST", "auth/approle/role/app/custom-secret-id", map[string]any{"secret_id": secretID})
+	roleID, secretID := srv.AppRole(t, vaulttest.AppRole{TTL: "3s", MaxTTL: "6s",
+		RoleID: "role-proof", SecretID: ms.secret("approle.secret_id")})
 	srv.API(t, "POST", "sys/mounts/database", map[string]any{"type": "database"})
 	srv.API(t, "POST", "database/config/pg", map[string]any{"plugin_name": "postgresql-database-plugin",
 		"connection_url": pg.URL(), "username": "postgres", "password": pg.Password, "allowed_roles": "app"})

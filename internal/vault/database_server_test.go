@@ -36,17 +36,12 @@ func TestDatabaseCredentialsRotateUnderARunningClient(t *testing.T) {
 	if testing.Short() {
 		t.Skip("rotates twice, about 12 s")
 	}
-	pg := vaulttest.StartPostgres(t)
-	srv := vaulttest.Start(t, vaulttest.Options{})
-	srv.MountDatabase(t, pg, "4s", "8s")
+	pg, srv := vaulttest.StartWithDatabase(t, "4s", "8s")
 	c, _ := appRoleClient(t, srv, "1h", "4h")
 	ctx := ctxFor(t)
 	m := Mapping{Path: "database/creds/app", Prefix: "db"}
 
-	first, err := c.Read(ctx, m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := mustRead(t, ctx, c, m)
 	if first.Lease.ID == "" || !first.Lease.Renewable || first.Lease.Duration != 4*time.Second {
 		t.Fatalf("lease %+v", first.Lease)
 	}
@@ -107,10 +102,7 @@ func TestDatabaseCredentialsRotateUnderARunningClient(t *testing.T) {
 			continue
 		}
 		// Capped by the max TTL: a new pair, swapped in.
-		next, err := c.Read(ctx, m)
-		if err != nil {
-			t.Fatal(err)
-		}
+		next := mustRead(t, ctx, c, m)
 		mu.Lock()
 		old := current
 		current = next
@@ -146,15 +138,10 @@ func TestDatabaseCredentialsRotateUnderARunningClient(t *testing.T) {
 // Close with RevokeLeases ends the credentials at once, and RevokeToken
 // the token the client logged in for.
 func TestCloseRevokes(t *testing.T) {
-	pg := vaulttest.StartPostgres(t)
-	srv := vaulttest.Start(t, vaulttest.Options{})
-	srv.MountDatabase(t, pg, "1h", "2h")
+	pg, srv := vaulttest.StartWithDatabase(t, "1h", "2h")
 	c, _ := appRoleClient(t, srv, "1h", "4h")
 	ctx := ctxFor(t)
-	s, err := c.Read(ctx, Mapping{Path: "database/creds/app", Prefix: "db"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustRead(t, ctx, c, Mapping{Path: "database/creds/app", Prefix: "db"})
 	user, pw := creds(t, s)
 	s.Destroy()
 	if _, err := pg.Query(user, pw, "SELECT 1"); err != nil {

@@ -50,10 +50,7 @@ func TestFailuresAreClearAndLoseNothing(t *testing.T) {
 	ctx := ctxFor(t)
 
 	c, _ := newClient(t, srv, nil, func(c *Config) { noRetries(c); c.MaxBody = 16 << 10 })
-	good, err := c.Read(ctx, Mapping{Path: "secret/data/app", Prefix: "a"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	good := mustRead(t, ctx, c, Mapping{Path: "secret/data/app", Prefix: "a"})
 	defer good.Destroy()
 	stillGood := func(t *testing.T) {
 		t.Helper()
@@ -184,16 +181,13 @@ func TestRedirects(t *testing.T) {
 // token is gone, so it logs in again on the first 403.
 func TestVaultKilledAndRestarted(t *testing.T) {
 	srv := vaulttest.Start(t, vaulttest.Options{})
-	seed := func(roleID, secretID string) {
-		srv.API(t, "PUT", "sys/policies/acl/app", map[string]any{"policy": `path "secret/*" { capabilities = ["read"] }`})
-		srv.API(t, "POST", "sys/auth/approle", map[string]any{"type": "approle"})
-		srv.API(t, "POST", "auth/approle/role/app", map[string]any{"token_policies": []string{"app"}, "token_ttl": "1h"})
-		srv.API(t, "POST", "auth/approle/role/app/role-id", map[string]any{"role_id": roleID})
-		srv.API(t, "POST", "auth/approle/role/app/custom-secret-id", map[string]any{"secret_id": secretID})
+	roleID, secretID := "role-"+vaulttest.RandHex(4), "sid-"+vaulttest.RandHex(12)
+	seed := func() { // fixed IDs: the restarted server is seeded the same way
+		srv.AppRole(t, vaulttest.AppRole{Policy: `path "secret/*" { capabilities = ["read"] }`, TTL: "1h",
+			RoleID: roleID, SecretID: secretID})
 		putKV(t, srv, "app", map[string]any{"password": "survives"})
 	}
-	roleID, secretID := "role-"+vaulttest.RandHex(4), "sid-"+vaulttest.RandHex(12)
-	seed(roleID, secretID)
+	seed()
 	c, _ := newClient(t, srv, AppRole{RoleID: roleID, SecretID: cell(t, secretID)},
 		func(c *Config) {
 			c.MaxRetries = 1
@@ -201,14 +195,11 @@ func TestVaultKilledAndRestarted(t *testing.T) {
 		})
 	ctx := ctxFor(t)
 	m := Mapping{Path: "secret/data/app", Prefix: "a"}
-	before, err := c.Read(ctx, m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	before := mustRead(t, ctx, c, m)
 	defer before.Destroy()
 
 	srv.Kill()
-	_, err = c.Read(ctx, m)
+	_, err := c.Read(ctx, m)
 	wantErr(t, err, ErrUnreachable, srv.Addr, "secret/data/app", secretID)
 	if !Temporary(err) {
 		t.Error("an unreachable Vault is temporary")
@@ -236,7 +227,7 @@ func TestVaultKilledAndRestarted(t *testing.T) {
 	}()
 	time.Sleep(500 * time.Millisecond)
 	srv.Restart(t)
-	seed(roleID, secretID)
+	seed()
 	seeded.Store(true)
 	select {
 	case err := <-got:

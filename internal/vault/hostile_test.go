@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -30,17 +29,7 @@ func hostile(t *testing.T, h http.HandlerFunc, auth Auth, edit func(*Config)) (*
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
 	logs := &bytes.Buffer{}
-	cfg := Config{Address: ts.URL, Auth: auth, MaxRetries: -1,
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
-	if edit != nil {
-		edit(&cfg)
-	}
-	c, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close(context.Background(), CloseOptions{}) })
-	return c, logs
+	return started(t, Config{Address: ts.URL, Auth: auth, MaxRetries: -1, Logger: debugLogger(logs)}, edit), logs
 }
 
 // A Vault (or a proxy) that echoes the request in its error: the secret

@@ -51,15 +51,10 @@ func TestA403UnderAnOlderTokenIsRetriedWithTheNewOne(t *testing.T) {
 	c, _ = newClient(t, srv, AppRole{RoleID: roleID, SecretID: cell(t, secretID)}, func(cfg *Config) { cfg.Address = proxy.URL })
 	ctx := ctxFor(t)
 	m := Mapping{Path: "secret/data/app", Prefix: "a"}
-	s, err := c.Read(ctx, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Destroy()
-	b, _ := currentCell(c).Reveal() // test plumbing: the root token revokes it
-	srv.API(t, "POST", "auth/token/revoke", map[string]any{"token": string(b)})
+	mustRead(t, ctx, c, m).Destroy()
+	revokeToken(t, srv, c)
 	armed.Store(true)
-	s, err = c.Read(ctx, m)
+	s, err := c.Read(ctx, m)
 	if armed.Load() {
 		t.Fatal("the proxy saw no 403 for the revoked token")
 	}
@@ -89,11 +84,7 @@ func TestARefusedLookupSelfDoesNotRecurse(t *testing.T) {
 	c, logs := newClient(t, srv, AppRole{RoleID: roleID, SecretID: cell(t, secretID)}, nil)
 	ctx := ctxFor(t)
 	m := Mapping{Path: "secret/data/app", Prefix: "a"}
-	s, err := c.Read(ctx, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Destroy()
+	mustRead(t, ctx, c, m).Destroy()
 	srv.API(t, "PUT", "sys/policies/acl/app", map[string]any{"policy": `path "secret/data/other" { capabilities = ["read"] }`})
 	var tokens []string
 	for range 3 {
@@ -127,13 +118,8 @@ func TestConcurrent403sLogInOnce(t *testing.T) {
 	c, _ := appRoleClient(t, srv, "1h", "4h")
 	ctx := ctxFor(t)
 	m := Mapping{Path: "secret/data/app", Prefix: "a"}
-	s, err := c.Read(ctx, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Destroy()
-	b, _ := currentCell(c).Reveal() // test plumbing: the root token revokes it
-	srv.API(t, "POST", "auth/token/revoke", map[string]any{"token": string(b)})
+	mustRead(t, ctx, c, m).Destroy()
+	revokeToken(t, srv, c)
 	errs := make(chan error, 8)
 	for range 8 {
 		go func() {

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -37,17 +36,7 @@ func newClient(t *testing.T, srv *vaulttest.Server, auth Auth, edit func(*Config
 		auth = Token{Value: cell(t, srv.Token)}
 	}
 	logs := &testchild.Buffer{}
-	cfg := Config{Address: srv.Addr, Auth: auth, CACert: srv.CACert,
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
-	if edit != nil {
-		edit(&cfg)
-	}
-	c, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close(context.Background(), CloseOptions{}) })
-	return c, logs
+	return started(t, Config{Address: srv.Addr, Auth: auth, CACert: srv.CACert, Logger: debugLogger(logs)}, edit), logs
 }
 
 // holds reports whether v holds want, without printing either.
@@ -79,10 +68,7 @@ func TestKV2Read(t *testing.T) {
 	putKV(t, srv, "app", map[string]any{"password": pw, "port": 5432, "user": "app"})
 	c, logs := newClient(t, srv, nil, nil)
 
-	s, err := c.Read(ctxFor(t), Mapping{Path: "secret/data/app", Fields: map[string]string{"password": "db.password", "port": "db.port"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustRead(t, ctxFor(t), c, Mapping{Path: "secret/data/app", Fields: map[string]string{"password": "db.password", "port": "db.port"}})
 	defer s.Destroy()
 	holds(t, value(t, s, "db.password"), "db.password", pw)
 	holds(t, value(t, s, "db.port"), "db.port", "5432")
@@ -90,10 +76,7 @@ func TestKV2Read(t *testing.T) {
 		t.Errorf("version %d, %d fields; want 1 and the 2 mapped", s.Version, len(s.Fields))
 	}
 
-	all, err := c.Read(ctxFor(t), Mapping{Path: "secret/data/app", Prefix: "app"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	all := mustRead(t, ctxFor(t), c, Mapping{Path: "secret/data/app", Prefix: "app"})
 	defer all.Destroy()
 	if got := strings.Join(all.Keys(), ","); got != "app.password,app.port,app.user" {
 		t.Errorf("keys %s", got)
@@ -110,10 +93,7 @@ func TestAKVVersionBumpIsDetected(t *testing.T) {
 	ctx := ctxFor(t)
 	m := Mapping{Path: "secret/data/app", Prefix: "app"}
 
-	first, err := c.Read(ctx, m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := mustRead(t, ctx, c, m)
 	defer first.Destroy()
 	if v, err := c.KVVersion(ctx, m.Path); err != nil || v != 1 {
 		t.Fatalf("KVVersion before the bump: %d, %v", v, err)
@@ -126,20 +106,14 @@ func TestAKVVersionBumpIsDetected(t *testing.T) {
 	if v <= first.Version {
 		t.Fatal("the bump was not seen")
 	}
-	second, err := c.Read(ctx, m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	second := mustRead(t, ctx, c, m)
 	defer second.Destroy()
 	holds(t, value(t, second, "app.password"), "app.password", "two")
 	holds(t, value(t, first, "app.password"), "app.password (first read)", "one")
 	if second.Version != 2 {
 		t.Errorf("version %d", second.Version)
 	}
-	old, err := c.Read(ctx, Mapping{Path: m.Path, Prefix: "app", Version: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	old := mustRead(t, ctx, c, Mapping{Path: m.Path, Prefix: "app", Version: 1})
 	defer old.Destroy()
 	holds(t, value(t, old, "app.password"), "version 1", "one")
 
@@ -155,10 +129,7 @@ func TestKV1Read(t *testing.T) {
 	srv.API(t, "POST", "sys/mounts/kv", map[string]any{"type": "kv", "options": map[string]any{"version": "1"}})
 	srv.API(t, "PUT", "kv/app", map[string]any{"password": "v1-secret", "data": "not kv2"})
 	c, _ := newClient(t, srv, nil, nil)
-	s, err := c.Read(ctxFor(t), Mapping{Path: "kv/app", Prefix: "k"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustRead(t, ctxFor(t), c, Mapping{Path: "kv/app", Prefix: "k"})
 	defer s.Destroy()
 	holds(t, value(t, s, "k.password"), "k.password", "v1-secret")
 	holds(t, value(t, s, "k.data"), "k.data", "not kv2")
@@ -167,23 +138,12 @@ func TestKV1Read(t *testing.T) {
 	}
 }
 
-// seedAppRole enables AppRole with a role whose token lives ttl (renewable
-// up to maxTTL) and fixed IDs, so that a restarted dev server can be
-// seeded the same way. It returns the role and secret IDs.
+// seedAppRole makes the AppRole role "app" (vaulttest.ServicePolicy) whose
+// tokens live ttl, renewable up to maxTTL, and returns its role and
+// secret IDs.
 func seedAppRole(t *testing.T, srv *vaulttest.Server, ttl, maxTTL string) (roleID, secretID string) {
 	t.Helper()
-	srv.API(t, "PUT", "sys/policies/acl/app", map[string]any{"policy": `
-path "secret/*" { capabilities = ["read"] }
-path "database/creds/app" { capabilities = ["read"] }
-path "sys/leases/renew" { capabilities = ["update"] }
-path "sys/leases/revoke" { capabilities = ["update"] }`})
-	srv.API(t, "POST", "sys/auth/approle", map[string]any{"type": "approle"})
-	srv.API(t, "POST", "auth/approle/role/app", map[string]any{"token_policies": []string{"app"},
-		"token_ttl": ttl, "token_max_ttl": maxTTL})
-	roleID, secretID = "role-"+vaulttest.RandHex(4), "sid-"+vaulttest.RandHex(12)
-	srv.API(t, "POST", "auth/approle/role/app/role-id", map[string]any{"role_id": roleID})
-	srv.API(t, "POST", "auth/approle/role/app/custom-secret-id", map[string]any{"secret_id": secretID})
-	return roleID, secretID
+	return srv.AppRole(t, vaulttest.AppRole{TTL: ttl, MaxTTL: maxTTL})
 }
 
 // appRoleClient seeds AppRole (see seedAppRole) and returns a client
@@ -202,10 +162,7 @@ func TestAppRoleLogin(t *testing.T) {
 
 	t.Run("secret ID from a cell", func(t *testing.T) {
 		c, logs := newClient(t, srv, AppRole{RoleID: roleID, SecretID: cell(t, secretID)}, nil)
-		s, err := c.Read(ctx, Mapping{Path: "secret/data/app", Prefix: "a"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := mustRead(t, ctx, c, Mapping{Path: "secret/data/app", Prefix: "a"})
 		defer s.Destroy()
 		holds(t, value(t, s, "a.password"), "a.password", "from-approle")
 		info := c.TokenInfo()
@@ -289,10 +246,7 @@ func TestConnectionBuffersAreClearedAfterAResponse(t *testing.T) {
 			}
 			c.tr.DialContext = capture(c.tr.DialContext)
 			c.tr.DialTLSContext = capture(c.tr.DialTLSContext)
-			s, err := c.Read(ctxFor(t), Mapping{Path: "secret/data/app", Prefix: "a"})
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := mustRead(t, ctxFor(t), c, Mapping{Path: "secret/data/app", Prefix: "a"})
 			defer s.Destroy()
 			// The read-ahead after the response is the Read that matters:
 			// the last one, once the reads have stopped.

@@ -24,6 +24,14 @@ func currentCell(c *Client) secret.Value {
 	return c.tok.cell
 }
 
+// revokeToken revokes c's token with the root token, as an operator
+// would. Test plumbing: the token's bytes leave its cell for the request.
+func revokeToken(t *testing.T, srv *vaulttest.Server, c *Client) {
+	t.Helper()
+	b, _ := currentCell(c).Reveal()
+	srv.API(t, "POST", "auth/token/revoke", map[string]any{"token": string(b)})
+}
+
 // A short-lived AppRole token is renewed for its TTL until its max TTL
 // caps a renewal; then the next renewal is a new login, with a new token.
 func TestTokenRenewalThenRelogin(t *testing.T) {
@@ -232,10 +240,7 @@ func TestFromEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close(context.Background(), CloseOptions{})
-	s, err := c.Read(ctxFor(t), Mapping{Path: "secret/data/app", Prefix: "a"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustRead(t, ctxFor(t), c, Mapping{Path: "secret/data/app", Prefix: "a"})
 	defer s.Destroy()
 	holds(t, value(t, s, "a.password"), "a.password", "env")
 }
@@ -358,11 +363,7 @@ func TestAPolicyRefusalDoesNotLogInAgain(t *testing.T) {
 	c, _ := appRoleClient(t, srv, "1h", "4h")
 	ctx := ctxFor(t)
 	m := Mapping{Path: "secret/data/app", Prefix: "a"}
-	s, err := c.Read(ctx, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Destroy()
+	mustRead(t, ctx, c, m).Destroy()
 	srv.API(t, "PUT", "sys/policies/acl/app", map[string]any{"policy": `path "secret/data/other" { capabilities = ["read"] }`})
 	for range 5 {
 		if _, err := c.Read(ctx, m); !errors.Is(err, ErrForbidden) {
@@ -372,10 +373,8 @@ func TestAPolicyRefusalDoesNotLogInAgain(t *testing.T) {
 	if n := c.TokenInfo().Serial; n != 1 {
 		t.Errorf("%d logins for 5 refusals of a token that stands; want the first only", n)
 	}
-	b, _ := currentCell(c).Reveal() // test plumbing: the root token revokes it
-
-	srv.API(t, "POST", "auth/token/revoke", map[string]any{"token": string(b)})
-	s, err = c.Read(ctx, Mapping{Path: "secret/data/other", Prefix: "a"})
+	revokeToken(t, srv, c)
+	s, err := c.Read(ctx, Mapping{Path: "secret/data/other", Prefix: "a"})
 	if err != nil {
 		t.Fatalf("after the token was revoked: %v", err)
 	}

@@ -40,3 +40,14 @@ func (s *Server) MountDatabase(t testing.TB, pg *Postgres, ttl, maxTTL string) {
 		"creation_statements": []string{`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`},
 		"default_ttl":         ttl, "max_ttl": maxTTL})
 }
+
+// StartWithDatabase starts PostgreSQL and a dev server for t, with the
+// database engine mounted on the cluster (MountDatabase: users live ttl,
+// renewable up to maxTTL).
+func StartWithDatabase(t testing.TB, ttl, maxTTL string) (*Postgres, *Server) {
+	t.Helper()
+	pg := StartPostgres(t)
+	srv := Start(t, Options{})
+	srv.MountDatabase(t, pg, ttl, maxTTL)
+	return pg, srv
+}
