@@ -2,7 +2,6 @@ package jwt
 
 import (
 	"encoding/json"
-	"slices"
 	"testing"
 )
 
@@ -18,7 +17,7 @@ func FuzzClaims(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c := &Claims{}
 		r := reader{b: b, out: make([]byte, 0, len(b))}
-		err := r.object(claimNames, func(i int) error { return c.read(&r, i) })
+		err := c.parse(&r)
 		if err != nil {
 			return
 		}
@@ -50,7 +49,7 @@ func TestClaimsReadLoneSurrogatesAsEncodingJSONDoes(t *testing.T) {
 	} {
 		c := &Claims{}
 		r := reader{b: []byte(in), out: make([]byte, 0, len(in))}
-		if err := r.object(claimNames, func(i int) error { return c.read(&r, i) }); err != nil {
+		if err := c.parse(&r); err != nil {
 			t.Fatalf("%s: %v", in, err)
 		}
 		var ref struct{ Iss string }
@@ -63,12 +62,23 @@ func TestClaimsReadLoneSurrogatesAsEncodingJSONDoes(t *testing.T) {
 	}
 }
 
-// object compares only names of up to four bytes with the names a
-// verifier reads.
-func TestReadNamesAreShort(t *testing.T) {
-	for _, n := range append(slices.Clone(headerNames), claimNames...) {
-		if len(n) > 4 {
-			t.Errorf("%q is longer than object looks at", n)
+// next finds names by keys that hold up to seven bytes: every name a
+// verifier reads must fit, and no two names may share a key.
+func TestReadNamesHaveKeys(t *testing.T) {
+	for _, names := range [][]string{headerNames, claimNames} {
+		seen := map[nameKey]string{}
+		for _, n := range names {
+			k := keyOf(n)
+			if len(n) > 7 || k == 0 {
+				t.Errorf("%q is longer than a name key holds", n)
+			}
+			if o, dup := seen[k]; dup {
+				t.Errorf("%q and %q have the same key", n, o)
+			}
+			seen[k] = n
 		}
+	}
+	if keyOf("alg") == keyOf("alg\x00") || keyOf("iss") == keyOf("iss\x00\x00\x00\x00") {
+		t.Error("a name with NUL bytes after it has the name's key")
 	}
 }

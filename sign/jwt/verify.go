@@ -124,13 +124,6 @@ func (c *Claims) Decode(v any) error { return json.Unmarshal(c.payload, v) }
 // must not modify it.
 func (c *Claims) Payload() []byte { return c.payload }
 
-// header is what Verify reads of a token's header.
-type header struct {
-	alg, kid []byte
-	crit     bool
-	seen     uint8
-}
-
 // Verify checks token (header.payload.signature, compact serialisation)
 // and returns its claims. The token may be a slice of a cell (it is only
 // read); the claims are copied out of it.
@@ -184,7 +177,7 @@ func (v *Verifier) VerifyTo(c *Claims, token []byte) error {
 	}
 	r := reader{b: hdrJSON, out: strs}
 	var h header
-	if err := r.object(headerNames, func(i int) error { return h.read(&r, i) }); err != nil {
+	if err := h.parse(&r); err != nil {
 		return fmt.Errorf("%w: the header is %w", ErrMalformed, err)
 	}
 	if h.alg == nil {
@@ -208,7 +201,7 @@ func (v *Verifier) VerifyTo(c *Claims, token []byte) error {
 		c.KeyID = unsafe.String(unsafe.SliceData(h.kid), len(h.kid))
 	}
 	r = reader{b: payload, out: r.out}
-	if err := r.object(claimNames, func(i int) error { return c.read(&r, i) }); err != nil {
+	if err := c.parse(&r); err != nil {
 		return fmt.Errorf("%w: the claims are %w", ErrMalformed, err)
 	}
 	return v.checkClaims(c)
@@ -221,114 +214,6 @@ func clip(b []byte) string {
 		return string(b[:16]) + "..."
 	}
 	return string(b)
-}
-
-// headerNames are the header members Verify reads; claimNames the
-// registered claims. A member's bit in seen is 1 << its index.
-var (
-	headerNames = []string{"alg", "kid", "crit"}
-	claimNames  = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti"}
-)
-
-// read reads the header member headerNames[i] (or skips another).
-func (h *header) read(r *reader, i int) error {
-	if i < 0 {
-		return r.skip(0)
-	}
-	if h.seen&(1<<i) != 0 {
-		return fmt.Errorf("%w (the member %q appears twice)", errJSON, headerNames[i])
-	}
-	h.seen |= 1 << i
-	if headerNames[i] == "crit" {
-		h.crit = true
-		return r.skip(0)
-	}
-	s, err := r.str()
-	if headerNames[i] == "alg" {
-		h.alg = s
-	} else {
-		h.kid = s
-	}
-	return err
-}
-
-// read reads the claim claimNames[i] (or skips another).
-func (c *Claims) read(r *reader, i int) error {
-	if i < 0 {
-		return r.skip(0)
-	}
-	if c.seen&(1<<i) != 0 {
-		return fmt.Errorf("%w (the claim %q appears twice)", errJSON, claimNames[i])
-	}
-	c.seen |= 1 << i
-	switch name := claimNames[i]; name {
-	case "iss", "sub", "jti":
-		s, err := r.str()
-		if err != nil {
-			return err
-		}
-		str := unsafe.String(unsafe.SliceData(s), len(s))
-		switch name {
-		case "iss":
-			c.Issuer = str
-		case "sub":
-			c.Subject = str
-		default:
-			c.ID = str
-		}
-	case "aud":
-		return c.audience(r)
-	default:
-		// A fraction rounds toward refusal: nbf up, exp (and iat) down.
-		secs, err := r.numericDate(name == "nbf")
-		if err != nil {
-			return err
-		}
-		t := time.Unix(secs, 0)
-		switch name {
-		case "exp":
-			c.ExpiresAt = t
-		case "nbf":
-			c.NotBefore = t
-		default:
-			c.IssuedAt = t
-		}
-	}
-	return nil
-}
-
-// audience reads "aud": one string or an array of them.
-func (c *Claims) audience(r *reader) error {
-	if r.peek() == '"' {
-		s, err := r.str()
-		if err != nil {
-			return err
-		}
-		c.aud[0] = unsafe.String(unsafe.SliceData(s), len(s))
-		c.Audience = c.aud[:]
-		return nil
-	}
-	if !r.expect('[') {
-		return errJSON
-	}
-	c.Audience = []string{}
-	if r.expect(']') {
-		return nil
-	}
-	for {
-		s, err := r.str()
-		if err != nil {
-			return err
-		}
-		c.Audience = append(c.Audience, unsafe.String(unsafe.SliceData(s), len(s)))
-		if r.expect(',') {
-			continue
-		}
-		if r.expect(']') {
-			return nil
-		}
-		return errJSON
-	}
 }
 
 // checkSignature finds the key for the token and checks its signature.
@@ -435,7 +320,7 @@ func (v *Verifier) checkClaims(c *Claims) error {
 	case v.opts.Issuer != "" && c.Issuer != v.opts.Issuer:
 		return ErrIssuer
 	}
-	if c.seen&(1<<2) != 0 { // aud
+	if c.seen&(1<<claimAud) != 0 {
 		if v.opts.Audience == "" {
 			return fmt.Errorf("%w: the token names an audience and the verifier has none (set Options.Audience)", ErrAudience)
 		}
