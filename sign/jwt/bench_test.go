@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // A typical access token: issuer, subject, audience, times, an ID and a
@@ -71,5 +72,31 @@ func BenchmarkVerifyTo(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// VerifyTo allocates nothing for a typical token: its decoded parts and
+// the strings read from them stay in the Claims, which are one size class
+// of the allocator (package middleware allocates them with the request's
+// context).
+func TestVerifyToAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes allocation counts")
+	}
+	if n := unsafe.Sizeof(Claims{}); unsafe.Sizeof(uintptr(0)) == 8 && n != 512 {
+		t.Errorf("Claims are %d bytes, want 512 (a size class: adjust inlineSize)", n)
+	}
+	k := hmacKey(t, HS256, "k1", bytes.Repeat([]byte("b"), 32))
+	tok, _ := k.Sign(typicalClaims())
+	v := verifier(t, Options{Issuer: "https://auth.example.com/", Audience: "api"}, k)
+	in := []byte(tok)
+	c := new(Claims)
+	if n := testing.AllocsPerRun(100, func() {
+		*c = Claims{}
+		if err := v.VerifyTo(c, in); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("VerifyTo allocates %v times, want 0", n)
 	}
 }

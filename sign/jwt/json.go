@@ -26,7 +26,7 @@ const maxDepth = 32
 type reader struct {
 	b    []byte
 	i    int
-	out  []byte // strings with escapes are decoded here; its capacity never grows
+	out  []byte // strings with escapes are decoded here
 	more bool   // a member of the object was read: the next needs a comma
 }
 
@@ -169,10 +169,23 @@ func (r *reader) str() ([]byte, error) {
 // escaped reads the rest of a string that has an escape (or is cut
 // short) at j, decoding it into out from its start.
 func (r *reader) escaped(start, j int) ([]byte, error) {
+	// The string decodes to at most its length in the input: make that
+	// room in out first, so that appending never moves out (what was
+	// dropped from it by a mark stays dropped).
+	end := j
+	for end < len(r.b) && r.b[end] != '"' {
+		if r.b[end] == '\\' {
+			end++
+		}
+		end++
+	}
+	if need := min(end, len(r.b)) - start; cap(r.out)-len(r.out) < need {
+		// Only when the claims fill most of the Claims' own buffer.
+		r.out = append(make([]byte, 0, len(r.out)+len(r.b)-start), r.out...)
+	}
 	from := len(r.out)
 	r.i = start
 	for {
-		// out has room for every input byte: this never reallocates.
 		r.out = append(r.out, r.b[r.i:j]...)
 		r.i = j
 		if j == len(r.b) {

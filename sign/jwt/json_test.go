@@ -1,7 +1,10 @@
 package jwt
 
 import (
+	"bytes"
 	"encoding/json"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -80,5 +83,38 @@ func TestReadNamesHaveKeys(t *testing.T) {
 	}
 	if keyOf("alg") == keyOf("alg\x00") || keyOf("iss") == keyOf("iss\x00\x00\x00\x00") {
 		t.Error("a name with NUL bytes after it has the name's key")
+	}
+}
+
+// Claims of every size read the same: the decoded token in the Claims'
+// own buffer with room to spare, filling it so that strings with escapes
+// need more room, and too large for it. Each size has escaped strings
+// before and after plain ones, compared with what encoding/json reads.
+func TestClaimsOfEverySizeReadAsEncodingJSONDoes(t *testing.T) {
+	key := bytes.Repeat([]byte("e"), 32)
+	k := hmacKey(t, HS256, "kid/1", key)
+	v := verifier(t, Options{AllowNoExpiry: true, Audience: "c"}, k)
+	h64 := enc.EncodeToString([]byte(`{"alg":"HS256","kid":"kid\/1"}`))
+	for pad := 0; pad < 2*inlineSize; pad += 7 {
+		payload := `{"iss":"https:\/\/issuer.example\/` + strings.Repeat("x", pad) + `","sub":"plain",` +
+			`"jti":"\u00e9\ud83d\ude00\n` + strings.Repeat("y", pad/3) + `","aud":["a\/b","c"]}`
+		c, err := v.Verify(hs256(key, h64, enc.EncodeToString([]byte(payload))))
+		if err != nil {
+			t.Fatalf("pad %d: %v", pad, err)
+		}
+		var ref struct {
+			Iss, Sub, Jti string
+			Aud           []string
+		}
+		if err := json.Unmarshal([]byte(payload), &ref); err != nil {
+			t.Fatal(err)
+		}
+		if c.Issuer != ref.Iss || c.Subject != ref.Sub || c.ID != ref.Jti || !slices.Equal(c.Audience, ref.Aud) {
+			t.Errorf("pad %d: read %q %q %q %q, encoding/json %q %q %q %q",
+				pad, c.Issuer, c.Subject, c.ID, c.Audience, ref.Iss, ref.Sub, ref.Jti, ref.Aud)
+		}
+		if c.KeyID != "kid/1" || c.Algorithm != HS256 || string(c.Payload()) != payload {
+			t.Errorf("pad %d: kid %q, alg %q, payload %q", pad, c.KeyID, c.Algorithm, c.Payload())
+		}
 	}
 }

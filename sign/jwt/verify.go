@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"slices"
 	"time"
-	"unsafe"
 
 	"github.com/secretmem/secretmem/internal/keyed"
 	"github.com/secretmem/secretmem/sign"
@@ -106,15 +105,16 @@ type Claims struct {
 	payload []byte // the claims' JSON
 	seen    uint8  // registered claims read, to refuse duplicates
 	aud     [1]string
-	// inline holds the decoded header and claims, and the strings
-	// decoded from them, for tokens of ordinary size: one allocation
-	// for the Claims and everything they point to.
+	// inline holds the decoded header and claims, and in what is left
+	// the strings with escapes, for tokens of ordinary size: one
+	// allocation for the Claims and everything they point to.
 	inline [inlineSize]byte
 }
 
-// inlineSize fits the decoded parts of a token of about 300 characters
-// twice over (once as JSON, once as the strings decoded from it).
-const inlineSize = 512
+// inlineSize fits the decoded parts of a token of about 380 characters
+// (strings without escapes are views of them), and makes a Claims 512
+// bytes, a size class of the Go allocator.
+const inlineSize = 288
 
 // Decode unmarshals the token's claims into v with encoding/json, for
 // claims of your own.
@@ -158,15 +158,16 @@ func (v *Verifier) VerifyTo(c *Claims, token []byte) error {
 	}
 	h64, p64, s64 := token[:d1], token[d1+1:d2], token[d2+1:]
 	hn, pn := b64.DecodedLen(len(h64)), b64.DecodedLen(len(p64))
-	// The decoded header, the decoded payload, and room for the strings
-	// decoded from them: in c when they fit.
+	// The decoded header and payload, followed by room for the strings
+	// with escapes (reader.escaped makes more if needed): in c when they
+	// fit.
 	var buf []byte
-	if n := hn + pn + hn + pn; n <= len(c.inline) {
-		buf = c.inline[:n]
+	if hn+pn <= len(c.inline) {
+		buf = c.inline[:hn+pn]
 	} else {
-		buf = make([]byte, n)
+		buf = make([]byte, hn+pn, 2*(hn+pn))
 	}
-	hdrJSON, payload, strs := buf[:hn], buf[hn:hn+pn], buf[hn+pn:hn+pn:len(buf)]
+	hdrJSON, payload := buf[:hn], buf[hn:hn+pn:hn+pn]
 	// The decoder skips CR and LF even in strict mode: a part whose
 	// decoded length does not encode back to its own length had them.
 	if n, err := b64.Decode(hdrJSON, h64); err != nil || n != hn || b64.EncodedLen(n) != len(h64) {
@@ -175,7 +176,7 @@ func (v *Verifier) VerifyTo(c *Claims, token []byte) error {
 	if n, err := b64.Decode(payload, p64); err != nil || n != pn || b64.EncodedLen(n) != len(p64) {
 		return fmt.Errorf("%w: the payload is not base64url", ErrMalformed)
 	}
-	r := reader{b: hdrJSON, out: strs}
+	r := reader{b: hdrJSON, out: buf[hn+pn:]}
 	var h header
 	if err := h.parse(&r); err != nil {
 		return fmt.Errorf("%w: the header is %w", ErrMalformed, err)
@@ -186,19 +187,24 @@ func (v *Verifier) VerifyTo(c *Claims, token []byte) error {
 	if h.crit {
 		return ErrCritical
 	}
-	alg := Algorithm(unsafe.String(unsafe.SliceData(h.alg), len(h.alg)))
-	switch alg {
-	case HS256, HS512, EdDSA:
+	var alg Algorithm
+	switch string(h.alg) {
+	case string(HS256):
+		alg = HS256
+	case string(HS512):
+		alg = HS512
+	case string(EdDSA):
+		alg = EdDSA
 	default:
 		return fmt.Errorf("%w: %q", ErrAlgorithm, clip(h.alg))
 	}
-	input := token[:d2]
-	if err := v.checkSignature(alg, h.kid, input, s64); err != nil {
+	k, err := v.checkSignature(alg, h.kid, token[:d2], s64)
+	if err != nil {
 		return err
 	}
 	c.payload, c.Algorithm = payload, alg
 	if h.kid != nil {
-		c.KeyID = unsafe.String(unsafe.SliceData(h.kid), len(h.kid))
+		c.KeyID = k.id // the token's kid, byte for byte
 	}
 	r = reader{b: payload, out: r.out}
 	if err := c.parse(&r); err != nil {
@@ -216,18 +222,19 @@ func clip(b []byte) string {
 	return string(b)
 }
 
-// checkSignature finds the key for the token and checks its signature.
-func (v *Verifier) checkSignature(alg Algorithm, kid, input, sig []byte) error {
+// checkSignature finds the key for the token, checks its signature, and
+// returns the key that verified it.
+func (v *Verifier) checkSignature(alg Algorithm, kid, input, sig []byte) (*Key, error) {
 	if kid != nil {
 		for _, k := range v.keys {
 			if k.id == string(kid) {
 				if k.alg != alg {
-					return fmt.Errorf("%w: the key %q is for %s, the token says %s", ErrAlgorithm, k.id, k.alg, alg)
+					return nil, fmt.Errorf("%w: the key %q is for %s, the token says %s", ErrAlgorithm, k.id, k.alg, alg)
 				}
-				return k.verify(input, sig)
+				return k, k.verify(input, sig)
 			}
 		}
-		return fmt.Errorf("%w: no key has the token's kid", ErrUnknownKey)
+		return nil, fmt.Errorf("%w: no key has the token's kid", ErrUnknownKey)
 	}
 	tried := false
 	var last error
@@ -238,14 +245,14 @@ func (v *Verifier) checkSignature(alg Algorithm, kid, input, sig []byte) error {
 		tried = true
 		err := k.verify(input, sig)
 		if err == nil {
-			return nil
+			return k, nil
 		}
 		last = err
 	}
 	if !tried {
-		return fmt.Errorf("%w: no key for %s", ErrAlgorithm, alg)
+		return nil, fmt.Errorf("%w: no key for %s", ErrAlgorithm, alg)
 	}
-	return last
+	return nil, last
 }
 
 // verify checks sig, the token's base64url signature, over input.
