@@ -39,6 +39,41 @@ const (
 	claimJti
 )
 
+// tokenHeader is what a verifier takes from a token's header: the
+// algorithm, one of this package's constants, and the kid if it names one.
+type tokenHeader struct {
+	alg    Algorithm
+	kid    string
+	hasKid bool
+}
+
+// readHeader reads the header and checks what it asks for. kid is a view
+// of r's input.
+func readHeader(r *reader) (tokenHeader, error) {
+	var h header
+	if err := h.parse(r); err != nil {
+		return tokenHeader{}, fmt.Errorf("%w: the header is %w", ErrMalformed, err)
+	}
+	if h.alg == nil {
+		return tokenHeader{}, fmt.Errorf("%w: the header has no alg", ErrMalformed)
+	}
+	if h.crit {
+		return tokenHeader{}, ErrCritical
+	}
+	t := tokenHeader{hasKid: h.kid != nil, kid: unsafe.String(unsafe.SliceData(h.kid), len(h.kid))}
+	switch string(h.alg) {
+	case string(HS256):
+		t.alg = HS256
+	case string(HS512):
+		t.alg = HS512
+	case string(EdDSA):
+		t.alg = EdDSA
+	default:
+		return tokenHeader{}, fmt.Errorf("%w: %q", ErrAlgorithm, clip(h.alg))
+	}
+	return t, nil
+}
+
 // parse reads the header, an object, to its end.
 func (h *header) parse(r *reader) error {
 	if err := r.open(); err != nil {

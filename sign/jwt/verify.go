@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/secretmem/secretmem/internal/keyed"
@@ -57,8 +58,9 @@ type Options struct {
 // A Verifier checks tokens against a set of keys and the Options. It is
 // safe for concurrent use.
 type Verifier struct {
-	keys []*Key
-	opts Options
+	keys  []*Key
+	opts  Options
+	memos []atomic.Pointer[headerMemo] // per key: see recall
 }
 
 // NewVerifier returns a Verifier that accepts tokens signed by any of
@@ -85,7 +87,7 @@ func NewVerifier(opts Options, keys ...*Key) (*Verifier, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Verifier{keys: slices.Clone(keys), opts: opts}, nil
+	return &Verifier{keys: slices.Clone(keys), opts: opts, memos: make([]atomic.Pointer[headerMemo], len(keys))}, nil
 }
 
 // Claims are a verified token's registered claims (RFC 7519, 4.1), and
@@ -159,7 +161,12 @@ func (v *Verifier) VerifyTo(c *Claims, token []byte) error {
 		return fmt.Errorf("%w: not three dot-separated parts", ErrMalformed)
 	}
 	h64, p64, s64 := token[:d1], token[d1+1:d2], token[d2+1:]
-	hn, pn := b64.DecodedLen(len(h64)), b64.DecodedLen(len(p64))
+	// A header seen before, byte for byte, is not read again.
+	memo := v.recall(h64)
+	hn, pn := 0, b64.DecodedLen(len(p64))
+	if memo == nil {
+		hn = b64.DecodedLen(len(h64))
+	}
 	// The decoded header and payload, followed by room for the strings
 	// with escapes (reader.escaped makes more if needed): in c when they
 	// fit.
@@ -172,41 +179,34 @@ func (v *Verifier) VerifyTo(c *Claims, token []byte) error {
 	hdrJSON, payload := buf[:hn], buf[hn:hn+pn:hn+pn]
 	// The decoder skips CR and LF even in strict mode: a part whose
 	// decoded length does not encode back to its own length had them.
-	if n, err := b64.Decode(hdrJSON, h64); err != nil || n != hn || b64.EncodedLen(n) != len(h64) {
-		return fmt.Errorf("%w: the header is not base64url", ErrMalformed)
+	if memo == nil {
+		if n, err := b64.Decode(hdrJSON, h64); err != nil || n != hn || b64.EncodedLen(n) != len(h64) {
+			return fmt.Errorf("%w: the header is not base64url", ErrMalformed)
+		}
 	}
 	if n, err := b64.Decode(payload, p64); err != nil || n != pn || b64.EncodedLen(n) != len(p64) {
 		return fmt.Errorf("%w: the payload is not base64url", ErrMalformed)
 	}
 	r := reader{b: hdrJSON, out: buf[hn+pn:]}
-	var h header
-	if err := h.parse(&r); err != nil {
-		return fmt.Errorf("%w: the header is %w", ErrMalformed, err)
+	var h tokenHeader
+	if memo != nil {
+		h = memo.header
+	} else {
+		var err error
+		if h, err = readHeader(&r); err != nil {
+			return err
+		}
 	}
-	if h.alg == nil {
-		return fmt.Errorf("%w: the header has no alg", ErrMalformed)
-	}
-	if h.crit {
-		return ErrCritical
-	}
-	var alg Algorithm
-	switch string(h.alg) {
-	case string(HS256):
-		alg = HS256
-	case string(HS512):
-		alg = HS512
-	case string(EdDSA):
-		alg = EdDSA
-	default:
-		return fmt.Errorf("%w: %q", ErrAlgorithm, clip(h.alg))
-	}
-	k, err := v.checkSignature(alg, h.kid, token[:d2], s64)
+	i, err := v.checkSignature(h, token[:d2], s64)
 	if err != nil {
 		return err
 	}
-	c.payload, c.Algorithm = payload, alg
-	if h.kid != nil {
-		c.KeyID = k.id // the token's kid, byte for byte
+	if memo == nil {
+		v.remember(i, h64, h)
+	}
+	c.payload, c.Algorithm = payload, h.alg
+	if h.hasKid {
+		c.KeyID = v.keys[i].id // the token's kid, byte for byte
 	}
 	r = reader{b: payload, out: r.out}
 	if err := c.parse(&r); err != nil {
@@ -225,36 +225,36 @@ func clip(b []byte) string {
 }
 
 // checkSignature finds the key for the token, checks its signature, and
-// returns the key that verified it.
-func (v *Verifier) checkSignature(alg Algorithm, kid, input, sig []byte) (*Key, error) {
-	if kid != nil {
-		for _, k := range v.keys {
-			if k.id == string(kid) {
-				if k.alg != alg {
-					return nil, fmt.Errorf("%w: the key %q is for %s, the token says %s", ErrAlgorithm, k.id, k.alg, alg)
+// returns the index of the key that verified it.
+func (v *Verifier) checkSignature(h tokenHeader, input, sig []byte) (int, error) {
+	if h.hasKid {
+		for i, k := range v.keys {
+			if k.id == h.kid {
+				if k.alg != h.alg {
+					return -1, fmt.Errorf("%w: the key %q is for %s, the token says %s", ErrAlgorithm, k.id, k.alg, h.alg)
 				}
-				return k, k.verify(input, sig)
+				return i, k.verify(input, sig)
 			}
 		}
-		return nil, fmt.Errorf("%w: no key has the token's kid", ErrUnknownKey)
+		return -1, fmt.Errorf("%w: no key has the token's kid", ErrUnknownKey)
 	}
 	tried := false
 	var last error
-	for _, k := range v.keys {
-		if k.alg != alg {
+	for i, k := range v.keys {
+		if k.alg != h.alg {
 			continue
 		}
 		tried = true
 		err := k.verify(input, sig)
 		if err == nil {
-			return k, nil
+			return i, nil
 		}
 		last = err
 	}
 	if !tried {
-		return nil, fmt.Errorf("%w: no key for %s", ErrAlgorithm, alg)
+		return -1, fmt.Errorf("%w: no key for %s", ErrAlgorithm, h.alg)
 	}
-	return nil, last
+	return -1, last
 }
 
 // verify checks sig, the token's base64url signature, over input.
