@@ -245,6 +245,20 @@ func (r *reader) number() ([]byte, error) {
 // make nbf 2000000000.5 valid half a second early), or an error if the
 // value does not fit.
 func (r *reader) numericDate(up bool) (int64, error) {
+	// Nearly every date is whole seconds: read those digits as they are
+	// checked. Anything else (a leading zero, a fraction, an exponent, a
+	// sign, 19 digits or more) is read by the general path below.
+	if r.peek() >= '1' && r.b[r.i] <= '9' {
+		var v int64
+		j := r.i
+		for ; j < len(r.b) && j-r.i < 18 && r.b[j] >= '0' && r.b[j] <= '9'; j++ {
+			v = v*10 + int64(r.b[j]-'0')
+		}
+		if j == len(r.b) || !isNumberByte(r.b[j]) {
+			r.i = j
+			return v, nil
+		}
+	}
 	t, err := r.number()
 	if err != nil {
 		return 0, err
@@ -271,6 +285,11 @@ func (r *reader) numericDate(up bool) (int64, error) {
 		return int64(math.Ceil(f)), nil
 	}
 	return int64(math.Floor(f)), nil
+}
+
+// isNumberByte reports whether c can continue a JSON number.
+func isNumberByte(c byte) bool {
+	return c >= '0' && c <= '9' || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-'
 }
 
 // skip reads any value and checks that it is valid JSON. What it

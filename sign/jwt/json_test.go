@@ -3,7 +3,10 @@ package jwt
 import (
 	"bytes"
 	"encoding/json"
+	"math"
+	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -115,6 +118,65 @@ func TestClaimsOfEverySizeReadAsEncodingJSONDoes(t *testing.T) {
 		}
 		if c.KeyID != "kid/1" || c.Algorithm != HS256 || string(c.Payload()) != payload {
 			t.Errorf("pad %d: kid %q, alg %q, payload %q", pad, c.KeyID, c.Algorithm, c.Payload())
+		}
+	}
+}
+
+// numericDateByText is numericDate without its fast path: the number's
+// text first, then its value.
+func numericDateByText(r *reader, up bool) (int64, error) {
+	t, err := r.number()
+	if err != nil {
+		return 0, err
+	}
+	if len(t) <= 18 && t[0] != '-' && !bytes.ContainsAny(t, ".eE") {
+		v, err := strconv.ParseInt(string(t), 10, 64)
+		return v, err
+	}
+	f, err := strconv.ParseFloat(string(t), 64)
+	if err != nil || math.IsInf(f, 0) || f > 1<<62 || f < -(1<<62) {
+		return 0, errJSON
+	}
+	if up {
+		return int64(math.Ceil(f)), nil
+	}
+	return int64(math.Floor(f)), nil
+}
+
+// The whole-seconds fast path of numericDate reads what the general
+// path reads, and leaves the reader where it does, for every kind of
+// number and what may follow it.
+func TestNumericDatesReadAlike(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	inputs := []string{"0", "1", "9", "10", "01", "-1", "1.5", "1e3", "1E+2", "2000000000", "999999999999999999",
+		"1000000000000000000", "12345678901234567890", "1.", "1e", "-", "+1", "0.0", "-0", "7-", "3+"}
+	for range 5000 {
+		var b strings.Builder
+		if r.IntN(10) == 0 {
+			b.WriteByte('-')
+		}
+		for range r.IntN(21) + 1 {
+			b.WriteByte(byte('0' + r.IntN(10)))
+		}
+		switch r.IntN(6) {
+		case 0:
+			b.WriteString("." + strconv.Itoa(r.IntN(1000)))
+		case 1:
+			b.WriteString("e" + strconv.Itoa(r.IntN(5)))
+		}
+		inputs = append(inputs, b.String())
+	}
+	for _, in := range inputs {
+		for _, after := range []string{"", "}", ",", " ", "x", ".", "e"} {
+			for _, up := range []bool{false, true} {
+				text := []byte(in + after)
+				fast, slow := reader{b: text}, reader{b: text}
+				v1, err1 := fast.numericDate(up)
+				v2, err2 := numericDateByText(&slow, up)
+				if (err1 == nil) != (err2 == nil) || (err1 == nil && (v1 != v2 || fast.i != slow.i)) {
+					t.Fatalf("%q (up %v): %d %v at %d, by text %d %v at %d", text, up, v1, err1, fast.i, v2, err2, slow.i)
+				}
+			}
 		}
 	}
 }
