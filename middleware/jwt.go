@@ -54,7 +54,8 @@ func (g Guard) RequireJWT(v *jwt.Verifier) func(http.Handler) http.Handler {
 					refuseJWT(w, r, err, sl.ok, e.scheme, fail)
 					return
 				}
-				next.ServeHTTP(w, r.WithContext(ctx))
+				ctx.req = *r.WithContext(ctx) // see jwtScope
+				next.ServeHTTP(w, &ctx.req)
 				return
 			}
 			s := &jwtScope{}
@@ -108,11 +109,13 @@ func refuseJWT(w http.ResponseWriter, r *http.Request, err error, presented bool
 }
 
 // claimsContext carries the verified claims when Tokens in front made
-// the request scope: one allocation for the context and the claims (with
-// the header and payload they were decoded from).
+// the request scope: one allocation for the context, the claims (with
+// the header and payload they were decoded from) and the request handed
+// on.
 type claimsContext struct {
 	context.Context
 	claims jwt.Claims
+	req    http.Request
 }
 
 func (c *claimsContext) Value(key any) any {
