@@ -47,51 +47,75 @@ func (g Guard) RequireJWT(v *jwt.Verifier) func(http.Handler) http.Handler {
 	fail := g.cfg.onFailure
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			sl, found := lookup(r.Context(), kindBearer, "")
-			if !found {
-				s := e.begin(r)
-				defer s.end()
-				r = r.WithContext(s)
-				if len(s.slots) > 0 {
-					sl = s.slots[0]
+			if sl, found := lookup(r.Context(), kindBearer, ""); found {
+				// Tokens (or a guard) in front took the token.
+				ctx := &claimsContext{Context: r.Context()}
+				if err := verifyJWT(v, sl, &ctx.claims); err != nil {
+					refuseJWT(w, r, err, sl.ok, e.scheme, fail)
+					return
 				}
-			}
-			err := errNoToken
-			var ctx *claimsContext
-			if sl.ok {
-				ctx = &claimsContext{Context: r.Context()}
-				err = sl.v.Use(func(b []byte) error { return v.VerifyTo(&ctx.claims, b) })
-			}
-			if err == nil {
-				next.ServeHTTP(w, r.WithContext(ctx))
+				ctx.req = *r.WithContext(ctx) // see jwtScope
+				next.ServeHTTP(w, &ctx.req)
 				return
 			}
-			if fail != nil {
-				fail.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), jwtErrorKey, err)))
+			s := &jwtScope{}
+			s.init(r.Context(), e.slots)
+			defer s.end()
+			e.take(&s.scope, r.Header)
+			var sl slot
+			if len(s.slots) > 0 {
+				sl = s.slots[0]
+			}
+			if err := verifyJWT(v, sl, &s.claims); err != nil {
+				refuseJWT(w, r.WithContext(s), err, sl.ok, e.scheme, fail)
 				return
 			}
-			challenge := e.scheme
-			if sl.ok {
-				desc := "the token is invalid"
-				if errors.Is(err, jwt.ErrExpired) {
-					desc = "the token has expired"
-				}
-				challenge += ` error="invalid_token", error_description="` + desc + `"`
-			}
-			h := w.Header()
-			h.Set("WWW-Authenticate", challenge)
-			h.Set("Cache-Control", "no-store")
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			s.verified = true
+			// WithContext's copy is made on the stack and copied into s.
+			s.req = *r.WithContext(s)
+			next.ServeHTTP(w, &s.req)
 		})
 	}
 }
 
-// claimsContext carries the verified claims: one allocation for the
-// context and the claims (with the header and payload they were decoded
-// from), where context.WithValue and jwt.Verify would take two.
+// verifyJWT verifies the token in sl's cell, the cell's one read, into c.
+func verifyJWT(v *jwt.Verifier, sl slot, c *jwt.Claims) error {
+	if !sl.ok {
+		return errNoToken
+	}
+	return sl.v.Use(func(b []byte) error { return v.VerifyTo(c, b) })
+}
+
+// refuseJWT answers a request RequireJWT refused: with the failure
+// handler if there is one, else 401 and a challenge that says why.
+// presented says whether the request carried a bearer token at all.
+func refuseJWT(w http.ResponseWriter, r *http.Request, err error, presented bool, scheme string, fail http.Handler) {
+	if fail != nil {
+		fail.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), jwtErrorKey, err)))
+		return
+	}
+	challenge := scheme
+	if presented {
+		desc := "the token is invalid"
+		if errors.Is(err, jwt.ErrExpired) {
+			desc = "the token has expired"
+		}
+		challenge += ` error="invalid_token", error_description="` + desc + `"`
+	}
+	h := w.Header()
+	h.Set("WWW-Authenticate", challenge)
+	h.Set("Cache-Control", "no-store")
+	http.Error(w, "unauthorized", http.StatusUnauthorized)
+}
+
+// claimsContext carries the verified claims when Tokens in front made
+// the request scope: one allocation for the context, the claims (with
+// the header and payload they were decoded from) and the request handed
+// on.
 type claimsContext struct {
 	context.Context
 	claims jwt.Claims
+	req    http.Request
 }
 
 func (c *claimsContext) Value(key any) any {
@@ -104,6 +128,32 @@ func (c *claimsContext) Value(key any) any {
 // String names the context without printing the claims.
 func (c *claimsContext) String() string {
 	return fmt.Sprint(c.Context) + ".WithValue(secretmem/middleware jwt claims)"
+}
+
+// jwtScope is the request scope RequireJWT makes when nothing in front
+// did, with the claims and the request it hands on: one allocation where
+// a scope, a claims context and http.Request.WithContext would take
+// three. The claims are in the context only once verified.
+type jwtScope struct {
+	scope
+	claims   jwt.Claims
+	verified bool
+	req      http.Request
+}
+
+func (s *jwtScope) Value(key any) any {
+	if key == any(claimsKey) && s.verified {
+		return &s.claims
+	}
+	return s.scope.Value(key)
+}
+
+// String names the context without printing the claims.
+func (s *jwtScope) String() string {
+	if !s.verified {
+		return s.scope.String()
+	}
+	return s.scope.String() + ".WithValue(secretmem/middleware jwt claims)"
 }
 
 // JWTClaims returns the claims of the token RequireJWT verified for this

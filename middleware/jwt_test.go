@@ -104,8 +104,12 @@ func TestRequireJWT(t *testing.T) {
 func TestRequireJWTFailureHandlerKnowsWhy(t *testing.T) {
 	k, v := jwtKey(t, sign.Static(key(t, strings.Repeat("s", 32))))
 	var why error // the handler runs on this goroutine (ServeHTTP below)
+	var sawClaims bool
 	h := middleware.NewGuard(middleware.WithFailureHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		why = middleware.JWTError(r.Context())
+		// An expired token's claims were read before its expiry was
+		// checked: they must not reach the failure handler as if verified.
+		_, sawClaims = middleware.JWTClaims(r.Context())
 		w.WriteHeader(http.StatusTeapot)
 	}))).RequireJWT(v)(http.HandlerFunc(whoami))
 	for _, c := range []struct {
@@ -121,6 +125,9 @@ func TestRequireJWTFailureHandlerKnowsWhy(t *testing.T) {
 		h.ServeHTTP(w, req)
 		if w.Code != http.StatusTeapot || !errors.Is(why, c.want) {
 			t.Errorf("%d, JWTError %v, want %v", w.Code, why, c.want)
+		}
+		if sawClaims {
+			t.Errorf("%v: the failure handler sees the refused token's claims", c.want)
 		}
 	}
 }
@@ -183,4 +190,51 @@ func strconvBool(b bool) string {
 		return "true"
 	}
 	return "false"
+}
+
+// TestRequireJWTAllocationBudget holds RequireJWT to its allocations per
+// request over chi: on its own, one for the request scope, the claims and
+// the request handed on, and one for the token's cell; behind Tokens, one
+// for the claims, their context and the request handed on.
+func TestRequireJWTAllocationBudget(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes allocation counts")
+	}
+	k, v := jwtKey(t, sign.Static(key(t, strings.Repeat("s", 32))))
+	tok := token(t, k, time.Now().Add(time.Hour))
+	var ran int
+	router := func(mw ...func(http.Handler) http.Handler) http.Handler {
+		r := chi.NewRouter()
+		r.Use(mw...)
+		r.Get("/me", func(w http.ResponseWriter, r *http.Request) {
+			if _, ok := middleware.JWTClaims(r.Context()); ok {
+				ran++
+			}
+		})
+		return r
+	}
+	per := func(h http.Handler) float64 {
+		p := newPrepared(tok)
+		return testing.AllocsPerRun(200, func() { p.serve(h) })
+	}
+	base := per(router())
+	tokens := per(router(middleware.Tokens())) - base
+	for _, c := range []struct {
+		name   string
+		h      http.Handler
+		budget float64
+	}{
+		{"RequireJWT on its own adds 2 allocations", router(middleware.RequireJWT(v)), 2},
+		{"RequireJWT behind Tokens adds 1 allocation to Tokens'", router(middleware.Tokens(), middleware.RequireJWT(v)), tokens + 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ran = 0
+			if got := per(c.h) - base; got > c.budget {
+				t.Errorf("%v allocations per request over chi, budget %v", got, c.budget)
+			}
+			if ran == 0 {
+				t.Error("the handler never saw verified claims: the count measured a refusal")
+			}
+		})
+	}
 }

@@ -80,13 +80,20 @@ func (s *scope) String() string {
 }
 
 func newScope(parent context.Context, slots int) *scope {
-	s := &scope{Context: parent, outer: scopeFrom(parent)}
+	s := &scope{}
+	s.init(parent, slots)
+	return s
+}
+
+// init makes s, a zero scope, the scope of a request whose context is
+// parent, with room for slots credentials.
+func (s *scope) init(parent context.Context, slots int) {
+	s.Context, s.outer = parent, scopeFrom(parent)
 	if slots <= len(s.inline) {
 		s.slots = s.inline[:0]
 	} else {
 		s.slots = make([]slot, 0, slots)
 	}
-	return s
 }
 
 func scopeFrom(ctx context.Context) *scope {

@@ -226,3 +226,20 @@ func BenchmarkVolatileNewUseDestroy(b *testing.B) {
 		v.Destroy()
 	}
 }
+
+// BenchmarkScopedVolatileNewUseDestroy is a request credential's life in
+// package middleware: a Scoped volatile cell, read once, destroyed.
+func BenchmarkScopedVolatileNewUseDestroy(b *testing.B) {
+	src := make([]byte, 200)
+	fn := func([]byte) error { return nil }
+	b.ReportAllocs()
+	for b.Loop() {
+		src[0] = 1
+		v, err := secret.New(src, secret.Volatile(), secret.Scoped())
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = v.Use(fn)
+		v.Destroy()
+	}
+}

@@ -24,6 +24,10 @@ type handle struct {
 	n        int
 	state    atomic.Uint32 // alive, or why the cell ended
 	volatile bool
+	// armed says the finalizer is set: free drops it only then, since
+	// SetFinalizer(h, nil) takes the runtime's lock even when there is
+	// nothing to drop, and a Scoped request cell never had one.
+	armed    bool
 	expires  time.Time // zero without a TTL
 	timer    *time.Timer
 	redacted string
@@ -87,7 +91,10 @@ func (h *handle) init(n int, o options, align int, fill func([]byte) (int, error
 // its handle is unreachable. A finalizer rather than runtime.AddCleanup:
 // both are bookkeeping in the runtime, but AddCleanup also allocates two
 // objects per cell, and this is the request path.
-func setFinalizer(h *handle) { runtime.SetFinalizer(h, finalizeHandle) }
+func setFinalizer(h *handle) {
+	h.armed = true
+	runtime.SetFinalizer(h, finalizeHandle)
+}
 
 func labelText(label string) string {
 	if label == "" {
@@ -124,7 +131,7 @@ func (h *handle) end(why uint32) {
 
 // free destroys the cell and disarms what watched it.
 func (h *handle) free() {
-	if h.destroyRef() {
+	if h.destroyRef() && h.armed {
 		// Drop the safety net with the cell: an armed finalizer costs the
 		// runtime a list entry per object until the handle is collected.
 		runtime.SetFinalizer(h, nil)

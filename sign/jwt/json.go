@@ -24,14 +24,21 @@ var errJSON = errors.New("not a valid JSON object")
 const maxDepth = 32
 
 type reader struct {
-	b   []byte
-	i   int
-	out []byte // decoded strings are appended here; its capacity never grows
+	b    []byte
+	i    int
+	out  []byte // strings with escapes are decoded here
+	more bool   // a member of the object was read: the next needs a comma
 }
 
 func (r *reader) ws() { r.i = jsonstr.SkipSpace(r.b, r.i) }
 
+// peek returns the next byte that is not white space, or 0 at the end.
+// Tokens rarely have white space: the first byte is looked at before the
+// loop that skips it.
 func (r *reader) peek() byte {
+	if r.i < len(r.b) && r.b[r.i] > ' ' {
+		return r.b[r.i]
+	}
 	r.ws()
 	if r.i < len(r.b) {
 		return r.b[r.i]
@@ -47,52 +54,73 @@ func (r *reader) expect(c byte) bool {
 	return true
 }
 
-// object calls member for each member of an object with the index in
-// names of the member's decoded name, or -1 for any other name; member
-// reads the value. (An index rather than the name: a slice handed to a
-// function value escapes, and with it the reader.)
-func (r *reader) object(names []string, member func(i int) error) error {
+// A nameKey is a member name of up to 7 bytes packed with its length, so
+// that finding a name among those a verifier reads is a few integer
+// comparisons rather than a string comparison per name.
+type nameKey uint64
+
+func keyOf[T string | []byte](name T) nameKey {
+	if len(name) > 7 {
+		return 0 // no name a verifier reads: 0 is no name's key
+	}
+	var k nameKey
+	for i := len(name) - 1; i >= 0; i-- {
+		k = k<<8 | nameKey(name[i])
+	}
+	return k | nameKey(len(name))<<56
+}
+
+func keysOf(names []string) []nameKey {
+	keys := make([]nameKey, len(names))
+	for i, n := range names {
+		keys[i] = keyOf(n)
+	}
+	return keys
+}
+
+// open reads the brace that starts the object.
+func (r *reader) open() error {
+	r.more = false
 	if !r.expect('{') {
 		return errJSON
 	}
-	if r.expect('}') {
-		return r.end()
+	return nil
+}
+
+// next reads the next member's name and the colon after it, and returns
+// the index in keys of the name, decoded, or -1 for any other name; the
+// caller reads the value. done reports the closing brace, after which
+// only white space may follow.
+func (r *reader) next(keys []nameKey) (i int, done bool, err error) {
+	switch c := r.peek(); {
+	case c == '}':
+		r.i++
+		return -1, true, r.end()
+	case r.more:
+		if c != ',' {
+			return -1, false, errJSON
+		}
+		r.i++
 	}
-	for {
-		if r.peek() != '"' {
-			return errJSON
-		}
-		// The name is decoded into out and dropped from it, so that out
-		// keeps only the values a member keeps.
-		mark := len(r.out)
-		name, err := r.str()
-		if err != nil {
-			return err
-		}
-		i := -1
-		if len(name) <= 4 { // every name the verifier reads is that short
-			for j, n := range names {
-				if string(name) == n {
-					i = j
-					break
-				}
-			}
-		}
-		r.out = r.out[:mark]
-		if !r.expect(':') {
-			return errJSON
-		}
-		if err := member(i); err != nil {
-			return err
-		}
-		if r.expect(',') {
-			continue
-		}
-		if r.expect('}') {
-			return r.end()
-		}
-		return errJSON
+	r.more = true
+	// A name with escapes is decoded into out and dropped from it, so
+	// that out keeps only the values a member keeps.
+	mark := len(r.out)
+	name, err := r.str()
+	if err != nil {
+		return -1, false, err
 	}
+	k := keyOf(name)
+	r.out = r.out[:mark]
+	if !r.expect(':') {
+		return -1, false, errJSON
+	}
+	for j, key := range keys {
+		if key == k {
+			return j, false, nil
+		}
+	}
+	return -1, false, nil
 }
 
 func (r *reader) end() error {
@@ -103,26 +131,61 @@ func (r *reader) end() error {
 	return nil
 }
 
-// str reads a string and returns it decoded, in r.out.
+// stopsString marks the bytes a string's fast scan stops at: its end,
+// an escape, and the control characters JSON refuses in strings.
+var stopsString = func() (t [256]bool) {
+	for c := range 0x20 {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
+
+// str reads a string and returns it decoded: a view of the input when it
+// has no escapes (most do), else a copy decoded into r.out. Either way it
+// is checked as UTF-8.
 func (r *reader) str() ([]byte, error) {
 	if !r.expect('"') {
 		return nil, errJSON
 	}
-	start := len(r.out)
-	ascii := true
-	for {
-		j := r.i
-		for j < len(r.b) {
-			c := r.b[j]
-			if c == '"' || c == '\\' || c < 0x20 {
-				break
-			}
-			if c >= 0x80 {
-				ascii = false
-			}
-			j++
+	start := r.i
+	var seen byte // every byte ORed: its top bit says whether all are ASCII
+	j := start
+	for j < len(r.b) && !stopsString[r.b[j]] {
+		seen |= r.b[j]
+		j++
+	}
+	if j < len(r.b) && r.b[j] == '"' {
+		r.i = j + 1
+		s := r.b[start:j:j]
+		if seen >= utf8.RuneSelf && !utf8.Valid(s) {
+			return nil, errJSON
 		}
-		// out has room for every input byte: this never reallocates.
+		return s, nil
+	}
+	return r.escaped(start, j)
+}
+
+// escaped reads the rest of a string that has an escape (or is cut
+// short) at j, decoding it into out from its start.
+func (r *reader) escaped(start, j int) ([]byte, error) {
+	// The string decodes to at most its length in the input: make that
+	// room in out first, so that appending never moves out (what was
+	// dropped from it by a mark stays dropped).
+	end := j
+	for end < len(r.b) && r.b[end] != '"' {
+		if r.b[end] == '\\' {
+			end++
+		}
+		end++
+	}
+	if need := min(end, len(r.b)) - start; cap(r.out)-len(r.out) < need {
+		// Only when the claims fill most of the Claims' own buffer.
+		r.out = append(make([]byte, 0, len(r.out)+len(r.b)-start), r.out...)
+	}
+	from := len(r.out)
+	r.i = start
+	for {
 		r.out = append(r.out, r.b[r.i:j]...)
 		r.i = j
 		if j == len(r.b) {
@@ -131,20 +194,21 @@ func (r *reader) str() ([]byte, error) {
 		switch r.b[j] {
 		case '"':
 			r.i++
-			s := r.out[start:]
-			if !ascii && !utf8.Valid(s) {
+			s := r.out[from:]
+			// An escape may decode to any rune (or a lone surrogate's
+			// replacement): check the whole string.
+			if !utf8.Valid(s) {
 				return nil, errJSON
 			}
 			return s, nil
 		case '\\':
-			// An escape may decode to any rune (or a lone surrogate's
-			// replacement): check the whole string.
-			ascii = false
 			if err := r.escape(); err != nil {
 				return nil, err
 			}
 		default:
 			return nil, errJSON // a control character
+		}
+		for j = r.i; j < len(r.b) && !stopsString[r.b[j]]; j++ {
 		}
 	}
 }
@@ -181,6 +245,20 @@ func (r *reader) number() ([]byte, error) {
 // make nbf 2000000000.5 valid half a second early), or an error if the
 // value does not fit.
 func (r *reader) numericDate(up bool) (int64, error) {
+	// Nearly every date is whole seconds: read those digits as they are
+	// checked. Anything else (a leading zero, a fraction, an exponent, a
+	// sign, 19 digits or more) is read by the general path below.
+	if r.peek() >= '1' && r.b[r.i] <= '9' {
+		var v int64
+		j := r.i
+		for ; j < len(r.b) && j-r.i < 18 && r.b[j] >= '0' && r.b[j] <= '9'; j++ {
+			v = v*10 + int64(r.b[j]-'0')
+		}
+		if j == len(r.b) || !isNumberByte(r.b[j]) {
+			r.i = j
+			return v, nil
+		}
+	}
 	t, err := r.number()
 	if err != nil {
 		return 0, err
@@ -209,13 +287,24 @@ func (r *reader) numericDate(up bool) (int64, error) {
 	return int64(math.Floor(f)), nil
 }
 
-// skip reads any value and checks that it is valid JSON.
+// isNumberByte reports whether c can continue a JSON number.
+func isNumberByte(c byte) bool {
+	return c >= '0' && c <= '9' || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-'
+}
+
+// skip reads any value and checks that it is valid JSON. What it
+// decodes into out is dropped.
 func (r *reader) skip(depth int) error {
+	mark := len(r.out)
+	err := r.value(depth)
+	r.out = r.out[:mark]
+	return err
+}
+
+func (r *reader) value(depth int) error {
 	if depth > maxDepth {
 		return errJSON
 	}
-	mark := len(r.out)
-	defer func() { r.out = r.out[:mark] }()
 	switch c := r.peek(); c {
 	case '"':
 		_, err := r.str()
@@ -238,7 +327,7 @@ func (r *reader) skip(depth int) error {
 					return errJSON
 				}
 			}
-			if err := r.skip(depth + 1); err != nil {
+			if err := r.value(depth + 1); err != nil {
 				return err
 			}
 			if r.expect(',') {

@@ -8,8 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/secretmem/secretmem/internal/keyed"
 	"github.com/secretmem/secretmem/sign"
@@ -56,10 +56,14 @@ type Options struct {
 }
 
 // A Verifier checks tokens against a set of keys and the Options. It is
-// safe for concurrent use.
+// safe for concurrent use. It keeps, per key, the header of the last
+// token the key verified (base64url, up to 400 characters; a header is
+// not secret), so that the next token with the same header does not read
+// it again.
 type Verifier struct {
-	keys []*Key
-	opts Options
+	keys  []*Key
+	opts  Options
+	memos []atomic.Pointer[headerMemo] // per key: see recall
 }
 
 // NewVerifier returns a Verifier that accepts tokens signed by any of
@@ -86,7 +90,7 @@ func NewVerifier(opts Options, keys ...*Key) (*Verifier, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Verifier{keys: slices.Clone(keys), opts: opts}, nil
+	return &Verifier{keys: slices.Clone(keys), opts: opts, memos: make([]atomic.Pointer[headerMemo], len(keys))}, nil
 }
 
 // Claims are a verified token's registered claims (RFC 7519, 4.1), and
@@ -106,15 +110,18 @@ type Claims struct {
 	payload []byte // the claims' JSON
 	seen    uint8  // registered claims read, to refuse duplicates
 	aud     [1]string
-	// inline holds the decoded header and claims, and the strings
-	// decoded from them, for tokens of ordinary size: one allocation
-	// for the Claims and everything they point to.
+	// inline holds the decoded header and claims, and in what is left
+	// the strings with escapes, for tokens of ordinary size: one
+	// allocation for the Claims and everything they point to.
 	inline [inlineSize]byte
 }
 
-// inlineSize fits the decoded parts of a token of about 300 characters
-// twice over (once as JSON, once as the strings decoded from it).
-const inlineSize = 512
+// inlineSize fits the decoded parts of a token of about 330 characters
+// (strings without escapes are views of them). It makes Claims 472 bytes,
+// which package middleware allocates with a request scope and an
+// http.Request in 1024 bytes, a size class of the Go allocator (1016 and
+// the allocator's 8-byte header).
+const inlineSize = 248
 
 // Decode unmarshals the token's claims into v with encoding/json, for
 // claims of your own.
@@ -123,13 +130,6 @@ func (c *Claims) Decode(v any) error { return json.Unmarshal(c.payload, v) }
 // Payload returns the claims as the token carried them (JSON). The caller
 // must not modify it.
 func (c *Claims) Payload() []byte { return c.payload }
-
-// header is what Verify reads of a token's header.
-type header struct {
-	alg, kid []byte
-	crit     bool
-	seen     uint8
-}
 
 // Verify checks token (header.payload.signature, compact serialisation)
 // and returns its claims. The token may be a slice of a cell (it is only
@@ -164,51 +164,55 @@ func (v *Verifier) VerifyTo(c *Claims, token []byte) error {
 		return fmt.Errorf("%w: not three dot-separated parts", ErrMalformed)
 	}
 	h64, p64, s64 := token[:d1], token[d1+1:d2], token[d2+1:]
-	hn, pn := b64.DecodedLen(len(h64)), b64.DecodedLen(len(p64))
-	// The decoded header, the decoded payload, and room for the strings
-	// decoded from them: in c when they fit.
-	var buf []byte
-	if n := hn + pn + hn + pn; n <= len(c.inline) {
-		buf = c.inline[:n]
-	} else {
-		buf = make([]byte, n)
+	// A header seen before, byte for byte, is not read again.
+	memo := v.recall(h64)
+	hn, pn := 0, b64.DecodedLen(len(p64))
+	if memo == nil {
+		hn = b64.DecodedLen(len(h64))
 	}
-	hdrJSON, payload, strs := buf[:hn], buf[hn:hn+pn], buf[hn+pn:hn+pn:len(buf)]
+	// The decoded header and payload, followed by room for the strings
+	// with escapes (reader.escaped makes more if needed): in c when they
+	// fit.
+	var buf []byte
+	if hn+pn <= len(c.inline) {
+		buf = c.inline[:hn+pn]
+	} else {
+		buf = make([]byte, hn+pn, 2*(hn+pn))
+	}
+	hdrJSON, payload := buf[:hn], buf[hn:hn+pn:hn+pn]
 	// The decoder skips CR and LF even in strict mode: a part whose
 	// decoded length does not encode back to its own length had them.
-	if n, err := b64.Decode(hdrJSON, h64); err != nil || n != hn || b64.EncodedLen(n) != len(h64) {
-		return fmt.Errorf("%w: the header is not base64url", ErrMalformed)
+	if memo == nil {
+		if n, err := b64.Decode(hdrJSON, h64); err != nil || n != hn || b64.EncodedLen(n) != len(h64) {
+			return fmt.Errorf("%w: the header is not base64url", ErrMalformed)
+		}
 	}
 	if n, err := b64.Decode(payload, p64); err != nil || n != pn || b64.EncodedLen(n) != len(p64) {
 		return fmt.Errorf("%w: the payload is not base64url", ErrMalformed)
 	}
-	r := reader{b: hdrJSON, out: strs}
-	var h header
-	if err := r.object(headerNames, func(i int) error { return h.read(&r, i) }); err != nil {
-		return fmt.Errorf("%w: the header is %w", ErrMalformed, err)
+	r := reader{b: hdrJSON, out: buf[hn+pn:]}
+	var h tokenHeader
+	if memo != nil {
+		h = memo.header
+	} else {
+		var err error
+		if h, err = readHeader(&r); err != nil {
+			return err
+		}
 	}
-	if h.alg == nil {
-		return fmt.Errorf("%w: the header has no alg", ErrMalformed)
-	}
-	if h.crit {
-		return ErrCritical
-	}
-	alg := Algorithm(unsafe.String(unsafe.SliceData(h.alg), len(h.alg)))
-	switch alg {
-	case HS256, HS512, EdDSA:
-	default:
-		return fmt.Errorf("%w: %q", ErrAlgorithm, clip(h.alg))
-	}
-	input := token[:d2]
-	if err := v.checkSignature(alg, h.kid, input, s64); err != nil {
+	i, err := v.checkSignature(h, token[:d2], s64)
+	if err != nil {
 		return err
 	}
-	c.payload, c.Algorithm = payload, alg
-	if h.kid != nil {
-		c.KeyID = unsafe.String(unsafe.SliceData(h.kid), len(h.kid))
+	if memo == nil {
+		v.remember(i, h64, h)
+	}
+	c.payload, c.Algorithm = payload, h.alg
+	if h.hasKid {
+		c.KeyID = v.keys[i].id // the token's kid, byte for byte
 	}
 	r = reader{b: payload, out: r.out}
-	if err := r.object(claimNames, func(i int) error { return c.read(&r, i) }); err != nil {
+	if err := c.parse(&r); err != nil {
 		return fmt.Errorf("%w: the claims are %w", ErrMalformed, err)
 	}
 	return v.checkClaims(c)
@@ -223,144 +227,37 @@ func clip(b []byte) string {
 	return string(b)
 }
 
-// headerNames are the header members Verify reads; claimNames the
-// registered claims. A member's bit in seen is 1 << its index.
-var (
-	headerNames = []string{"alg", "kid", "crit"}
-	claimNames  = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti"}
-)
-
-// read reads the header member headerNames[i] (or skips another).
-func (h *header) read(r *reader, i int) error {
-	if i < 0 {
-		return r.skip(0)
-	}
-	if h.seen&(1<<i) != 0 {
-		return fmt.Errorf("%w (the member %q appears twice)", errJSON, headerNames[i])
-	}
-	h.seen |= 1 << i
-	if headerNames[i] == "crit" {
-		h.crit = true
-		return r.skip(0)
-	}
-	s, err := r.str()
-	if headerNames[i] == "alg" {
-		h.alg = s
-	} else {
-		h.kid = s
-	}
-	return err
-}
-
-// read reads the claim claimNames[i] (or skips another).
-func (c *Claims) read(r *reader, i int) error {
-	if i < 0 {
-		return r.skip(0)
-	}
-	if c.seen&(1<<i) != 0 {
-		return fmt.Errorf("%w (the claim %q appears twice)", errJSON, claimNames[i])
-	}
-	c.seen |= 1 << i
-	switch name := claimNames[i]; name {
-	case "iss", "sub", "jti":
-		s, err := r.str()
-		if err != nil {
-			return err
-		}
-		str := unsafe.String(unsafe.SliceData(s), len(s))
-		switch name {
-		case "iss":
-			c.Issuer = str
-		case "sub":
-			c.Subject = str
-		default:
-			c.ID = str
-		}
-	case "aud":
-		return c.audience(r)
-	default:
-		// A fraction rounds toward refusal: nbf up, exp (and iat) down.
-		secs, err := r.numericDate(name == "nbf")
-		if err != nil {
-			return err
-		}
-		t := time.Unix(secs, 0)
-		switch name {
-		case "exp":
-			c.ExpiresAt = t
-		case "nbf":
-			c.NotBefore = t
-		default:
-			c.IssuedAt = t
-		}
-	}
-	return nil
-}
-
-// audience reads "aud": one string or an array of them.
-func (c *Claims) audience(r *reader) error {
-	if r.peek() == '"' {
-		s, err := r.str()
-		if err != nil {
-			return err
-		}
-		c.aud[0] = unsafe.String(unsafe.SliceData(s), len(s))
-		c.Audience = c.aud[:]
-		return nil
-	}
-	if !r.expect('[') {
-		return errJSON
-	}
-	c.Audience = []string{}
-	if r.expect(']') {
-		return nil
-	}
-	for {
-		s, err := r.str()
-		if err != nil {
-			return err
-		}
-		c.Audience = append(c.Audience, unsafe.String(unsafe.SliceData(s), len(s)))
-		if r.expect(',') {
-			continue
-		}
-		if r.expect(']') {
-			return nil
-		}
-		return errJSON
-	}
-}
-
-// checkSignature finds the key for the token and checks its signature.
-func (v *Verifier) checkSignature(alg Algorithm, kid, input, sig []byte) error {
-	if kid != nil {
-		for _, k := range v.keys {
-			if k.id == string(kid) {
-				if k.alg != alg {
-					return fmt.Errorf("%w: the key %q is for %s, the token says %s", ErrAlgorithm, k.id, k.alg, alg)
+// checkSignature finds the key for the token, checks its signature, and
+// returns the index of the key that verified it.
+func (v *Verifier) checkSignature(h tokenHeader, input, sig []byte) (int, error) {
+	if h.hasKid {
+		for i, k := range v.keys {
+			if k.id == h.kid {
+				if k.alg != h.alg {
+					return -1, fmt.Errorf("%w: the key %q is for %s, the token says %s", ErrAlgorithm, k.id, k.alg, h.alg)
 				}
-				return k.verify(input, sig)
+				return i, k.verify(input, sig)
 			}
 		}
-		return fmt.Errorf("%w: no key has the token's kid", ErrUnknownKey)
+		return -1, fmt.Errorf("%w: no key has the token's kid", ErrUnknownKey)
 	}
 	tried := false
 	var last error
-	for _, k := range v.keys {
-		if k.alg != alg {
+	for i, k := range v.keys {
+		if k.alg != h.alg {
 			continue
 		}
 		tried = true
 		err := k.verify(input, sig)
 		if err == nil {
-			return nil
+			return i, nil
 		}
 		last = err
 	}
 	if !tried {
-		return fmt.Errorf("%w: no key for %s", ErrAlgorithm, alg)
+		return -1, fmt.Errorf("%w: no key for %s", ErrAlgorithm, h.alg)
 	}
-	return last
+	return -1, last
 }
 
 // verify checks sig, the token's base64url signature, over input.
@@ -435,7 +332,7 @@ func (v *Verifier) checkClaims(c *Claims) error {
 	case v.opts.Issuer != "" && c.Issuer != v.opts.Issuer:
 		return ErrIssuer
 	}
-	if c.seen&(1<<2) != 0 { // aud
+	if c.seen&(1<<claimAud) != 0 {
 		if v.opts.Audience == "" {
 			return fmt.Errorf("%w: the token names an audience and the verifier has none (set Options.Audience)", ErrAudience)
 		}
