@@ -41,11 +41,12 @@ const wipeDepth = 1792 + archDepth + raceDepth
 // macWipeDepth is how deep EraseMAC wipes: an HMAC call (Sum, Verify,
 // Check, a Stream's Write, Sum and Verify) ends with padding rather than
 // the hash's Sum, which copied the digest onto the stack, so the deepest
-// uses 727 bytes (HMAC-SHA512's Check with a base64url decoding), or 847
-// where states are marshaled (a hash object whose layout this package
-// does not know). With the tests' 256-byte margin that is 1,103 bytes, so
-// the wipe is 1,152 rather than 1,792. Every HMAC over a short message
-// pays the wipe, bound by store bandwidth.
+// uses 687 bytes on amd64 (HMAC-SHA512's Check with a base64url
+// decoding), or 847 where states are marshaled (a hash object whose
+// layout this package does not know); arm64 911 (its archDepth). With the
+// tests' 256-byte margin that is 1,103 bytes, so the wipe is 1,152 rather
+// than 1,792; it leaves a Check's match about 500 bytes of stack. Every
+// HMAC over a short message pays the wipe, bound by store bandwidth.
 // TestEveryOperationFitsTheWipe measures each call, in both forms.
 const macWipeDepth = 1152 + archDepth + raceDepth
 
