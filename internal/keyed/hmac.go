@@ -434,10 +434,12 @@ func (k *Key) verify(d *Digest, tag []byte, parts [][]byte) (bool, error) {
 // the digest's, wiped afterwards) and compares it with mac in constant
 // time. (Decode the tag rather than encode mac: an encoder indexes its
 // alphabet table by its input's bits, so encoding mac would make the
-// memory it reads depend on the MAC.) match runs inside this call's Erase, so what it
-// computes is erased with the rest; it must not keep mac or scratch, call
-// Erase, or go deeper than a decoding and a comparison (its frames count
-// against the wipe: TestEveryOperationFitsTheWipe).
+// memory it reads depend on the MAC.) match runs inside this call's
+// EraseMAC, so what it computes is erased with the rest; it must not keep
+// mac or scratch, call Erase, or use more than about 500 bytes of stack,
+// enough for a decoding and a comparison (its frames count against the
+// wipe: TestEveryOperationFitsTheWipe, and package jwt's
+// TestHMACCheckFitsTheWipe for its own match).
 //
 // A panic in match goes on once the wipe is done: Erase has no deferred
 // wipe (a deferred call runs below the panicking frames, so it could not
