@@ -167,6 +167,10 @@ func (h *boxHandle) write(fn func([]byte) error) error {
 		return nil
 	}
 	if h.frozen.Load() {
+		// A box that ended says why, frozen or not.
+		if s := h.state.Load(); s != alive {
+			return h.stateErr(s)
+		}
 		return ErrFrozen
 	}
 	if h.sealed {

@@ -272,6 +272,10 @@ func TestFreezeMakesABoxFinal(t *testing.T) {
 			if err := b.Use(func(*[2]uint64) error { return nil }); !errors.Is(err, secret.ErrDestroyed) {
 				t.Errorf("Use of a destroyed frozen box: %v", err)
 			}
+			// Why the box cannot change now is that it is gone.
+			if err := b.Update(func(*[2]uint64) error { return nil }); !errors.Is(err, secret.ErrDestroyed) {
+				t.Errorf("Update of a destroyed frozen box: %v, want ErrDestroyed", err)
+			}
 		})
 	}
 	d, _ := secret.NewBox([2]uint64{})

@@ -224,9 +224,10 @@ func (m *HMAC) Verify(tag []byte, msg ...[]byte) error {
 //
 // match runs inside the HMAC's erased computation, with the HMAC in
 // scratch memory: what it computes is wiped with the stack and the
-// registers. So it must be small (a decoding and a comparison, on
-// the scratch: it runs within a 1.75 KiB stack wipe), must not keep mac or
-// scratch, and must not call into this package.
+// registers. So it must be small (a decoding and a comparison, on the
+// scratch: it runs within a 1,152-byte stack wipe, which leaves match
+// about 500 bytes of stack), must not keep mac or scratch, and must not
+// call into this package.
 func (m *HMAC) Check(match func(mac, scratch []byte) bool, msg ...[]byte) error {
 	ok := false
 	err := m.use(func(key *keyed.Key, d *keyed.Digest) error {

@@ -18,12 +18,14 @@
 //     its layout is known and checked (raw.go), else through
 //     encoding.BinaryUnmarshaler as crypto/hmac itself does, and its
 //     chaining value and counts are overwritten with the hash's blank state
-//     before the call returns, so between calls it holds nothing derived
-//     from a key. An HMAC writes its own padding and reads the hash from
-//     the digest rather than calling Sum, which would copy the digest onto
-//     the stack. The standard library's SHA-NI and AVX2 code does the
-//     hashing: a compression function written here would cost several
-//     times as much.
+//     and its block buffer and scratch cleared before the call returns, so
+//     between calls it holds nothing derived from a key, and nothing of the
+//     message either: a message can be a secret (package config MACs the
+//     content of secret files). An HMAC writes its own padding and reads
+//     the hash from the digest rather than calling Sum, which would copy
+//     the digest onto the stack. The standard library's SHA-NI and AVX2
+//     code does the hashing: a compression function written here would
+//     cost several times as much.
 //   - What a call leaves on its goroutine's stack (the block function's
 //     frames, a cipher's state) and in registers is erased by [Erase]
 //     ([EraseMAC] for the shallower per-message HMAC calls) before the call

@@ -30,23 +30,25 @@ import "unsafe"
 // The deepest call run in Erase uses 1,599 bytes (Ed25519 signing), and
 // the tests leave a 256-byte margin for their probe, so the wipe is 1.75
 // KiB; the race detector's instrumentation makes the cipher's frames
-// reach 2.4 KiB, so race builds wipe 1.25 KiB more.
+// reach 2.4 KiB, so race builds wipe 1.25 KiB more, and architectures
+// other than amd64 and arm64 archDepth more (regs_other.go).
 // TestEveryOperationFitsTheWipe measures each operation against it. The
 // wipe is most of Erase's cost (about 22 of 30 ns here, the same with
 // REP STOSB, SSE or AVX stores: it is bound by store bandwidth), so the
 // per-message HMAC calls, which go less deep, use EraseMAC's.
-const wipeDepth = 1792 + raceDepth
+const wipeDepth = 1792 + archDepth + raceDepth
 
 // macWipeDepth is how deep EraseMAC wipes: an HMAC call (Sum, Verify,
 // Check, a Stream's Write, Sum and Verify) ends with padding rather than
 // the hash's Sum, which copied the digest onto the stack, so the deepest
-// uses 727 bytes (HMAC-SHA512's Check with a base64url decoding), or 847
-// where states are marshaled (a hash object whose layout this package
-// does not know). With the tests' 256-byte margin that is 1,103 bytes, so
-// the wipe is 1,152 rather than 1,792. Every HMAC over a short message
-// pays the wipe, bound by store bandwidth.
+// uses 687 bytes on amd64 (HMAC-SHA512's Check with a base64url
+// decoding), or 847 where states are marshaled (a hash object whose
+// layout this package does not know); arm64 911 (its archDepth). With the
+// tests' 256-byte margin that is 1,103 bytes, so the wipe is 1,152 rather
+// than 1,792; it leaves a Check's match about 500 bytes of stack. Every
+// HMAC over a short message pays the wipe, bound by store bandwidth.
 // TestEveryOperationFitsTheWipe measures each call, in both forms.
-const macWipeDepth = 1152 + raceDepth
+const macWipeDepth = 1152 + archDepth + raceDepth
 
 // growHeadroom is what growStack reserves beyond wipeDepth: the runtime's
 // stack guard (928 bytes, twice that under the race detector), which

@@ -83,9 +83,23 @@ func macOperations(t *testing.T) map[string]func() {
 					return err == nil && subtle.ConstantTimeCompare(scratch[:n], mac) == 1
 				}, [][]byte{msg})
 			}
+			// The room Check's documentation promises a match.
+			ops["Check (a match using 448 bytes of stack)/"+c.h.String()+form] = func() {
+				_, _, _ = k.check(d, func(mac, _ []byte) bool { return useBytesOfStack(len(mac)) }, [][]byte{msg})
+			}
 		}
 	}
 	return ops
+}
+
+// useBytesOfStack has a 448-byte frame, as a match that uses that much
+// stack would.
+//
+//go:noinline
+func useBytesOfStack(n int) bool {
+	var b [448]byte
+	escapeNothing(unsafe.Pointer(&b))
+	return b[n%len(b)] == 1
 }
 
 // deepOperations are the calls this package makes inside EraseDeep.

@@ -104,6 +104,10 @@ type Digest struct {
 	raw   []byte
 	nx    *int
 	nxOff uintptr
+	// buf is the hash object's block buffer, within raw: the bytes
+	// between the chaining value and nx. It holds the end of a message
+	// until the padding is written, and the message may be a secret.
+	buf []byte
 	// Buffers handed to the hash's methods. They are here, not on the
 	// stack, because a slice passed to an interface method escapes: on
 	// the stack they would be moved to a fresh heap object every call.
@@ -156,6 +160,7 @@ func newDigest(h Hash, hh hash.Hash, l rawLayout) (*Digest, error) {
 		d.raw = rawBytes(hh, l)
 		d.nx = (*int)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(d.raw)), l.nxOff))
 		d.nxOff = l.nxOff
+		d.buf = d.raw[h.Size():l.nxOff]
 		d.blank = state{}
 		copy(d.blank[:], d.raw)
 	}
@@ -208,8 +213,9 @@ func (d *Digest) restoreKey(s *state, raw bool) error {
 
 // wipeKey is wipe after a computation that started from a key's state and
 // wrote its own padding: the chaining value and the counts are wiped; the
-// block buffer holds only message bytes and padding (the key's blocks and
-// the inner hash go to the hash whole, never through the buffer).
+// block buffer was cleared by close, or never used (a short message and
+// its padding, the key's blocks and the inner hash go to the hash whole,
+// never through the buffer).
 func (d *Digest) wipeKey() {
 	if d.raw == nil {
 		d.wipe()
@@ -274,9 +280,13 @@ func (h Hash) padding(dst []byte, n uint64) int {
 }
 
 // close pads the message in d, n bytes long counting the key's block, and
-// appends its hash to b.
+// appends its hash to b. The message's last bytes went through the hash's
+// block buffer, and a message can be a secret (package config MACs the
+// content of secret files): the buffer is cleared. (Marshaled, the wipe
+// that ends every call clears it.)
 func (d *Digest) close(b []byte, n uint64) []byte {
 	d.h.Write(d.tail[:d.hash.padding(d.tail[:], n)])
+	clear(d.buf)
 	return d.result(b)
 }
 
@@ -373,6 +383,10 @@ func (k *Key) sum(d *Digest, b []byte, parts [][]byte) ([]byte, error) {
 	}
 	m := d.hash.padding(d.tail[n:], uint64(bs+n))
 	d.h.Write(d.tail[:n+m])
+	// One whole block goes to the hash without passing through its
+	// buffer; the copy here is the only one, and the message may be a
+	// secret.
+	clear(d.tail[:n])
 	d.result(d.block[:0])
 	return k.outerHash(d, b)
 }
@@ -420,10 +434,12 @@ func (k *Key) verify(d *Digest, tag []byte, parts [][]byte) (bool, error) {
 // the digest's, wiped afterwards) and compares it with mac in constant
 // time. (Decode the tag rather than encode mac: an encoder indexes its
 // alphabet table by its input's bits, so encoding mac would make the
-// memory it reads depend on the MAC.) match runs inside this call's Erase, so what it
-// computes is erased with the rest; it must not keep mac or scratch, call
-// Erase, or go deeper than a decoding and a comparison (its frames count
-// against the wipe: TestEveryOperationFitsTheWipe).
+// memory it reads depend on the MAC.) match runs inside this call's
+// EraseMAC, so what it computes is erased with the rest; it must not keep
+// mac or scratch, call Erase, or use more than about 500 bytes of stack,
+// enough for a decoding and a comparison (its frames count against the
+// wipe: TestEveryOperationFitsTheWipe, and package jwt's
+// TestHMACCheckFitsTheWipe for its own match).
 //
 // A panic in match goes on once the wipe is done: Erase has no deferred
 // wipe (a deferred call runs below the panicking frames, so it could not

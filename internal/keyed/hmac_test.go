@@ -5,9 +5,11 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/sha512"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"hash"
+	"strconv"
 	"testing"
 )
 
@@ -45,22 +47,14 @@ func refHMAC(newHash func() hash.Hash, key []byte, parts ...[]byte) []byte {
 }
 
 // isBlank reports whether d holds its hash's initial state and nothing
-// else: the chaining value, the block buffer and the length all wiped,
+// else: the chaining value, the block buffer and the length all wiped
+// (the buffer too: a message may be a secret, TestNoMessageOutlivesACall),
 // the scratch buffers zero.
-//
-// A digest that saves raw states may keep message bytes in its block
-// buffer after an HMAC (wipeKey leaves them: no key-derived byte passes
-// through it); matchesCryptoHMAC checks that neither the inner hash nor
-// the MAC is among them.
 func isBlank(d *Digest) bool {
 	var s state
 	d.save(&s)
 	scratch := d.pad == [len(d.pad)]byte{} && d.inner == [MaxSize]byte{} && d.want == [MaxSize]byte{} && d.out == state{}
-	if d.raw == nil {
-		return s == d.blank && scratch
-	}
-	size := d.hash.Size()
-	return bytes.Equal(s[:size], d.blank[:size]) && bytes.Equal(s[d.nxOff:len(d.raw)], d.blank[d.nxOff:len(d.raw)]) && scratch
+	return s == d.blank && scratch
 }
 
 // holdsAny reports whether the digest's memory or scratch holds an 8-byte
@@ -278,13 +272,28 @@ func TestMisuseIsAnError(t *testing.T) {
 		t.Errorf("Verify in the wrong digest: %v %v, want false and ErrHash", ok, err)
 	}
 	bad := k
-	// A count of buffered bytes past the block (raw), or the magic number
-	// (marshaled).
+	// A count of buffered bytes that is not zero (raw: a key's state has
+	// nothing buffered), or the magic number (marshaled).
 	off := rawLayoutFor(SHA256).nxOff
-	bad.inner[off+7] ^= 0x80
+	putInt(bad.inner[off:], -1<<20)
 	bad.inner[0] ^= 0xff
 	if _, err := bad.Sum(d256, nil, []byte("x")); !errors.Is(err, ErrState) {
 		t.Errorf("a damaged key: %v, want ErrState", err)
+	}
+	// A stream's running state whose count is past its buffer: the hash
+	// would index past it.
+	var run Stream
+	run.Set(d256, []byte("key"))
+	_ = run.Write(d256, []byte("x"))
+	for _, nx := range []int{-1, sha256.BlockSize, 1 << 20} {
+		broken := run
+		putInt(broken.run[off:], nx)
+		if err := broken.Write(d256, []byte("y")); !errors.Is(err, ErrState) {
+			t.Errorf("Write on a stream whose count is %d: %v, want ErrState", nx, err)
+		}
+		if _, err := broken.Sum(d256, nil); !errors.Is(err, ErrState) {
+			t.Errorf("Sum of a stream whose count is %d: %v, want ErrState", nx, err)
+		}
 	}
 	// A key saved in one form is refused by a digest that uses the other.
 	m256 := marshalingDigest(t, hashes[0])
@@ -310,6 +319,16 @@ func TestMisuseIsAnError(t *testing.T) {
 	if !isBlank(d256) || !isBlank(d512) {
 		t.Error("a refused call left state in a digest")
 	}
+}
+
+// putInt writes v into b as the platform's int, as a digest's nx is kept:
+// 4 or 8 bytes, in the machine's byte order.
+func putInt(b []byte, v int) {
+	if strconv.IntSize == 32 {
+		binary.NativeEndian.PutUint32(b, uint32(v))
+		return
+	}
+	binary.NativeEndian.PutUint64(b, uint64(v))
 }
 
 // A stream given a Key's states computes what a stream set from the key

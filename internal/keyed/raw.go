@@ -23,9 +23,11 @@ import (
 //
 // This package does not rely on that blindly: rawLayoutOf accepts a hash
 // object only if reflection shows a pointer to a pointer-free struct whose
-// first field is h, eight words of the hash's word size, with an int field
-// nx, and if a state copied out of one digest into another computes the
-// same hash as the digest it came from. Otherwise (a FIPS or BoringCrypto
+// fields start with h, eight words of the hash's word size, the block
+// buffer x and an int nx, each right after the other, and if a state
+// copied out of one digest into another computes the same hash as the
+// digest it came from. (An HMAC restores a key's state by copying h and
+// what follows nx, and clears x: a field between them would be missed.) Otherwise (a FIPS or BoringCrypto
 // build with another hash object, a future layout) digests save and
 // restore through the marshaling interfaces as before. A Key records
 // which form it holds, and a digest refuses the other (ErrState).
@@ -72,8 +74,17 @@ func rawLayoutOf(h Hash, newHash func() hash.Hash, word reflect.Kind) rawLayout 
 		f0.Type.Len() != 8 || f0.Type.Elem().Kind() != word {
 		return rawLayout{}
 	}
-	nx, ok := st.FieldByName("nx")
-	if !ok || nx.Type.Kind() != reflect.Int {
+	// Between h and nx lies the block buffer x and nothing else: an HMAC
+	// restores and wipes h and what follows nx from the saved states and
+	// clears x, so a field anywhere else (another form of the chaining
+	// value, say) would be neither restored nor wiped.
+	if st.NumField() < 3 {
+		return rawLayout{}
+	}
+	x, nx := st.Field(1), st.Field(2)
+	if x.Name != "x" || x.Offset != f0.Type.Size() || x.Type.Kind() != reflect.Array ||
+		x.Type.Len() != h.BlockSize() || x.Type.Elem().Kind() != reflect.Uint8 ||
+		nx.Name != "nx" || nx.Offset != x.Offset+x.Type.Size() || nx.Type.Kind() != reflect.Int {
 		return rawLayout{}
 	}
 	l := rawLayout{size: st.Size(), nxOff: nx.Offset}

@@ -1,5 +1,12 @@
 package keyed
 
+// archDepth is how much deeper this architecture's calls go than the
+// wipe depths in erase.go, which were measured on amd64: arm64's frames
+// are a little larger, and an HMAC check with a base64url match goes 911
+// bytes deep where states are marshaled (amd64: 847), past what the MAC
+// wipe covers there.
+const archDepth = 128
+
 // growStack makes sure the goroutine's stack has wipeDepth+growHeadroom
 // free bytes below the caller's frame, growing (copying) it now if not,
 // before any key material is on it. Its frame is that large and left

@@ -4,6 +4,17 @@ package keyed
 
 import "unsafe"
 
+// archDepth is how much deeper the calls go here than on amd64, for whose
+// frames erase.go's depths were measured (arm64 adds 128). Without their
+// assembly SHA-512 is generic Go, which keeps its 80-word message schedule
+// on the stack: measured with go1.26 under qemu-user (or natively for
+// 386), Key.Set over a long key uses 1,615 bytes on 386 and 1,587 on arm,
+// an HMAC check 1,383 on mips64le and 1,255 on 386, and ppc64le's and
+// s390x's assembly hashes still go 100 to 150 bytes deeper than
+// amd64's. 768 more covers the deepest with about 280 bytes to spare; a
+// generic SHA-512 block costs far more than wiping them.
+const archDepth = 768
+
 // growStack makes sure the goroutine's stack has wipeDepth+growHeadroom
 // free bytes below the caller's frame, growing (copying) it now if not,
 // before any key material is on it. Without assembly the frame is zeroed

@@ -2,6 +2,8 @@ package keyed
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"crypto/sha512"
 	"runtime/debug"
 	"unsafe"
 )
@@ -187,4 +189,41 @@ func CheckErasedForTest(t TBForTest, e ErasureForTest) {
 	if name == "" && rname == "" && !e.ControlMayMiss {
 		t.Errorf("without the wipes the scan finds nothing: it cannot see")
 	}
+}
+
+// CheckDepthForTest measures how deep Key.Check's computation goes with a
+// match of the caller's (newMatch returns one for a MAC of size bytes), for
+// SHA-256 and SHA-512, with states saved raw and marshaled, over a
+// 1,000-byte message. It returns the depths and how much of them the wipe
+// after Check covers: each depth must be at most that. Package jwt uses it
+// to measure the match it passes to Check, which runs inside the erasure.
+func CheckDepthForTest(newMatch func(size int) func(mac, scratch []byte) bool) (depths map[string]int, covered int) {
+	depths = map[string]int{}
+	msg := make([]byte, 1000)
+	for _, h := range []Hash{SHA256, SHA512} {
+		for _, form := range []string{"raw", "marshaled"} {
+			d, err := NewDigest(h)
+			if err == nil && form == "marshaled" {
+				hh := sha256.New()
+				if h == SHA512 {
+					hh = sha512.New()
+				}
+				d, err = newDigest(h, hh, rawLayout{})
+			}
+			if err != nil {
+				continue
+			}
+			var k Key
+			k.Set(d, []byte("CheckDepthForTest"))
+			match := newMatch(h.Size())
+			f := func() { _, _, _ = k.check(d, match, [][]byte{msg}) }
+			f()
+			func() {
+				defer debug.SetGCPercent(debug.SetGCPercent(-1))
+				GrowStackForTest(64 << 10)
+				depths[h.String()+"/"+form] = StackDepthForTest(f, 48<<10)
+			}()
+		}
+	}
+	return depths, macWipeDepth - stackGap
 }

@@ -70,3 +70,23 @@ func TestNoSignatureOutlivesVerify(t *testing.T) {
 		})
 	}
 }
+
+// An HMAC check runs the match verify passes to sign.HMAC.Check (a
+// base64url decoding and a comparison) inside the HMAC's erasure: with it,
+// the computation must stay within what that erasure wipes, for both
+// hashes and both forms of saved state. The closure here is verify's.
+func TestHMACCheckFitsTheWipe(t *testing.T) {
+	depths, covered := keyed.CheckDepthForTest(func(size int) func(mac, scratch []byte) bool {
+		sig := []byte(b64.EncodeToString(make([]byte, size)))
+		return func(mac, scratch []byte) bool { return sameBase64(mac, scratch, sig) }
+	})
+	if len(depths) != 4 {
+		t.Fatalf("measured %d computations, want 4", len(depths))
+	}
+	for name, depth := range depths {
+		t.Logf("%s: %d bytes of stack", name, depth)
+		if depth == 0 || depth > covered {
+			t.Errorf("an HMAC check (%s) with verify's match uses %d bytes of stack; the wipe covers %d", name, depth, covered)
+		}
+	}
+}
