@@ -43,9 +43,6 @@ func (p *hangingProvider) ReadBytes() ([]byte, error) { return nil, errors.New("
 
 func (p *hangingProvider) release() { p.once.Do(func() { close(p.hanging) }) }
 
-// hangNext makes the provider's next call hang until release.
-func (p *hangingProvider) hangNext() { p.free.Store(p.calls.Load()) }
-
 // waitErr waits for a reload error that wraps want (nil: any error).
 func waitErr(t *testing.T, ch chan error, want error) error {
 	t.Helper()

@@ -99,3 +99,6 @@ func waitUntil(t testing.TB, d time.Duration, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// hangNext makes the provider's next call hang until release.
+func (p *hangingProvider) hangNext() { p.free.Store(p.calls.Load()) }

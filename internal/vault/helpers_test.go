@@ -33,14 +33,3 @@ func started(t *testing.T, cfg Config, edit func(*Config)) *Client {
 	t.Cleanup(func() { _ = c.Close(context.Background(), CloseOptions{}) })
 	return c
 }
-
-// mustRead reads m with c, failing t on an error. The caller destroys
-// the Secret.
-func mustRead(t *testing.T, ctx context.Context, c *Client, m Mapping) *Secret {
-	t.Helper()
-	s, err := c.Read(ctx, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}

@@ -57,6 +57,17 @@ func value(t *testing.T, s *Secret, key string) secret.Value {
 }
 
 // putKV writes a KV v2 secret with the root token.
+// mustRead reads m with c, failing t on an error. The caller destroys
+// the Secret.
+func mustRead(t *testing.T, ctx context.Context, c *Client, m Mapping) *Secret {
+	t.Helper()
+	s, err := c.Read(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func putKV(t *testing.T, srv *vaulttest.Server, path string, data map[string]any) {
 	t.Helper()
 	srv.API(t, "PUT", "secret/data/"+path, map[string]any{"data": data})
