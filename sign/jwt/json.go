@@ -263,6 +263,13 @@ func (r *reader) numericDate(up bool) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	return dateOf(t, up)
+}
+
+// dateOf is the value of a NumericDate's text t, a JSON number: a
+// fraction rounds up or down as up says, and a value too large to be a
+// date is errJSON.
+func dateOf(t []byte, up bool) (int64, error) {
 	if len(t) <= 18 {
 		var v int64
 		plain := true

@@ -3,7 +3,6 @@ package jwt
 import (
 	"bytes"
 	"encoding/json"
-	"math"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -129,18 +128,7 @@ func numericDateByText(r *reader, up bool) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if len(t) <= 18 && t[0] != '-' && !bytes.ContainsAny(t, ".eE") {
-		v, err := strconv.ParseInt(string(t), 10, 64)
-		return v, err
-	}
-	f, err := strconv.ParseFloat(string(t), 64)
-	if err != nil || math.IsInf(f, 0) || f > 1<<62 || f < -(1<<62) {
-		return 0, errJSON
-	}
-	if up {
-		return int64(math.Ceil(f)), nil
-	}
-	return int64(math.Floor(f)), nil
+	return dateOf(t, up)
 }
 
 // The whole-seconds fast path of numericDate reads what the general
