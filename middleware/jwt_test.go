@@ -105,29 +105,35 @@ func TestRequireJWTFailureHandlerKnowsWhy(t *testing.T) {
 	k, v := jwtKey(t, sign.Static(key(t, strings.Repeat("s", 32))))
 	var why error // the handler runs on this goroutine (ServeHTTP below)
 	var sawClaims bool
-	h := middleware.NewGuard(middleware.WithFailureHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	guard := middleware.NewGuard(middleware.WithFailureHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		why = middleware.JWTError(r.Context())
 		// An expired token's claims were read before its expiry was
 		// checked: they must not reach the failure handler as if verified.
 		_, sawClaims = middleware.JWTClaims(r.Context())
 		w.WriteHeader(http.StatusTeapot)
 	}))).RequireJWT(v)(http.HandlerFunc(whoami))
-	for _, c := range []struct {
-		auth string
-		want error
-	}{
-		{"Bearer " + token(t, k, time.Now().Add(-time.Minute)), jwt.ErrExpired},
-		{"Bearer a.b.c", jwt.ErrMalformed},
-	} {
-		req := httptest.NewRequest("GET", "/me", nil)
-		req.Header.Set("Authorization", c.auth)
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, req)
-		if w.Code != http.StatusTeapot || !errors.Is(why, c.want) {
-			t.Errorf("%d, JWTError %v, want %v", w.Code, why, c.want)
-		}
-		if sawClaims {
-			t.Errorf("%v: the failure handler sees the refused token's claims", c.want)
+	// On its own RequireJWT makes the request scope; behind Tokens it
+	// verifies into a context of its own, which a refusal must not hand
+	// on either.
+	for name, h := range map[string]http.Handler{"alone": guard, "behind Tokens": middleware.Tokens()(guard)} {
+		for _, c := range []struct {
+			auth string
+			want error
+		}{
+			{"Bearer " + token(t, k, time.Now().Add(-time.Minute)), jwt.ErrExpired},
+			{"Bearer a.b.c", jwt.ErrMalformed},
+		} {
+			why, sawClaims = nil, false
+			req := httptest.NewRequest("GET", "/me", nil)
+			req.Header.Set("Authorization", c.auth)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			if w.Code != http.StatusTeapot || !errors.Is(why, c.want) {
+				t.Errorf("%s: %d, JWTError %v, want %v", name, w.Code, why, c.want)
+			}
+			if sawClaims {
+				t.Errorf("%s, %v: the failure handler sees the refused token's claims", name, c.want)
+			}
 		}
 	}
 }

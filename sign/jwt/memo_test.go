@@ -2,7 +2,12 @@ package jwt
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha512"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -100,6 +105,69 @@ func TestHeadersAreRememberedConcurrently(t *testing.T) {
 			for i := range 300 {
 				if _, err := v.Verify(tokens[(g+i)%len(tokens)]); err != nil {
 					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// Keys of three algorithms, each with its header remembered, verified at
+// once under -race, each token followed by a forgery that carries a
+// remembered header: another key's signature under the same kid, an
+// algorithm the kid's key is not pinned to, a kid of another algorithm's
+// key. Every forgery is refused, and every genuine token reads its own
+// subject (no claims of another verification in flight).
+func TestRememberedHeadersKeepKeysApart(t *testing.T) {
+	a, b := bytes.Repeat([]byte("a"), 32), bytes.Repeat([]byte("b"), 64)
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	ed, err := EdDSAPublicKey("e", pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := verifier(t, Options{AllowNoExpiry: true}, hmacKey(t, HS256, "a", a), hmacKey(t, HS512, "b", b), ed)
+	p64 := func(sub string) string { return enc.EncodeToString([]byte(`{"sub":"` + sub + `"}`)) }
+	h64 := func(h string) string { return enc.EncodeToString([]byte(h)) }
+	hs512 := func(key []byte, h64, p64 string) []byte {
+		m := hmac.New(sha512.New, key)
+		m.Write([]byte(h64 + "." + p64))
+		return []byte(h64 + "." + p64 + "." + enc.EncodeToString(m.Sum(nil)))
+	}
+	eddsa := func(h64, p64 string) []byte {
+		in := h64 + "." + p64
+		return []byte(in + "." + enc.EncodeToString(ed25519.Sign(priv, []byte(in))))
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 500 {
+				sub := fmt.Sprintf("s%d-%d", g, i)
+				p := p64(sub)
+				var good, forged []byte
+				switch (g + i) % 4 {
+				case 0:
+					good = hs256(a, h64(`{"alg":"HS256","kid":"a"}`), p)
+					forged = hs256(b[:32], h64(`{"alg":"HS256","kid":"a"}`), p)
+				case 1:
+					good = hs512(b, h64(`{"alg":"HS512","kid":"b"}`), p)
+					forged = hs256(a, h64(`{"alg":"HS256","kid":"b"}`), p)
+				case 2:
+					good = eddsa(h64(`{"alg":"EdDSA","kid":"e"}`), p)
+					forged = hs256(a, h64(`{"alg":"EdDSA","kid":"e"}`), p)
+				case 3:
+					good = hs256(a, h64(`{"alg":"HS256"}`), p)
+					forged = hs256(a, h64(`{"alg":"HS256","kid":"e"}`), p)
+				}
+				c, err := v.Verify(good)
+				if err != nil || c.Subject != sub {
+					t.Errorf("case %d: %v", (g+i)%4, err)
+					return
+				}
+				if _, err := v.Verify(forged); err == nil {
+					t.Errorf("case %d: a forgery with a remembered header verified", (g+i)%4)
 					return
 				}
 			}
