@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/secretmem/secretmem/internal/testalloc"
 	"github.com/secretmem/secretmem/internal/wine"
 	"github.com/secretmem/secretmem/secret"
 )
@@ -110,7 +111,7 @@ func TestASnapshotKeptPastTheGracePeriod(t *testing.T) {
 func TestASnapshotAllocatesNothing(t *testing.T) {
 	cfg := userAndKeys(t)
 	var n int
-	allocs := testing.AllocsPerRun(1000, func() {
+	allocs := testalloc.PerRun(1000, func() {
 		snap := cfg.Snapshot()
 		n += snap.Secret("db.password").Len() + snap.Secret("api.key").Len()
 	})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/secretmem/secretmem/internal/secretname"
 	"github.com/secretmem/secretmem/internal/secretname/secretnametest"
+	"github.com/secretmem/secretmem/internal/testalloc"
 )
 
 // referenceMatch is the definition match implements: the key is not
@@ -150,7 +151,7 @@ func TestKeyCacheStopsGrowingWhenFull(t *testing.T) {
 		fresh[i] = randomKey() + strconv.Itoa(i)
 	}
 	i := 0
-	allocs := testing.AllocsPerRun(100, func() {
+	allocs := testalloc.PerRun(100, func() {
 		k := fresh[i%len(fresh)]
 		i++
 		if secretName(c, k) != m.match(k) {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/lmittmann/tint"
+	"github.com/secretmem/secretmem/internal/testalloc"
 )
 
 // randomFrom returns n random bytes of alphabet: unique markers that can
@@ -489,7 +490,7 @@ func TestCommonPathAllocationBudget(t *testing.T) {
 	h := Redact(slog.DiscardHandler, nil)
 	r := benchRecord()
 	ctx := context.Background()
-	allocs := testing.AllocsPerRun(200, func() { _ = h.Handle(ctx, r) })
+	allocs := testalloc.PerRun(200, func() { _ = h.Handle(ctx, r) })
 	if allocs != 0 {
 		t.Fatalf("a record that needs no redaction cost %v allocations, want 0", allocs)
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/secretmem/secretmem/internal/testalloc"
 	"github.com/secretmem/secretmem/middleware"
 )
 
@@ -100,7 +101,7 @@ func TestAllocationBudget(t *testing.T) {
 	tok := "0123456789abcdef0123456789abcdef"
 	all := stacks(t, tok)
 	p := newPrepared(tok)
-	base := testing.AllocsPerRun(200, func() { p.serve(all[0].h) })
+	base := testalloc.PerRun(200, func() { p.serve(all[0].h) })
 	for _, c := range []struct {
 		name   string
 		stack  int
@@ -112,7 +113,7 @@ func TestAllocationBudget(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p := newPrepared(tok)
-			got := testing.AllocsPerRun(200, func() { p.serve(all[c.stack].h) }) - base
+			got := testalloc.PerRun(200, func() { p.serve(all[c.stack].h) }) - base
 			if got > c.budget {
 				t.Errorf("%s adds %v allocations per request, budget %v", all[c.stack].name, got, c.budget)
 			}

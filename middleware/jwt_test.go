@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/secretmem/secretmem/internal/testalloc"
 	"github.com/secretmem/secretmem/middleware"
 	"github.com/secretmem/secretmem/secret"
 	"github.com/secretmem/secretmem/sign"
@@ -221,7 +222,7 @@ func TestRequireJWTAllocationBudget(t *testing.T) {
 	}
 	per := func(h http.Handler) float64 {
 		p := newPrepared(tok)
-		return testing.AllocsPerRun(200, func() { p.serve(h) })
+		return testalloc.PerRun(200, func() { p.serve(h) })
 	}
 	base := per(router())
 	tokens := per(router(middleware.Tokens())) - base

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/secretmem/secretmem/config"
+	"github.com/secretmem/secretmem/internal/testalloc"
 	"github.com/secretmem/secretmem/internal/wine"
 	"github.com/secretmem/secretmem/middleware"
 	"github.com/secretmem/secretmem/secret"
@@ -238,7 +239,7 @@ func TestRequireBearerFromAllocatesAsRequireBearer(t *testing.T) {
 	cells := middleware.RequireBearer(cfg.Secret("api.key"))(http.HandlerFunc(bare))
 	live := middleware.RequireBearerFrom(cfg, "api.key")(http.HandlerFunc(bare))
 	p := newPrepared(tok)
-	if a, b := testing.AllocsPerRun(200, func() { p.serve(cells) }), testing.AllocsPerRun(200, func() { p.serve(live) }); b > a {
+	if a, b := testalloc.PerRun(200, func() { p.serve(cells) }), testalloc.PerRun(200, func() { p.serve(live) }); b > a {
 		t.Errorf("RequireBearerFrom: %v allocations per request, RequireBearer: %v", b, a)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/secretmem/secretmem/internal/testalloc"
 	"github.com/secretmem/secretmem/outbound"
 )
 
@@ -60,7 +61,7 @@ func TestTheTransportAllocatesAtMostThreeMoreThanAHeaderSetByHand(t *testing.T) 
 	hand, ours := roundTrips(t)
 	tmpl := newRequest(t, "http://example.test/v1/things")
 	allocs := func(rt http.RoundTripper) float64 {
-		return testing.AllocsPerRun(500, func() {
+		return testalloc.PerRun(500, func() {
 			if _, err := rt.RoundTrip(tmpl.Clone(tmpl.Context())); err != nil {
 				t.Fatal(err)
 			}

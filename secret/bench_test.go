@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/secretmem/secretmem/internal/testalloc"
 	"github.com/secretmem/secretmem/secret"
 )
 
@@ -59,7 +60,7 @@ func BenchmarkUse(b *testing.B) {
 
 func TestAllocationBudgets(t *testing.T) {
 	src := make([]byte, 32)
-	newDestroy := testing.AllocsPerRun(1000, func() {
+	newDestroy := testalloc.PerRun(1000, func() {
 		src[0] = 1
 		v, err := secret.New(src)
 		if err != nil {
@@ -76,11 +77,11 @@ func TestAllocationBudgets(t *testing.T) {
 	}
 	defer v.Destroy()
 	fn := func([]byte) error { return nil }
-	use := testing.AllocsPerRun(1000, func() { _ = v.Use(fn) })
+	use := testalloc.PerRun(1000, func() { _ = v.Use(fn) })
 	if use != 0 {
 		t.Errorf("pooled Use allocates %.1f times, budget 0", use)
 	}
-	eq := testing.AllocsPerRun(1000, func() { _ = v.Equal(src) })
+	eq := testalloc.PerRun(1000, func() { _ = v.Equal(src) })
 	if eq != 0 {
 		t.Errorf("Equal allocates %.1f times, budget 0", eq)
 	}

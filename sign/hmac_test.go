@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/secretmem/secretmem/internal/testalloc"
 	"github.com/secretmem/secretmem/internal/testsecret"
 	"github.com/secretmem/secretmem/secret"
 )
@@ -236,10 +237,10 @@ func TestHMACSumAllocatesNothing(t *testing.T) {
 	}
 	msg, out := []byte("message"), make([]byte, 0, 64)
 	tag, _ := m.Sum(nil, msg)
-	if n := testing.AllocsPerRun(100, func() { _, _ = m.Sum(out[:0], msg) }); n > 0 {
+	if n := testalloc.PerRun(100, func() { _, _ = m.Sum(out[:0], msg) }); n > 0 {
 		t.Errorf("Sum allocates %v times", n)
 	}
-	if n := testing.AllocsPerRun(100, func() { _ = m.Verify(tag, msg) }); n > 0 {
+	if n := testalloc.PerRun(100, func() { _ = m.Verify(tag, msg) }); n > 0 {
 		t.Errorf("Verify allocates %v times", n)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/secretmem/secretmem/internal/testalloc"
 )
 
 const repl = "[REDACTED]"
@@ -173,7 +175,7 @@ func TestScrubWithoutMatchAllocatesNothing(t *testing.T) {
 		newCell(t, marker(t, 16))
 	}
 	text := strings.Repeat("an ordinary log line with 42 words ", 30)
-	allocs := testing.AllocsPerRun(100, func() {
+	allocs := testalloc.PerRun(100, func() {
 		if _, ok := Scrub(text, repl); ok {
 			t.Fatal("unexpected match")
 		}

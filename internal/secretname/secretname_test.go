@@ -6,6 +6,7 @@ import (
 
 	"github.com/secretmem/secretmem/internal/secretname"
 	"github.com/secretmem/secretmem/internal/secretname/secretnametest"
+	"github.com/secretmem/secretmem/internal/testalloc"
 )
 
 func TestTheNameTable(t *testing.T) {
@@ -77,7 +78,7 @@ func TestMatchingAllocatesNothing(t *testing.T) {
 	words := secretname.Default()
 	m := secretname.Compile(words)
 	names := []string{"db_password", "max_tokens", "X-Vault-Token", "method", strings.Repeat("a", 120) + "token"}
-	allocs := testing.AllocsPerRun(100, func() {
+	allocs := testalloc.PerRun(100, func() {
 		for _, n := range names {
 			secretname.Match(words, n)
 			m.Match(n)

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/secretmem/secretmem/internal/testalloc"
 )
 
 // A typical access token: issuer, subject, audience, times, an ID and a
@@ -38,7 +40,7 @@ func TestVerifyAllocations(t *testing.T) {
 	tok, _ := k.Sign(typicalClaims())
 	v := verifier(t, Options{Issuer: "https://auth.example.com/", Audience: "api"}, k)
 	in := []byte(tok)
-	if n := testing.AllocsPerRun(100, func() { _, _ = v.Verify(in) }); n > 2 {
+	if n := testalloc.PerRun(100, func() { _, _ = v.Verify(in) }); n > 2 {
 		t.Errorf("Verify allocates %v times, want at most 2", n)
 	}
 }
@@ -90,7 +92,7 @@ func TestVerifyToAllocations(t *testing.T) {
 	v := verifier(t, Options{Issuer: "https://auth.example.com/", Audience: "api"}, k)
 	in := []byte(tok)
 	c := new(Claims)
-	if n := testing.AllocsPerRun(100, func() {
+	if n := testalloc.PerRun(100, func() {
 		*c = Claims{}
 		if err := v.VerifyTo(c, in); err != nil {
 			t.Fatal(err)
