@@ -160,16 +160,16 @@ func (h *boxHandle) write(fn func([]byte) error) error {
 	}
 	defer h.lock.unlock()
 	if fn == nil {
-		if s := h.state.Load(); s != alive {
-			return h.stateErr(s)
+		if err := h.ended(); err != nil {
+			return err
 		}
 		h.frozen.Store(true)
 		return nil
 	}
 	if h.frozen.Load() {
-		// A box that ended says why, frozen or not.
-		if s := h.state.Load(); s != alive {
-			return h.stateErr(s)
+		// A box that ended, or whose TTL ran out, says why, frozen or not.
+		if err := h.ended(); err != nil {
+			return err
 		}
 		return ErrFrozen
 	}

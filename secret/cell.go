@@ -141,14 +141,24 @@ func (h *handle) free() {
 	}
 }
 
-// acquire opens the cell for reading. consume marks a volatile cell read.
-func (h *handle) acquire(consume bool) (unsafe.Pointer, error) {
+// ended says why the cell can no longer be used, or nil while it can: it
+// was ended (destroyed, consumed, purged), or its TTL has run out, which
+// ends it now if the timer has not yet.
+func (h *handle) ended() error {
 	if s := h.state.Load(); s != alive {
-		return nil, h.stateErr(s)
+		return h.stateErr(s)
 	}
 	if !h.expires.IsZero() && !time.Now().Before(h.expires) {
 		h.end(endedExpired)
-		return nil, ErrExpired
+		return ErrExpired
+	}
+	return nil
+}
+
+// acquire opens the cell for reading. consume marks a volatile cell read.
+func (h *handle) acquire(consume bool) (unsafe.Pointer, error) {
+	if err := h.ended(); err != nil {
+		return nil, err
 	}
 	if consume && h.volatile && !h.state.CompareAndSwap(alive, endedConsumed) {
 		return nil, endedErr(h.state.Load())
@@ -201,12 +211,8 @@ func endedErr(s uint32) error {
 
 // acquireWrite opens a live cell for writing, without consuming it.
 func (h *handle) acquireWrite() (unsafe.Pointer, error) {
-	if s := h.state.Load(); s != alive {
-		return nil, h.stateErr(s)
-	}
-	if !h.expires.IsZero() && !time.Now().Before(h.expires) {
-		h.end(endedExpired)
-		return nil, ErrExpired
+	if err := h.ended(); err != nil {
+		return nil, err
 	}
 	p, err := h.ref.AcquireWrite()
 	if err != nil {

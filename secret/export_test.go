@@ -21,6 +21,15 @@ func FlipCiphertextBitForTest(t testing.TB, v Value) {
 	raw[sealOverhead] ^= 0x10
 }
 
+// StopTTLTimerForTest stops the timer that wipes v when its TTL runs out,
+// as a timer that has not run yet would be: then only the clock check in
+// each call ends the cell.
+func StopTTLTimerForTest(v Value) {
+	if v.h.timer != nil {
+		v.h.timer.Stop()
+	}
+}
+
 // BoxValueForTest returns the Value view of a Box, for the hooks above
 // and below.
 func BoxValueForTest[T any](b Box[T]) Value { return b.value() }
