@@ -187,29 +187,27 @@ func TestBoxLifetimeOptions(t *testing.T) {
 // A frozen box whose TTL has run out says so, before its timer has wiped
 // it too: Update and Freeze answer ErrExpired, not ErrFrozen.
 func TestAFrozenBoxPastItsTTLSaysExpired(t *testing.T) {
-	b, err := secret.NewBox(uint64(42), secret.TTL(time.Millisecond))
+	b, err := secret.NewBox(uint64(42), secret.TTL(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Destroy()
-	secret.StopTTLTimerForTest(secret.BoxValueForTest(b))
 	if err := b.Freeze(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(5 * time.Millisecond)
+	secret.ExpireForTest(secret.BoxValueForTest(b))
 	if err := b.Update(func(*uint64) error { return nil }); !errors.Is(err, secret.ErrExpired) {
 		t.Errorf("Update of a frozen box past its TTL: %v, want ErrExpired", err)
 	}
 	if err := b.Use(func(*uint64) error { return nil }); !errors.Is(err, secret.ErrExpired) {
 		t.Errorf("Use of a frozen box past its TTL: %v, want ErrExpired", err)
 	}
-	e, err := secret.NewBox(uint64(42), secret.TTL(time.Millisecond))
+	e, err := secret.NewBox(uint64(42), secret.TTL(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Destroy()
-	secret.StopTTLTimerForTest(secret.BoxValueForTest(e))
-	time.Sleep(5 * time.Millisecond)
+	secret.ExpireForTest(secret.BoxValueForTest(e))
 	if err := e.Freeze(); !errors.Is(err, secret.ErrExpired) {
 		t.Errorf("Freeze of a box past its TTL: %v, want ErrExpired", err)
 	}

@@ -3,6 +3,7 @@ package secret
 import (
 	"crypto/sha256"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/secretmem/secretmem/internal/keyed"
@@ -21,13 +22,14 @@ func FlipCiphertextBitForTest(t testing.TB, v Value) {
 	raw[sealOverhead] ^= 0x10
 }
 
-// StopTTLTimerForTest stops the timer that wipes v when its TTL runs out,
-// as a timer that has not run yet would be: then only the clock check in
-// each call ends the cell.
-func StopTTLTimerForTest(v Value) {
+// ExpireForTest moves v's TTL deadline into the past and stops the timer
+// that would wipe it, as a timer that has not run yet would be: only the
+// clock check in each call can then end the cell.
+func ExpireForTest(v Value) {
 	if v.h.timer != nil {
 		v.h.timer.Stop()
 	}
+	v.h.expires = time.Now().Add(-time.Second)
 }
 
 // BoxValueForTest returns the Value view of a Box, for the hooks above
