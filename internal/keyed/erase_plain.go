@@ -57,6 +57,17 @@ func EraseDeep(f func()) {
 	wipeRegisters()
 }
 
+// wipeMACBelow wipes what EraseMAC wipes after f, below its caller's
+// frame rather than Erase's: for a computation that cannot return to
+// EraseMAC (Key.Check's match calling runtime.Goexit).
+func wipeMACBelow() {
+	if wipeOff {
+		return
+	}
+	wipeStackMAC()
+	wipeRegisters()
+}
+
 // wipeOff is set by tests that show what Erase removes.
 var wipeOff bool
 

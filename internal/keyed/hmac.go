@@ -456,20 +456,51 @@ func (k *Key) Check(d *Digest, match func(mac, scratch []byte) bool, parts ...[]
 func (k *Key) check(d *Digest, match func(mac, scratch []byte) bool, parts [][]byte) (ok bool, p any, err error) {
 	mac, err := k.sum(d, d.want[:0], parts)
 	if err == nil {
-		ok, p = callMatch(match, mac, d.pad[:])
+		ok, p = callMatch(d, match, mac)
 	}
 	d.want = [MaxSize]byte{}
 	d.pad = [len(d.pad)]byte{}
 	return ok, p, err
 }
 
-// callMatch calls match and returns its panic instead of raising it.
-// (Since Go 1.21 panic(nil) recovers as a *runtime.PanicNilError, so a
-// nil p means no panic.)
-func callMatch(match func(mac, scratch []byte) bool, mac, scratch []byte) (ok bool, p any) {
-	defer func() { p = recover() }()
-	return match(mac, scratch), nil
+// callMatch calls match with mac and the digest's scratch and returns its
+// panic instead of raising it. (Since Go 1.21 panic(nil) recovers as a
+// *runtime.PanicNilError, so a nil p means no panic.)
+//
+// match may also end the goroutine (runtime.Goexit, which t.FailNow
+// calls): then nothing returns to check or EraseMAC, and the deferred
+// function, which sees neither a return nor a panic (recover returns nil
+// during a Goexit), is the last code of this package to run. It clears
+// the digest and wipes what it can: the stack below its own frame and
+// the registers. The frames above it (callMatch's, match's, the Goexit's)
+// are live until the goroutine is gone, and nothing can wipe them.
+func callMatch(d *Digest, match func(mac, scratch []byte) bool, mac []byte) (ok bool, p any) {
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		if p = recover(); p == nil && !ignoreGoexit {
+			goexiting(d)
+		}
+	}()
+	ok = match(mac, d.pad[:])
+	returned = true
+	return ok, nil
 }
+
+// goexiting clears d and wipes below callMatch's deferred function.
+//
+//go:noinline
+func goexiting(d *Digest) {
+	d.wipe()
+	d.zeroScratch()
+	wipeMACBelow()
+}
+
+// ignoreGoexit makes callMatch leave a Goexit in match as it was before
+// it cleared anything, for the tests that show what it clears.
+var ignoreGoexit bool
 
 // ScratchSize is the length of the scratch space Check gives match.
 const ScratchSize = sha512.BlockSize
