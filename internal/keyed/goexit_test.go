@@ -20,9 +20,10 @@ import (
 // all that Check may use, EraseMAC's growth included, and 1 KiB more.
 const goexitSpan = wipeDepth + growHeadroom + 1<<10
 
-// goexitDepths is how many depths the tests run the Goexit at, in frames
-// below match.
-const goexitDepths = 1
+// goexitDepths is how many depths the tests run the Goexit at: 0 to 15
+// frames below match, so that the frames left live above the wipe
+// (match's and the Goexit's) lie over every part of what sum used.
+const goexitDepths = 16
 
 // goexitDown calls runtime.Goexit n frames below its caller.
 //
@@ -169,6 +170,28 @@ func assertClearedSoon(t *testing.T, a AfterGoexitForTest) {
 		if time.Now().After(wait) {
 			t.Errorf("the stack of a goroutine that ended inside runtime/secret.Do is not cleared")
 			return
+		}
+	}
+}
+
+// Check costs a Sum, the call to match and one more MAC wipe than Sum
+// (before match: see check).
+func BenchmarkCheck(b *testing.B) {
+	for _, c := range hashes {
+		key := filled(32, 1)
+		for _, n := range []int{32, 1024} {
+			msg := filled(n, 2)
+			tag := refHMAC(c.new, key, msg)
+			d := mustDigest(b, c.h)
+			var k Key
+			k.Set(d, key)
+			match := func(mac, _ []byte) bool { return bytes.Equal(mac, tag) }
+			b.Run(fmt.Sprintf("%v/%dB", c.h, n), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					_, _ = k.Check(d, match, msg)
+				}
+			})
 		}
 	}
 }

@@ -456,6 +456,11 @@ func (k *Key) Check(d *Digest, match func(mac, scratch []byte) bool, parts ...[]
 func (k *Key) check(d *Digest, match func(mac, scratch []byte) bool, parts [][]byte) (ok bool, p any, err error) {
 	mac, err := k.sum(d, d.want[:0], parts)
 	if err == nil {
+		// match may end the goroutine, and its frames and the Goexit's
+		// then stay live over the stack sum used, out of any wipe's
+		// reach. So sum's stack and registers are wiped first: match
+		// runs on stack that holds nothing of the key.
+		wipeMACBelow()
 		ok, p = callMatch(d, match, mac)
 	}
 	d.want = [MaxSize]byte{}
