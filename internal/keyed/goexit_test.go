@@ -157,6 +157,94 @@ func TestAGoexitingMatchLeavesNothing(t *testing.T) {
 	}
 }
 
+// The needles are the values an HMAC names; the hash's rounds compute
+// many more from the key (a round's state runs back to the midstate, given
+// the block). So the stack is also compared across keys: the same Check,
+// Goexit and stack, run twice under each of three keys, as A B C C B A. A
+// byte that agrees within each key and differs between every two keys
+// depends on the key. One that counts up from run to run (a goroutine's
+// id) does not agree within a key, and one that takes two values (which
+// processor ran the goroutine, whether a wait slept) cannot differ
+// between three. With the Goexit handling no byte of the dead goroutine's
+// stack, and none of its registers, depends on the key.
+func TestAGoexitingMatchLeavesNoByteThatDependsOnTheKey(t *testing.T) {
+	keys := [3][]byte{filled(40, 0x55), filled(40, 0x99), filled(40, 0xdd)}
+	seen := 0
+	for _, c := range goexitCases(t) {
+		t.Run(c.name, func(t *testing.T) {
+			var stackSeen, regsSeen int
+			for depth := range goexitDepths {
+				call := func() { _, _ = c.k.Check(c.d, goexitMatch(depth), c.msg) }
+				stack, regs := keyDependent(t, c, keys, call)
+				if len(stack) > 0 {
+					t.Errorf("Goexit %d frames below match: %d bytes of the dead goroutine's stack depend on the key, %d to %d bytes below Check's caller",
+						depth, len(stack), stack[len(stack)-1], stack[0])
+				}
+				if regs > 0 {
+					t.Errorf("Goexit %d frames below match: %d bytes of the registers depend on the key", depth, regs)
+				}
+				if RuntimeErases {
+					continue
+				}
+				withoutGoexitHandling(func() { stack, regs = keyDependent(t, c, keys, call) })
+				stackSeen += len(stack)
+				regsSeen += regs
+			}
+			t.Logf("without the Goexit handling, over %d depths: %d bytes of the stack depend on the key, %d of the registers", goexitDepths, stackSeen, regsSeen)
+			seen += stackSeen + regsSeen
+		})
+	}
+	if seen == 0 && !RuntimeErases {
+		t.Error("without the Goexit handling no byte of the stack or registers depends on the key: the comparison cannot see")
+	}
+}
+
+// keyDependent runs call under keys 0, 1, 2, 2, 1, 0 on one stack and
+// returns the offsets below the probe of the stack bytes that depend on
+// the key (deepest first) and how many register bytes do.
+func keyDependent(t *testing.T, c *goexitCase, keys [3][]byte, call func()) (stack []int, regs int) {
+	t.Helper()
+	order := [...]int{0, 1, 2, 2, 1, 0}
+	var runs [len(order)]AfterGoexitForTest
+	// With one processor the goroutines take their stacks from one cache,
+	// last freed first: each runs on the stack the one before it left.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	for try := 0; ; try++ {
+		same := true
+		for i, key := range order {
+			c.k.Set(c.d, keys[key])
+			runs[i] = GoexitForTest(call, goexitSpan)
+			same = same && runs[i].Base == runs[0].Base
+			c.d.wipe() // for the runs without the Goexit handling
+			c.d.zeroScratch()
+		}
+		if same {
+			break
+		}
+		if try == 10 {
+			t.Fatal("six goroutines in a row never ran on the same stack: their stacks cannot be compared")
+		}
+	}
+	// depends reports whether byte i of each run's b agrees within each
+	// key and differs between any two.
+	depends := func(i int, b func(*AfterGoexitForTest) []byte) bool {
+		v := func(r int) byte { return b(&runs[r])[i] }
+		a, b2, c := v(0), v(1), v(2)
+		return v(5) == a && v(4) == b2 && v(3) == c && a != b2 && b2 != c && a != c
+	}
+	for i := range runs[0].Stack {
+		if depends(i, func(a *AfterGoexitForTest) []byte { return a.Stack }) {
+			stack = append(stack, len(runs[0].Stack)-i)
+		}
+	}
+	for i := range runs[0].Regs {
+		if depends(i, func(a *AfterGoexitForTest) []byte { return a.Regs[:] }) {
+			regs++
+		}
+	}
+	return stack, regs
+}
+
 // assertClearedSoon requires the stack a's goroutine left to read zero
 // within a second: the runtime clears it on the scheduler's stack, after
 // the goroutine's last deferred call.
