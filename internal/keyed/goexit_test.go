@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // A match that ends its goroutine (runtime.Goexit, which t.FailNow
@@ -243,6 +244,49 @@ func keyDependent(t *testing.T, c *goexitCase, keys [3][]byte, call func()) (sta
 		}
 	}
 	return stack, regs
+}
+
+// The Goexit's frames and the wipe below them run where EraseMAC grew the
+// stack for: were the stack copied to a larger one meanwhile, the old one
+// would go back to the runtime unwiped. Run in fresh goroutines below 0 to
+// 64 frames of 256 bytes (as TestErasingNeverMovesTheStack does), with the
+// Goexit right in match or 15 frames further down, the stack does not move
+// between match and the goroutine's end. A match that uses 64 KiB of
+// stack first does move it: the test can see a move.
+func TestAGoexitingMatchNeverMovesTheStack(t *testing.T) {
+	d := mustDigest(t, SHA512)
+	var k Key
+	k.Set(d, filled(20, 1))
+	msg := filled(300, 2)
+	moves := func(depth int, use func()) (moved bool) {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			var local byte
+			var at uintptr
+			defer func() { moved = uintptr(unsafe.Pointer(&local)) != at }()
+			belowFrames(depth, func() {
+				_, _ = k.Check(d, func(mac, scratch []byte) bool {
+					at = uintptr(unsafe.Pointer(&local))
+					use()
+					return false
+				}, msg)
+			})
+		}()
+		<-done
+		return moved
+	}
+	for depth := 0; depth <= 64; depth++ {
+		for _, down := range []int{0, goexitDepths - 1} {
+			// runtime/secret.Do clears an old stack itself.
+			if moves(depth, func() { goexitDown(down) }) && !RuntimeErases {
+				t.Errorf("below %d frames, a Goexit %d frames below match moved the stack", depth, down)
+			}
+		}
+	}
+	if !moves(0, func() { useLargeStack(); runtime.Goexit() }) {
+		t.Error("a match that uses 64 KiB of stack did not move it: the test cannot see a move")
+	}
 }
 
 // assertClearedSoon requires the stack a's goroutine left to read zero
