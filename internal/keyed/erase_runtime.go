@@ -25,10 +25,15 @@ func EraseMAC(f func()) { rtsecret.Do(f) }
 //go:noinline
 func EraseDeep(f func()) { rtsecret.Do(f) }
 
-// wipeMACBelow does nothing: a goroutine that ends inside
-// runtime/secret.Do has its whole stack cleared by the runtime (goexit0),
-// and its registers on the switch away from it.
-func wipeMACBelow() {}
+// wipeMACBelow wipes what EraseMAC's wipe would, below its caller's
+// frame: for Key.Check, whose match may end the goroutine. Do would
+// erase it all, but only once the goroutine is gone (goexit0 clears the
+// whole stack): until then, the deferred calls of every caller above run
+// with it in place, for as long as they take.
+func wipeMACBelow() {
+	wipeStackMAC()
+	wipeRegisters()
+}
 
 // SkipWipesForTest does nothing: runtime/secret.Do cannot be told to skip
 // its erasure.

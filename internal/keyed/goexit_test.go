@@ -124,6 +124,9 @@ func TestAGoexitingMatchLeavesNothing(t *testing.T) {
 				if name, at := c.needles.Find(a.Stack); at >= 0 {
 					t.Errorf("Goexit %d frames below match: the dead goroutine's stack holds the %s, %d bytes below Check's caller", depth, name, len(a.Stack)-at)
 				}
+				if name, at := c.needles.Find(a.Early); at >= 0 {
+					t.Errorf("Goexit %d frames below match: in the goroutine's last deferred call its stack holds the %s, %d bytes below Check's caller", depth, name, len(a.Early)-at)
+				}
 				if name, at := c.needles.Find(a.Regs[:]); at >= 0 {
 					t.Errorf("Goexit %d frames below match: the registers hold the %s", depth, name)
 				}
@@ -202,7 +205,8 @@ func TestAGoexitingMatchLeavesNoByteThatDependsOnTheKey(t *testing.T) {
 
 // keyDependent runs call under keys 0, 1, 2, 2, 1, 0 on one stack and
 // returns the offsets below the probe of the stack bytes that depend on
-// the key (deepest first) and how many register bytes do.
+// the key (deepest first), once the goroutine has ended or in its last
+// deferred call, and how many register bytes do.
 func keyDependent(t *testing.T, c *goexitCase, keys [3][]byte, call func()) (stack []int, regs int) {
 	t.Helper()
 	order := [...]int{0, 1, 2, 2, 1, 0}
@@ -234,7 +238,8 @@ func keyDependent(t *testing.T, c *goexitCase, keys [3][]byte, call func()) (sta
 		return v(5) == a && v(4) == b2 && v(3) == c && a != b2 && b2 != c && a != c
 	}
 	for i := range runs[0].Stack {
-		if depends(i, func(a *AfterGoexitForTest) []byte { return a.Stack }) {
+		if depends(i, func(a *AfterGoexitForTest) []byte { return a.Stack }) ||
+			depends(i, func(a *AfterGoexitForTest) []byte { return a.Early }) {
 			stack = append(stack, len(runs[0].Stack)-i)
 		}
 	}

@@ -24,6 +24,10 @@ type AfterGoexitForTest struct {
 	// Base is the address Stack was read from: two runs that reused the
 	// same stack have the same Base.
 	Base uintptr
+	// Early is the same span, read in the goroutine's last deferred call,
+	// after every deferred call of f's had run: what deferred calls above
+	// f see (runtime/secret clears the stack only after them).
+	Early []byte
 	// Regs are the registers in the goroutine's last deferred call, after
 	// every deferred call of f's had run.
 	Regs [RegisterFileSize]byte
@@ -64,6 +68,7 @@ func GoexitForTest(f func(), span int) (a AfterGoexitForTest) {
 		// Deferred calls run last in, first out: the registers are read
 		// first, right after f's own deferred calls.
 		defer func() { a.Moved = uintptr(unsafe.Pointer(&local)) != at }()
+		defer func() { a.Early = readStack(a.Base, span) }()
 		defer SpillRegistersForTest(&a.Regs)
 		paintAndCall(f, span, &a.Base)
 		a.Ended = false
