@@ -444,6 +444,22 @@ func (k *Key) verify(d *Digest, tag []byte, parts [][]byte) (bool, error) {
 // A panic in match goes on once the wipe is done: Erase has no deferred
 // wipe (a deferred call runs below the panicking frames, so it could not
 // wipe them), so check catches it and Check raises it again outside.
+//
+// match may end the goroutine (runtime.Goexit; t.FailNow in a test's
+// match). Check then never returns, and the goroutine's stack goes back
+// to the runtime, which reuses it without clearing it. So match runs only
+// once the HMAC computation's stack (macWipeDepth below check) and the
+// registers are wiped, and on a Goexit callMatch's deferred call clears
+// the digest (its state, the expected MAC, the scratch) and wipes the
+// stack below itself and the registers. What it cannot wipe are the
+// frames still live above it: callMatch's, runtime.Goexit's and its own
+// (312 bytes on amd64, 144 on 386), which hold nothing derived from the
+// key (no byte of the dead goroutine's stack depends on the key, with the
+// Goexit 0 to 15 frames below match: the tests in goexit_test.go), and
+// match's own frames, which keep what match put there: a copy of mac in
+// a local array stays on the dead stack. With GOEXPERIMENT=runtimesecret
+// the runtime also clears the whole stack once the goroutine is gone,
+// after the deferred calls of every caller above.
 func (k *Key) Check(d *Digest, match func(mac, scratch []byte) bool, parts ...[]byte) (ok bool, err error) {
 	var p any
 	EraseMAC(func() { ok, p, err = k.check(d, match, parts) })
