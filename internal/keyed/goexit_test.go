@@ -96,12 +96,8 @@ func (n NeedlesForTest) count(hay []byte) int {
 // withoutGoexitHandling runs f with Check as it was before it handled a
 // Goexit: no wipes, the digest left as the Goexit found it.
 func withoutGoexitHandling(f func()) {
-	restore := SkipWipesForTest()
-	ignoreGoexit = true
-	defer func() {
-		ignoreGoexit = false
-		restore()
-	}()
+	defer SkipWipesForTest()()
+	defer IgnoreGoexitForTest()()
 	f()
 }
 

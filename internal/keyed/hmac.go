@@ -523,6 +523,16 @@ func goexiting(d *Digest) {
 // it cleared anything, for the tests that show what it clears.
 var ignoreGoexit bool
 
+// IgnoreGoexitForTest makes Check leave a Goexit in match as it did
+// before it handled one (the digest as the Goexit found it, nothing
+// wiped on the way out), until restore is called; with SkipWipesForTest
+// it is Check as it was, for the controls of tests and of the proof
+// suite. Not safe to use while other goroutines call Check.
+func IgnoreGoexitForTest() (restore func()) {
+	ignoreGoexit = true
+	return func() { ignoreGoexit = false }
+}
+
 // ScratchSize is the length of the scratch space Check gives match.
 const ScratchSize = sha512.BlockSize
 
