@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"testing"
 	"time"
 	"unsafe"
@@ -295,6 +296,7 @@ func TestAGoexitingMatchNeverMovesTheStack(t *testing.T) {
 // the goroutine's last deferred call.
 func assertClearedSoon(t *testing.T, a AfterGoexitForTest) {
 	t.Helper()
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	zero := make([]byte, len(a.Stack))
 	for wait := time.Now().Add(time.Second); ; time.Sleep(time.Millisecond) {
 		if bytes.Equal(readStack(a.Base, len(a.Stack)), zero) {

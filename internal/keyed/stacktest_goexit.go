@@ -105,9 +105,10 @@ func paintAndCall(f func(), span int, base *uintptr) {
 }
 
 // readStack copies n bytes from the stack memory at addr, which belonged
-// to a goroutine that has ended. (The address is read as a pointer
-// through memory, not converted: no pointer to the freed stack is ever
-// stored where the garbage collector would look.)
+// to a goroutine that has ended. The address stays a uintptr until this
+// copy (read as a pointer through memory, which vet accepts): a pointer
+// into a freed stack is not kept where the garbage collector, which the
+// callers turn off, would check it.
 //
 //go:norace
 //go:nocheckptr
