@@ -184,9 +184,6 @@ func TestAGoexitingMatchLeavesNoByteThatDependsOnTheKey(t *testing.T) {
 				if regs > 0 {
 					t.Errorf("Goexit %d frames below match: %d bytes of the registers depend on the key", depth, regs)
 				}
-				if RuntimeErases {
-					continue
-				}
 				withoutGoexitHandling(func() { stack, regs = keyDependent(t, c, keys, call) })
 				stackSeen += len(stack)
 				regsSeen += regs
@@ -195,7 +192,10 @@ func TestAGoexitingMatchLeavesNoByteThatDependsOnTheKey(t *testing.T) {
 			seen += stackSeen + regsSeen
 		})
 	}
-	if seen == 0 && !RuntimeErases {
+	// Under runtimesecret the runtime clears the stack in the end and
+	// the registers at every switch to the system stack: what the
+	// control finds there is in the deferred calls' window (Early).
+	if seen == 0 {
 		t.Error("without the Goexit handling no byte of the stack or registers depends on the key: the comparison cannot see")
 	}
 }
