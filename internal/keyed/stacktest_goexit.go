@@ -60,6 +60,9 @@ func GoexitForTest(f func(), span int) (a AfterGoexitForTest) {
 	before := runtime.NumGoroutine()
 	done := make(chan struct{})
 	a.Ended = true
+	// Allocated here: allocating in the deferred call would run the
+	// allocator's frames over the stack it reads.
+	a.Early = make([]byte, span)
 	go func() {
 		defer close(done)
 		GrowStackForTest(span + 4<<10)
@@ -68,7 +71,7 @@ func GoexitForTest(f func(), span int) (a AfterGoexitForTest) {
 		// Deferred calls run last in, first out: the registers are read
 		// first, right after f's own deferred calls.
 		defer func() { a.Moved = uintptr(unsafe.Pointer(&local)) != at }()
-		defer func() { a.Early = readStack(a.Base, span) }()
+		defer func() { readStackInto(a.Early, a.Base) }()
 		defer SpillRegistersForTest(&a.Regs)
 		paintAndCall(f, span, &a.Base)
 		a.Ended = false
@@ -114,7 +117,15 @@ func paintAndCall(f func(), span int, base *uintptr) {
 //go:nocheckptr
 func readStack(addr uintptr, n int) []byte {
 	out := make([]byte, n)
-	p := *(*unsafe.Pointer)(unsafe.Pointer(&addr))
-	copy(out, unsafe.Slice((*byte)(p), n))
+	readStackInto(out, addr)
 	return out
+}
+
+// readStackInto is readStack into dst.
+//
+//go:norace
+//go:nocheckptr
+func readStackInto(dst []byte, addr uintptr) {
+	p := *(*unsafe.Pointer)(unsafe.Pointer(&addr))
+	copy(dst, unsafe.Slice((*byte)(p), len(dst)))
 }
