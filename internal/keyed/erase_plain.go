@@ -58,8 +58,9 @@ func EraseDeep(f func()) {
 }
 
 // wipeMACBelow wipes what EraseMAC wipes after f, below its caller's
-// frame rather than Erase's: for a computation that cannot return to
-// EraseMAC (Key.Check's match calling runtime.Goexit).
+// frame rather than EraseMAC's, while f still runs: Key.Check calls it
+// before match runs, and when match ends the goroutine (runtime.Goexit),
+// which never returns to EraseMAC.
 func wipeMACBelow() {
 	if wipeOff {
 		return

@@ -25,11 +25,12 @@ func EraseMAC(f func()) { rtsecret.Do(f) }
 //go:noinline
 func EraseDeep(f func()) { rtsecret.Do(f) }
 
-// wipeMACBelow wipes what EraseMAC's wipe would, below its caller's
-// frame: for Key.Check, whose match may end the goroutine. Do would
-// erase it all, but only once the goroutine is gone (goexit0 clears the
-// whole stack): until then, the deferred calls of every caller above run
-// with it in place, for as long as they take.
+// wipeMACBelow wipes macWipeDepth bytes below its caller's frame and the
+// registers, while f still runs: Key.Check calls it before match runs,
+// and when match ends the goroutine (runtime.Goexit). Do would erase it
+// all, but after a Goexit only once the goroutine is gone (goexit0 clears
+// the whole stack): until then the deferred calls of every caller above
+// run with it in place, for as long as they take.
 func wipeMACBelow() {
 	if wipeOff {
 		return
