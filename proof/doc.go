@@ -37,6 +37,12 @@
 // (HMAC pads and midstates, Ed25519's expanded scalar and prefix, the
 // ECDSA scalar in either byte order); none may remain.
 //
+// TestAGoexitInCheckLeavesNoKeyInADump dumps proof/goexitchild after
+// 2,000 HMAC checks whose match ended its goroutine (runtime.Goexit, as
+// t.FailNow does): no key, pad, hash state or expected MAC may remain. Run
+// as Check was before it handled a Goexit, the dropped digests keep the
+// expected MACs, and the same search finds them.
+//
 // What a dump may hold, and why: config secrets never (any copy fails the
 // test). A bearer token sent by a client lands in net/http's per-connection
 // read buffer (a bufio.Reader of 4 KiB) before any handler runs; the next

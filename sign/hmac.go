@@ -228,6 +228,16 @@ func (m *HMAC) Verify(tag []byte, msg ...[]byte) error {
 // scratch: it runs within a 1,152-byte stack wipe, which leaves match
 // about 500 bytes of stack), must not keep mac or scratch, and must not
 // call into this package.
+//
+// If match ends the goroutine (runtime.Goexit, which t.FailNow calls),
+// Check does not return. The key's cell is released on the way out, the
+// HMAC's own stack and the registers were wiped before match ran, and the
+// expected MAC and the scratch are cleared and the stack below match's
+// and the Goexit's frames wiped as the goroutine unwinds. What the
+// goroutine's stack keeps (the runtime reuses it unwiped) is what match
+// wrote into its own frames: decode into scratch, not into a local array.
+// With GOEXPERIMENT=runtimesecret the runtime clears the whole stack once
+// the goroutine has ended.
 func (m *HMAC) Check(match func(mac, scratch []byte) bool, msg ...[]byte) error {
 	ok := false
 	err := m.use(func(key *keyed.Key, d *keyed.Digest) error {

@@ -57,6 +57,18 @@ func EraseDeep(f func()) {
 	wipeRegisters()
 }
 
+// wipeMACBelow wipes what EraseMAC wipes after f, below its caller's
+// frame rather than EraseMAC's, while f still runs: Key.Check calls it
+// before match runs, and when match ends the goroutine (runtime.Goexit),
+// which never returns to EraseMAC.
+func wipeMACBelow() {
+	if wipeOff {
+		return
+	}
+	wipeStackMAC()
+	wipeRegisters()
+}
+
 // wipeOff is set by tests that show what Erase removes.
 var wipeOff bool
 

@@ -25,6 +25,27 @@ func EraseMAC(f func()) { rtsecret.Do(f) }
 //go:noinline
 func EraseDeep(f func()) { rtsecret.Do(f) }
 
-// SkipWipesForTest does nothing: runtime/secret.Do cannot be told to skip
-// its erasure.
-func SkipWipesForTest() (restore func()) { return func() {} }
+// wipeMACBelow wipes macWipeDepth bytes below its caller's frame and the
+// registers, while f still runs: Key.Check calls it before match runs,
+// and when match ends the goroutine (runtime.Goexit). Do would erase it
+// all, but after a Goexit only once the goroutine is gone (goexit0 clears
+// the whole stack): until then the deferred calls of every caller above
+// run with it in place, for as long as they take.
+func wipeMACBelow() {
+	if wipeOff {
+		return
+	}
+	wipeStackMAC()
+	wipeRegisters()
+}
+
+// wipeOff is set by tests that measure a computation without the wipes.
+var wipeOff bool
+
+// SkipWipesForTest makes Key.Check skip its own wipes (before match, and
+// after a Goexit in it) until restore is called. runtime/secret.Do cannot
+// be told to skip its erasure: Erase, EraseMAC and EraseDeep still erase.
+func SkipWipesForTest() (restore func()) {
+	wipeOff = true
+	return func() { wipeOff = false }
+}

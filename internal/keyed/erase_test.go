@@ -125,7 +125,13 @@ func TestEveryOperationFitsTheWipe(t *testing.T) {
 	check := func(ops map[string]func(), limit int, wipe string) {
 		for name, op := range ops {
 			var depth int
+			// Without the wipes: check wipes sum's stack before match
+			// runs, and those zeros, deeper than match goes, are not
+			// data for the wipe after it to cover. (No other operation
+			// here wipes.)
+			restore := SkipWipesForTest()
 			probe(t, func() { depth = StackDepthForTest(op, span) })
+			restore()
 			// 0 is less than the probe's own margin (a raw-state
 			// Stream.Write, for one); the wipes measured below show
 			// the probe sees.

@@ -444,6 +444,22 @@ func (k *Key) verify(d *Digest, tag []byte, parts [][]byte) (bool, error) {
 // A panic in match goes on once the wipe is done: Erase has no deferred
 // wipe (a deferred call runs below the panicking frames, so it could not
 // wipe them), so check catches it and Check raises it again outside.
+//
+// match may end the goroutine (runtime.Goexit; t.FailNow in a test's
+// match). Check then never returns, and the goroutine's stack goes back
+// to the runtime, which reuses it without clearing it. So match runs only
+// once the HMAC computation's stack (macWipeDepth below check) and the
+// registers are wiped, and on a Goexit callMatch's deferred call clears
+// the digest (its state, the expected MAC, the scratch) and wipes the
+// stack below itself and the registers. What it cannot wipe are the
+// frames still live above it: callMatch's, runtime.Goexit's and its own
+// (312 bytes on amd64, 144 on 386), which hold nothing derived from the
+// key (no byte of the dead goroutine's stack depends on the key, with the
+// Goexit 0 to 15 frames below match: the tests in goexit_test.go), and
+// match's own frames, which keep what match put there: a copy of mac in
+// a local array stays on the dead stack. With GOEXPERIMENT=runtimesecret
+// the runtime also clears the whole stack once the goroutine is gone,
+// after the deferred calls of every caller above.
 func (k *Key) Check(d *Digest, match func(mac, scratch []byte) bool, parts ...[]byte) (ok bool, err error) {
 	var p any
 	EraseMAC(func() { ok, p, err = k.check(d, match, parts) })
@@ -456,19 +472,65 @@ func (k *Key) Check(d *Digest, match func(mac, scratch []byte) bool, parts ...[]
 func (k *Key) check(d *Digest, match func(mac, scratch []byte) bool, parts [][]byte) (ok bool, p any, err error) {
 	mac, err := k.sum(d, d.want[:0], parts)
 	if err == nil {
-		ok, p = callMatch(match, mac, d.pad[:])
+		// match may end the goroutine, and its frames and the Goexit's
+		// then stay live over the stack sum used, out of any wipe's
+		// reach. So sum's stack and registers are wiped first: match
+		// runs on stack that holds nothing of the key.
+		wipeMACBelow()
+		ok, p = callMatch(d, match, mac)
 	}
 	d.want = [MaxSize]byte{}
 	d.pad = [len(d.pad)]byte{}
 	return ok, p, err
 }
 
-// callMatch calls match and returns its panic instead of raising it.
-// (Since Go 1.21 panic(nil) recovers as a *runtime.PanicNilError, so a
-// nil p means no panic.)
-func callMatch(match func(mac, scratch []byte) bool, mac, scratch []byte) (ok bool, p any) {
-	defer func() { p = recover() }()
-	return match(mac, scratch), nil
+// callMatch calls match with mac and the digest's scratch and returns its
+// panic instead of raising it. (Since Go 1.21 panic(nil) recovers as a
+// *runtime.PanicNilError, so a nil p means no panic.)
+//
+// match may also end the goroutine (runtime.Goexit, which t.FailNow
+// calls): then nothing returns to check or EraseMAC, and the deferred
+// function, which sees neither a return nor a panic (recover returns nil
+// during a Goexit), is the last code of this package to run. It clears
+// the digest and wipes what it can: the stack below its own frame and
+// the registers. The frames above it (callMatch's, match's, the Goexit's)
+// are live until the goroutine is gone, and nothing can wipe them.
+func callMatch(d *Digest, match func(mac, scratch []byte) bool, mac []byte) (ok bool, p any) {
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		if p = recover(); p == nil && !ignoreGoexit {
+			goexiting(d)
+		}
+	}()
+	ok = match(mac, d.pad[:])
+	returned = true
+	return ok, nil
+}
+
+// goexiting clears d and wipes below callMatch's deferred function.
+//
+//go:noinline
+func goexiting(d *Digest) {
+	d.wipe()
+	d.zeroScratch()
+	wipeMACBelow()
+}
+
+// ignoreGoexit makes callMatch leave a Goexit in match as it was before
+// it cleared anything, for the tests that show what it clears.
+var ignoreGoexit bool
+
+// IgnoreGoexitForTest makes Check leave a Goexit in match as it did
+// before it handled one (the digest as the Goexit found it, nothing
+// wiped on the way out), until restore is called; with SkipWipesForTest
+// it is Check as it was, for the controls of tests and of the proof
+// suite. Not safe to use while other goroutines call Check.
+func IgnoreGoexitForTest() (restore func()) {
+	ignoreGoexit = true
+	return func() { ignoreGoexit = false }
 }
 
 // ScratchSize is the length of the scratch space Check gives match.
