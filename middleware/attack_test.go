@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -22,16 +23,23 @@ import (
 // get a credential past Tokens, Listener and Logger, sent on real
 // sockets to real servers.
 
-// rawExchange writes reqs on one connection to addr and reads n responses.
-func rawExchange(t *testing.T, addr, reqs string, n int) []int {
+// rawExchange writes reqs on one connection to addr and reads n
+// responses. It returns their statuses and, when it read fewer than n,
+// what ended the reading (and the writing, if that failed too), with
+// how long after the dial.
+func rawExchange(t *testing.T, addr, reqs string, n int) ([]int, error) {
 	t.Helper()
+	began := time.Now()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	go func() { _, _ = io.WriteString(c, reqs) }()
+	_ = c.SetDeadline(began.Add(5 * time.Second))
+	wrote := make(chan error, 1)
+	go func() {
+		_, err := io.WriteString(c, reqs)
+		wrote <- err
+	}()
 	br := bufio.NewReader(c)
 	var codes []int
 	for range n {
@@ -40,13 +48,19 @@ func rawExchange(t *testing.T, addr, reqs string, n int) []int {
 			resp, err = http.ReadResponse(br, nil)
 		}
 		if err != nil {
-			break
+			ended := time.Since(began)
+			c.Close()
+			if werr := <-wrote; werr != nil {
+				err = fmt.Errorf("%w (writing the requests: %v)", err, werr)
+			}
+			return codes, fmt.Errorf("reading response %d of %d, %v after the dial: %w", len(codes)+1, n, ended.Round(time.Millisecond), err)
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		codes = append(codes, resp.StatusCode)
 	}
-	return codes
+	c.Close()
+	return codes, nil
 }
 
 func TestListenerAttacks(t *testing.T) {
@@ -82,7 +96,10 @@ func TestListenerAttacks(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			addr, found := listenerServer(t, func() []string { return secrets }, nil)
-			codes := rawExchange(t, addr, c.reqs, c.n)
+			codes, err := rawExchange(t, addr, c.reqs, c.n)
+			if err != nil {
+				t.Fatalf("statuses %v, then %v", codes, err)
+			}
 			var got []seen
 			for _, code := range codes {
 				if code != http.StatusOK {
@@ -168,9 +185,9 @@ func TestALongHeaderLineDoesNotDisarmTheConnection(t *testing.T) {
 		"GET /?q=" + strings.Repeat("a", 40<<10) + " HTTP/1.1\r\nHost: x\r\n\r\n",
 	} {
 		reqs := first + "GET / HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + tok + "\r\n\r\n"
-		codes := rawExchange(t, addr, reqs, 2)
-		if len(codes) != 2 || codes[0] != http.StatusOK || codes[1] != http.StatusOK {
-			t.Fatalf("statuses %v, want two 200s", codes)
+		codes, err := rawExchange(t, addr, reqs, 2)
+		if err != nil || codes[0] != http.StatusOK || codes[1] != http.StatusOK {
+			t.Fatalf("statuses %v, want two 200s (%v)", codes, err)
 		}
 		<-found
 		if s := <-found; s.token != tok || s.rawLeak {
@@ -188,9 +205,9 @@ func TestConnectionUpgradeAloneDoesNotDisarm(t *testing.T) {
 	addr, found := listenerServer(t, func() []string { return []string{tok} }, nil)
 	reqs := "GET / HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\n\r\n" +
 		"GET / HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + tok + "\r\n\r\n"
-	codes := rawExchange(t, addr, reqs, 2)
-	if len(codes) != 2 {
-		t.Fatalf("statuses %v, want two", codes)
+	codes, err := rawExchange(t, addr, reqs, 2)
+	if err != nil {
+		t.Fatalf("statuses %v, want two: %v", codes, err)
 	}
 	<-found
 	if s := <-found; s.token != tok || s.rawLeak {
