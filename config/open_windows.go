@@ -6,13 +6,16 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// openNoBlock opens path for reading, sharing it as Unix does: other
-// processes may read it, write it, and rename over it or delete it while
-// it is open. Go's os.Open leaves out FILE_SHARE_DELETE, and a writer
-// that replaces a file atomically (MoveFileEx over it, as a rename) then
-// fails with "Access is denied" whenever a poll of Watch holds the file
-// open. Windows has no named pipes in the file system that an open could
-// wait on.
+// openNoBlock opens path for reading, sharing it as far as Windows
+// lets a reader: other processes may read it, write it, delete it and
+// rename it away while it is open. Go's os.Open leaves out
+// FILE_SHARE_DELETE, and a delete then fails with a sharing violation
+// whenever a poll of Watch holds the file open. A rename over the file
+// with POSIX semantics (FileRenameInfoEx) needs the share too; a plain
+// MoveFileEx over it (os.Rename) fails with "Access is denied" while any
+// handle is open, whatever its share mode, so such a writer must retry,
+// as it must against virus scanners and indexers. Windows has no named
+// pipes in the file system that an open could wait on.
 func openNoBlock(path string) (*os.File, error) {
 	p, err := windows.UTF16PtrFromString(path)
 	if err != nil {

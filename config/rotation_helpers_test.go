@@ -39,14 +39,17 @@ func watched(t testing.TB, fn func(error), opts ...Option) *Config {
 // path; the non-atomic ones pause between their steps, the way a slow
 // disk, a network file system or a scheduler would make them.
 type writer struct {
-	name  string
-	write func(t testing.TB, path string, content []byte)
+	name string
+	// atomic: the new content appears all at once (a rename), so how
+	// long the write took says nothing about what a reader could catch.
+	atomic bool
+	write  func(t testing.TB, path string, content []byte)
 }
 
 var (
 	// renameWriter writes a hidden temporary file beside path and renames
 	// it over path: what careful tools do, atomic.
-	renameWriter = writer{"rename", func(t testing.TB, path string, content []byte) {
+	renameWriter = writer{"rename", true, func(t testing.TB, path string, content []byte) {
 		tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
 		writeBytes(t, tmp, content, os.O_CREATE|os.O_TRUNC)
 		if err := renameRetrying(tmp, path); err != nil {
@@ -56,7 +59,7 @@ var (
 	// truncateWriter truncates path and writes it in two pieces, 2 ms
 	// apart: echo > file, most editors' plain save, a shell redirection
 	// of a slow command.
-	truncateWriter = writer{"truncate, then two pieces", func(t testing.TB, path string, content []byte) {
+	truncateWriter = writer{"truncate, then two pieces", false, func(t testing.TB, path string, content []byte) {
 		f := openFile(t, path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
 		defer f.Close()
 		half := len(content) / 2
@@ -67,7 +70,7 @@ var (
 	// inPlaceWriter overwrites path at the same size without truncating,
 	// in two pieces, 2 ms apart: dd conv=notrunc, a tool that rewrites a
 	// fixed-size record.
-	inPlaceWriter = writer{"same size, in place, two pieces", func(t testing.TB, path string, content []byte) {
+	inPlaceWriter = writer{"same size, in place, two pieces", false, func(t testing.TB, path string, content []byte) {
 		f := openFile(t, path, os.O_WRONLY)
 		defer f.Close()
 		half := len(content) / 2
@@ -81,7 +84,7 @@ var (
 	}}
 	// keepTimeWriter replaces path at the same size and puts its
 	// modification time back: cp -p, rsync -t, a restore from a backup.
-	keepTimeWriter = writer{"same size, modification time kept", func(t testing.TB, path string, content []byte) {
+	keepTimeWriter = writer{"same size, modification time kept", false, func(t testing.TB, path string, content []byte) {
 		fi, err := os.Stat(path)
 		if err != nil {
 			t.Error(err)
@@ -95,14 +98,22 @@ var (
 )
 
 // renameRetrying renames from over to. On Windows a rename over a file
-// that another handle holds open fails with "Access is denied" unless
-// the system gives renames POSIX semantics (Windows 10 with NTFS does;
-// Wine does not), whatever share mode that handle allows; Windows tools
-// retry for that reason (Go's own cmd/go does, against virus scanners and
-// indexers), and so does this writer, for up to a second.
+// that another handle holds open fails with "Access is denied", whatever
+// share mode that handle allows: MoveFileEx, which os.Rename calls, does
+// not replace an open file (only a rename with POSIX semantics does, and
+// Wine 8 has none). Windows tools retry for that reason (cmd/go does,
+// against virus scanners and indexers), and so does this writer.
+//
+// It retries for up to 20 s, as long as waitSecret waits: a watcher
+// polling every millisecond reads the file most of the time, and while
+// other goroutines keep every P busy (the readers of these tests), each
+// system call between its open and its close can cost it a scheduler
+// time slice before it runs again. Under Wine on a loaded host (load 12
+// on 2 cores) a probe held the file open 20 ms at the median and 375 ms
+// at the longest, 88% of the time, and a rename waited up to 1.8 s.
 func renameRetrying(from, to string) error {
 	err := os.Rename(from, to)
-	for deadline := time.Now().Add(time.Second); err != nil && runtime.GOOS == "windows" && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(20 * time.Second); err != nil && runtime.GOOS == "windows" && time.Now().Before(deadline); {
 		time.Sleep(time.Millisecond)
 		err = os.Rename(from, to)
 	}

@@ -37,6 +37,12 @@ import (
 // finish within ReloadTimeout is abandoned and reported (ErrReloadTimeout).
 // Status, Health and HealthHandler report all of it.
 //
+// On Windows a poll holds each file open while it reads it, and a tool
+// that replaces a file with a plain rename (MoveFileEx, os.Rename) fails
+// with "Access is denied" in that moment, as it does against a virus
+// scanner or an indexer: such a tool must retry. Deleting the file, or
+// renaming it away, works even then.
+//
 // Watch returns at once. Watching stops when ctx is done or at Close.
 // fn may be nil; it runs on the watching goroutine (or on Reload's
 // caller), one call at a time, and never after Close returned. It must

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/secretmem/secretmem/middleware"
@@ -30,9 +31,9 @@ func benchServer(b *testing.B, withListener bool) string {
 	return ln.Addr().String()
 }
 
-// roundTrip sends benchRequest on c and reads the response.
-func roundTrip(c net.Conn, br *bufio.Reader) error {
-	if _, err := c.Write(benchRequest); err != nil {
+// roundTrip sends req on c and reads the response.
+func roundTrip(c net.Conn, br *bufio.Reader, req []byte) error {
+	if _, err := c.Write(req); err != nil {
 		return err
 	}
 	resp, err := http.ReadResponse(br, nil)
@@ -62,7 +63,33 @@ func BenchmarkListener(b *testing.B) {
 			br := bufio.NewReader(c)
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := roundTrip(c, br); err != nil {
+				if err := roundTrip(c, br, benchRequest); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkListenerLongLine is BenchmarkListener for a request with a
+// 40 KiB header line before its token, as a proxy forwards a big header
+// (Envoy takes 60 KiB): Listener streams the line through and takes the
+// token after it.
+func BenchmarkListenerLongLine(b *testing.B) {
+	req := []byte("GET /me HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 40<<10) +
+		"\r\nAuthorization: Bearer bench-token-0123456789abcdef\r\n\r\n")
+	for _, m := range listenerModes {
+		b.Run(m.name, func(b *testing.B) {
+			c, err := net.Dial("tcp", benchServer(b, m.with))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			br := bufio.NewReader(c)
+			b.SetBytes(int64(len(req)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := roundTrip(c, br, req); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -87,7 +114,7 @@ func BenchmarkListenerParallel(b *testing.B) {
 				defer c.Close()
 				br := bufio.NewReader(c)
 				for pb.Next() {
-					if err := roundTrip(c, br); err != nil {
+					if err := roundTrip(c, br, benchRequest); err != nil {
 						b.Error(err)
 						return
 					}

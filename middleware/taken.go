@@ -85,6 +85,18 @@ func closed() {
 
 // start takes a buffer and puts the first byte into it.
 func (b *readBuffer) start(first byte) error {
+	if err := b.take(); err != nil {
+		return err
+	}
+	return b.update(func(a []byte) error {
+		a[0], b.n = first, 1
+		return nil
+	})
+}
+
+// take gives the buffer, which holds none, a small box: a spare one, or
+// a new one.
+func (b *readBuffer) take() error {
 	var box secret.Box[[smallBuf]byte]
 	spare.mu.Lock()
 	if n := len(spare.box); n > 0 {
@@ -99,10 +111,7 @@ func (b *readBuffer) start(first byte) error {
 		}
 	}
 	b.small, b.isLarge, b.live, b.n = box, false, true, 0
-	return b.update(func(a []byte) error {
-		a[0], b.n = first, 1
-		return nil
-	})
+	return nil
 }
 
 // fill reads once from r into the free part of the buffer.
