@@ -20,23 +20,46 @@ import (
 // calls, until release: a read of a hung NFS or FUSE mount, or a network
 // source that never answers. Its map holds one plain key.
 type hangingProvider struct {
-	free    atomic.Int32 // calls that return at once
-	calls   atomic.Int32
-	hanging chan struct{}
-	once    sync.Once
+	free     atomic.Int32 // calls that return at once
+	calls    atomic.Int32
+	hanging  chan struct{}
+	once     sync.Once
+	hung     chan struct{} // closed when the first call hangs
+	hungOnce sync.Once
 }
 
 func newHangingProvider(free int32) *hangingProvider {
-	p := &hangingProvider{hanging: make(chan struct{})}
+	p := &hangingProvider{hanging: make(chan struct{}), hung: make(chan struct{})}
 	p.free.Store(free)
 	return p
 }
 
 func (p *hangingProvider) Read() (map[string]any, error) {
 	if p.calls.Add(1) > p.free.Load() {
+		p.hungOnce.Do(func() { close(p.hung) })
 		<-p.hanging
 	}
 	return map[string]any{"region": "eu"}, nil
+}
+
+// deadlineAtHang is a context whose deadline passes the moment a call of
+// p hangs: a caller's timeout that ends while p hangs, and never before a
+// load got to p, however slow the machine. A fixed timeout that a stalled
+// load outlived before it reached p gave up while reading something else.
+func (p *hangingProvider) deadlineAtHang() context.Context { return hangDeadline{p.hung} }
+
+type hangDeadline struct{ hung <-chan struct{} }
+
+func (hangDeadline) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (d hangDeadline) Done() <-chan struct{}     { return d.hung }
+func (hangDeadline) Value(any) any               { return nil }
+func (d hangDeadline) Err() error {
+	select {
+	case <-d.hung:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
 }
 
 func (p *hangingProvider) ReadBytes() ([]byte, error) { return nil, errors.New("maps only") }
@@ -149,9 +172,7 @@ func TestAReloadStuckInAReadDoesNotHoldUpCloseOrLaterReloads(t *testing.T) {
 func TestLoadContextGivesUpOnASourceThatHangs(t *testing.T) {
 	cells, goroutines := liveCells(), runtime.NumGoroutine()
 	hp := newHangingProvider(0)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-	defer cancel()
-	_, err := LoadContext(ctx, Env("LC_"), Source(hp, nil))
+	_, err := LoadContext(hp.deadlineAtHang(), Env("LC_"), Source(hp, nil))
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "hangingProvider") {
 		t.Errorf("LoadContext said %v, want the deadline and what it was reading", err)
 	}
