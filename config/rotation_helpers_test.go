@@ -223,3 +223,21 @@ func fixedMarker(t testing.TB, n int) []byte {
 func yamlSecret(pw []byte) []byte {
 	return append(append([]byte("db:\n  host: h\n  password: "), pw...), '\n')
 }
+
+// withinGrace runs try with a grace period of grace, and again with twice
+// the grace period each time try reports that the period ran out before
+// it could look (false): what holds "within the grace period" can only be
+// checked while it lasts, and a loaded machine or a stalled virtual CPU
+// can spend longer than a short grace period between a reload and the
+// next statement. A run that looked in time and saw something wrong
+// fails the test in try.
+func withinGrace(t *testing.T, grace time.Duration, try func(grace time.Duration) bool) {
+	t.Helper()
+	for ; grace <= 10*time.Second; grace *= 2 {
+		if try(grace) {
+			return
+		}
+		t.Logf("the grace period of %v ran out before the test could look: again with %v", grace, 2*grace)
+	}
+	t.Fatal("even a 10 s grace period ran out before the test could look")
+}

@@ -53,10 +53,13 @@ func TestAFailedReloadIsRetriedWithBackoff(t *testing.T) {
 	if err := cfg.Watch(context.Background(), notify(errs)); err != nil {
 		t.Fatal(err)
 	}
-	fp.failures.Store(3)
+	// The source fails until the checks of the failing state are done: a
+	// fixed number of failures could all be retried, and the reload
+	// succeed, before a stalled test looked.
+	fp.failures.Store(1 << 30)
 	want := []byte(marker(t))
 	renameWriter.write(t, p, want)
-	for range 2 {
+	for range 3 {
 		waitErr(t, errs, nil)
 	}
 	st := cfg.Status()
@@ -71,7 +74,9 @@ func TestAFailedReloadIsRetriedWithBackoff(t *testing.T) {
 	if rec.Code != 503 || !strings.Contains(rec.Body.String(), "connection refused") {
 		t.Errorf("HealthHandler while failing: %d %s", rec.Code, rec.Body)
 	}
-	// Nothing changes any more: the retries alone must get there.
+	// The source is back and nothing else changes: the retries alone must
+	// get there.
+	fp.failures.Store(0)
 	waitSecret(t, cfg, "token", want)
 	st = cfg.Status()
 	if st.Failures != 0 || st.Generation != 2 || !slices.Equal(st.Changed, []string{"token"}) || st.Failed < 3 {

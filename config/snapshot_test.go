@@ -70,26 +70,43 @@ func matches(user string, pw secret.Value) bool {
 // value; the keys it did not change, and plain values, still read; after
 // Close, reads fail with ErrClosed.
 func TestASnapshotKeptPastTheGracePeriod(t *testing.T) {
-	dir := wine.TempDir(t)
-	a, b := marker(t), marker(t)
-	p := writeFile(t, filepath.Join(dir, "c.yaml"), "a:\n  token: "+a+"\nb:\n  token: "+b+"\nhost: h1\n", 0o600)
-	cfg, err := Load(File(p), SettleTime(0), GracePeriod(5*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap := cfg.Snapshot()
-	old := snap.Secret("a.token")
-	renameWriter.write(t, p, []byte("a:\n  token: "+marker(t)+"\nb:\n  token: "+b+"\nhost: h2\n"))
-	if err := cfg.Reload(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if !snap.Secret("a.token").Equal([]byte(a)) || snap.Generation() != 1 || cfg.Snapshot().Generation() != 2 {
-		t.Fatal("within the grace period the snapshot does not read its own generation")
-	}
-	for deadline := time.Now().Add(5 * time.Second); old.Alive() && time.Now().Before(deadline); {
+	var (
+		cfg  *Config
+		snap Snapshot
+		old  secret.Value
+		b    string
+		life time.Duration
+	)
+	withinGrace(t, 50*time.Millisecond, func(grace time.Duration) bool {
+		dir := wine.TempDir(t)
+		var a string
+		a, b, life = marker(t), marker(t), grace
+		p := writeFile(t, filepath.Join(dir, "c.yaml"), "a:\n  token: "+a+"\nb:\n  token: "+b+"\nhost: h1\n", 0o600)
+		var err error
+		cfg, err = Load(File(p), SettleTime(0), GracePeriod(grace))
+		if err != nil {
+			t.Fatal(err)
+		}
+		snap = cfg.Snapshot()
+		old = snap.Secret("a.token")
+		renameWriter.write(t, p, []byte("a:\n  token: "+marker(t)+"\nb:\n  token: "+b+"\nhost: h2\n"))
+		reloading := time.Now()
+		if err := cfg.Reload(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if !snap.Secret("a.token").Equal([]byte(a)) || snap.Generation() != 1 || cfg.Snapshot().Generation() != 2 {
+			if time.Since(reloading) < grace {
+				t.Fatal("within the grace period the snapshot does not read its own generation")
+			}
+			cfg.Close()
+			return false
+		}
+		return true
+	})
+	for deadline := time.Now().Add(life + 5*time.Second); old.Alive() && time.Now().Before(deadline); {
 		time.Sleep(time.Millisecond)
 	}
-	err = snap.Secret("a.token").Use(func([]byte) error { return nil })
+	err := snap.Secret("a.token").Use(func([]byte) error { return nil })
 	if !errors.Is(err, ErrRetired) || !strings.Contains(err.Error(), "a.token") || !strings.Contains(err.Error(), "generation 1") {
 		t.Errorf("a retired secret of the snapshot: %v", err)
 	}

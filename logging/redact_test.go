@@ -579,7 +579,10 @@ func TestNew(t *testing.T) {
 			}
 		}},
 		{"the time format applies to JSON", &Options{TimeFormat: time.DateOnly}, func(t *testing.T, out string) {
-			if !strings.Contains(out, `"time":"`+time.Now().Format(time.DateOnly)) {
+			// The whole value, closing quote included: RFC 3339 starts
+			// with the date too. (Today's date was compared before, which
+			// also fails a run that logs just before midnight.)
+			if !regexp.MustCompile(`"time":"\d{4}-\d{2}-\d{2}"`).MatchString(out) {
 				t.Errorf("time not in DateOnly form: %s", out)
 			}
 		}},

@@ -301,6 +301,55 @@ func TestRotationUnderLoadNeverSendsAMixedOrWipedCredential(t *testing.T) {
 	rt := newTransport(t, nil, outbound.Bearer(src, "k"))
 	client := &http.Client{Transport: rt}
 
+	// A replaced cell's grace period ends once every request that began
+	// before the replacement has finished: the package documentation asks
+	// for a grace period longer than any request may wait, and a fixed
+	// 50 ms was not, on a loaded machine (a request held up 60 ms before
+	// net/http wrote it found its header wiped, and net/http refused it).
+	var (
+		mu       sync.Mutex
+		gen      int
+		inFlight = map[int]int{} // requests by the generation they began in
+	)
+	begin := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		inFlight[gen]++
+		return gen
+	}
+	finish := func(g int) {
+		mu.Lock()
+		defer mu.Unlock()
+		inFlight[g]--
+	}
+	finishedBy := func(g int) bool { // no request of generation g or before in flight
+		mu.Lock()
+		defer mu.Unlock()
+		for k, n := range inFlight {
+			if k <= g && n > 0 {
+				return false
+			}
+		}
+		return true
+	}
+	type retiring struct {
+		v   secret.Value
+		gen int
+	}
+	retire := make(chan retiring, 64)
+	var waiting atomic.Int64
+	retired := make(chan struct{})
+	go func() {
+		defer close(retired)
+		for r := range retire {
+			for !finishedBy(r.gen) {
+				time.Sleep(time.Millisecond)
+			}
+			r.v.Destroy()
+			waiting.Add(-1)
+		}
+	}()
+
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -310,26 +359,42 @@ func TestRotationUnderLoadNeverSendsAMixedOrWipedCredential(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 300 && ctx.Err() == nil; i++ {
+				g := begin()
 				resp, err := client.Get(srv.URL)
 				if err != nil {
+					finish(g)
 					t.Error(err)
 					return
 				}
 				_, _ = io.Copy(io.Discard, resp.Body)
 				_ = resp.Body.Close()
+				finish(g)
 				sent.Add(1)
 			}
 		}()
 	}
 	rotations := 0
 	for ctx.Err() == nil && sent.Load() < 2400 {
+		// A Transport refuses a source that keeps 64 versions alive: no
+		// more than 16 replaced cells wait out their grace at once.
+		if waiting.Load() >= 16 {
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		mu.Lock()
 		old := *src.v.Load()
 		src.set(newCell())
+		g := gen
+		gen++
+		mu.Unlock()
 		rotations++
-		time.AfterFunc(50*time.Millisecond, old.Destroy) // the grace period
+		waiting.Add(1)
+		retire <- retiring{old, g}
 		time.Sleep(5 * time.Millisecond)
 	}
 	wg.Wait()
+	close(retire)
+	<-retired
 	if n := bad.Load(); n > 0 {
 		t.Errorf("%d of %d requests carried no valid credential across %d rotations", n, sent.Load(), rotations)
 	}

@@ -174,7 +174,7 @@ func judge(t *testing.T, test string, srv server, be backend, tl tally, live boo
 	copies, keys := tl.configCopies()
 	found := fmt.Sprintf("config %d copies", copies)
 	if len(keys) > 0 {
-		found += " (" + strings.Join(keys, " ") + ")"
+		found += fmt.Sprintf(" (%s; %d in saved registers)", strings.Join(keys, " "), tl.configInRegs)
 	}
 	found += fmt.Sprintf(", tokens %d copies of %d/%d distinct", tl.tokenCopies, tl.distinctTokens, tokenCount)
 	if tl.tokensInRegs > 0 {

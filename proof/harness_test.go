@@ -150,6 +150,7 @@ type tally struct {
 	config         map[string]int
 	tokenCopies    int
 	tokensInRegs   int // of tokenCopies, those inside saved register state
+	configInRegs   int // of the config copies, those inside saved register state
 	distinctTokens int
 	fragments      int
 	bytes          int64
@@ -165,6 +166,7 @@ type scanner struct {
 	config   map[string]int
 	tokenHit map[string]int
 	inRegs   int
+	cfgRegs  int
 	frags    int
 	bytes    int64
 }
@@ -207,6 +209,9 @@ func (s *scanner) scanStarts(b []byte, limit int) {
 				cand := string(b[i : i+n])
 				if k, ok := s.byMarker[cand]; ok {
 					s.config[k]++
+					if inSavedRegisters(b, i) {
+						s.cfgRegs++
+					}
 				} else if s.tokens[cand] {
 					s.tokenHit[cand]++
 					if inSavedRegisters(b, i) {
@@ -224,7 +229,7 @@ func (s *scanner) scanStarts(b []byte, limit int) {
 }
 
 func (s *scanner) tally() tally {
-	t := tally{config: s.config, distinctTokens: len(s.tokenHit), fragments: s.frags, bytes: s.bytes, tokensInRegs: s.inRegs}
+	t := tally{config: s.config, distinctTokens: len(s.tokenHit), fragments: s.frags, bytes: s.bytes, tokensInRegs: s.inRegs, configInRegs: s.cfgRegs}
 	for _, c := range s.tokenHit {
 		t.tokenCopies += c
 	}

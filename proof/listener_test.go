@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 )
 
@@ -52,9 +53,15 @@ func TestListenerLeavesNoTokenInADump(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			copies, _ := tl.configCopies()
-			found := fmt.Sprintf("tokens %d copies of %d/%d distinct (%d in saved registers), config %d copies; %d requests on %d connections",
-				tl.tokenCopies, tl.distinctTokens, tokenCount, tl.tokensInRegs, copies, res.requests, conns)
+			copies, keys := tl.configCopies()
+			found := fmt.Sprintf("tokens %d copies of %d/%d distinct (%d in saved registers), config %d copies",
+				tl.tokenCopies, tl.distinctTokens, tokenCount, tl.tokensInRegs, copies)
+			if copies > 0 {
+				// Which key, and where: the clients send api.key as a
+				// bearer token too (every tenth request).
+				found += fmt.Sprintf(" (%s; %d in saved registers)", strings.Join(keys, " "), tl.configInRegs)
+			}
+			found += fmt.Sprintf("; %d requests on %d connections", res.requests, conns)
 			test := "gcore, tokens after the load, " + c.name
 			if !c.listener {
 				recordInfo(t, test, "the comparison: net/http's read buffers and header strings keep them", found)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/secretmem/secretmem/internal/arena"
 	"github.com/secretmem/secretmem/internal/memory"
@@ -79,4 +80,21 @@ func watchFrees(t testing.TB) (counts func() (freed, dirty int)) {
 		defer mu.Unlock()
 		return f, d
 	}
+}
+
+// beforeTTL runs try with a cell lifetime of ttl, and again with twice
+// the lifetime each time try reports that the lifetime ran out before it
+// could look (false): what a test checks "before the TTL" can only be
+// checked while it lasts, and a loaded machine, a stalled virtual CPU or
+// qemu can spend longer than any fixed TTL between two statements. A run
+// that looked in time and saw something wrong fails the test in try.
+func beforeTTL(t *testing.T, ttl time.Duration, try func(ttl time.Duration) bool) {
+	t.Helper()
+	for ; ttl <= 10*time.Second; ttl *= 2 {
+		if try(ttl) {
+			return
+		}
+		t.Logf("the TTL of %v ran out before the test could look: again with %v", ttl, 2*ttl)
+	}
+	t.Fatal("even a 10 s TTL ran out before the test could look")
 }

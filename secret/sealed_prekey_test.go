@@ -55,25 +55,37 @@ func TestAPrekeyServesBoundedCellsAndEndsWithTheLast(t *testing.T) {
 // Every way a cell ends lets its pre-key go: Destroy, a volatile read, an
 // expired TTL, Purge.
 func TestEveryEndOfACellLetsItsPrekeyGo(t *testing.T) {
-	secret.Purge()
-	cells := sealedCells(t, secret.CellsPerPrekeyForTest-2)
-	vol := mustNew(t, marker(t), secret.Sealed(), secret.Volatile())
-	ttl := mustNew(t, marker(t), secret.Sealed(), secret.TTL(20*time.Millisecond))
-	pk := secret.PrekeyForTest(vol)
-	if secret.PrekeyForTest(ttl) != pk || secret.PrekeyForTest(cells[0]) != pk {
-		t.Fatal("the cells do not share a pre-key")
-	}
-	_ = sealedCells(t, 1) // retires pk
-	for _, c := range cells {
-		c.Destroy()
-	}
-	if err := vol.Use(func([]byte) error { return nil }); err != nil {
-		t.Fatal(err)
-	}
-	if !pk.Alive() {
-		t.Fatal("the pre-key ended while a TTL cell sealed under it lived")
-	}
-	deadline := time.Now().Add(5 * time.Second)
+	var pk, ttl secret.Value
+	var life time.Duration
+	beforeTTL(t, 20*time.Millisecond, func(d time.Duration) bool {
+		secret.Purge()
+		cells := sealedCells(t, secret.CellsPerPrekeyForTest-2)
+		vol := mustNew(t, marker(t), secret.Sealed(), secret.Volatile())
+		made := time.Now()
+		ttl, life = mustNew(t, marker(t), secret.Sealed(), secret.TTL(d)), d
+		pk = secret.PrekeyForTest(vol)
+		if secret.PrekeyForTest(ttl) != pk || secret.PrekeyForTest(cells[0]) != pk {
+			if time.Since(made) >= d {
+				return false
+			}
+			t.Fatal("the cells do not share a pre-key")
+		}
+		_ = sealedCells(t, 1) // retires pk
+		for _, c := range cells {
+			c.Destroy()
+		}
+		if err := vol.Use(func([]byte) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if !pk.Alive() {
+			if time.Since(made) < d {
+				t.Fatal("the pre-key ended while a TTL cell sealed under it lived")
+			}
+			return false
+		}
+		return true
+	})
+	deadline := time.Now().Add(life + 5*time.Second)
 	for pk.Alive() && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}

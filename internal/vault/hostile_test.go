@@ -228,9 +228,11 @@ func TestARedirectElsewhereSendsNothingThere(t *testing.T) {
 }
 
 // A body at the size cap packed with small fields (over 100,000 of them)
-// is read within the request's Timeout, as every call is: a duplicate
-// check that searched the fields read so far made this quadratic, about
-// 40 s of CPU here for one read (and again at every poll under Watch).
+// is read in linear time: a duplicate check that searched the fields read
+// so far made this quadratic, 19 s of CPU here for one read (and again at
+// every poll under Watch). The bound is on CPU time: the read takes 0.2 s
+// of it (1.5 s under the race detector), while its wall time under the
+// race detector on a loaded machine passed 13 s.
 func TestABodyOfManyFieldsIsReadInLinearTime(t *testing.T) {
 	if testing.Short() {
 		t.Skip("makes 100,000 cells")
@@ -251,16 +253,19 @@ func TestABodyOfManyFieldsIsReadInLinearTime(t *testing.T) {
 	}, Token{Value: cell(t, "tok")}, func(c *Config) { c.Timeout = timeout })
 	c.install(tokenState{cell: cell(t, "tok")})
 	before := secret.Stats().Live
-	start := time.Now()
+	cpu0, measured := cpuTime()
 	s, err := c.Read(context.Background(), Mapping{Path: "kv/app", Prefix: "p"})
-	took := time.Since(start)
+	cpu1, _ := cpuTime()
 	if err != nil {
 		t.Fatal(err)
 	}
 	n := len(s.Fields)
 	s.Destroy()
-	if took > timeout || n < 100_000 {
-		t.Errorf("%d fields read in %v; the Timeout is %v", n, took, timeout)
+	if n < 100_000 {
+		t.Errorf("%d fields read, want all of them", n)
+	}
+	if used := cpu1 - cpu0; measured && used > 5*time.Second {
+		t.Errorf("%d fields read with %v of CPU", n, used)
 	}
 	if after := secret.Stats().Live; after != before {
 		t.Errorf("%d cells live after Destroy, %d before", after, before)

@@ -152,7 +152,10 @@ func (s *Server) run() error {
 				return false
 			}
 		}
-		code, _, err := s.Call("GET", "sys/health", nil, "")
+		// Asked with this server's root token: a port found free may be
+		// taken by another test's dev server before this one binds it
+		// (and exits), and sys/health would take that one for this one.
+		code, _, err := s.Call("GET", "auth/token/lookup-self", nil, "")
 		if err != nil && s.tls {
 			// The CA file may have been read half written: read it again
 			// at the next try rather than keep a client that trusts
