@@ -401,11 +401,12 @@ func (b *block) slot(idx uint32) unsafe.Pointer {
 }
 
 func (b *block) putCanary(off int) {
-	*(*[canarySize]byte)(unsafe.Add(b.mem.Data(), off)) = canaryBytes(b.canary)
+	binary.LittleEndian.PutUint64(unsafe.Slice((*byte)(unsafe.Add(b.mem.Data(), off)), canarySize), b.canary)
 }
 
+// canaryOK compares the canary at off as one word.
 func (b *block) canaryOK(off int) bool {
-	return *(*[canarySize]byte)(unsafe.Add(b.mem.Data(), off)) == canaryBytes(b.canary)
+	return binary.LittleEndian.Uint64(unsafe.Slice((*byte)(unsafe.Add(b.mem.Data(), off)), canarySize)) == b.canary
 }
 
 // canariesOK checks the canaries on both sides of a slot.
@@ -415,11 +416,6 @@ func (b *block) canariesOK(idx uint32) bool {
 	}
 	off := int(idx) * b.stride
 	return b.canaryOK(off) && b.canaryOK(off+b.stride)
-}
-
-func canaryBytes(c uint64) (out [canarySize]byte) {
-	binary.LittleEndian.PutUint64(out[:], c)
-	return out
 }
 
 func newCanary() uint64 {
@@ -462,10 +458,21 @@ func (r Ref) acquire(write bool) (unsafe.Pointer, error) {
 
 // pin counts one more user of the slot, so it cannot be freed (by Destroy,
 // Purge or a TTL) until the matching unref; it changes no protection.
+// The first try is written out so that the common case, a live slot and
+// no other reader racing, costs one load and one compare-and-swap.
 func (r Ref) pin() error {
 	if r.b == nil {
 		return ErrGone
 	}
+	st := &r.b.states[r.idx]
+	if s := st.Load(); uint32(s>>32) == r.gen && s&deadBit == 0 && s&readerMask != readerMask &&
+		st.CompareAndSwap(s, s+1) {
+		return nil
+	}
+	return r.pinSlow()
+}
+
+func (r Ref) pinSlow() error {
 	st := &r.b.states[r.idx]
 	for {
 		s := st.Load()
