@@ -118,9 +118,10 @@ type Digest struct {
 	// read from the saved state, rather than with the hash's Sum: Sum
 	// copies the whole digest onto the stack and pads it there, which
 	// costs more than the compression of a short message and makes the
-	// stack to wipe deeper. tail is the padding; out is the saved state
-	// whose first words are the hash; block is the outer hash's input,
-	// the inner hash and its padding, one block.
+	// stack to wipe deeper. tail is the padding, and a short message
+	// with it, zero between calls; out is the saved state whose first
+	// words are the hash; block is the outer hash's input, the inner
+	// hash and its padding, one block.
 	tail  [tailSize]byte
 	out   state
 	block [sha512.BlockSize]byte
@@ -285,7 +286,9 @@ func (h Hash) padding(dst []byte, n uint64) int {
 // content of secret files): the buffer is cleared. (Marshaled, the wipe
 // that ends every call clears it.)
 func (d *Digest) close(b []byte, n uint64) []byte {
-	d.h.Write(d.tail[:d.hash.padding(d.tail[:], n)])
+	m := d.hash.padding(d.tail[:], n)
+	d.h.Write(d.tail[:m])
+	clear(d.tail[:m]) // as the short path in sum expects it
 	clear(d.buf)
 	return d.result(b)
 }
@@ -377,16 +380,21 @@ func (k *Key) sum(d *Digest, b []byte, parts [][]byte) ([]byte, error) {
 	// The message and its padding fit in one block: gather them in the
 	// scratch and hash them in one write, which saves the hash a copy
 	// into its buffer and a call.
+	// The tail is zero between calls, so the padding is the 0x80 after
+	// the message and the length at the end of the block.
 	t := d.tail[:0]
 	for _, p := range parts {
 		t = append(t, p...)
 	}
-	m := d.hash.padding(d.tail[n:], uint64(bs+n))
-	d.h.Write(d.tail[:n+m])
+	blk := d.tail[:bs]
+	blk[n] = 0x80
+	binary.BigEndian.PutUint64(blk[bs-8:], uint64(bs+n)<<3)
+	d.h.Write(blk)
 	// One whole block goes to the hash without passing through its
 	// buffer; the copy here is the only one, and the message may be a
-	// secret.
-	clear(d.tail[:n])
+	// secret. The tail is left zero again.
+	clear(blk[:n+1])
+	binary.BigEndian.PutUint64(blk[bs-8:], 0)
 	d.result(d.block[:0])
 	return k.outerHash(d, b)
 }
@@ -408,7 +416,9 @@ func (k *Key) outerHash(d *Digest, b []byte) ([]byte, error) {
 		b = d.result(b)
 	}
 	d.wipeKey()
-	d.out = state{}
+	if d.raw == nil {
+		d.out = state{} // raw, result never writes it
+	}
 	clear(d.block[:size]) // the padding after it stays: it is the same for every MAC
 	return b, err
 }
