@@ -202,9 +202,7 @@ func (d *Digest) restoreKey(s *state, raw bool) error {
 	if !raw || d.raw == nil {
 		return d.restore(s, raw)
 	}
-	size := d.hash.Size()
-	copy(d.raw[:size], s[:size])
-	copy(d.raw[d.nxOff:], s[d.nxOff:len(d.raw)])
+	d.copyKeyState(s)
 	if *d.nx != 0 {
 		d.wipe()
 		return ErrState
@@ -222,9 +220,39 @@ func (d *Digest) wipeKey() {
 		d.wipe()
 		return
 	}
-	size := d.hash.Size()
-	copy(d.raw[:size], d.blank[:size])
-	copy(d.raw[d.nxOff:], d.blank[d.nxOff:len(d.raw)])
+	d.copyKeyState(&d.blank)
+}
+
+// copyKeyState copies the chaining value and the counts (what follows nx)
+// of the raw state src into the digest, leaving the block buffer. An HMAC
+// makes three of these copies, and copy, or an assignment of arrays
+// through pointers, calls memmove for each part: these are moves of a
+// few words. (d.raw is at most rawMax bytes, within a state.)
+func (d *Digest) copyKeyState(src *state) {
+	dst, sp := unsafe.Pointer(unsafe.SliceData(d.raw)), unsafe.Pointer(src)
+	copy16(dst, sp, 0)
+	copy16(dst, sp, 16)
+	if d.hash == SHA512 {
+		copy16(dst, sp, 32)
+		copy16(dst, sp, 48)
+	}
+	if n := uintptr(len(d.raw)) - d.nxOff; n == 16 {
+		copy16(dst, sp, d.nxOff)
+	} else {
+		copy(d.raw[d.nxOff:], src[d.nxOff:len(d.raw)])
+	}
+}
+
+// copy16 copies the 16 bytes at off from src to dst, a word at a time.
+// The loads and stores are byte order conversions, which the compiler
+// turns into single moves where unaligned access is allowed and into
+// byte moves where it is not: a Key's states lie at any alignment.
+func copy16(dst, src unsafe.Pointer, off uintptr) {
+	d, s := (*[16]byte)(unsafe.Add(dst, off)), (*[16]byte)(unsafe.Add(src, off))
+	le := binary.LittleEndian
+	a, b := le.Uint64(s[:8]), le.Uint64(s[8:])
+	le.PutUint64(d[:8], a)
+	le.PutUint64(d[8:], b)
 }
 
 // save writes the digest's state into s (in protected memory), raw if the
