@@ -50,14 +50,48 @@ const wipeDepth = 1792 + archDepth + raceDepth
 // TestEveryOperationFitsTheWipe measures each call, in both forms.
 const macWipeDepth = 1152 + archDepth + raceDepth
 
+// Slower hash code goes deeper. The depths above were measured where
+// crypto/sha256 runs SHA-NI and crypto/sha512 AVX2 (amd64), or the SHA-2
+// and SHA-512 instructions (arm64). Without them the standard library
+// runs other code: on amd64, SHA-256's AVX2 code has a 536-byte frame
+// (an HMAC-SHA256 Check then uses 1,175 bytes) and the generic SHA-512
+// keeps its 80-word schedule on the stack (Check 1,407 bytes, Key.Set
+// 1,695); arm64 without the SHA-512 instructions (Neoverse N1, Cortex-A72)
+// runs the generic SHA-512 too (Check 1,343). Where deepHashes is set
+// (hashdepth.go: the CPU lacks them, GODEBUG sets cpu.* options, or the
+// build is purego), every wipe reaches slowHashDepth further, and
+// TestEveryHashImplementationFitsTheWipe measures each implementation in
+// a child process with the faster ones turned off.
+const (
+	wipeDepthSlow    = wipeDepth + slowHashDepth
+	macWipeDepthSlow = macWipeDepth + slowHashDepth
+)
+
+// wipeDepthNow and macWipeDepthNow are the depths Erase and EraseMAC wipe
+// in this process.
+func wipeDepthNow() int {
+	if deepHashes {
+		return wipeDepthSlow
+	}
+	return wipeDepth
+}
+
+func macWipeDepthNow() int {
+	if deepHashes {
+		return macWipeDepthSlow
+	}
+	return macWipeDepth
+}
+
 // growHeadroom is what growStack reserves beyond wipeDepth: the runtime's
 // stack guard (928 bytes, twice that under the race detector), which
 // functions that skip the stack check may use below the last checked
 // frame.
 const growHeadroom = 2 << 10
 
-// growSize is growStack's frame (the assembly reads it from go_asm.h).
-const growSize = wipeDepth + growHeadroom //lint:ignore U1000 read by regs_*.s
+// growSize is growStack's frame (the assembly reads it from go_asm.h):
+// enough for the deeper wipes too.
+const growSize = wipeDepthSlow + growHeadroom //lint:ignore U1000 read by regs_*.s
 
 // wipeStack zeroes the wipeDepth bytes of stack below its caller's frame.
 // It is not inlined, so its frame starts where the frames of the calls
@@ -77,6 +111,21 @@ func wipeStack() {
 //go:noinline
 func wipeStackMAC() {
 	var b [macWipeDepth]byte
+	escapeNothing(unsafe.Pointer(&b))
+}
+
+// wipeStackSlow and wipeStackMACSlow are wipeStack and wipeStackMAC
+// where deepHashes is set.
+//
+//go:noinline
+func wipeStackSlow() {
+	var b [wipeDepthSlow]byte
+	escapeNothing(unsafe.Pointer(&b))
+}
+
+//go:noinline
+func wipeStackMACSlow() {
+	var b [macWipeDepthSlow]byte
 	escapeNothing(unsafe.Pointer(&b))
 }
 

@@ -12,6 +12,24 @@ var (
 // wipe depths in erase.go, which were measured here: none.
 const archDepth = 0
 
+// slowHashDepth is how much further the wipes reach where deepHashes is
+// set: the generic SHA-512 goes 576 bytes deeper than AVX2 in an HMAC
+// and 712 in Key.Set, SHA-256's AVX2 code 544 deeper than SHA-NI.
+const slowHashDepth = 768
+
+// fastHashCPU reports whether crypto/sha256 runs its SHA-NI code here and
+// crypto/sha512 its AVX2 code: the features the standard library checks
+// for them (crypto/internal/fips140/sha256 and sha512, Go 1.24 to 1.26),
+// and BMI1 besides.
+func fastHashCPU() bool {
+	x := cpu.X86
+	return x.HasAVX && x.HasAVX2 && x.HasBMI1 && x.HasBMI2 && x.HasSSE41 && x.HasSSSE3 && hasSHANI()
+}
+
+// hasSHANI reports the SHA extensions (CPUID leaf 7, EBX bit 29), which
+// golang.org/x/sys/cpu does not.
+func hasSHANI() bool
+
 // growStack makes sure the goroutine's stack has wipeDepth+growHeadroom
 // free bytes below the caller's frame, growing (copying) it now if not,
 // before any key material is on it. Its frame is that large and left

@@ -11,6 +11,16 @@ TEXT ·growStack(SB), 0, $const_growSize-0
 TEXT ·growStackDeep(SB), 0, $const_growDeepSize-0
 	RET
 
+// func hasSHANI() bool
+TEXT ·hasSHANI(SB), NOSPLIT, $0-1
+	MOVL	$7, AX
+	XORL	CX, CX
+	CPUID
+	SHRL	$29, BX
+	ANDL	$1, BX
+	MOVB	BX, ret+0(FP)
+	RET
+
 // func wipeRegisters()
 TEXT ·wipeRegisters(SB), NOSPLIT, $0-0
 	XORL	AX, AX

@@ -15,6 +15,12 @@ import "unsafe"
 // generic SHA-512 block costs far more than wiping them.
 const archDepth = 768
 
+// slowHashDepth is 0: archDepth was measured with the generic hashes.
+const slowHashDepth = 0
+
+// fastHashCPU: archDepth covers the hash code here as it is.
+func fastHashCPU() bool { return true }
+
 // growStack makes sure the goroutine's stack has wipeDepth+growHeadroom
 // free bytes below the caller's frame, growing (copying) it now if not,
 // before any key material is on it. Without assembly the frame is zeroed

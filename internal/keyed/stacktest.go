@@ -225,5 +225,5 @@ func CheckDepthForTest(newMatch func(size int) func(mac, scratch []byte) bool) (
 			}()
 		}
 	}
-	return depths, macWipeDepth - stackGap
+	return depths, macWipeDepthNow() - stackGap
 }
