@@ -12,6 +12,10 @@ var (
 // wipe depths in erase.go, which were measured here: none.
 const archDepth = 0
 
+// archDeepDepth is how much deeper EraseDeep wipes here than on amd64:
+// none.
+const archDeepDepth = 0
+
 // slowHashDepth is how much further the wipes reach where deepHashes is
 // set: the generic SHA-512 goes 576 bytes deeper than AVX2 in an HMAC
 // and 712 in Key.Set, SHA-256's AVX2 code 544 deeper than SHA-NI.

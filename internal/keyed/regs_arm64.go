@@ -9,6 +9,10 @@ import "golang.org/x/sys/cpu"
 // wipe covers there.
 const archDepth = 128
 
+// archDeepDepth is how much deeper EraseDeep wipes here than on amd64:
+// none.
+const archDeepDepth = 0
+
 // slowHashDepth is how much further the wipes reach where deepHashes is
 // set: without the SHA-512 instructions an HMAC-SHA512 goes 432 bytes
 // deeper (qemu-user as a Neoverse N1 or Cortex-A72), and the margin is
