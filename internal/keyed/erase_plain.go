@@ -51,6 +51,24 @@ func EraseMAC(f func()) {
 	wipeRegisters()
 }
 
+// eraseHash is EraseMAC for the HMAC calls that run no code of the
+// caller's on a raw digest (see hashWipeDepth). The same rules hold.
+//
+//go:noinline
+func eraseHash(f func()) {
+	growStack()
+	f()
+	if wipeOff {
+		return
+	}
+	if deepHashes {
+		wipeStackMACSlow()
+	} else {
+		wipeStackHash()
+	}
+	wipeRegisters()
+}
+
 // EraseDeep is Erase for computations that use up to deepWipeDepth (16
 // KiB) of stack: signatures and their verification. The same rules hold:
 // f must not call Erase or EraseDeep.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"golang.org/x/crypto/chacha20"
 	"runtime/debug"
+	"strings"
 	"testing"
 	"unsafe"
 )
@@ -92,6 +93,18 @@ func macOperations(t *testing.T) map[string]func() {
 	return ops
 }
 
+// hashOperations are the calls run in eraseHash: those of macOperations
+// that run no match, on digests whose states are raw.
+func hashOperations(t *testing.T) map[string]func() {
+	ops := map[string]func(){}
+	for name, op := range macOperations(t) {
+		if !strings.HasPrefix(name, "Check") && !strings.Contains(name, "(marshaled)") {
+			ops[name] = op
+		}
+	}
+	return ops
+}
+
 // useBytesOfStack has a 448-byte frame, as a match that uses that much
 // stack would.
 //
@@ -140,11 +153,12 @@ func TestEveryOperationFitsTheWipe(t *testing.T) {
 	t.Logf("deepHashes: %v", deepHashes)
 	check(operations(t), wipeDepthNow(), "Erase's wipe")
 	check(macOperations(t), macWipeDepthNow(), "EraseMAC's wipe")
+	check(hashOperations(t), hashWipeDepthNow(), "eraseHash's wipe")
 	check(deepOperations(t), deepWipeDepth, "wipeStackDeep")
 	for _, w := range []struct {
 		f     func()
 		depth int
-	}{{wipeStack, wipeDepth}, {wipeStackMAC, macWipeDepth}, {wipeStackDeep, deepWipeDepth},
+	}{{wipeStack, wipeDepth}, {wipeStackMAC, macWipeDepth}, {wipeStackDeep, deepWipeDepth}, {wipeStackHash, hashWipeDepth},
 		{wipeStackSlow, wipeDepthSlow}, {wipeStackMACSlow, macWipeDepthSlow}} {
 		var depth int
 		probe(t, func() { depth = StackDepthForTest(w.f, span) })
@@ -312,6 +326,9 @@ func TestErasingNeverMovesTheStack(t *testing.T) {
 	}
 	for name, op := range deepOperations(t) {
 		all[name] = erased{op, EraseDeep}
+	}
+	for name, op := range hashOperations(t) {
+		all["eraseHash: "+name] = erased{op, eraseHash}
 	}
 	for name, e := range all {
 		op := e.op

@@ -171,6 +171,17 @@ func newDigest(h Hash, hh hash.Hash, l rawLayout) (*Digest, error) {
 	return d, nil
 }
 
+// erase runs f, an HMAC call that runs no code of the caller's, in the
+// erasure that covers it: eraseHash when states are copied raw (the
+// shallower calls), else EraseMAC.
+func (d *Digest) erase(f func()) {
+	if d.raw != nil {
+		eraseHash(f)
+		return
+	}
+	EraseMAC(f)
+}
+
 // Hash returns the hash the digest computes.
 func (d *Digest) Hash() Hash { return d.hash }
 
@@ -382,7 +393,7 @@ func (k *Key) set(d *Digest, key []byte) {
 // Sum appends HMAC(key, the concatenated parts) to b and returns the
 // result. b's capacity should hold it, or append allocates.
 func (k *Key) Sum(d *Digest, b []byte, parts ...[]byte) (out []byte, err error) {
-	EraseMAC(func() { out, err = k.sum(d, b, parts) })
+	d.erase(func() { out, err = k.sum(d, b, parts) })
 	return out, err
 }
 
@@ -455,7 +466,7 @@ func (k *Key) outerHash(d *Digest, b []byte) ([]byte, error) {
 // concatenated parts). The expected tag never leaves the digest's scratch
 // and the erased stack.
 func (k *Key) Verify(d *Digest, tag []byte, parts ...[]byte) (ok bool, err error) {
-	EraseMAC(func() { ok, err = k.verify(d, tag, parts) })
+	d.erase(func() { ok, err = k.verify(d, tag, parts) })
 	return ok, err
 }
 
@@ -543,7 +554,7 @@ func (s *Stream) Reset() { s.written = 0 }
 
 // Write absorbs p into the message.
 func (s *Stream) Write(d *Digest, p []byte) (err error) {
-	EraseMAC(func() { err = s.write(d, p) })
+	d.erase(func() { err = s.write(d, p) })
 	return err
 }
 
@@ -572,7 +583,7 @@ func (s *Stream) resume(d *Digest) error {
 // Sum appends the HMAC of the message written so far to b. The message
 // can be continued afterwards, as with hash.Hash.
 func (s *Stream) Sum(d *Digest, b []byte) (out []byte, err error) {
-	EraseMAC(func() { out, err = s.sum(d, b) })
+	d.erase(func() { out, err = s.sum(d, b) })
 	return out, err
 }
 
@@ -586,7 +597,7 @@ func (s *Stream) sum(d *Digest, b []byte) ([]byte, error) {
 // Verify reports, in constant time, whether tag is the HMAC of the message
 // written so far.
 func (s *Stream) Verify(d *Digest, tag []byte) (ok bool, err error) {
-	EraseMAC(func() { ok, err = s.verify(d, tag) })
+	d.erase(func() { ok, err = s.verify(d, tag) })
 	return ok, err
 }
 
