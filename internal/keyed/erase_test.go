@@ -168,6 +168,32 @@ func TestEveryOperationFitsTheWipe(t *testing.T) {
 	}
 }
 
+// Every wipe zeroes every byte down to its depth, not only the deepest
+// (the reach measured above): the probe paints the stack, and no byte
+// between the wipe's depth and the probe's own frame may be left.
+func TestEveryWipeZeroesItsWholeDepth(t *testing.T) {
+	for name, w := range map[string]struct {
+		f     func()
+		depth int
+	}{
+		"wipeStack": {wipeStack, wipeDepth}, "wipeStackMAC": {wipeStackMAC, macWipeDepth},
+		"wipeStackHash": {wipeStackHash, hashWipeDepth}, "wipeStackSlow": {wipeStackSlow, wipeDepthSlow},
+		"wipeStackMACSlow": {wipeStackMACSlow, macWipeDepthSlow}, "wipeStackDeep": {wipeStackDeep, deepWipeDepth},
+	} {
+		var left int
+		probe(t, func() { left = UnzeroedForTest(w.f, 48<<10, w.depth) })
+		if left != 0 {
+			t.Errorf("%s left %d of the %d bytes above its depth unzeroed", name, left, w.depth-stackGap)
+		}
+	}
+	// The check sees bytes left: a call that writes nothing leaves them all.
+	var left int
+	probe(t, func() { left = UnzeroedForTest(func() {}, 48<<10, macWipeDepth) })
+	if left != macWipeDepth-stackGap {
+		t.Errorf("a call that zeroes nothing left %d bytes, want all %d", left, macWipeDepth-stackGap)
+	}
+}
+
 // needles are the secrets a key leaves in an HMAC computation: the key
 // padded with ipad and opad, and the hash's chaining values after each
 // (the midstates), as words.

@@ -54,3 +54,29 @@ const RegisterFileSize = 14*8 + 32*64
 // into p, as they are when it is called. Tests use it to search registers
 // for key material.
 func SpillRegistersForTest(p *[RegisterFileSize]byte)
+
+// The wipes' frames (the assembly reads them from go_asm.h): the depth
+// and 16 bytes, so that the 16-byte aligned stores that cover the depth
+// stay inside the frame, which is zeroed whole.
+const (
+	wipeFrame        = wipeDepth + 16        //lint:ignore U1000 read by regs_amd64.s
+	wipeFrameMAC     = macWipeDepth + 16     //lint:ignore U1000 read by regs_amd64.s
+	wipeFrameHash    = hashWipeDepth + 16    //lint:ignore U1000 read by regs_amd64.s
+	wipeFrameSlow    = wipeDepthSlow + 16    //lint:ignore U1000 read by regs_amd64.s
+	wipeFrameMACSlow = macWipeDepthSlow + 16 //lint:ignore U1000 read by regs_amd64.s
+	wipeFrameDeep    = deepWipeDepth + 16    //lint:ignore U1000 read by regs_amd64.s
+)
+
+// wipeStack zeroes the wipeDepth bytes of stack below its caller's frame
+// (see erase.go); the others likewise for their depths.
+func wipeStack()
+
+func wipeStackMAC()
+
+func wipeStackHash()
+
+func wipeStackSlow()
+
+func wipeStackMACSlow()
+
+func wipeStackDeep()
