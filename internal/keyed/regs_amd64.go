@@ -56,15 +56,15 @@ const RegisterFileSize = 14*8 + 32*64
 func SpillRegistersForTest(p *[RegisterFileSize]byte)
 
 // The wipes' frames (the assembly reads them from go_asm.h): the depth
-// and 16 bytes, so that the 16-byte aligned stores that cover the depth
-// stay inside the frame, which is zeroed whole.
+// and 32 bytes, so that the aligned stores that cover the depth stay
+// inside the frame, which is zeroed whole.
 const (
-	wipeFrame        = wipeDepth + 16        //lint:ignore U1000 read by regs_amd64.s
-	wipeFrameMAC     = macWipeDepth + 16     //lint:ignore U1000 read by regs_amd64.s
-	wipeFrameHash    = hashWipeDepth + 16    //lint:ignore U1000 read by regs_amd64.s
-	wipeFrameSlow    = wipeDepthSlow + 16    //lint:ignore U1000 read by regs_amd64.s
-	wipeFrameMACSlow = macWipeDepthSlow + 16 //lint:ignore U1000 read by regs_amd64.s
-	wipeFrameDeep    = deepWipeDepth + 16    //lint:ignore U1000 read by regs_amd64.s
+	wipeFrame        = wipeDepth + 32        //lint:ignore U1000 read by regs_amd64.s
+	wipeFrameMAC     = macWipeDepth + 32     //lint:ignore U1000 read by regs_amd64.s
+	wipeFrameHash    = hashWipeDepth + 32    //lint:ignore U1000 read by regs_amd64.s
+	wipeFrameSlow    = wipeDepthSlow + 32    //lint:ignore U1000 read by regs_amd64.s
+	wipeFrameMACSlow = macWipeDepthSlow + 32 //lint:ignore U1000 read by regs_amd64.s
+	wipeFrameDeep    = deepWipeDepth + 32    //lint:ignore U1000 read by regs_amd64.s
 )
 
 // wipeStack zeroes the wipeDepth bytes of stack below its caller's frame

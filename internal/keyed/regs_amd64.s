@@ -11,189 +11,115 @@ TEXT ·growStack(SB), 0, $const_growSize-0
 TEXT ·growStackDeep(SB), 0, $const_growDeepSize-0
 	RET
 
-// The wipes: each zeroes its whole frame, the first 8 bytes with one
-// store if the frame is not 16-byte aligned, then 16 bytes at a time at
-// aligned addresses (see erase.go), then the rest. The depths are
-// multiples of 64.
+// The wipes: each zeroes its whole frame (see erase.go) with zeroFrame.
+// Their frames are their depths and 32 bytes, so that the aligned stores
+// over the depth stay inside.
 
 // func wipeStack()
 // No NOSPLIT: the stack check for the frame stays (growStack made room).
 TEXT ·wipeStack(SB), 0, $const_wipeFrame-0
 	MOVQ	SP, DI
-	TESTQ	$8, DI
-	JZ	wipeStack_aligned
-	MOVQ	$0, (DI)
-	ADDQ	$8, DI
-wipeStack_aligned:
-	PXOR	X0, X0
-	MOVQ	$(const_wipeDepth/64), CX
-wipeStack_loop:
-	MOVAPS	X0, 0(DI)
-	MOVAPS	X0, 16(DI)
-	MOVAPS	X0, 32(DI)
-	MOVAPS	X0, 48(DI)
-	ADDQ	$64, DI
-	DECQ	CX
-	JNZ	wipeStack_loop
-	// What is left of the frame: 8 or 16 bytes.
-	LEAQ	const_wipeFrame(SP), CX
-wipeStack_tail:
-	CMPQ	DI, CX
-	JAE	wipeStack_done
-	MOVQ	$0, (DI)
-	ADDQ	$8, DI
-	JMP	wipeStack_tail
-wipeStack_done:
+	MOVQ	$const_wipeFrame, CX
+	CALL	zeroFrame<>(SB)
 	RET
 
 // func wipeStackMAC()
 // No NOSPLIT: the stack check for the frame stays (growStack made room).
 TEXT ·wipeStackMAC(SB), 0, $const_wipeFrameMAC-0
 	MOVQ	SP, DI
-	TESTQ	$8, DI
-	JZ	wipeStackMAC_aligned
-	MOVQ	$0, (DI)
-	ADDQ	$8, DI
-wipeStackMAC_aligned:
-	PXOR	X0, X0
-	MOVQ	$(const_macWipeDepth/64), CX
-wipeStackMAC_loop:
-	MOVAPS	X0, 0(DI)
-	MOVAPS	X0, 16(DI)
-	MOVAPS	X0, 32(DI)
-	MOVAPS	X0, 48(DI)
-	ADDQ	$64, DI
-	DECQ	CX
-	JNZ	wipeStackMAC_loop
-	// What is left of the frame: 8 or 16 bytes.
-	LEAQ	const_wipeFrameMAC(SP), CX
-wipeStackMAC_tail:
-	CMPQ	DI, CX
-	JAE	wipeStackMAC_done
-	MOVQ	$0, (DI)
-	ADDQ	$8, DI
-	JMP	wipeStackMAC_tail
-wipeStackMAC_done:
+	MOVQ	$const_wipeFrameMAC, CX
+	CALL	zeroFrame<>(SB)
 	RET
 
 // func wipeStackHash()
 // No NOSPLIT: the stack check for the frame stays (growStack made room).
 TEXT ·wipeStackHash(SB), 0, $const_wipeFrameHash-0
 	MOVQ	SP, DI
-	TESTQ	$8, DI
-	JZ	wipeStackHash_aligned
-	MOVQ	$0, (DI)
-	ADDQ	$8, DI
-wipeStackHash_aligned:
-	PXOR	X0, X0
-	MOVQ	$(const_hashWipeDepth/64), CX
-wipeStackHash_loop:
-	MOVAPS	X0, 0(DI)
-	MOVAPS	X0, 16(DI)
-	MOVAPS	X0, 32(DI)
-	MOVAPS	X0, 48(DI)
-	ADDQ	$64, DI
-	DECQ	CX
-	JNZ	wipeStackHash_loop
-	// What is left of the frame: 8 or 16 bytes.
-	LEAQ	const_wipeFrameHash(SP), CX
-wipeStackHash_tail:
-	CMPQ	DI, CX
-	JAE	wipeStackHash_done
-	MOVQ	$0, (DI)
-	ADDQ	$8, DI
-	JMP	wipeStackHash_tail
-wipeStackHash_done:
+	MOVQ	$const_wipeFrameHash, CX
+	CALL	zeroFrame<>(SB)
 	RET
 
 // func wipeStackSlow()
 // No NOSPLIT: the stack check for the frame stays (growStack made room).
 TEXT ·wipeStackSlow(SB), 0, $const_wipeFrameSlow-0
 	MOVQ	SP, DI
-	TESTQ	$8, DI
-	JZ	wipeStackSlow_aligned
-	MOVQ	$0, (DI)
-	ADDQ	$8, DI
-wipeStackSlow_aligned:
-	PXOR	X0, X0
-	MOVQ	$(const_wipeDepthSlow/64), CX
-wipeStackSlow_loop:
-	MOVAPS	X0, 0(DI)
-	MOVAPS	X0, 16(DI)
-	MOVAPS	X0, 32(DI)
-	MOVAPS	X0, 48(DI)
-	ADDQ	$64, DI
-	DECQ	CX
-	JNZ	wipeStackSlow_loop
-	// What is left of the frame: 8 or 16 bytes.
-	LEAQ	const_wipeFrameSlow(SP), CX
-wipeStackSlow_tail:
-	CMPQ	DI, CX
-	JAE	wipeStackSlow_done
-	MOVQ	$0, (DI)
-	ADDQ	$8, DI
-	JMP	wipeStackSlow_tail
-wipeStackSlow_done:
+	MOVQ	$const_wipeFrameSlow, CX
+	CALL	zeroFrame<>(SB)
 	RET
 
 // func wipeStackMACSlow()
 // No NOSPLIT: the stack check for the frame stays (growStack made room).
 TEXT ·wipeStackMACSlow(SB), 0, $const_wipeFrameMACSlow-0
 	MOVQ	SP, DI
-	TESTQ	$8, DI
-	JZ	wipeStackMACSlow_aligned
-	MOVQ	$0, (DI)
-	ADDQ	$8, DI
-wipeStackMACSlow_aligned:
-	PXOR	X0, X0
-	MOVQ	$(const_macWipeDepthSlow/64), CX
-wipeStackMACSlow_loop:
-	MOVAPS	X0, 0(DI)
-	MOVAPS	X0, 16(DI)
-	MOVAPS	X0, 32(DI)
-	MOVAPS	X0, 48(DI)
-	ADDQ	$64, DI
-	DECQ	CX
-	JNZ	wipeStackMACSlow_loop
-	// What is left of the frame: 8 or 16 bytes.
-	LEAQ	const_wipeFrameMACSlow(SP), CX
-wipeStackMACSlow_tail:
-	CMPQ	DI, CX
-	JAE	wipeStackMACSlow_done
-	MOVQ	$0, (DI)
-	ADDQ	$8, DI
-	JMP	wipeStackMACSlow_tail
-wipeStackMACSlow_done:
+	MOVQ	$const_wipeFrameMACSlow, CX
+	CALL	zeroFrame<>(SB)
 	RET
 
 // func wipeStackDeep()
 // No NOSPLIT: the stack check for the frame stays (growStack made room).
 TEXT ·wipeStackDeep(SB), 0, $const_wipeFrameDeep-0
 	MOVQ	SP, DI
-	TESTQ	$8, DI
-	JZ	wipeStackDeep_aligned
+	MOVQ	$const_wipeFrameDeep, CX
+	CALL	zeroFrame<>(SB)
+	RET
+
+// zeroFrame zeroes the CX bytes from DI, both multiples of 8, CX at least
+// 96: 8-byte stores up to a 32-byte boundary, then 32-byte aligned AVX
+// stores (16-byte SSE stores from a 16-byte boundary without AVX), then
+// 8-byte stores. Aligned, no store straddles two cache lines; and wide,
+// the stores drain from the store buffer sooner, which an atomic
+// operation after the wipe waits for: a 1,152-byte wipe and an atomic add
+// cost 16 ns of CPU time with AVX stores, 21 with SSE, 23 to 33.5 with
+// the compiler's unaligned 16-byte stores, 8.5 the add alone.
+TEXT zeroFrame<>(SB), NOSPLIT|NOFRAME, $0-0
+	CMPB	·hasAVX(SB), $1
+	JNE	sse
+avxhead:
+	TESTQ	$31, DI
+	JZ	avxbody
 	MOVQ	$0, (DI)
 	ADDQ	$8, DI
-wipeStackDeep_aligned:
+	SUBQ	$8, CX
+	JMP	avxhead
+avxbody:
+	VPXOR	Y0, Y0, Y0
+avxloop:
+	CMPQ	CX, $64
+	JB	avxdone
+	VMOVDQA	Y0, 0(DI)
+	VMOVDQA	Y0, 32(DI)
+	ADDQ	$64, DI
+	SUBQ	$64, CX
+	JMP	avxloop
+avxdone:
+	VZEROUPPER
+	JMP	tail
+sse:
+	TESTQ	$8, DI
+	JZ	ssebody
+	MOVQ	$0, (DI)
+	ADDQ	$8, DI
+	SUBQ	$8, CX
+ssebody:
 	PXOR	X0, X0
-	MOVQ	$(const_deepWipeDepth/64), CX
-wipeStackDeep_loop:
+sseloop:
+	CMPQ	CX, $64
+	JB	tail
 	MOVAPS	X0, 0(DI)
 	MOVAPS	X0, 16(DI)
 	MOVAPS	X0, 32(DI)
 	MOVAPS	X0, 48(DI)
 	ADDQ	$64, DI
-	DECQ	CX
-	JNZ	wipeStackDeep_loop
-	// What is left of the frame: 8 or 16 bytes.
-	LEAQ	const_wipeFrameDeep(SP), CX
-wipeStackDeep_tail:
-	CMPQ	DI, CX
-	JAE	wipeStackDeep_done
+	SUBQ	$64, CX
+	JMP	sseloop
+tail:
+	TESTQ	CX, CX
+	JZ	done
 	MOVQ	$0, (DI)
 	ADDQ	$8, DI
-	JMP	wipeStackDeep_tail
-wipeStackDeep_done:
+	SUBQ	$8, CX
+	JMP	tail
+done:
 	RET
 
 // func hasSHANI() bool
