@@ -432,3 +432,62 @@ func TestAFrozenBoxIsReadUnderItsPin(t *testing.T) {
 		}
 	})
 }
+
+// Destroying frozen boxes while goroutines read them in a loop: every
+// read sees the whole value or says ErrDestroyed, and every destroyed
+// box's bytes are gone from the arena once its readers left (run it with
+// -race too).
+func TestDestroyingFrozenBoxesUnderAStormOfReads(t *testing.T) {
+	for _, p := range placements {
+		t.Run(p.name, func(t *testing.T) {
+			for round := range 20 {
+				m := marker(t)
+				var v [28]byte
+				copy(v[:], m)
+				b, err := secret.NewBox(v, p.opts...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := b.Freeze(); err != nil {
+					t.Fatal(err)
+				}
+				var wg sync.WaitGroup
+				errc := make(chan error, 8)
+				start := make(chan struct{})
+				for range 4 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						<-start
+						for {
+							err := b.Use(func(p *[28]byte) error {
+								if string(p[:]) != m {
+									return errors.New("a reader saw the value change")
+								}
+								return nil
+							})
+							if errors.Is(err, secret.ErrDestroyed) {
+								return
+							}
+							if err != nil {
+								errc <- err
+								return
+							}
+						}
+					}()
+				}
+				close(start)
+				time.Sleep(time.Duration(round%4) * 100 * time.Microsecond)
+				b.Destroy()
+				wg.Wait()
+				close(errc)
+				for err := range errc {
+					t.Fatal(err)
+				}
+				if inArena(m) {
+					t.Fatalf("round %d: a destroyed frozen box is still in the arena", round)
+				}
+			}
+		})
+	}
+}
