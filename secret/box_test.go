@@ -352,3 +352,140 @@ func TestFreezeWaitsForAnUpdateInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A frozen box is read under the arena's pin alone (no lock, no state
+// check of its own): a Destroy while a read is in flight still waits for
+// it, the reader sees its bytes intact and the cell is wiped as it
+// leaves; later reads say ErrDestroyed; and a damaged canary is still
+// found on every read.
+func TestAFrozenBoxIsReadUnderItsPin(t *testing.T) {
+	for _, p := range placements {
+		t.Run(p.name, func(t *testing.T) {
+			m := marker(t)
+			var v [28]byte
+			copy(v[:], m)
+			b, err := secret.NewBox(v, p.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := b.Freeze(); err != nil {
+				t.Fatal(err)
+			}
+			inside := make(chan struct{})
+			destroyed := make(chan struct{})
+			errc := make(chan error, 1)
+			go func() {
+				errc <- b.Use(func(p *[28]byte) error {
+					close(inside)
+					<-destroyed
+					if string(p[:]) != m {
+						return errors.New("the bytes changed under a reader")
+					}
+					return nil
+				})
+			}()
+			<-inside
+			b.Destroy()
+			if b.Alive() {
+				t.Error("the box is alive after Destroy")
+			}
+			if !inArena(m) {
+				t.Error("Destroy wiped the cell under a reader")
+			}
+			close(destroyed)
+			if err := <-errc; err != nil {
+				t.Error(err)
+			}
+			if inArena(m) {
+				t.Error("the last reader did not wipe the destroyed box")
+			}
+			if err := b.Use(func(*[28]byte) error { return nil }); !errors.Is(err, secret.ErrDestroyed) {
+				t.Errorf("Use of a destroyed frozen box: %v, want ErrDestroyed", err)
+			}
+		})
+	}
+	t.Run("canary", func(t *testing.T) {
+		b, err := secret.NewBox([32]byte{1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Destroy()
+		if err := b.Freeze(); err != nil {
+			t.Fatal(err)
+		}
+		before := secret.Stats().CanaryFailures
+		err = b.Use(func(p *[32]byte) error {
+			// A bug that writes one byte past the end.
+			*(*byte)(unsafe.Add(unsafe.Pointer(p), len(p))) ^= 0xff
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Use(func(*[32]byte) error { return nil }); !errors.Is(err, secret.ErrCorrupted) {
+			t.Errorf("reading a frozen box whose canary was hit: %v, want ErrCorrupted", err)
+		}
+		if got := secret.Stats().CanaryFailures; got <= before {
+			t.Error("Stats does not count the canary failure")
+		}
+	})
+}
+
+// Destroying frozen boxes while goroutines read them in a loop: every
+// read sees the whole value or says ErrDestroyed, and every destroyed
+// box's bytes are gone from the arena once its readers left (run it with
+// -race too).
+func TestDestroyingFrozenBoxesUnderAStormOfReads(t *testing.T) {
+	for _, p := range placements {
+		t.Run(p.name, func(t *testing.T) {
+			for round := range 20 {
+				m := marker(t)
+				var v [28]byte
+				copy(v[:], m)
+				b, err := secret.NewBox(v, p.opts...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := b.Freeze(); err != nil {
+					t.Fatal(err)
+				}
+				var wg sync.WaitGroup
+				errc := make(chan error, 8)
+				start := make(chan struct{})
+				for range 4 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						<-start
+						for {
+							err := b.Use(func(p *[28]byte) error {
+								if string(p[:]) != m {
+									return errors.New("a reader saw the value change")
+								}
+								return nil
+							})
+							if errors.Is(err, secret.ErrDestroyed) {
+								return
+							}
+							if err != nil {
+								errc <- err
+								return
+							}
+						}
+					}()
+				}
+				close(start)
+				time.Sleep(time.Duration(round%4) * 100 * time.Microsecond)
+				b.Destroy()
+				wg.Wait()
+				close(errc)
+				for err := range errc {
+					t.Fatal(err)
+				}
+				if inArena(m) {
+					t.Fatalf("round %d: a destroyed frozen box is still in the arena", round)
+				}
+			}
+		})
+	}
+}

@@ -159,19 +159,37 @@ func (m *HMAC) load(v secret.Value) (*hmacKey, error) {
 // allocation. It fails only when the key cannot be read (ErrNoKey,
 // ErrClosed, or the cell's own error).
 func (m *HMAC) Sum(b []byte, msg ...[]byte) ([]byte, error) {
-	// use, spelt out: one closure less on the path every MAC takes.
 	k, err := m.f.get()
 	if err != nil {
 		return b, err
 	}
+	return m.sum(k, b, msg)
+}
+
+// sum is Sum under k, for HMAC.Sum and a Stream's short messages: the
+// closures and calls every MAC goes through, spelt out once.
+func (m *HMAC) sum(k *hmacKey, b []byte, msg [][]byte) ([]byte, error) {
 	d := m.digest()
-	err = k.box.Use(func(key *keyed.Key) error {
+	err := k.box.Use(func(key *keyed.Key) error {
 		var err error
 		b, err = key.Sum(d, b, msg...)
 		return err
 	})
 	m.digests.Put(d)
 	return b, err
+}
+
+// verify is Verify under k.
+func (m *HMAC) verify(k *hmacKey, tag []byte, msg [][]byte) error {
+	d := m.digest()
+	ok := false
+	err := k.box.Use(func(key *keyed.Key) error {
+		var err error
+		ok, err = key.Verify(d, tag, msg...)
+		return err
+	})
+	m.digests.Put(d)
+	return verdict(ok, err)
 }
 
 // use runs fn with the current key, in its cell, and a digest from the
@@ -205,13 +223,11 @@ func verdict(ok bool, err error) error {
 // same time wherever the tags differ, and the expected tag exists only
 // in scratch memory that is wiped before Verify returns.
 func (m *HMAC) Verify(tag []byte, msg ...[]byte) error {
-	ok := false
-	err := m.use(func(key *keyed.Key, d *keyed.Digest) error {
-		var err error
-		ok, err = key.Verify(d, tag, msg...)
+	k, err := m.f.get()
+	if err != nil {
 		return err
-	})
-	return verdict(ok, err)
+	}
+	return m.verify(k, tag, msg)
 }
 
 // Check is Verify for a tag that arrives in another form than bytes (a

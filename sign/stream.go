@@ -104,11 +104,18 @@ func (s *Stream) absorb(p []byte) {
 // can go on afterwards. If the key cannot be read, it returns b as it was
 // and Err says why.
 func (s *Stream) Sum(b []byte) []byte {
-	s.finish(func(d *keyed.Digest, k *keyed.Key) error {
-		var err error
-		b, err = k.Sum(d, b, s.buf)
-		return err
-	}, func(d *keyed.Digest, st *keyed.Stream) error {
+	if !s.start() {
+		return b
+	}
+	if !s.running {
+		// A message within the buffer is one HMAC.Sum.
+		out, err := s.m.sum(s.key, b, [][]byte{s.buf})
+		if s.err = err; err != nil {
+			return b
+		}
+		return out
+	}
+	s.finish(func(d *keyed.Digest, st *keyed.Stream) error {
 		var err error
 		b, err = st.Sum(d, b)
 		return err
@@ -120,12 +127,18 @@ func (s *Stream) Sum(b []byte) []byte {
 // nil, ErrInvalid, or why the key cannot be read. It compares as
 // HMAC.Verify does.
 func (s *Stream) Verify(tag []byte) error {
-	ok := false
-	s.finish(func(d *keyed.Digest, k *keyed.Key) error {
-		var err error
-		ok, err = k.Verify(d, tag, s.buf)
+	if !s.start() {
+		return s.err
+	}
+	if !s.running {
+		err := s.m.verify(s.key, tag, [][]byte{s.buf})
+		if err != ErrInvalid {
+			s.err = err
+		}
 		return err
-	}, func(d *keyed.Digest, st *keyed.Stream) error {
+	}
+	ok := false
+	s.finish(func(d *keyed.Digest, st *keyed.Stream) error {
 		var err error
 		ok, err = st.Verify(d, tag)
 		return err
@@ -139,23 +152,16 @@ func (s *Stream) Verify(tag []byte) error {
 	return nil
 }
 
-// finish runs short on the key's states and the buffered message, or
-// long on the running state once the message outgrew the buffer.
-func (s *Stream) finish(short func(*keyed.Digest, *keyed.Key) error, long func(*keyed.Digest, *keyed.Stream) error) {
-	if !s.start() {
-		return
-	}
-	if s.running && len(s.buf) > 0 {
+// finish runs long on the running state, once the message outgrew the
+// buffer (a shorter one is an HMAC.Sum or Verify of the buffer).
+func (s *Stream) finish(long func(*keyed.Digest, *keyed.Stream) error) {
+	if len(s.buf) > 0 {
 		if s.absorb(nil); s.err != nil {
 			return
 		}
 	}
 	d := s.m.digest()
 	defer s.m.digests.Put(d)
-	if !s.running {
-		s.err = s.key.box.Use(func(k *keyed.Key) error { return short(d, k) })
-		return
-	}
 	s.err = s.run.Update(func(st *keyed.Stream) error { return long(d, st) })
 }
 

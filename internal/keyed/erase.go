@@ -50,44 +50,89 @@ const wipeDepth = 1792 + archDepth + raceDepth
 // TestEveryOperationFitsTheWipe measures each call, in both forms.
 const macWipeDepth = 1152 + archDepth + raceDepth
 
+// hashWipeDepth is how deep eraseHash wipes: the HMAC calls that run no
+// code of the caller's (Sum, Verify, a Stream's Write, Sum and Verify) on
+// a digest whose states are copied raw, which go at most 655 bytes deep
+// on amd64 (HMAC-SHA512's Verify; Sum 567, HMAC-SHA256's 503), 1,231 on
+// 386. Check, whose match may use 500 bytes, and the marshaling form stay
+// with EraseMAC. With the tests' margin the wipe is 960 bytes: 192 fewer
+// stores than EraseMAC's on every HMAC of a short message, about a tenth
+// of what the cell adds to crypto/hmac's cost.
+const hashWipeDepth = 960 + archDepth + raceHashDepth
+
+// Slower hash code goes deeper. The depths above were measured where
+// crypto/sha256 runs SHA-NI and crypto/sha512 AVX2 (amd64), or the SHA-2
+// and SHA-512 instructions (arm64). Without them the standard library
+// runs other code: on amd64, SHA-256's AVX2 code has a 536-byte frame
+// (an HMAC-SHA256 Check then uses 1,175 bytes) and the generic SHA-512
+// keeps its 80-word schedule on the stack (Check 1,407 bytes, Key.Set
+// 1,695); arm64 without the SHA-512 instructions (Neoverse N1, Cortex-A72)
+// runs the generic SHA-512 too (Check 1,343). Where deepHashes is set
+// (hashdepth.go: the CPU lacks them, GODEBUG sets cpu.* options, or the
+// build is purego), every wipe reaches slowHashDepth further, and
+// TestEveryHashImplementationFitsTheWipe measures each implementation in
+// a child process with the faster ones turned off.
+const (
+	wipeDepthSlow    = wipeDepth + slowHashDepth
+	macWipeDepthSlow = macWipeDepth + slowHashDepth
+)
+
+// wipeDepthNow and macWipeDepthNow are the depths Erase and EraseMAC wipe
+// in this process.
+func wipeDepthNow() int {
+	if deepHashes {
+		return wipeDepthSlow
+	}
+	return wipeDepth
+}
+
+func macWipeDepthNow() int {
+	if deepHashes {
+		return macWipeDepthSlow
+	}
+	return macWipeDepth
+}
+
+// hashWipeDepthNow is the depth eraseHash wipes in this process: where
+// deepHashes is set, EraseMAC's.
+func hashWipeDepthNow() int {
+	if deepHashes {
+		return macWipeDepthSlow
+	}
+	return hashWipeDepth
+}
+
 // growHeadroom is what growStack reserves beyond wipeDepth: the runtime's
 // stack guard (928 bytes, twice that under the race detector), which
 // functions that skip the stack check may use below the last checked
 // frame.
 const growHeadroom = 2 << 10
 
-// growSize is growStack's frame (the assembly reads it from go_asm.h).
-const growSize = wipeDepth + growHeadroom //lint:ignore U1000 read by regs_*.s
+// growSize is growStack's frame (the assembly reads it from go_asm.h):
+// enough for the deeper wipes too.
+const growSize = wipeDepthSlow + growHeadroom //lint:ignore U1000 read by regs_*.s
 
-// wipeStack zeroes the wipeDepth bytes of stack below its caller's frame.
-// It is not inlined, so its frame starts where the frames of the calls
-// its caller made before it started. The compiler zeroes the array (with
-// REP STOSQ on amd64), on every architecture.
-//
-//go:noinline
-func wipeStack() {
-	var b [wipeDepth]byte
-	// The zeroing is the language's: b is zero when escapeNothing reads it,
-	// so the compiler cannot drop it.
-	escapeNothing(unsafe.Pointer(&b))
-}
-
-// wipeStackMAC is wipeStack for EraseMAC.
-//
-//go:noinline
-func wipeStackMAC() {
-	var b [macWipeDepth]byte
-	escapeNothing(unsafe.Pointer(&b))
-}
+// The wipes, wipeStack (Erase), wipeStackMAC (EraseMAC), wipeStackHash
+// (eraseHash), their slow forms and wipeStackDeep, each zero their depth
+// below the caller's frame: their own frame, which starts where the
+// frames of the calls the caller made before them started (they are not
+// inlined). On amd64 they are assembly (regs_amd64.s) that stores 16
+// bytes at a time at 16-byte aligned addresses: the compiler zeroes a
+// local array with 16-byte stores from wherever the array lies, and at
+// half of the stack's 8-byte alignments one store in four then straddles
+// two cache lines, which made a 1,152-byte wipe cost 26.5 rather than 14
+// ns of CPU time, varying with the depth of the caller's stack. Elsewhere
+// they are Go (wipe_generic.go).
 
 // deepWipeDepth is how many bytes below its caller's frame wipeStackDeep
 // zeroes, for EraseDeep: Go's ECDSA signing and Ed25519 verification go
 // 6.1 and 5.5 KiB deep on amd64 (6.7 and 6.2 KiB under the race
 // detector), this package's Ed25519 signing 1.6 KiB. The tests here and
 // in package sign measure every operation run in an EraseDeep against it.
-// Wiping 9 KiB costs well under a microsecond, against 20 µs and more for
+// Architectures without assembly for P-256 go deeper (archDeepDepth:
+// 8,419 bytes on 386, which CI runs). Wiping 9 KiB costs well under a microsecond, against 20 µs and more for
 // a signature.
-const deepWipeDepth = 8<<10 + raceDepth
+const deepWipeDepth = 8<<10 + archDeepDepth + raceDepth
 
 // DeepWipeDepthForTest is how deep EraseDeep wipes, for the tests of
 // packages that run their own computations in it.
@@ -95,14 +140,6 @@ func DeepWipeDepthForTest() int { return deepWipeDepth }
 
 // growDeepSize is growStackDeep's frame.
 const growDeepSize = deepWipeDepth + growHeadroom //lint:ignore U1000 read by regs_*.s
-
-// wipeStackDeep is wipeStack for EraseDeep.
-//
-//go:noinline
-func wipeStackDeep() {
-	var b [deepWipeDepth]byte
-	escapeNothing(unsafe.Pointer(&b))
-}
 
 //go:noinline
 func escapeNothing(unsafe.Pointer) {}

@@ -8,10 +8,11 @@ package keyed
 const RuntimeErases = false
 
 // Erase calls f, then overwrites what f left on the goroutine's stack
-// (wipeDepth bytes below Erase's frame) and in registers. Run every
-// computation that touches key material inside it. f must not use more
-// than wipeDepth bytes of stack (the package's tests measure every
-// operation that runs in an Erase) and must not call Erase: the inner
+// (wipeDepth bytes below Erase's frame, wipeDepthSlow where deepHashes is
+// set) and in registers. Run every computation that touches key material
+// inside it. f must not use more stack than that (the package's tests
+// measure every operation that runs in an Erase, with each hash
+// implementation) and must not call Erase: the inner
 // call's growStack could move the stack and leave f's dead frames behind
 // in the old one. So the package's exported functions each run one Erase
 // and call only unexported helpers inside it.
@@ -23,7 +24,11 @@ func Erase(f func()) {
 	if wipeOff {
 		return
 	}
-	wipeStack()
+	if deepHashes {
+		wipeStackSlow()
+	} else {
+		wipeStack()
+	}
 	wipeRegisters()
 }
 
@@ -38,7 +43,29 @@ func EraseMAC(f func()) {
 	if wipeOff {
 		return
 	}
-	wipeStackMAC()
+	if deepHashes {
+		wipeStackMACSlow()
+	} else {
+		wipeStackMAC()
+	}
+	wipeRegisters()
+}
+
+// eraseHash is EraseMAC for the HMAC calls that run no code of the
+// caller's on a raw digest (see hashWipeDepth). The same rules hold.
+//
+//go:noinline
+func eraseHash(f func()) {
+	growStack()
+	f()
+	if wipeOff {
+		return
+	}
+	if deepHashes {
+		wipeStackMACSlow()
+	} else {
+		wipeStackHash()
+	}
 	wipeRegisters()
 }
 

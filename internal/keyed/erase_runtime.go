@@ -20,6 +20,11 @@ func Erase(f func()) { rtsecret.Do(f) }
 //go:noinline
 func EraseMAC(f func()) { rtsecret.Do(f) }
 
+// eraseHash runs f inside runtime/secret.Do, as Erase does.
+//
+//go:noinline
+func eraseHash(f func()) { rtsecret.Do(f) }
+
 // EraseDeep runs f inside runtime/secret.Do, as Erase does.
 //
 //go:noinline

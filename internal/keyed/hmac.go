@@ -118,9 +118,10 @@ type Digest struct {
 	// read from the saved state, rather than with the hash's Sum: Sum
 	// copies the whole digest onto the stack and pads it there, which
 	// costs more than the compression of a short message and makes the
-	// stack to wipe deeper. tail is the padding; out is the saved state
-	// whose first words are the hash; block is the outer hash's input,
-	// the inner hash and its padding, one block.
+	// stack to wipe deeper. tail is the padding, and a short message
+	// with it, zero between calls; out is the saved state whose first
+	// words are the hash; block is the outer hash's input, the inner
+	// hash and its padding, one block.
 	tail  [tailSize]byte
 	out   state
 	block [sha512.BlockSize]byte
@@ -170,6 +171,17 @@ func newDigest(h Hash, hh hash.Hash, l rawLayout) (*Digest, error) {
 	return d, nil
 }
 
+// erase runs f, an HMAC call that runs no code of the caller's, in the
+// erasure that covers it: eraseHash when states are copied raw (the
+// shallower calls), else EraseMAC.
+func (d *Digest) erase(f func()) {
+	if d.raw != nil {
+		eraseHash(f)
+		return
+	}
+	EraseMAC(f)
+}
+
 // Hash returns the hash the digest computes.
 func (d *Digest) Hash() Hash { return d.hash }
 
@@ -201,9 +213,7 @@ func (d *Digest) restoreKey(s *state, raw bool) error {
 	if !raw || d.raw == nil {
 		return d.restore(s, raw)
 	}
-	size := d.hash.Size()
-	copy(d.raw[:size], s[:size])
-	copy(d.raw[d.nxOff:], s[d.nxOff:len(d.raw)])
+	d.copyKeyState(s)
 	if *d.nx != 0 {
 		d.wipe()
 		return ErrState
@@ -221,9 +231,39 @@ func (d *Digest) wipeKey() {
 		d.wipe()
 		return
 	}
-	size := d.hash.Size()
-	copy(d.raw[:size], d.blank[:size])
-	copy(d.raw[d.nxOff:], d.blank[d.nxOff:len(d.raw)])
+	d.copyKeyState(&d.blank)
+}
+
+// copyKeyState copies the chaining value and the counts (what follows nx)
+// of the raw state src into the digest, leaving the block buffer. An HMAC
+// makes three of these copies, and copy, or an assignment of arrays
+// through pointers, calls memmove for each part: these are moves of a
+// few words. (d.raw is at most rawMax bytes, within a state.)
+func (d *Digest) copyKeyState(src *state) {
+	dst, sp := unsafe.Pointer(unsafe.SliceData(d.raw)), unsafe.Pointer(src)
+	copy16(dst, sp, 0)
+	copy16(dst, sp, 16)
+	if d.hash == SHA512 {
+		copy16(dst, sp, 32)
+		copy16(dst, sp, 48)
+	}
+	if n := uintptr(len(d.raw)) - d.nxOff; n == 16 {
+		copy16(dst, sp, d.nxOff)
+	} else {
+		copy(d.raw[d.nxOff:], src[d.nxOff:len(d.raw)])
+	}
+}
+
+// copy16 copies the 16 bytes at off from src to dst, a word at a time.
+// The loads and stores are byte order conversions, which the compiler
+// turns into single moves where unaligned access is allowed and into
+// byte moves where it is not: a Key's states lie at any alignment.
+func copy16(dst, src unsafe.Pointer, off uintptr) {
+	d, s := (*[16]byte)(unsafe.Add(dst, off)), (*[16]byte)(unsafe.Add(src, off))
+	le := binary.LittleEndian
+	a, b := le.Uint64(s[:8]), le.Uint64(s[8:])
+	le.PutUint64(d[:8], a)
+	le.PutUint64(d[8:], b)
 }
 
 // save writes the digest's state into s (in protected memory), raw if the
@@ -285,7 +325,9 @@ func (h Hash) padding(dst []byte, n uint64) int {
 // content of secret files): the buffer is cleared. (Marshaled, the wipe
 // that ends every call clears it.)
 func (d *Digest) close(b []byte, n uint64) []byte {
-	d.h.Write(d.tail[:d.hash.padding(d.tail[:], n)])
+	m := d.hash.padding(d.tail[:], n)
+	d.h.Write(d.tail[:m])
+	clear(d.tail[:m]) // as the short path in sum expects it
 	clear(d.buf)
 	return d.result(b)
 }
@@ -351,7 +393,7 @@ func (k *Key) set(d *Digest, key []byte) {
 // Sum appends HMAC(key, the concatenated parts) to b and returns the
 // result. b's capacity should hold it, or append allocates.
 func (k *Key) Sum(d *Digest, b []byte, parts ...[]byte) (out []byte, err error) {
-	EraseMAC(func() { out, err = k.sum(d, b, parts) })
+	d.erase(func() { out, err = k.sum(d, b, parts) })
 	return out, err
 }
 
@@ -377,16 +419,21 @@ func (k *Key) sum(d *Digest, b []byte, parts [][]byte) ([]byte, error) {
 	// The message and its padding fit in one block: gather them in the
 	// scratch and hash them in one write, which saves the hash a copy
 	// into its buffer and a call.
+	// The tail is zero between calls, so the padding is the 0x80 after
+	// the message and the length at the end of the block.
 	t := d.tail[:0]
 	for _, p := range parts {
 		t = append(t, p...)
 	}
-	m := d.hash.padding(d.tail[n:], uint64(bs+n))
-	d.h.Write(d.tail[:n+m])
+	blk := d.tail[:bs]
+	blk[n] = 0x80
+	binary.BigEndian.PutUint64(blk[bs-8:], uint64(bs+n)<<3)
+	d.h.Write(blk)
 	// One whole block goes to the hash without passing through its
 	// buffer; the copy here is the only one, and the message may be a
-	// secret.
-	clear(d.tail[:n])
+	// secret. The tail is left zero again.
+	clear(blk[:n+1])
+	binary.BigEndian.PutUint64(blk[bs-8:], 0)
 	d.result(d.block[:0])
 	return k.outerHash(d, b)
 }
@@ -408,7 +455,9 @@ func (k *Key) outerHash(d *Digest, b []byte) ([]byte, error) {
 		b = d.result(b)
 	}
 	d.wipeKey()
-	d.out = state{}
+	if d.raw == nil {
+		d.out = state{} // raw, result never writes it
+	}
 	clear(d.block[:size]) // the padding after it stays: it is the same for every MAC
 	return b, err
 }
@@ -417,7 +466,7 @@ func (k *Key) outerHash(d *Digest, b []byte) ([]byte, error) {
 // concatenated parts). The expected tag never leaves the digest's scratch
 // and the erased stack.
 func (k *Key) Verify(d *Digest, tag []byte, parts ...[]byte) (ok bool, err error) {
-	EraseMAC(func() { ok, err = k.verify(d, tag, parts) })
+	d.erase(func() { ok, err = k.verify(d, tag, parts) })
 	return ok, err
 }
 
@@ -567,7 +616,7 @@ func (s *Stream) Reset() { s.written = 0 }
 
 // Write absorbs p into the message.
 func (s *Stream) Write(d *Digest, p []byte) (err error) {
-	EraseMAC(func() { err = s.write(d, p) })
+	d.erase(func() { err = s.write(d, p) })
 	return err
 }
 
@@ -596,7 +645,7 @@ func (s *Stream) resume(d *Digest) error {
 // Sum appends the HMAC of the message written so far to b. The message
 // can be continued afterwards, as with hash.Hash.
 func (s *Stream) Sum(d *Digest, b []byte) (out []byte, err error) {
-	EraseMAC(func() { out, err = s.sum(d, b) })
+	d.erase(func() { out, err = s.sum(d, b) })
 	return out, err
 }
 
@@ -610,7 +659,7 @@ func (s *Stream) sum(d *Digest, b []byte) ([]byte, error) {
 // Verify reports, in constant time, whether tag is the HMAC of the message
 // written so far.
 func (s *Stream) Verify(d *Digest, tag []byte) (ok bool, err error) {
-	EraseMAC(func() { ok, err = s.verify(d, tag) })
+	d.erase(func() { ok, err = s.verify(d, tag) })
 	return ok, err
 }
 

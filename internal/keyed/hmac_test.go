@@ -49,11 +49,13 @@ func refHMAC(newHash func() hash.Hash, key []byte, parts ...[]byte) []byte {
 // isBlank reports whether d holds its hash's initial state and nothing
 // else: the chaining value, the block buffer and the length all wiped
 // (the buffer too: a message may be a secret, TestNoMessageOutlivesACall),
-// the scratch buffers zero.
+// the scratch buffers zero (the tail too: a short message's padding
+// relies on it).
 func isBlank(d *Digest) bool {
 	var s state
 	d.save(&s)
-	scratch := d.pad == [len(d.pad)]byte{} && d.inner == [MaxSize]byte{} && d.want == [MaxSize]byte{} && d.out == state{}
+	scratch := d.pad == [len(d.pad)]byte{} && d.inner == [MaxSize]byte{} && d.want == [MaxSize]byte{} && d.out == state{} &&
+		d.tail == [tailSize]byte{}
 	return s == d.blank && scratch
 }
 

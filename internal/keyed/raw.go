@@ -140,17 +140,44 @@ func rawBytes(hh hash.Hash, l rawLayout) []byte {
 }
 
 // rawAppend appends the hash in a digest's memory, whose message is
-// complete and padded, to b as Sum would give it.
+// complete and padded, to b as Sum would give it. b grows once and the
+// words are stored unrolled: eight appends, each checking b's capacity
+// again, cost half as much as the rest of the HMAC's own code.
 func rawAppend(b, raw []byte, h Hash) []byte {
+	n := len(b)
 	p := unsafe.Pointer(unsafe.SliceData(raw))
 	if h == SHA256 {
-		for _, w := range (*[8]uint32)(p) {
-			b = binary.BigEndian.AppendUint32(b, w)
-		}
+		b = grow(b, sha256.Size)
+		o, w := (*[sha256.Size]byte)(b[n:]), (*[8]uint32)(p)
+		be := binary.BigEndian
+		be.PutUint32(o[0:], w[0])
+		be.PutUint32(o[4:], w[1])
+		be.PutUint32(o[8:], w[2])
+		be.PutUint32(o[12:], w[3])
+		be.PutUint32(o[16:], w[4])
+		be.PutUint32(o[20:], w[5])
+		be.PutUint32(o[24:], w[6])
+		be.PutUint32(o[28:], w[7])
 		return b
 	}
-	for _, w := range (*[8]uint64)(p) {
-		b = binary.BigEndian.AppendUint64(b, w)
-	}
+	b = grow(b, sha512.Size)
+	o, w := (*[sha512.Size]byte)(b[n:]), (*[8]uint64)(p)
+	be := binary.BigEndian
+	be.PutUint64(o[0:], w[0])
+	be.PutUint64(o[8:], w[1])
+	be.PutUint64(o[16:], w[2])
+	be.PutUint64(o[24:], w[3])
+	be.PutUint64(o[32:], w[4])
+	be.PutUint64(o[40:], w[5])
+	be.PutUint64(o[48:], w[6])
+	be.PutUint64(o[56:], w[7])
 	return b
+}
+
+// grow extends b by n bytes, reallocating only if its capacity is short.
+func grow(b []byte, n int) []byte {
+	if cap(b)-len(b) >= n {
+		return b[:len(b)+n]
+	}
+	return append(b, make([]byte, n)...)
 }

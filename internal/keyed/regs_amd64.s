@@ -11,6 +11,127 @@ TEXT ·growStack(SB), 0, $const_growSize-0
 TEXT ·growStackDeep(SB), 0, $const_growDeepSize-0
 	RET
 
+// The wipes: each zeroes its whole frame (see erase.go) with zeroFrame.
+// Their frames are their depths and 32 bytes, so that the aligned stores
+// over the depth stay inside.
+
+// func wipeStack()
+// No NOSPLIT: the stack check for the frame stays (growStack made room).
+TEXT ·wipeStack(SB), 0, $const_wipeFrame-0
+	MOVQ	SP, DI
+	MOVQ	$const_wipeFrame, CX
+	CALL	zeroFrame<>(SB)
+	RET
+
+// func wipeStackMAC()
+// No NOSPLIT: the stack check for the frame stays (growStack made room).
+TEXT ·wipeStackMAC(SB), 0, $const_wipeFrameMAC-0
+	MOVQ	SP, DI
+	MOVQ	$const_wipeFrameMAC, CX
+	CALL	zeroFrame<>(SB)
+	RET
+
+// func wipeStackHash()
+// No NOSPLIT: the stack check for the frame stays (growStack made room).
+TEXT ·wipeStackHash(SB), 0, $const_wipeFrameHash-0
+	MOVQ	SP, DI
+	MOVQ	$const_wipeFrameHash, CX
+	CALL	zeroFrame<>(SB)
+	RET
+
+// func wipeStackSlow()
+// No NOSPLIT: the stack check for the frame stays (growStack made room).
+TEXT ·wipeStackSlow(SB), 0, $const_wipeFrameSlow-0
+	MOVQ	SP, DI
+	MOVQ	$const_wipeFrameSlow, CX
+	CALL	zeroFrame<>(SB)
+	RET
+
+// func wipeStackMACSlow()
+// No NOSPLIT: the stack check for the frame stays (growStack made room).
+TEXT ·wipeStackMACSlow(SB), 0, $const_wipeFrameMACSlow-0
+	MOVQ	SP, DI
+	MOVQ	$const_wipeFrameMACSlow, CX
+	CALL	zeroFrame<>(SB)
+	RET
+
+// func wipeStackDeep()
+// No NOSPLIT: the stack check for the frame stays (growStack made room).
+TEXT ·wipeStackDeep(SB), 0, $const_wipeFrameDeep-0
+	MOVQ	SP, DI
+	MOVQ	$const_wipeFrameDeep, CX
+	CALL	zeroFrame<>(SB)
+	RET
+
+// zeroFrame zeroes the CX bytes from DI, both multiples of 8, CX at least
+// 96: 8-byte stores up to a 32-byte boundary, then 32-byte aligned AVX
+// stores (16-byte SSE stores from a 16-byte boundary without AVX), then
+// 8-byte stores. Aligned, no store straddles two cache lines; and wide,
+// the stores drain from the store buffer sooner, which an atomic
+// operation after the wipe waits for: a 1,152-byte wipe and an atomic add
+// cost 16 ns of CPU time with AVX stores, 21 with SSE, 23 to 33.5 with
+// the compiler's unaligned 16-byte stores, 8.5 the add alone.
+TEXT zeroFrame<>(SB), NOSPLIT|NOFRAME, $0-0
+	CMPB	·hasAVX(SB), $1
+	JNE	sse
+avxhead:
+	TESTQ	$31, DI
+	JZ	avxbody
+	MOVQ	$0, (DI)
+	ADDQ	$8, DI
+	SUBQ	$8, CX
+	JMP	avxhead
+avxbody:
+	VPXOR	Y0, Y0, Y0
+avxloop:
+	CMPQ	CX, $64
+	JB	avxdone
+	VMOVDQA	Y0, 0(DI)
+	VMOVDQA	Y0, 32(DI)
+	ADDQ	$64, DI
+	SUBQ	$64, CX
+	JMP	avxloop
+avxdone:
+	VZEROUPPER
+	JMP	tail
+sse:
+	TESTQ	$8, DI
+	JZ	ssebody
+	MOVQ	$0, (DI)
+	ADDQ	$8, DI
+	SUBQ	$8, CX
+ssebody:
+	PXOR	X0, X0
+sseloop:
+	CMPQ	CX, $64
+	JB	tail
+	MOVAPS	X0, 0(DI)
+	MOVAPS	X0, 16(DI)
+	MOVAPS	X0, 32(DI)
+	MOVAPS	X0, 48(DI)
+	ADDQ	$64, DI
+	SUBQ	$64, CX
+	JMP	sseloop
+tail:
+	TESTQ	CX, CX
+	JZ	done
+	MOVQ	$0, (DI)
+	ADDQ	$8, DI
+	SUBQ	$8, CX
+	JMP	tail
+done:
+	RET
+
+// func hasSHANI() bool
+TEXT ·hasSHANI(SB), NOSPLIT, $0-1
+	MOVL	$7, AX
+	XORL	CX, CX
+	CPUID
+	SHRL	$29, BX
+	ANDL	$1, BX
+	MOVB	BX, ret+0(FP)
+	RET
+
 // func wipeRegisters()
 TEXT ·wipeRegisters(SB), NOSPLIT, $0-0
 	XORL	AX, AX

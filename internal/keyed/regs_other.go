@@ -15,6 +15,17 @@ import "unsafe"
 // generic SHA-512 block costs far more than wiping them.
 const archDepth = 768
 
+// archDeepDepth is how much deeper EraseDeep wipes here than on amd64:
+// without assembly, ECDSA P-256 signing goes 8,419 bytes deep on 386
+// (amd64: 6.1 KiB), past the 7,936 that 8 KiB covers.
+const archDeepDepth = 1024
+
+// slowHashDepth is 0: archDepth was measured with the generic hashes.
+const slowHashDepth = 0
+
+// fastHashCPU: archDepth covers the hash code here as it is.
+func fastHashCPU() bool { return true }
+
 // growStack makes sure the goroutine's stack has wipeDepth+growHeadroom
 // free bytes below the caller's frame, growing (copying) it now if not,
 // before any key material is on it. Without assembly the frame is zeroed

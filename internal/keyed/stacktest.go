@@ -70,6 +70,30 @@ func StackDepthForTest(f func(), span int) int {
 	return 0
 }
 
+// UnzeroedForTest paints span bytes below the probe, calls f and reports
+// how many bytes from depth bytes below the probe's anchor up to its own
+// frame f left non-zero: 0 if f zeroed all of them, as a wipe of that
+// depth must.
+//
+//go:noinline
+//go:norace
+//go:nocheckptr
+func UnzeroedForTest(f func(), span, depth int) int {
+	var anchor byte
+	region := unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(&anchor), -span)), span-stackGap)
+	for i := range region {
+		region[i] = 0xa5
+	}
+	f()
+	n := 0
+	for _, c := range region[span-depth:] {
+		if c != 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // AfterCallForTest calls f with the garbage collector off (so that the
 // stack it grows for the probe cannot shrink under it) and returns the
 // span bytes of dead stack below the probe's frame and the registers, as
@@ -228,5 +252,5 @@ func CheckDepthForTest(newMatch func(size int) func(mac, scratch []byte) bool) (
 			}()
 		}
 	}
-	return depths, macWipeDepth - stackGap
+	return depths, macWipeDepthNow() - stackGap
 }
