@@ -289,6 +289,10 @@ func (p *pool) grow() (*block, error) {
 // put returns a wiped slot. A chunk that becomes empty is kept if it is the
 // only empty one, otherwise unmapped.
 func (p *pool) put(b *block, idx uint32, gen uint32) {
+	if gen == lastGen {
+		p.quarantine(b, idx, gen)
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	b.states[idx].Store(uint64(gen+1)<<32 | deadBit)
@@ -308,8 +312,15 @@ func (p *pool) put(b *block, idx uint32, gen uint32) {
 	p.drop(b)
 }
 
-// quarantine keeps a wiped slot whose canary was found damaged out of the
-// free list for good. A chunk left with no cell goes back to the system.
+// lastGen is a slot's last generation. A slot whose cell of that
+// generation ended is retired rather than reused: its generation would
+// start over, and a Ref kept from its first cell (a destroyed box still
+// read; a frozen box's read checks nothing but the generation) would open
+// the cell then in it. A slot reused on every request reaches it in days.
+const lastGen = ^uint32(0)
+
+// quarantine keeps a wiped slot whose canary was found damaged, or that
+// reached its last generation, out of the free list for good. A chunk left with no cell goes back to the system.
 func (p *pool) quarantine(b *block, idx uint32, gen uint32) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

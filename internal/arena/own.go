@@ -107,7 +107,7 @@ func abandonRun(b *block, gen uint32) {
 	}
 	b.mu.Unlock()
 	b.states[0].Store(uint64(gen+1)<<32 | deadBit)
-	if err != nil {
+	if err != nil || gen == lastGen {
 		dropRun(b)
 		return
 	}
@@ -193,11 +193,12 @@ func freeOwn(b *block, gen uint32) {
 	b.guarded = false
 	b.mu.Unlock()
 	b.states[0].Store(uint64(gen+1)<<32 | deadBit)
-	if err != nil || damaged {
+	if err != nil || damaged || gen == lastGen {
 		// The run could not be opened to wipe it: unmapping is the only
 		// way left to make its bytes unreachable. Or something wrote on
 		// it: like a pooled slot with a damaged canary, it is never
-		// handed to another cell.
+		// handed to another cell. Or its generation would start over
+		// (lastGen).
 		dropRun(b)
 		return
 	}
