@@ -74,6 +74,9 @@ func TestPurgingFrozenBoxesUnderAStormOfReads(t *testing.T) {
 // A frozen guarded box's read (Ref.Read falls back to acquire, which opens
 // the run) closes the run again: Unread must close what Read opened.
 func TestAFrozenGuardedBoxIsInaccessibleAfterItsReads(t *testing.T) {
+	if onHeap() {
+		t.Skip("the heap backend has no guard pages: a guarded box stays readable")
+	}
 	b, err := secret.NewBox([32]byte{7}, secret.Guarded())
 	if err != nil {
 		t.Fatal(err)
