@@ -436,6 +436,18 @@ func TestAFrozenBoxIsReadUnderItsPin(t *testing.T) {
 // box's bytes are gone from the arena once its readers left (run it with
 // -race too).
 func TestDestroyingFrozenBoxesUnderAStormOfReads(t *testing.T) {
+	stormFrozenBoxes(t, "destroyed", func(round int, b secret.Box[[28]byte]) {
+		time.Sleep(time.Duration(round%4) * 100 * time.Microsecond)
+		b.Destroy()
+	})
+}
+
+// stormFrozenBoxes makes a frozen box per round, lets 4 goroutines read
+// it in a loop, ends it with end while they read, and checks that every
+// read saw the whole value or ErrDestroyed and that the box's bytes left
+// the arena with its last reader.
+func stormFrozenBoxes(t *testing.T, ended string, end func(round int, b secret.Box[[28]byte])) {
+	t.Helper()
 	for _, p := range placements {
 		t.Run(p.name, func(t *testing.T) {
 			for round := range 20 {
@@ -475,15 +487,17 @@ func TestDestroyingFrozenBoxesUnderAStormOfReads(t *testing.T) {
 					}()
 				}
 				close(start)
-				time.Sleep(time.Duration(round%4) * 100 * time.Microsecond)
-				b.Destroy()
+				end(round, b)
 				wg.Wait()
 				close(errc)
 				for err := range errc {
 					t.Fatal(err)
 				}
 				if inArena(m) {
-					t.Fatalf("round %d: a destroyed frozen box is still in the arena", round)
+					t.Fatalf("round %d: a %s frozen box is still in the arena", round, ended)
+				}
+				if b.Alive() {
+					t.Fatalf("a %s frozen box is alive", ended)
 				}
 			}
 		})

@@ -1,9 +1,7 @@
 package secret_test
 
 import (
-	"errors"
 	"runtime/debug"
-	"sync"
 	"testing"
 	"unsafe"
 
@@ -15,60 +13,7 @@ import (
 // value or says ErrDestroyed, and the purged box's bytes are gone once its
 // readers left (run it with -race too).
 func TestPurgingFrozenBoxesUnderAStormOfReads(t *testing.T) {
-	for _, p := range placements {
-		t.Run(p.name, func(t *testing.T) {
-			for round := range 20 {
-				m := marker(t)
-				var v [28]byte
-				copy(v[:], m)
-				b, err := secret.NewBox(v, p.opts...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := b.Freeze(); err != nil {
-					t.Fatal(err)
-				}
-				var wg sync.WaitGroup
-				errc := make(chan error, 8)
-				start := make(chan struct{})
-				for range 4 {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						<-start
-						for {
-							err := b.Use(func(p *[28]byte) error {
-								if string(p[:]) != m {
-									return errors.New("a reader saw the value change")
-								}
-								return nil
-							})
-							if errors.Is(err, secret.ErrDestroyed) {
-								return
-							}
-							if err != nil {
-								errc <- err
-								return
-							}
-						}
-					}()
-				}
-				close(start)
-				secret.Purge()
-				wg.Wait()
-				close(errc)
-				for err := range errc {
-					t.Fatal(err)
-				}
-				if inArena(m) {
-					t.Fatalf("round %d: a purged frozen box is still in the arena", round)
-				}
-				if b.Alive() {
-					t.Fatal("a purged frozen box is alive")
-				}
-			}
-		})
-	}
+	stormFrozenBoxes(t, "purged", func(int, secret.Box[[28]byte]) { secret.Purge() })
 }
 
 // A frozen guarded box's read (Ref.Read falls back to acquire, which opens
